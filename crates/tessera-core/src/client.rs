@@ -1,0 +1,230 @@
+//! Clients: confidential portals, native apps, resource servers, and their credentials.
+
+use crate::clock::UnixTime;
+use crate::secret::SecretHash;
+use uuid::Uuid;
+
+/// `client_type` of spec §1.3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Confidential,
+    PublicInstalled,
+    ClientIdentity,
+    ResourceServer,
+    GlobusConnectServer,
+    HybridConfidentialResourceServer,
+}
+
+impl ClientType {
+    pub const ALL: [ClientType; 6] = [
+        Self::Confidential,
+        Self::PublicInstalled,
+        Self::ClientIdentity,
+        Self::ResourceServer,
+        Self::GlobusConnectServer,
+        Self::HybridConfidentialResourceServer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confidential => "confidential_client",
+            Self::PublicInstalled => "public_installed_client",
+            Self::ClientIdentity => "client_identity",
+            Self::ResourceServer => "resource_server",
+            Self::GlobusConnectServer => "globus_connect_server",
+            Self::HybridConfidentialResourceServer => "hybrid_confidential_client_resource_server",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Public clients cannot keep a secret and never authenticate with one.
+    pub fn is_public(self) -> bool {
+        matches!(self, Self::PublicInstalled)
+    }
+
+    /// The grant types a client of this type may use (spec §1.3).
+    pub fn grant_types(self) -> &'static [&'static str] {
+        match self {
+            Self::PublicInstalled => &["authorization_code", "refresh_token"],
+            Self::ClientIdentity | Self::ResourceServer | Self::GlobusConnectServer => &[
+                "client_credentials",
+                "urn:globus:auth:grant_type:dependent_token",
+            ],
+            Self::Confidential | Self::HybridConfidentialResourceServer => &[
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "urn:globus:auth:grant_type:dependent_token",
+            ],
+        }
+    }
+
+    pub fn allows_grant(self, grant: &str) -> bool {
+        self.grant_types().contains(&grant)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(Self::Public),
+            "private" => Some(Self::Private),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Links {
+    pub privacy_policy: Option<String>,
+    pub terms_and_conditions: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: Uuid,
+    pub name: String,
+    pub client_type: ClientType,
+    pub visibility: Visibility,
+    pub redirect_uris: Vec<String>,
+    /// Verified DNS names; the first one names the client's resource server (spec §1.1).
+    pub fqdns: Vec<String>,
+    pub links: Links,
+    pub parent_client: Option<Uuid>,
+    pub project: Option<Uuid>,
+    pub required_idp: Option<Uuid>,
+    pub preselect_idp: Option<Uuid>,
+    /// A template client (the Globus CLI's, spec §1.5): anyone may create an instance of it
+    /// without authenticating.
+    pub allows_templating: bool,
+    /// An explicit resource-server name for the well-known services whose name is neither an
+    /// FQDN of theirs nor their id (`auth.globus.org`, `flows.globus.org`, `funcx_service`).
+    pub resource_server_name: Option<String>,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    /// The name that appears as `resource_server` in tokens for this client's scopes and as
+    /// `aud` in introspection: the explicit name, else the first FQDN, else the client id.
+    pub fn resource_server(&self) -> String {
+        self.resource_server_name
+            .clone()
+            .or_else(|| self.fqdns.first().cloned())
+            .unwrap_or_else(|| self.id.to_string())
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.client_type.is_public()
+    }
+
+    /// The client may act on `target` through the API: itself or a child it created.
+    pub fn manages(&self, target: &Client) -> bool {
+        target.id == self.id || target.parent_client == Some(self.id)
+    }
+}
+
+/// One secret of a confidential client. A client may hold several, so a secret can be rotated
+/// without downtime: create the new one, deploy it, delete the old one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredential {
+    pub id: Uuid,
+    pub client_id: Uuid,
+    pub name: String,
+    pub secret_hash: SecretHash,
+    pub created_at: UnixTime,
+}
+
+/// Client names are shown to people on consent pages: printable, bounded.
+pub fn validate_client_name(name: &str) -> Result<(), &'static str> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        return Err("a client name must not be empty");
+    }
+    if trimmed.chars().count() > 100 {
+        return Err("a client name must be at most 100 characters");
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("a client name must not contain control characters");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(id: Uuid) -> Client {
+        Client {
+            id,
+            name: "c".into(),
+            client_type: ClientType::Confidential,
+            visibility: Visibility::Private,
+            redirect_uris: vec![],
+            fqdns: vec![],
+            links: Links::default(),
+            parent_client: None,
+            project: None,
+            required_idp: None,
+            preselect_idp: None,
+            allows_templating: false,
+            resource_server_name: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn resource_server_name_prefers_explicit_then_fqdn_then_id() {
+        let id = Uuid::from_u128(42);
+        let mut c = client(id);
+        assert_eq!(c.resource_server(), id.to_string());
+        c.fqdns = vec!["api.example.org".into()];
+        assert_eq!(c.resource_server(), "api.example.org");
+        c.resource_server_name = Some("flows.globus.org".into());
+        assert_eq!(c.resource_server(), "flows.globus.org");
+    }
+
+    #[test]
+    fn client_types_round_trip_and_native_is_public() {
+        for t in ClientType::ALL {
+            assert_eq!(ClientType::parse(t.as_str()), Some(t));
+        }
+        assert!(ClientType::PublicInstalled.is_public());
+        assert!(!ClientType::PublicInstalled.allows_grant("client_credentials"));
+        assert!(ClientType::Confidential.allows_grant("client_credentials"));
+    }
+
+    #[test]
+    fn a_client_manages_itself_and_its_children_only() {
+        let parent = client(Uuid::from_u128(1));
+        let mut child = client(Uuid::from_u128(2));
+        child.parent_client = Some(parent.id);
+        let other = client(Uuid::from_u128(3));
+        assert!(parent.manages(&parent));
+        assert!(parent.manages(&child));
+        assert!(!parent.manages(&other));
+        assert!(!child.manages(&parent));
+    }
+
+    #[test]
+    fn client_names_are_checked() {
+        assert!(validate_client_name("portal").is_ok());
+        assert!(validate_client_name("  ").is_err());
+        assert!(validate_client_name("a\nb").is_err());
+        assert!(validate_client_name(&"x".repeat(101)).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! The Tessera domain: clients, resource servers and scopes, identities, tokens and secrets,
+//! grants as pure planning functions, and the policy of who may see what.
+//!
+//! Everything here is pure. Time comes in through [`clock::Clock`] and randomness through
+//! [`random::SecureRandom`]; this crate must never do IO, touch a database or know about HTTP,
+//! so that every rule can be unit-tested without sleeping or mocking.
+
+pub mod client;
+pub mod clock;
+pub mod grant;
+pub mod identity;
+pub mod policy;
+pub mod random;
+pub mod scope;
+pub mod secret;
+pub mod seed;
+pub mod token;

@@ -1,0 +1,242 @@
+//! The JSON objects and envelopes of the Globus Auth REST API (`/v2/api/*`, spec §1.3, §1.4,
+//! §3, §4) and its error envelope (spec §0.3).
+
+use serde::{Deserialize, Serialize};
+
+/// The `code` of a Globus API error. The CLI keys behaviour on `UNAUTHORIZED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    InternalError,
+}
+
+impl ApiErrorCode {
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::PayloadTooLarge => 413,
+            Self::InternalError => 500,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BAD_REQUEST",
+            Self::Unauthorized => "UNAUTHORIZED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict => "CONFLICT",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::InternalError => "INTERNAL_ERROR",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::BadRequest => "Bad Request",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::NotFound => "Not Found",
+            Self::Conflict => "Conflict",
+            Self::PayloadTooLarge => "Payload Too Large",
+            Self::InternalError => "Internal Server Error",
+        }
+    }
+}
+
+/// One element of `errors[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorItem {
+    pub status: String,
+    pub id: String,
+    pub code: String,
+    pub title: String,
+    pub detail: String,
+}
+
+/// The error body of `/v2/api` (the shape of the SDK's own fixture, spec §0.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorEnvelope {
+    pub errors: Vec<ApiErrorItem>,
+    pub error: String,
+    pub error_description: String,
+}
+
+impl ApiErrorEnvelope {
+    pub fn new(code: ApiErrorCode, id: String, detail: String) -> Self {
+        Self {
+            errors: vec![ApiErrorItem {
+                status: code.status().to_string(),
+                id,
+                code: code.code().to_owned(),
+                title: code.title().to_owned(),
+                detail,
+            }],
+            error: code.code().to_ascii_lowercase(),
+            error_description: code.title().to_owned(),
+        }
+    }
+}
+
+/// An identity as `/v2/api/identities` returns it (spec §1.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityObject {
+    pub id: String,
+    pub username: String,
+    pub status: String,
+    pub identity_provider: String,
+    pub identity_type: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub organization: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ClientLinks {
+    pub privacy_policy: Option<String>,
+    pub terms_and_conditions: Option<String>,
+}
+
+/// A client as the API returns it (spec §1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientObject {
+    pub id: String,
+    pub name: String,
+    pub public_client: bool,
+    pub client_type: String,
+    pub visibility: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub fqdns: Vec<String>,
+    pub links: ClientLinks,
+    pub parent_client: Option<String>,
+    pub project: Option<String>,
+    pub required_idp: Option<String>,
+    pub preselect_idp: Option<String>,
+    pub prompt_for_named_grant: bool,
+    pub userinfo_from_effective_identity: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependentScopeObject {
+    pub scope: String,
+    pub optional: bool,
+    pub requires_refresh_token: bool,
+}
+
+/// A scope as the API returns it (spec §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeObject {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub scope_string: String,
+    pub client: String,
+    pub advertised: bool,
+    pub allows_refresh_token: bool,
+    pub required_domains: Vec<String>,
+    pub dependent_scopes: Vec<DependentScopeObject>,
+}
+
+/// The body of `POST /v2/api/clients/{id}/scopes`, inside `{"scope": …}`. Fields the SDK did
+/// not pass are absent; the server's defaults apply (spec §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeCreate {
+    pub name: String,
+    pub description: String,
+    pub scope_suffix: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertised: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allows_refresh_token: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependent_scopes: Option<Vec<DependentScopeObject>>,
+}
+
+/// The body of `PUT /v2/api/scopes/{id}`: every field optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub advertised: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allows_refresh_token: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dependent_scopes: Option<Vec<DependentScopeObject>>,
+}
+
+/// `{"scope": …}`: the envelope every scope request and response uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeEnvelope<T> {
+    pub scope: T,
+}
+
+/// A client credential (secret). `secret` is the plaintext exactly once, at creation; `null`
+/// everywhere else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialObject {
+    pub id: String,
+    pub name: String,
+    pub client: String,
+    pub created: String,
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CredentialCreate {
+    #[serde(default)]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialEnvelope<T> {
+    pub credential: T,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_envelope_has_the_sdk_fixture_shape() {
+        let e = ApiErrorEnvelope::new(
+            ApiErrorCode::Unauthorized,
+            "id-1".into(),
+            "Call must be authenticated".into(),
+        );
+        let v = serde_json::to_value(e).unwrap();
+        assert_eq!(v["errors"][0]["status"], "401");
+        assert_eq!(v["errors"][0]["code"], "UNAUTHORIZED");
+        assert_eq!(v["errors"][0]["id"], "id-1");
+        assert_eq!(v["error"], "unauthorized");
+    }
+
+    #[test]
+    fn scope_create_refuses_unknown_fields() {
+        let ok: Result<ScopeCreate, _> =
+            serde_json::from_str(r#"{"name":"n","description":"d","scope_suffix":"s"}"#);
+        assert!(ok.is_ok());
+        let bad: Result<ScopeCreate, _> =
+            serde_json::from_str(r#"{"name":"n","description":"d","scope_suffix":"s","x":1}"#);
+        assert!(bad.is_err());
+    }
+}

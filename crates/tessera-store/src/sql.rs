@@ -1,0 +1,557 @@
+//! The SQL of every repository, written once and expanded for SQLite and PostgreSQL.
+//!
+//! Both dialects accept `$N` placeholders, `ON CONFLICT … DO NOTHING` and the column types used
+//! here (TEXT, 64-bit integers, booleans, byte strings), so one text serves both; the macro
+//! only substitutes the concrete `sqlx` database type.
+
+use crate::StoreError;
+use tessera_core::client::{ClientType, Visibility};
+use tessera_core::identity::{IdentityStatus, IdentityType, CLIENTS_IDP_ID};
+use tessera_core::scope::DependentScope;
+use uuid::Uuid;
+
+pub(crate) fn uuid(table: &'static str, s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: format!("bad uuid {s:?}: {e}"),
+    })
+}
+
+pub(crate) fn opt_uuid(table: &'static str, s: Option<String>) -> Result<Option<Uuid>, StoreError> {
+    s.map(|s| uuid(table, &s)).transpose()
+}
+
+pub(crate) fn json_list(table: &'static str, s: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+        table,
+        detail: format!("bad JSON list: {e}"),
+    })
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    // Serialising a Vec<String> or a Vec of plain structs cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct DependentScopeRow {
+    scope: Uuid,
+    optional: bool,
+    requires_refresh_token: bool,
+}
+
+pub(crate) fn dependents_to_json(d: &[DependentScope]) -> String {
+    to_json(
+        &d.iter()
+            .map(|d| DependentScopeRow {
+                scope: d.scope_id,
+                optional: d.optional,
+                requires_refresh_token: d.requires_refresh_token,
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+pub(crate) fn dependents_from_json(s: &str) -> Result<Vec<DependentScope>, StoreError> {
+    let rows: Vec<DependentScopeRow> =
+        serde_json::from_str(s).map_err(|e| StoreError::Corrupt {
+            table: "scopes",
+            detail: format!("bad dependent_scopes: {e}"),
+        })?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DependentScope {
+            scope_id: r.scope,
+            optional: r.optional,
+            requires_refresh_token: r.requires_refresh_token,
+        })
+        .collect())
+}
+
+pub(crate) fn client_type(s: &str) -> Result<ClientType, StoreError> {
+    ClientType::parse(s).ok_or_else(|| StoreError::Corrupt {
+        table: "clients",
+        detail: format!("client_type {s:?}"),
+    })
+}
+
+pub(crate) fn visibility(s: &str) -> Result<Visibility, StoreError> {
+    Visibility::parse(s).ok_or_else(|| StoreError::Corrupt {
+        table: "clients",
+        detail: format!("visibility {s:?}"),
+    })
+}
+
+pub(crate) fn identity_status(s: &str) -> Result<IdentityStatus, StoreError> {
+    IdentityStatus::parse(s).ok_or_else(|| StoreError::Corrupt {
+        table: "identities",
+        detail: format!("status {s:?}"),
+    })
+}
+
+pub(crate) fn identity_type(idp: Uuid) -> IdentityType {
+    if idp == CLIENTS_IDP_ID {
+        IdentityType::Client
+    } else {
+        IdentityType::Login
+    }
+}
+
+/// Maps a unique-key violation to `Conflict`, anything else to `Database`.
+pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+/// Expands every repository trait for `$store`, whose `reader` and `writer` fields are pools of
+/// `$db`. Reads go to `reader`, writes to `writer` (for SQLite, a pool of one connection: the
+/// single writer).
+macro_rules! impl_repositories {
+    ($store:ty, $db:ty, $row:ty) => {
+        use ::async_trait::async_trait;
+        use ::sqlx::{QueryBuilder, Row};
+        use ::tessera_core::client::{Client, ClientCredential, Links};
+        use ::tessera_core::clock::UnixTime;
+        use ::tessera_core::grant::{SubjectKind, TokenRecord};
+        use ::tessera_core::identity::Identity;
+        use ::tessera_core::scope::Scope;
+        use ::tessera_core::secret::SecretHash;
+        use ::tessera_core::token::TokenKind;
+        use ::uuid::Uuid;
+        use $crate::sql::{self as q, conflict};
+        use $crate::{
+            ClientRepository, IdentityRepository, KeyRepository, ScopeRepository, StoreError, StoredKey,
+            TokenRepository,
+        };
+
+        const IDENTITY_COLUMNS: &str =
+            "id, username, name, email, organization, identity_provider, status, created_at";
+        const CLIENT_COLUMNS: &str = "id, name, client_type, visibility, redirect_uris, fqdns, privacy_policy, \
+            terms_and_conditions, parent_client, project, required_idp, preselect_idp, allows_templating, \
+            resource_server_name, created_at";
+        const SCOPE_COLUMNS: &str = "id, client_id, resource_server, scope_string, name, description, advertised, \
+            allows_refresh_token, required_domains, dependent_scopes, created_at";
+        const TOKEN_COLUMNS: &str =
+            "hash, kind, client_id, subject, subject_kind, resource_server, scope, issued_at, expires_at, revoked_at";
+
+        fn identity_from_row(r: &$row) -> Result<Identity, StoreError> {
+            let idp = q::uuid("identities", &r.try_get::<String, _>("identity_provider")?)?;
+            Ok(Identity {
+                id: q::uuid("identities", &r.try_get::<String, _>("id")?)?,
+                username: r.try_get("username")?,
+                name: r.try_get("name")?,
+                email: r.try_get("email")?,
+                organization: r.try_get("organization")?,
+                identity_provider: idp,
+                identity_type: q::identity_type(idp),
+                status: q::identity_status(&r.try_get::<String, _>("status")?)?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn client_from_row(r: &$row) -> Result<Client, StoreError> {
+            Ok(Client {
+                id: q::uuid("clients", &r.try_get::<String, _>("id")?)?,
+                name: r.try_get("name")?,
+                client_type: q::client_type(&r.try_get::<String, _>("client_type")?)?,
+                visibility: q::visibility(&r.try_get::<String, _>("visibility")?)?,
+                redirect_uris: q::json_list("clients", &r.try_get::<String, _>("redirect_uris")?)?,
+                fqdns: q::json_list("clients", &r.try_get::<String, _>("fqdns")?)?,
+                links: Links {
+                    privacy_policy: r.try_get("privacy_policy")?,
+                    terms_and_conditions: r.try_get("terms_and_conditions")?,
+                },
+                parent_client: q::opt_uuid("clients", r.try_get("parent_client")?)?,
+                project: q::opt_uuid("clients", r.try_get("project")?)?,
+                required_idp: q::opt_uuid("clients", r.try_get("required_idp")?)?,
+                preselect_idp: q::opt_uuid("clients", r.try_get("preselect_idp")?)?,
+                allows_templating: r.try_get("allows_templating")?,
+                resource_server_name: r.try_get("resource_server_name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn credential_from_row(r: &$row) -> Result<ClientCredential, StoreError> {
+            let hash: Vec<u8> = r.try_get("secret_hash")?;
+            Ok(ClientCredential {
+                id: q::uuid("client_credentials", &r.try_get::<String, _>("id")?)?,
+                client_id: q::uuid("client_credentials", &r.try_get::<String, _>("client_id")?)?,
+                name: r.try_get("name")?,
+                secret_hash: SecretHash::from_slice(&hash).ok_or(StoreError::Corrupt {
+                    table: "client_credentials",
+                    detail: "secret_hash is not 32 bytes".into(),
+                })?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn scope_from_row(r: &$row) -> Result<Scope, StoreError> {
+            Ok(Scope {
+                id: q::uuid("scopes", &r.try_get::<String, _>("id")?)?,
+                client_id: q::uuid("scopes", &r.try_get::<String, _>("client_id")?)?,
+                resource_server: r.try_get("resource_server")?,
+                scope_string: r.try_get("scope_string")?,
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+                advertised: r.try_get("advertised")?,
+                allows_refresh_token: r.try_get("allows_refresh_token")?,
+                required_domains: q::json_list("scopes", &r.try_get::<String, _>("required_domains")?)?,
+                dependent_scopes: q::dependents_from_json(&r.try_get::<String, _>("dependent_scopes")?)?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn token_from_row(r: &$row) -> Result<TokenRecord, StoreError> {
+            let corrupt = |detail: String| StoreError::Corrupt { table: "tokens", detail };
+            let hash: Vec<u8> = r.try_get("hash")?;
+            let kind: String = r.try_get("kind")?;
+            let subject_kind: String = r.try_get("subject_kind")?;
+            Ok(TokenRecord {
+                hash: SecretHash::from_slice(&hash).ok_or_else(|| corrupt("hash is not 32 bytes".into()))?,
+                kind: TokenKind::parse_name(&kind).ok_or_else(|| corrupt(format!("kind {kind:?}")))?,
+                client_id: q::uuid("tokens", &r.try_get::<String, _>("client_id")?)?,
+                subject: q::uuid("tokens", &r.try_get::<String, _>("subject")?)?,
+                subject_kind: SubjectKind::parse(&subject_kind)
+                    .ok_or_else(|| corrupt(format!("subject_kind {subject_kind:?}")))?,
+                resource_server: r.try_get("resource_server")?,
+                scope: r.try_get("scope")?,
+                issued_at: r.try_get("issued_at")?,
+                expires_at: r.try_get("expires_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        }
+
+        /// `SELECT <columns> FROM <table> WHERE <column> IN (<values>)`; nothing for no values.
+        async fn select_in<T, V, F>(
+            pool: &::sqlx::Pool<$db>,
+            columns: &str,
+            table: &str,
+            column: &str,
+            values: &[V],
+            map: F,
+        ) -> Result<Vec<T>, StoreError>
+        where
+            V: ToString,
+            F: Fn(&$row) -> Result<T, StoreError>,
+        {
+            if values.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut out = Vec::with_capacity(values.len());
+            // Bounded batches keep under every driver's bind-parameter limit.
+            for chunk in values.chunks(500) {
+                let mut qb = QueryBuilder::<$db>::new(format!("SELECT {columns} FROM {table} WHERE {column} IN ("));
+                let mut sep = qb.separated(", ");
+                for v in chunk {
+                    sep.push_bind(v.to_string());
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(pool).await? {
+                    out.push(map(&row)?);
+                }
+            }
+            Ok(out)
+        }
+
+        #[async_trait]
+        impl IdentityRepository for $store {
+            async fn insert_identity(&self, i: &Identity, password_hash: Option<&str>) -> Result<(), StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO identities (id, username, username_normalized, name, email, organization, \
+                     identity_provider, status, password_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(i.id.to_string())
+                .bind(&i.username)
+                .bind(::tessera_core::identity::normalize_username(&i.username))
+                .bind(&i.name)
+                .bind(&i.email)
+                .bind(&i.organization)
+                .bind(i.identity_provider.to_string())
+                .bind(i.status.as_str())
+                .bind(password_hash)
+                .bind(i.created_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("an identity with this username"))?;
+                Ok(())
+            }
+
+            async fn identities_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Identity>, StoreError> {
+                select_in(&self.reader, IDENTITY_COLUMNS, "identities", "id", ids, identity_from_row).await
+            }
+
+            async fn identities_by_usernames(&self, normalized: &[String]) -> Result<Vec<Identity>, StoreError> {
+                select_in(&self.reader, IDENTITY_COLUMNS, "identities", "username_normalized", normalized, identity_from_row)
+                    .await
+            }
+        }
+
+        impl $store {
+            async fn write_client(&self, c: &Client, seed: bool) -> Result<(), StoreError> {
+                let sql = format!(
+                    "INSERT INTO clients ({CLIENT_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15){}",
+                    if seed { " ON CONFLICT (id) DO NOTHING" } else { "" }
+                );
+                ::sqlx::query(&sql)
+                    .bind(c.id.to_string())
+                    .bind(&c.name)
+                    .bind(c.client_type.as_str())
+                    .bind(c.visibility.as_str())
+                    .bind(q::to_json(&c.redirect_uris))
+                    .bind(q::to_json(&c.fqdns))
+                    .bind(&c.links.privacy_policy)
+                    .bind(&c.links.terms_and_conditions)
+                    .bind(c.parent_client.map(|u| u.to_string()))
+                    .bind(c.project.map(|u| u.to_string()))
+                    .bind(c.required_idp.map(|u| u.to_string()))
+                    .bind(c.preselect_idp.map(|u| u.to_string()))
+                    .bind(c.allows_templating)
+                    .bind(&c.resource_server_name)
+                    .bind(c.created_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(conflict("a client with this id"))?;
+                Ok(())
+            }
+
+            async fn write_scope(&self, s: &Scope, seed: bool) -> Result<(), StoreError> {
+                let sql = format!(
+                    "INSERT INTO scopes ({SCOPE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11){}",
+                    if seed { " ON CONFLICT DO NOTHING" } else { "" }
+                );
+                ::sqlx::query(&sql)
+                    .bind(s.id.to_string())
+                    .bind(s.client_id.to_string())
+                    .bind(&s.resource_server)
+                    .bind(&s.scope_string)
+                    .bind(&s.name)
+                    .bind(&s.description)
+                    .bind(s.advertised)
+                    .bind(s.allows_refresh_token)
+                    .bind(q::to_json(&s.required_domains))
+                    .bind(q::dependents_to_json(&s.dependent_scopes))
+                    .bind(s.created_at)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(conflict("a scope with this scope string"))?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl ClientRepository for $store {
+            async fn insert_client(&self, c: &Client) -> Result<(), StoreError> {
+                self.write_client(c, false).await
+            }
+
+            async fn seed_client(&self, c: &Client) -> Result<(), StoreError> {
+                self.write_client(c, true).await
+            }
+
+            async fn client(&self, id: Uuid) -> Result<Option<Client>, StoreError> {
+                let row = ::sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(client_from_row).transpose()
+            }
+
+            async fn insert_credential(&self, c: &ClientCredential) -> Result<(), StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO client_credentials (id, client_id, name, secret_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(c.id.to_string())
+                .bind(c.client_id.to_string())
+                .bind(&c.name)
+                .bind(c.secret_hash.as_bytes().to_vec())
+                .bind(c.created_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("a credential with this id"))?;
+                Ok(())
+            }
+
+            async fn credentials(&self, client_id: Uuid) -> Result<Vec<ClientCredential>, StoreError> {
+                ::sqlx::query(
+                    "SELECT id, client_id, name, secret_hash, created_at FROM client_credentials \
+                     WHERE client_id = $1 ORDER BY created_at, id",
+                )
+                .bind(client_id.to_string())
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(credential_from_row)
+                .collect()
+            }
+
+            async fn delete_credential(
+                &self,
+                client_id: Uuid,
+                id: Uuid,
+            ) -> Result<Option<ClientCredential>, StoreError> {
+                let row = ::sqlx::query(
+                    "DELETE FROM client_credentials WHERE client_id = $1 AND id = $2 \
+                     RETURNING id, client_id, name, secret_hash, created_at",
+                )
+                .bind(client_id.to_string())
+                .bind(id.to_string())
+                .fetch_optional(&self.writer)
+                .await?;
+                row.as_ref().map(credential_from_row).transpose()
+            }
+        }
+
+        #[async_trait]
+        impl ScopeRepository for $store {
+            async fn insert_scope(&self, s: &Scope) -> Result<(), StoreError> {
+                self.write_scope(s, false).await
+            }
+
+            async fn seed_scope(&self, s: &Scope) -> Result<(), StoreError> {
+                self.write_scope(s, true).await
+            }
+
+            async fn scopes_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Scope>, StoreError> {
+                select_in(&self.reader, SCOPE_COLUMNS, "scopes", "id", ids, scope_from_row).await
+            }
+
+            async fn scopes_by_strings(&self, strings: &[String]) -> Result<Vec<Scope>, StoreError> {
+                select_in(&self.reader, SCOPE_COLUMNS, "scopes", "scope_string", strings, scope_from_row).await
+            }
+
+            async fn scopes_of_client(&self, client_id: Uuid) -> Result<Vec<Scope>, StoreError> {
+                ::sqlx::query(&format!(
+                    "SELECT {SCOPE_COLUMNS} FROM scopes WHERE client_id = $1 ORDER BY created_at, scope_string"
+                ))
+                .bind(client_id.to_string())
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(scope_from_row)
+                .collect()
+            }
+
+            async fn all_scopes(&self) -> Result<Vec<Scope>, StoreError> {
+                ::sqlx::query(&format!("SELECT {SCOPE_COLUMNS} FROM scopes ORDER BY scope_string"))
+                    .fetch_all(&self.reader)
+                    .await?
+                    .iter()
+                    .map(scope_from_row)
+                    .collect()
+            }
+
+            async fn update_scope(&self, s: &Scope) -> Result<bool, StoreError> {
+                let done = ::sqlx::query(
+                    "UPDATE scopes SET name = $2, description = $3, advertised = $4, allows_refresh_token = $5, \
+                     required_domains = $6, dependent_scopes = $7 WHERE id = $1",
+                )
+                .bind(s.id.to_string())
+                .bind(&s.name)
+                .bind(&s.description)
+                .bind(s.advertised)
+                .bind(s.allows_refresh_token)
+                .bind(q::to_json(&s.required_domains))
+                .bind(q::dependents_to_json(&s.dependent_scopes))
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_scope(&self, id: Uuid) -> Result<bool, StoreError> {
+                let done = ::sqlx::query("DELETE FROM scopes WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl TokenRepository for $store {
+            async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
+                if records.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.writer.begin().await?;
+                // 10 parameters a row; 50 rows a statement stays under every bind limit.
+                for chunk in records.chunks(50) {
+                    let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO tokens ({TOKEN_COLUMNS}) "));
+                    qb.push_values(chunk, |mut b, r| {
+                        b.push_bind(r.hash.as_bytes().to_vec())
+                            .push_bind(r.kind.as_str())
+                            .push_bind(r.client_id.to_string())
+                            .push_bind(r.subject.to_string())
+                            .push_bind(r.subject_kind.as_str())
+                            .push_bind(r.resource_server.clone())
+                            .push_bind(r.scope.clone())
+                            .push_bind(r.issued_at)
+                            .push_bind(r.expires_at)
+                            .push_bind(r.revoked_at);
+                    });
+                    qb.build().execute(&mut *tx).await.map_err(conflict("a token with this hash"))?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError> {
+                let row = ::sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"))
+                    .bind(hash.as_bytes().to_vec())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(token_from_row).transpose()
+            }
+
+            async fn revoke_token(&self, hash: &SecretHash, at: UnixTime) -> Result<bool, StoreError> {
+                let done = ::sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL")
+                    .bind(hash.as_bytes().to_vec())
+                    .bind(at)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl KeyRepository for $store {
+            async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+                let rows = ::sqlx::query(
+                    "SELECT kid, algorithm, private_pem, created_at FROM signing_keys ORDER BY created_at, kid",
+                )
+                .fetch_all(&self.reader)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(StoredKey {
+                            kid: r.try_get("kid")?,
+                            algorithm: r.try_get("algorithm")?,
+                            private_pem: r.try_get("private_pem")?,
+                            created_at: r.try_get("created_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn insert_signing_key(&self, k: &StoredKey) -> Result<(), StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&k.kid)
+                .bind(&k.algorithm)
+                .bind(&k.private_pem)
+                .bind(k.created_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("a signing key with this kid"))?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_repositories;

@@ -1,0 +1,82 @@
+//! The embedded store: one SQLite file in WAL mode, a pool of readers and a single writer.
+//!
+//! SQLite allows one writer at a time; giving writes a pool of exactly one connection makes
+//! them queue in this process instead of failing with "database is locked", and the busy
+//! timeout covers other processes (`tessera admin` while the server runs).
+
+use crate::{Backend, Store, StoreError};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Pool, Sqlite};
+use std::path::Path;
+use std::time::Duration;
+
+pub struct SqliteStore {
+    reader: Pool<Sqlite>,
+    writer: Pool<Sqlite>,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL survives a process crash (kill -9) without losing a commit; only
+            // a power loss can take the last transactions back.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        migrate(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { reader, writer })
+    }
+}
+
+/// Two processes may start on a fresh file at once (a server and an admin command); the loser
+/// of that race sees the winner's migrations on its second try.
+async fn migrate(pool: &Pool<Sqlite>) -> Result<(), StoreError> {
+    match MIGRATOR.run(pool).await {
+        Ok(()) => Ok(()),
+        Err(first) => {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            MIGRATOR
+                .run(pool)
+                .await
+                .map_err(|_| StoreError::Migration(first))
+        }
+    }
+}
+
+mod repositories {
+    crate::sql::impl_repositories!(
+        super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow
+    );
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+}

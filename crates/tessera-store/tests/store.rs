@@ -1,0 +1,336 @@
+//! One store test suite, run against SQLite and (when `TESSERA_TEST_POSTGRES_URL` is set)
+//! PostgreSQL. Each test gets its own SQLite file and its own PostgreSQL database.
+
+use std::future::Future;
+use std::sync::Arc;
+use tessera_core::client::{Client, ClientCredential, ClientType, Links, Visibility};
+use tessera_core::grant::{SubjectKind, TokenRecord};
+use tessera_core::identity::{Identity, IdentityStatus, IdentityType, LOCAL_IDP_ID};
+use tessera_core::random::{SecureRandom, SeededRandom};
+use tessera_core::scope::{DependentScope, Scope};
+use tessera_core::secret::SecretHash;
+use tessera_core::token::TokenKind;
+use tessera_store::{seed_defaults, Backend, Store, StoreError, StoredKey, TokenWriter};
+use uuid::Uuid;
+
+const PG_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
+
+/// Runs `body` once per available backend.
+async fn each_backend<F, Fut>(body: F)
+where
+    F: Fn(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    assert_eq!(sqlite.backend(), Backend::Sqlite);
+    body(sqlite).await;
+
+    match std::env::var(PG_ENV) {
+        Ok(base) if !base.is_empty() => {
+            let (store, db, admin) = fresh_pg(&base).await;
+            assert_eq!(store.backend(), Backend::Postgres);
+            body(store).await;
+            // Best effort: CI machines are thrown away, laptops are not.
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&admin)
+                .await;
+        }
+        _ => eprintln!("notice: {PG_ENV} is not set; PostgreSQL store tests skipped"),
+    }
+}
+
+async fn fresh_pg(base: &str) -> (Arc<dyn Store>, String, sqlx::PgPool) {
+    let admin = sqlx::PgPool::connect(base).await.unwrap();
+    let db = format!("tessera_test_{}", Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let store = tessera_store::connect(&format!("{prefix}/{db}"))
+        .await
+        .unwrap();
+    (store, db, admin)
+}
+
+fn client(id: Uuid, name: &str) -> Client {
+    Client {
+        id,
+        name: name.into(),
+        client_type: ClientType::Confidential,
+        visibility: Visibility::Private,
+        redirect_uris: vec!["https://portal.example.org/cb".into()],
+        fqdns: vec![],
+        links: Links {
+            privacy_policy: Some("https://p".into()),
+            terms_and_conditions: None,
+        },
+        parent_client: None,
+        project: None,
+        required_idp: None,
+        preselect_idp: None,
+        allows_templating: false,
+        resource_server_name: None,
+        created_at: 1_000,
+    }
+}
+
+fn identity(username: &str) -> Identity {
+    Identity {
+        id: Uuid::new_v4(),
+        username: username.into(),
+        name: Some("Alice".into()),
+        email: None,
+        organization: Some("Org".into()),
+        identity_provider: LOCAL_IDP_ID,
+        identity_type: IdentityType::Login,
+        status: IdentityStatus::Used,
+        created_at: 5,
+    }
+}
+
+fn token(client_id: Uuid, rng: &SeededRandom) -> TokenRecord {
+    let (_, hash) = TokenKind::AccessToken.generate(rng);
+    TokenRecord {
+        hash,
+        kind: TokenKind::AccessToken,
+        client_id,
+        subject: client_id,
+        subject_kind: SubjectKind::Client,
+        resource_server: "rs".into(),
+        scope: "a b".into(),
+        issued_at: 10,
+        expires_at: 20,
+        revoked_at: None,
+    }
+}
+
+#[tokio::test]
+async fn identities_round_trip_and_usernames_are_unique_case_insensitively() {
+    each_backend(|store| async move {
+        let alice = identity("Alice@Example.org");
+        store
+            .insert_identity(&alice, Some("$argon2id$..."))
+            .await
+            .unwrap();
+        let dup = identity("alice@EXAMPLE.org");
+        assert!(matches!(
+            store.insert_identity(&dup, None).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.identities_by_ids(&[alice.id]).await.unwrap(),
+            vec![alice.clone()]
+        );
+        let by_name = store
+            .identities_by_usernames(&["alice@example.org".into()])
+            .await
+            .unwrap();
+        assert_eq!(by_name, vec![alice.clone()]);
+        assert!(store
+            .identities_by_ids(&[Uuid::new_v4()])
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store.identities_by_usernames(&[]).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn clients_and_credentials() {
+    each_backend(|store| async move {
+        let c = client(Uuid::new_v4(), "portal");
+        store.insert_client(&c).await.unwrap();
+        assert!(matches!(
+            store.insert_client(&c).await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.seed_client(&c).await.unwrap(); // seeding an existing id is a no-op
+        assert_eq!(store.client(c.id).await.unwrap(), Some(c.clone()));
+        assert_eq!(store.client(Uuid::new_v4()).await.unwrap(), None);
+
+        let cred = ClientCredential {
+            id: Uuid::new_v4(),
+            client_id: c.id,
+            name: "first".into(),
+            secret_hash: SecretHash::of("s1"),
+            created_at: 7,
+        };
+        store.insert_credential(&cred).await.unwrap();
+        assert_eq!(store.credentials(c.id).await.unwrap(), vec![cred.clone()]);
+        // A credential is deleted only through its own client.
+        assert_eq!(
+            store
+                .delete_credential(Uuid::new_v4(), cred.id)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.delete_credential(c.id, cred.id).await.unwrap(),
+            Some(cred.clone())
+        );
+        assert!(store.credentials(c.id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scopes_crud_and_unique_scope_strings() {
+    each_backend(|store| async move {
+        let owner = client(Uuid::new_v4(), "rs");
+        store.insert_client(&owner).await.unwrap();
+        let dep_id = Uuid::new_v4();
+        let mut s = Scope {
+            id: Uuid::new_v4(),
+            client_id: owner.id,
+            resource_server: owner.id.to_string(),
+            scope_string: format!("https://auth.globus.org/scopes/{}/all", owner.id),
+            name: "All".into(),
+            description: "Everything".into(),
+            advertised: false,
+            allows_refresh_token: true,
+            required_domains: vec!["example.org".into()],
+            dependent_scopes: vec![DependentScope {
+                scope_id: dep_id,
+                optional: true,
+                requires_refresh_token: false,
+            }],
+            created_at: 3,
+        };
+        store.insert_scope(&s).await.unwrap();
+        let mut again = s.clone();
+        again.id = Uuid::new_v4();
+        assert!(matches!(
+            store.insert_scope(&again).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.scopes_by_ids(&[s.id]).await.unwrap(), vec![s.clone()]);
+        assert_eq!(
+            store
+                .scopes_by_strings(&[s.scope_string.clone()])
+                .await
+                .unwrap(),
+            vec![s.clone()]
+        );
+        assert_eq!(
+            store.scopes_of_client(owner.id).await.unwrap(),
+            vec![s.clone()]
+        );
+
+        s.name = "Renamed".into();
+        s.dependent_scopes.clear();
+        assert!(store.update_scope(&s).await.unwrap());
+        assert_eq!(store.scopes_by_ids(&[s.id]).await.unwrap(), vec![s.clone()]);
+        assert!(store.delete_scope(s.id).await.unwrap());
+        assert!(!store.delete_scope(s.id).await.unwrap());
+        assert!(!store.update_scope(&s).await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn seeding_is_idempotent() {
+    each_backend(|store| async move {
+        seed_defaults(store.as_ref(), 1).await.unwrap();
+        let first = store.all_scopes().await.unwrap();
+        seed_defaults(store.as_ref(), 2).await.unwrap();
+        let second = store.all_scopes().await.unwrap();
+        assert_eq!(first, second);
+        assert!(first
+            .iter()
+            .any(|s| s.scope_string == "openid" && s.resource_server == "auth.globus.org"));
+        let cli = tessera_core::seed::CLI_TEMPLATES[0].1;
+        assert!(store.client(cli).await.unwrap().unwrap().allows_templating);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tokens_insert_lookup_revoke() {
+    each_backend(|store| async move {
+        let rng = SeededRandom::new(rand::random());
+        let owner = Uuid::new_v4();
+        let batch: Vec<_> = (0..120).map(|_| token(owner, &rng)).collect();
+        store.insert_tokens(&batch).await.unwrap();
+        for t in [&batch[0], &batch[119]] {
+            assert_eq!(store.token(&t.hash).await.unwrap().as_ref(), Some(t));
+        }
+        assert!(store.revoke_token(&batch[0].hash, 15).await.unwrap());
+        assert!(
+            !store.revoke_token(&batch[0].hash, 16).await.unwrap(),
+            "revoking twice changes nothing"
+        );
+        assert_eq!(
+            store
+                .token(&batch[0].hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            Some(15)
+        );
+        assert!(!store
+            .revoke_token(&SecretHash::of("unknown"), 1)
+            .await
+            .unwrap());
+        assert_eq!(store.token(&SecretHash::of("unknown")).await.unwrap(), None);
+        // A batch with a duplicate hash is refused whole.
+        let fresh = token(owner, &rng);
+        let dup = vec![fresh.clone(), batch[1].clone()];
+        assert!(store.insert_tokens(&dup).await.is_err());
+        assert_eq!(store.token(&fresh.hash).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn group_commit_writer_stores_concurrent_batches() {
+    each_backend(|store| async move {
+        let writer = TokenWriter::spawn(store.clone());
+        let rng = Arc::new(SeededRandom::new(rand::random()));
+        let owner = rng.uuid_v4();
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let (writer, rng) = (writer.clone(), rng.clone());
+            tasks.push(tokio::spawn(async move {
+                let t = token(owner, &rng);
+                writer.write(vec![t.clone()]).await.unwrap();
+                t
+            }));
+        }
+        for task in tasks {
+            let t = task.await.unwrap();
+            assert_eq!(store.token(&t.hash).await.unwrap(), Some(t));
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signing_keys_are_kept_in_order_and_redacted_in_debug() {
+    each_backend(|store| async move {
+        let k1 = StoredKey {
+            kid: "a".into(),
+            algorithm: "RS512".into(),
+            private_pem: "PEM-SECRET".into(),
+            created_at: 1,
+        };
+        let k2 = StoredKey {
+            kid: "b".into(),
+            algorithm: "RS512".into(),
+            private_pem: "PEM2".into(),
+            created_at: 2,
+        };
+        store.insert_signing_key(&k2).await.unwrap();
+        store.insert_signing_key(&k1).await.unwrap();
+        assert_eq!(store.signing_keys().await.unwrap(), vec![k1.clone(), k2]);
+        assert!(!format!("{k1:?}").contains("PEM-SECRET"));
+        store.ping().await.unwrap();
+    })
+    .await;
+}
