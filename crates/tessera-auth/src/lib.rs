@@ -1,1 +1,19 @@
-//! placeholder
+//! The Tessera authorization server: the Globus Auth compatible HTTP surface (`/v2/oauth2/*`,
+//! `/v2/api/*`, OIDC discovery and JWKS), the services behind it, and signing-key management.
+//!
+//! Handlers in [`http`] are thin: they parse the request, call one function of [`service`], and
+//! turn its result or error into a response. Services hold the rules that need IO (the store,
+//! caches, keys); the rules that need none live in `tessera-core`. This crate must never build
+//! SQL (that is `tessera-store`'s) and never log a secret.
+
+pub mod cache;
+pub mod config;
+pub mod http;
+pub mod keys;
+pub mod service;
+pub mod state;
+pub mod view;
+
+pub use config::AuthConfig;
+pub use http::router;
+pub use state::AppState;

@@ -30,7 +30,7 @@ impl fmt::Debug for Secret {
 
 /// SHA-256 of a high-entropy secret (token or client secret): what is stored instead of it.
 /// Equality is constant-time so a comparison leaks nothing about where the hashes differ.
-#[derive(Clone, Copy, Eq, Hash)]
+#[derive(Clone, Copy, Eq)]
 pub struct SecretHash(pub [u8; 32]);
 
 impl SecretHash {
@@ -48,6 +48,12 @@ impl SecretHash {
 impl PartialEq for SecretHash {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for SecretHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! One store test suite, run against SQLite and (when `TESSERA_TEST_POSTGRES_URL` is set)
 //! PostgreSQL. Each test gets its own SQLite file and its own PostgreSQL database.
 

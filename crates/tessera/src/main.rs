@@ -1,1 +1,62 @@
-fn main() {}
+//! `tessera`: the server and its command-line tools.
+
+mod admin;
+mod cli;
+mod seeds;
+mod serve;
+mod settings;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use settings::LogFormat;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => {
+                let settings = settings::serve(&args)?;
+                init_logging(settings.log_format);
+                serve::run(settings).await.map(|()| ExitCode::SUCCESS)
+            }
+            Command::Admin(command) => {
+                let out = admin::run(command).await?;
+                println!("{}", serde_json::to_string_pretty(&out)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Scope(command) => seeds::scope(command).await,
+            Command::Token(command) => seeds::token(command).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

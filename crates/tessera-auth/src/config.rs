@@ -1,0 +1,37 @@
+//! What the authorization server needs to know about its deployment. The binary reads and
+//! validates files, flags and environment; this is the validated result.
+
+/// The shortest and longest access-token lifetimes accepted. Below a minute the SDK would
+/// refresh constantly (it renews within 60 s of expiry); above a year revocation is the only
+/// way a leaked token ever stops working.
+pub const MIN_TOKEN_LIFETIME_S: i64 = 120;
+pub const MAX_TOKEN_LIFETIME_S: i64 = 365 * 24 * 3600;
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// The public base URL without a trailing slash: the OIDC issuer, and the base of
+    /// `jwks_uri` and page links.
+    pub public_url: String,
+    /// Lifetime of access tokens in seconds (default 48 hours, as Globus).
+    pub access_token_lifetime: i64,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl AuthConfig {
+    pub fn new(public_url: &str) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            access_token_lifetime: 48 * 3600,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.public_url, path.trim_start_matches('/'))
+    }
+}

@@ -1,0 +1,48 @@
+//! Client secrets (spec §4): list, create (the only answer with the secret), delete.
+
+use super::{basic_client, ApiPath};
+use crate::http::error::ApiError;
+use crate::http::extract::{ApiJson, Presented};
+use crate::service::credentials::{self as service, to_object};
+use crate::service::scopes::managed_client;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+use tessera_proto::api::{CredentialCreate, CredentialEnvelope};
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    presented: Presented,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = basic_client(&state, presented).await?;
+    let client = managed_client(&state, &caller.client, &id).await?;
+    let creds = state.store.credentials(client.id).await?;
+    Ok(Json(
+        json!({"credentials": creds.iter().map(|c| to_object(c, None)).collect::<Vec<_>>()}),
+    ))
+}
+
+pub(super) async fn create(
+    State(state): State<AppState>,
+    presented: Presented,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<CredentialEnvelope<CredentialCreate>>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = basic_client(&state, presented).await?;
+    let client = managed_client(&state, &caller.client, &id).await?;
+    let (cred, secret) = service::create(&state, &client, &body.credential.name).await?;
+    Ok(Json(json!({"credential": to_object(&cred, Some(&secret))})))
+}
+
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    presented: Presented,
+    ApiPath((id, credential)): ApiPath<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = basic_client(&state, presented).await?;
+    let client = managed_client(&state, &caller.client, &id).await?;
+    let deleted = service::delete(&state, &client, &credential).await?;
+    Ok(Json(json!({"credential": to_object(&deleted, None)})))
+}

@@ -1,0 +1,102 @@
+//! The Globus Auth REST API (`/v2/api/*`): every answer in an envelope, every error in the
+//! `errors[]` envelope.
+
+mod clients;
+mod credentials;
+mod identities;
+mod scopes;
+
+use super::error::ApiError;
+use super::extract::Presented;
+use super::userinfo::AUTH_RESOURCE_SERVER;
+use crate::cache::ClientEntry;
+use crate::service::client_auth::{self, ClientAuthError, ClientClaim};
+use crate::service::tokens;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::routing::{delete, get};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use tessera_core::grant::TokenRecord;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/api/identities", get(identities::identities))
+        .route("/v2/api/clients/{id}", get(clients::get_client))
+        .route(
+            "/v2/api/clients/{id}/scopes",
+            get(scopes::list_for_client).post(scopes::create),
+        )
+        .route(
+            "/v2/api/clients/{id}/credentials",
+            get(credentials::list).post(credentials::create),
+        )
+        .route(
+            "/v2/api/clients/{id}/credentials/{credential}",
+            delete(credentials::delete),
+        )
+        .route("/v2/api/scopes", get(scopes::search))
+        .route(
+            "/v2/api/scopes/{id}",
+            get(scopes::get).put(scopes::update).delete(scopes::delete),
+        )
+}
+
+/// Path parameters with errors in the REST envelope.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(v)| ApiPath(v))
+            .map_err(|_| ApiError::bad_request("invalid path parameter"))
+    }
+}
+
+/// A confidential client authenticated with HTTP Basic: the caller of the developer API.
+pub(crate) async fn basic_client(
+    state: &AppState,
+    presented: Presented,
+) -> Result<Arc<ClientEntry>, ApiError> {
+    let claim = match presented {
+        Presented::Basic { client_id, secret } => ClientClaim::Secret { client_id, secret },
+        Presented::None => return Err(ApiError::unauthorized("Call must be authenticated")),
+        Presented::Malformed(why) => return Err(ApiError::unauthorized(why)),
+        Presented::Bearer(_) => return Err(ApiError::forbidden(
+            "this call takes client credentials (HTTP Basic); Bearer tokens with manage_projects \
+                 are not supported yet",
+        )),
+    };
+    client_auth::authenticate(state, claim)
+        .await
+        .map_err(|e| match e {
+            ClientAuthError::Store(e) => e.into(),
+            _ => ApiError::unauthorized("client authentication failed"),
+        })
+}
+
+/// Who calls a read API that takes either client credentials or a user's token.
+pub(crate) enum Caller {
+    Client(Arc<ClientEntry>),
+    Token(Arc<TokenRecord>),
+}
+
+/// Basic client credentials, or a Bearer `auth.globus.org` token (spec §3.1: any such token;
+/// `view_identities` is not required).
+pub(crate) async fn caller(state: &AppState, presented: Presented) -> Result<Caller, ApiError> {
+    match presented {
+        Presented::Bearer(token) => {
+            let record = tokens::active(state, token.expose())
+                .await?
+                .filter(|r| r.resource_server == AUTH_RESOURCE_SERVER)
+                .ok_or_else(|| ApiError::unauthorized("the access token is not valid here"))?;
+            Ok(Caller::Token(record))
+        }
+        other => basic_client(state, other).await.map(Caller::Client),
+    }
+}

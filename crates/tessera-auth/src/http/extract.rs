@@ -1,0 +1,252 @@
+//! Extractors that turn every malformed input into the endpoint's own standard error, instead
+//! of axum's default plain-text rejections (which the SDK cannot parse).
+
+use super::error::{ApiError, OAuthError};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use tessera_core::secret::Secret;
+use tessera_proto::api::ApiErrorCode;
+
+/// The longest client id or secret accepted in a header or form, before any lookup.
+const MAX_CREDENTIAL_LEN: usize = 1024;
+
+fn content_type_is(headers: &HeaderMap, wanted: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(wanted))
+}
+
+fn too_large(r: &BytesRejection) -> bool {
+    r.status() == StatusCode::PAYLOAD_TOO_LARGE
+}
+
+/// The parameters of a form-encoded OAuth request (RFC 6749 §3.2: each at most once).
+#[derive(Debug)]
+pub struct OAuthForm(HashMap<String, String>);
+
+impl OAuthForm {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn require(&self, name: &'static str) -> Result<&str, OAuthError> {
+        self.get(name)
+            .ok_or_else(|| OAuthError::invalid_request(format!("the {name} parameter is required")))
+    }
+
+    pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+            .map_err(|_| OAuthError::invalid_request("the body is not valid form encoding"))?;
+        let mut map = HashMap::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            if map.contains_key(&k) {
+                return Err(OAuthError::invalid_request(format!(
+                    "the {k} parameter was given more than once"
+                )));
+            }
+            map.insert(k, v);
+        }
+        Ok(Self(map))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for OAuthForm {
+    type Rejection = OAuthError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, OAuthError> {
+        if !content_type_is(req.headers(), "application/x-www-form-urlencoded") {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
+            ));
+        }
+        let body = Bytes::from_request(req, state).await.map_err(|r| {
+            if too_large(&r) {
+                OAuthError::invalid_request("the request body is too large")
+                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                OAuthError::invalid_request("the request body could not be read")
+            }
+        })?;
+        Self::parse(&body)
+    }
+}
+
+/// A JSON body of the REST API.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !content_type_is(req.headers(), "application/json") {
+            return Err(ApiError::bad_request("the body must be application/json"));
+        }
+        let body = Bytes::from_request(req, state).await.map_err(|r| {
+            if too_large(&r) {
+                ApiError::new(
+                    ApiErrorCode::PayloadTooLarge,
+                    "the request body is too large",
+                )
+            } else {
+                ApiError::bad_request("the request body could not be read")
+            }
+        })?;
+        serde_json::from_slice(&body)
+            .map(ApiJson)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    }
+}
+
+/// What the `Authorization` header presents.
+#[derive(Debug)]
+pub enum Presented {
+    None,
+    /// RFC 7617 Basic: the id and secret, split at the first `:` (secrets may contain `:`,
+    /// `=`, `+`, `/`; spec §0.2).
+    Basic {
+        client_id: String,
+        secret: Secret,
+    },
+    /// RFC 6750 §2.1.
+    Bearer(Secret),
+    /// A header that is there but unusable; the reason is safe to show.
+    Malformed(&'static str),
+}
+
+impl Presented {
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return Self::None;
+        };
+        let Ok(value) = value.to_str() else {
+            return Self::Malformed("the Authorization header is not ASCII");
+        };
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("basic") {
+            let Ok(decoded) = STANDARD.decode(rest) else {
+                return Self::Malformed("Basic credentials are not base64");
+            };
+            let Ok(decoded) = String::from_utf8(decoded) else {
+                return Self::Malformed("Basic credentials are not UTF-8");
+            };
+            let Some((id, secret)) = decoded.split_once(':') else {
+                return Self::Malformed("Basic credentials lack a ':'");
+            };
+            if id.len() > MAX_CREDENTIAL_LEN || secret.len() > MAX_CREDENTIAL_LEN {
+                return Self::Malformed("Basic credentials are too long");
+            }
+            Self::Basic {
+                client_id: id.to_owned(),
+                secret: Secret::new(secret),
+            }
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            if rest.is_empty() {
+                return Self::Malformed("the Bearer token is empty");
+            }
+            Self::Bearer(Secret::new(rest))
+        } else {
+            Self::Malformed("unsupported Authorization scheme")
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Presented {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_headers(&parts.headers))
+    }
+}
+
+/// Query parameters as a map, parsed leniently (unknown ones are ignored) but with errors in
+/// the REST envelope.
+#[derive(Debug)]
+pub struct ApiQuery(pub HashMap<String, String>);
+
+impl ApiQuery {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let q = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(q)
+            .map(ApiQuery)
+            .map_err(|_| ApiError::bad_request("invalid query string"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with_auth(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn basic_splits_at_the_first_colon_only() {
+        let h = with_auth(&format!("Basic {}", STANDARD.encode("id:se:cr=t+/")));
+        match Presented::from_headers(&h) {
+            Presented::Basic { client_id, secret } => {
+                assert_eq!(client_id, "id");
+                assert_eq!(secret.expose(), "se:cr=t+/");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_authorization_headers_are_malformed_not_panics() {
+        for v in ["Basic !!!", "Basic aWQ=", "Bearer", "Digest x", "Basic"] {
+            assert!(
+                matches!(
+                    Presented::from_headers(&with_auth(v)),
+                    Presented::Malformed(_)
+                ),
+                "{v}"
+            );
+        }
+        assert!(matches!(
+            Presented::from_headers(&HeaderMap::new()),
+            Presented::None
+        ));
+        assert!(matches!(
+            Presented::from_headers(&with_auth("bearer abc")),
+            Presented::Bearer(_)
+        ));
+    }
+
+    #[test]
+    fn repeated_form_parameters_are_refused() {
+        assert!(OAuthForm::parse(b"a=1&b=2").is_ok());
+        let e = OAuthForm::parse(b"scope=a&scope=b").unwrap_err();
+        assert_eq!(
+            e.code(),
+            tessera_proto::oauth::OAuthErrorCode::InvalidRequest
+        );
+        let f = OAuthForm::parse(b"a=&b=x").unwrap();
+        assert_eq!(f.get("a"), None, "an empty value counts as absent");
+    }
+}

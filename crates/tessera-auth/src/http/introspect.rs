@@ -1,0 +1,28 @@
+//! `POST /v2/oauth2/token/introspect` (RFC 7662, spec §2.5).
+
+use super::error::OAuthError;
+use super::extract::{OAuthForm, Presented};
+use super::{authenticate_oauth, oauth_json};
+use crate::service::tokens::{self, Includes};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::response::Response;
+use tessera_proto::oauth::ActiveFlag;
+
+pub async fn introspect(
+    State(state): State<AppState>,
+    presented: Presented,
+    form: OAuthForm,
+) -> Result<Response, OAuthError> {
+    // RFC 7662 §2.1: the caller must authenticate; §4: only then is anything told.
+    let caller = authenticate_oauth(&state, presented, &form).await?;
+    if caller.client.is_public() {
+        return Err(OAuthError::invalid_client());
+    }
+    let token = form.require("token")?;
+    let includes = Includes::parse(form.get("include"));
+    match tokens::introspect(&state, &caller.client, token, includes).await? {
+        Some(active) => Ok(oauth_json(&active)),
+        None => Ok(oauth_json(&ActiveFlag { active: false })),
+    }
+}

@@ -1,0 +1,27 @@
+//! The services behind the handlers: each function takes what the handler parsed and returns
+//! a domain result or an error that says which rule was broken.
+
+pub mod admin;
+pub mod client_auth;
+pub mod credentials;
+pub mod identities;
+pub mod password;
+pub mod scopes;
+pub mod tokens;
+
+use tessera_store::StoreError;
+
+/// A refusal of the REST API, by kind; the HTTP layer maps it to a status and envelope.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

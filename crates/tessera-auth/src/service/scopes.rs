@@ -1,0 +1,266 @@
+//! The scope API a client uses on itself (spec §4): create, list, read, update, delete.
+
+use super::Failure;
+use crate::state::AppState;
+use tessera_core::client::Client;
+use tessera_core::scope::{
+    scope_string_for, validate_domain, validate_suffix, validate_text, DependentScope, Scope,
+};
+use tessera_proto::api::{DependentScopeObject, ScopeCreate, ScopeObject, ScopeUpdate};
+use tessera_store::StoreError;
+use uuid::Uuid;
+
+const MAX_NAME: usize = 100;
+const MAX_DESCRIPTION: usize = 5000;
+const MAX_DEPENDENTS: usize = 50;
+
+pub fn to_object(s: &Scope) -> ScopeObject {
+    ScopeObject {
+        id: s.id.to_string(),
+        name: s.name.clone(),
+        description: s.description.clone(),
+        scope_string: s.scope_string.clone(),
+        client: s.client_id.to_string(),
+        advertised: s.advertised,
+        allows_refresh_token: s.allows_refresh_token,
+        required_domains: s.required_domains.clone(),
+        dependent_scopes: s
+            .dependent_scopes
+            .iter()
+            .map(|d| DependentScopeObject {
+                scope: d.scope_id.to_string(),
+                optional: d.optional,
+                requires_refresh_token: d.requires_refresh_token,
+            })
+            .collect(),
+    }
+}
+
+/// Loads the client the path names and checks the caller manages it.
+pub async fn managed_client(
+    state: &AppState,
+    caller: &Client,
+    target: &str,
+) -> Result<Client, Failure> {
+    let id =
+        Uuid::parse_str(target).map_err(|_| Failure::NotFound(format!("no client {target}")))?;
+    let entry = state
+        .clients
+        .get(state.store.as_ref(), id, state.clock.now())
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("no client {target}")))?;
+    if !caller.manages(&entry.client) {
+        return Err(Failure::Forbidden(
+            "a client may manage only itself and the clients it created".into(),
+        ));
+    }
+    Ok(entry.client.clone())
+}
+
+async fn check_dependents(
+    state: &AppState,
+    own_id: Uuid,
+    given: &[DependentScopeObject],
+) -> Result<Vec<DependentScope>, Failure> {
+    if given.len() > MAX_DEPENDENTS {
+        return Err(Failure::BadRequest(format!(
+            "at most {MAX_DEPENDENTS} dependent scopes"
+        )));
+    }
+    let catalogue = state
+        .scopes
+        .get(state.store.as_ref(), state.clock.now())
+        .await?;
+    let mut out: Vec<DependentScope> = Vec::with_capacity(given.len());
+    for d in given {
+        let id = Uuid::parse_str(&d.scope).map_err(|_| {
+            Failure::BadRequest(format!("dependent scope {:?} is not a scope id", d.scope))
+        })?;
+        if id == own_id {
+            return Err(Failure::BadRequest(
+                "a scope cannot depend on itself".into(),
+            ));
+        }
+        let known =
+            catalogue.by_id(id).is_some() || !state.store.scopes_by_ids(&[id]).await?.is_empty();
+        if !known {
+            return Err(Failure::BadRequest(format!(
+                "dependent scope {id} does not exist"
+            )));
+        }
+        if out.iter().any(|o| o.scope_id == id) {
+            return Err(Failure::BadRequest(format!(
+                "dependent scope {id} is listed twice"
+            )));
+        }
+        out.push(DependentScope {
+            scope_id: id,
+            optional: d.optional,
+            requires_refresh_token: d.requires_refresh_token,
+        });
+    }
+    Ok(out)
+}
+
+fn check_domains(domains: &[String]) -> Result<(), Failure> {
+    domains
+        .iter()
+        .try_for_each(|d| validate_domain(d).map_err(Failure::BadRequest))
+}
+
+pub async fn create(state: &AppState, owner: &Client, body: ScopeCreate) -> Result<Scope, Failure> {
+    if owner.is_public() {
+        return Err(Failure::BadRequest(
+            "a public client cannot own scopes".into(),
+        ));
+    }
+    validate_suffix(&body.scope_suffix).map_err(|e| Failure::BadRequest(e.into()))?;
+    validate_text("name", &body.name, MAX_NAME).map_err(Failure::BadRequest)?;
+    validate_text("description", &body.description, MAX_DESCRIPTION)
+        .map_err(Failure::BadRequest)?;
+    let required_domains = body.required_domains.unwrap_or_default();
+    check_domains(&required_domains)?;
+    let id = state.rng.uuid_v4();
+    let dependent_scopes =
+        check_dependents(state, id, body.dependent_scopes.as_deref().unwrap_or(&[])).await?;
+    let scope = Scope {
+        id,
+        client_id: owner.id,
+        resource_server: owner.resource_server(),
+        scope_string: scope_string_for(owner, &body.scope_suffix),
+        name: body.name.trim().to_owned(),
+        description: body.description.trim().to_owned(),
+        // Server defaults per the SDK fixtures (spec §4).
+        advertised: body.advertised.unwrap_or(false),
+        allows_refresh_token: body.allows_refresh_token.unwrap_or(true),
+        required_domains,
+        dependent_scopes,
+        created_at: state.clock.now(),
+    };
+    match state.store.insert_scope(&scope).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(Failure::Conflict(format!(
+                "the scope {} exists already",
+                scope.scope_string
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    state.scopes.invalidate();
+    tracing::info!(scope = %scope.scope_string, owner = %owner.id, "scope created");
+    Ok(scope)
+}
+
+pub async fn get(state: &AppState, id: &str) -> Result<Scope, Failure> {
+    let not_found = || Failure::NotFound(format!("no scope {id}"));
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    state
+        .store
+        .scopes_by_ids(&[id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)
+}
+
+/// The scope, if the caller manages its owner.
+async fn owned(state: &AppState, caller: &Client, id: &str) -> Result<Scope, Failure> {
+    let scope = get(state, id).await?;
+    let owner = state
+        .clients
+        .get(state.store.as_ref(), scope.client_id, state.clock.now())
+        .await?;
+    match owner {
+        Some(o) if caller.manages(&o.client) => Ok(scope),
+        _ => Err(Failure::Forbidden(
+            "only the scope's owner may change it".into(),
+        )),
+    }
+}
+
+pub async fn update(
+    state: &AppState,
+    caller: &Client,
+    id: &str,
+    body: ScopeUpdate,
+) -> Result<Scope, Failure> {
+    let mut scope = owned(state, caller, id).await?;
+    if let Some(name) = body.name {
+        validate_text("name", &name, MAX_NAME).map_err(Failure::BadRequest)?;
+        scope.name = name.trim().to_owned();
+    }
+    if let Some(description) = body.description {
+        validate_text("description", &description, MAX_DESCRIPTION).map_err(Failure::BadRequest)?;
+        scope.description = description.trim().to_owned();
+    }
+    if let Some(a) = body.advertised {
+        scope.advertised = a;
+    }
+    if let Some(a) = body.allows_refresh_token {
+        scope.allows_refresh_token = a;
+    }
+    if let Some(d) = body.required_domains {
+        check_domains(&d)?;
+        scope.required_domains = d;
+    }
+    if let Some(deps) = body.dependent_scopes {
+        scope.dependent_scopes = check_dependents(state, scope.id, &deps).await?;
+    }
+    if !state.store.update_scope(&scope).await? {
+        return Err(Failure::NotFound(format!("no scope {id}")));
+    }
+    state.scopes.invalidate();
+    Ok(scope)
+}
+
+pub async fn delete(state: &AppState, caller: &Client, id: &str) -> Result<Scope, Failure> {
+    let scope = owned(state, caller, id).await?;
+    let catalogue = state
+        .scopes
+        .get(state.store.as_ref(), state.clock.now())
+        .await?;
+    if let Some(parent) = catalogue.dependents_on(scope.id).next() {
+        return Err(Failure::Conflict(format!(
+            "{} is a dependent scope of {}; remove it there first",
+            scope.scope_string, parent.scope_string
+        )));
+    }
+    state.store.delete_scope(scope.id).await?;
+    state.scopes.invalidate();
+    tracing::info!(scope = %scope.scope_string, "scope deleted");
+    Ok(scope)
+}
+
+/// `GET /v2/api/scopes`: by `scope_strings=` or `ids=` (comma-separated), or the caller's own.
+pub async fn search(
+    state: &AppState,
+    caller: &Client,
+    scope_strings: Option<&str>,
+    ids: Option<&str>,
+) -> Result<Vec<Scope>, Failure> {
+    let split = |s: &str| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    match (scope_strings, ids) {
+        (Some(_), Some(_)) => Err(Failure::BadRequest(
+            "give scope_strings or ids, not both".into(),
+        )),
+        (Some(strings), None) => Ok(state.store.scopes_by_strings(&split(strings)).await?),
+        (None, Some(ids)) => {
+            let ids = split(ids)
+                .iter()
+                .map(|s| {
+                    Uuid::parse_str(s)
+                        .map_err(|_| Failure::BadRequest(format!("{s:?} is not a scope id")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(state.store.scopes_by_ids(&ids).await?)
+        }
+        (None, None) => Ok(state.store.scopes_of_client(caller.id).await?),
+    }
+}

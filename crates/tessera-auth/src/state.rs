@@ -1,0 +1,58 @@
+//! What every handler shares.
+
+use crate::cache::{CachePolicy, ClientCache, ScopeCatalogue, TokenCache};
+use crate::config::AuthConfig;
+use crate::keys::{KeyError, SigningKeys};
+use std::sync::Arc;
+use tessera_core::clock::Clock;
+use tessera_core::random::SecureRandom;
+use tessera_store::{Store, TokenWriter};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: AuthConfig,
+    pub store: Arc<dyn Store>,
+    /// Group-commit path for issued tokens.
+    pub writer: TokenWriter,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn SecureRandom>,
+    pub keys: SigningKeys,
+    pub clients: ClientCache,
+    pub tokens: TokenCache,
+    pub scopes: ScopeCatalogue,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Seeds the well-known data if missing, loads or creates the signing key, and starts the
+    /// token writer (so it must run inside a Tokio runtime).
+    pub async fn new(
+        config: AuthConfig,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rng: Arc<dyn SecureRandom>,
+    ) -> Result<Self, KeyError> {
+        tessera_store::seed_defaults(store.as_ref(), clock.now()).await?;
+        let keys = SigningKeys::load_or_generate(store.as_ref(), clock.as_ref()).await?;
+        let policy = CachePolicy::for_backend(store.backend());
+        Ok(Self(Arc::new(Inner {
+            config,
+            writer: TokenWriter::spawn(store.clone()),
+            store,
+            clock,
+            rng,
+            keys,
+            clients: ClientCache::new(policy),
+            tokens: TokenCache::new(policy),
+            scopes: ScopeCatalogue::new(policy),
+        })))
+    }
+}

@@ -1,0 +1,162 @@
+//! The command line. Flags take `TESSERA_*` environment variables as fallbacks.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tessera",
+    version,
+    about = "Identity, access and data transfer for research computing"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the server (Globus Auth API, OAuth2/OIDC).
+    Serve(ServeArgs),
+    /// Operator bootstrap, straight on the database (works while the server runs).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manage scopes as a client (the seed script createscope.py).
+    #[command(subcommand)]
+    Scope(ScopeCommand),
+    /// Get, check and revoke tokens as a client (gettoken.py, minicatokencheck.py).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// Where the data is: shared by `serve` and `admin`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct StoreArgs {
+    /// A TOML configuration file.
+    #[arg(long, env = "TESSERA_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Directory for the embedded SQLite database and the lock file.
+    #[arg(long, env = "TESSERA_DATA_DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of the embedded SQLite database.
+    #[arg(long, env = "TESSERA_DATABASE_URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "TESSERA_LISTEN")]
+    pub(crate) listen: Option<String>,
+    /// The URL clients use to reach this server (default: http://<listen address>).
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub(crate) public_url: Option<String>,
+    /// Access-token lifetime in seconds (default 172800, 48 hours).
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_LIFETIME")]
+    pub(crate) access_token_lifetime: Option<i64>,
+    /// Log format: text or json.
+    #[arg(long, env = "TESSERA_LOG_FORMAT")]
+    pub(crate) log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminCommand {
+    #[command(subcommand)]
+    User(AdminUser),
+    #[command(subcommand)]
+    Client(AdminClient),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminUser {
+    /// Add a person to the built-in identity provider; prints the identity as JSON.
+    Add {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        organization: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminClient {
+    /// Register a client; prints client_id (and client_secret, once) as JSON.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, conflicts_with = "native", required_unless_present = "native")]
+        confidential: bool,
+        #[arg(long)]
+        native: bool,
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Which server and which client credentials the client-side commands use.
+#[derive(Debug, Args)]
+pub(crate) struct ClientArgs {
+    /// The auth server's base URL.
+    #[arg(long, env = "TESSERA_AUTH_URL")]
+    pub(crate) auth_url: Option<String>,
+    #[arg(long, env = "TESSERA_CLIENT_ID")]
+    pub(crate) client_id: Option<String>,
+    #[arg(long, env = "TESSERA_CLIENT_SECRET", hide_env_values = true)]
+    pub(crate) client_secret: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScopeCommand {
+    /// Create a scope owned by the calling client; prints the scope as JSON.
+    Create {
+        #[arg(long)]
+        suffix: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: String,
+        /// A scope string this scope depends on (repeatable).
+        #[arg(long = "dependent-scope")]
+        dependent_scopes: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Client-credentials grant; prints the access token (one line per resource server).
+    Get {
+        #[arg(required = true)]
+        scopes: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Introspect TOKEN; print its username and exit 0 if active, else the reason and exit 1.
+    Check {
+        token: String,
+        /// Require the identity's username to end in @DOMAIN (repeatable: any of them).
+        #[arg(long = "require-domain")]
+        require_domains: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Revoke TOKEN (RFC 7009).
+    Revoke {
+        token: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}

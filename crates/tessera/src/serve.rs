@@ -1,0 +1,86 @@
+//! `tessera serve`: bind, open the store, serve until SIGTERM or Ctrl-C, then drain.
+
+use crate::settings::{Database, ServeSettings};
+use anyhow::{Context, Result};
+use std::fs::File;
+use std::sync::Arc;
+use tessera_auth::{AppState, AuthConfig};
+use tessera_core::clock::SystemClock;
+use tessera_core::random::OsRandom;
+
+pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
+    settings.database.prepare()?;
+    // One server per SQLite data directory: the caches rely on it (see tessera-auth's cache).
+    let _lock = match &settings.database {
+        Database::Sqlite { data_dir } => Some(lock_data_dir(data_dir)?),
+        Database::Postgres { .. } => None,
+    };
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{local}"));
+
+    let store = tessera_store::connect(&settings.database.url())
+        .await
+        .context("opening the database")?;
+    let mut config = AuthConfig::new(&public_url);
+    config.access_token_lifetime = settings.access_token_lifetime;
+    config.max_body_bytes = settings.max_body_bytes;
+    let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRandom))
+        .await
+        .context("starting the authorization server")?;
+    let app = tessera_auth::router(state);
+
+    // The first line on stdout says where to reach the server (tests with port 0 read it).
+    println!(
+        "Tessera is listening on http://{local} (public URL {})",
+        public_url.trim_end_matches('/')
+    );
+    tracing::info!(listen = %local, public_url = %public_url, "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn lock_data_dir(dir: &std::path::Path) -> Result<File> {
+    let path = dir.join("tessera.lock");
+    let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.try_lock().map_err(|_| {
+        anyhow::anyhow!(
+            "another `tessera serve` is using {}; stop it or choose another --data-dir",
+            dir.display()
+        )
+    })?;
+    Ok(file)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

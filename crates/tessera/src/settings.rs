@@ -1,0 +1,188 @@
+//! Settings from flags, `TESSERA_*` environment variables and a TOML file, in that order of
+//! precedence, validated once at start with messages that say what to fix.
+
+use crate::cli::{ServeArgs, StoreArgs};
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tessera_auth::config::{MAX_TOKEN_LIFETIME_S, MIN_TOKEN_LIFETIME_S};
+
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
+pub(crate) const DEFAULT_DATA_DIR: &str = "tessera-data";
+
+/// The configuration file. Unknown keys are errors: a typo must not be silently ignored.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FileConfig {
+    pub(crate) listen: Option<String>,
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) database_url: Option<String>,
+    pub(crate) public_url: Option<String>,
+    pub(crate) access_token_lifetime: Option<i64>,
+    pub(crate) log_format: Option<String>,
+    pub(crate) max_body_bytes: Option<usize>,
+}
+
+impl FileConfig {
+    pub(crate) fn load(path: Option<&Path>) -> Result<Self> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid Tessera configuration", path.display()))
+    }
+}
+
+/// Where the database is.
+#[derive(Debug, Clone)]
+pub(crate) enum Database {
+    Sqlite { data_dir: PathBuf },
+    Postgres { url: String },
+}
+
+impl Database {
+    pub(crate) fn url(&self) -> String {
+        match self {
+            Self::Sqlite { data_dir } => {
+                format!("sqlite://{}", data_dir.join("tessera.db").display())
+            }
+            Self::Postgres { url } => url.clone(),
+        }
+    }
+
+    /// Creates the data directory (private to this user) when it is SQLite's.
+    pub(crate) fn prepare(&self) -> Result<()> {
+        if let Self::Sqlite { data_dir } = self {
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating {}", data_dir.display()))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+                    .with_context(|| format!("restricting {}", data_dir.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn database(args: &StoreArgs, file: &FileConfig) -> Result<Database> {
+    if let Some(url) = args
+        .database_url
+        .clone()
+        .or_else(|| file.database_url.clone())
+    {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!("database_url must be a postgres:// URL (leave it unset for the embedded SQLite database)");
+        }
+        return Ok(Database::Postgres { url });
+    }
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| DEFAULT_DATA_DIR.into());
+    Ok(Database::Sqlite { data_dir })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug)]
+pub(crate) struct ServeSettings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) database: Database,
+    pub(crate) public_url: Option<String>,
+    pub(crate) access_token_lifetime: i64,
+    pub(crate) log_format: LogFormat,
+    pub(crate) max_body_bytes: usize,
+}
+
+pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
+    let file = FileConfig::load(args.store.config.as_deref())?;
+    let listen = args
+        .listen
+        .clone()
+        .or(file.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.into());
+    let listen: SocketAddr = listen
+        .parse()
+        .with_context(|| format!("listen: {listen:?} is not an address like 127.0.0.1:8421"))?;
+    let public_url = args.public_url.clone().or(file.public_url.clone());
+    if let Some(url) = &public_url {
+        validate_public_url(url)?;
+    }
+    let lifetime = args
+        .access_token_lifetime
+        .or(file.access_token_lifetime)
+        .unwrap_or(48 * 3600);
+    if !(MIN_TOKEN_LIFETIME_S..=MAX_TOKEN_LIFETIME_S).contains(&lifetime) {
+        bail!("access_token_lifetime must be between {MIN_TOKEN_LIFETIME_S} and {MAX_TOKEN_LIFETIME_S} seconds, not {lifetime}");
+    }
+    let log_format = match args
+        .log_format
+        .clone()
+        .or(file.log_format.clone())
+        .as_deref()
+    {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => bail!("log_format must be text or json, not {other:?}"),
+    };
+    let max_body_bytes = file.max_body_bytes.unwrap_or(64 * 1024);
+    if !(16 * 1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
+        bail!("max_body_bytes must be between 16 KiB and 16 MiB");
+    }
+    Ok(ServeSettings {
+        listen,
+        database: database(&args.store, &file)?,
+        public_url,
+        access_token_lifetime: lifetime,
+        log_format,
+        max_body_bytes,
+    })
+}
+
+/// An absolute http(s) URL with a host and no query or fragment.
+pub(crate) fn validate_public_url(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .with_context(|| format!("public_url {url:?} must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || url.contains(['?', '#']) || url.chars().any(char::is_whitespace) {
+        bail!("public_url {url:?} must have a host and no query, fragment or spaces");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_are_checked() {
+        assert!(validate_public_url("https://auth.example.org").is_ok());
+        assert!(validate_public_url("http://127.0.0.1:8421/").is_ok());
+        for bad in [
+            "auth.example.org",
+            "https://",
+            "https://x.org/?a=1",
+            "ftp://x.org",
+        ] {
+            assert!(validate_public_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_files_refuse_unknown_keys() {
+        assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
+        assert!(toml::from_str::<FileConfig>("lisen = \"127.0.0.1:1\"").is_err());
+    }
+}
