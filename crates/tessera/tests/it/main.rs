@@ -1,1 +1,8 @@
-//! End-to-end tests: the real binary on 127.0.0.1:0, driven over HTTP.
+//! End-to-end tests: the real `tessera` binary on 127.0.0.1:0, driven over HTTP and through
+//! its own subcommands, as an operator and a client would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod commands;
+mod config;
+mod process;
+mod serve;

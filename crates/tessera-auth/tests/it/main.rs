@@ -1,0 +1,8 @@
+//! Handler tests: the real router on a real SQLite file, driven with `oneshot` (no sockets),
+//! with an injected clock so expiry is tested without sleeping.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod harness;
+mod oauth;
+mod secrets;

@@ -1,0 +1,133 @@
+//! Starting and stopping the binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_tessera");
+
+/// A running `tessera serve` on a free loopback port.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) data_dir: std::path::PathBuf,
+    /// Owned when the server made its own directory; dropped (deleted) with it.
+    _owned: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    pub(crate) fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Self::start_in(dir.path());
+        s._owned = Some(dir);
+        s
+    }
+
+    /// A server on a directory the caller keeps (to restart on the same data).
+    pub(crate) fn start_in(data_dir: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("TESSERA_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // The first stdout line names the bound address.
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_owned();
+        Self {
+            child,
+            url,
+            data_dir: data_dir.to_owned(),
+            _owned: None,
+        }
+    }
+
+    pub(crate) fn admin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        run(args, Some(&self.data_dir), stdin, &[])
+    }
+
+    /// SIGTERM, then the exit status within 10 s.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child.kill().unwrap();
+        panic!("the server did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `tessera ARGS [--data-dir DIR]` to completion.
+pub(crate) fn run(
+    args: &[&str],
+    data_dir: Option<&Path>,
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    use std::io::Write;
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    if let Some(d) = data_dir {
+        cmd.arg("--data-dir").arg(d);
+    }
+    for var in [
+        "TESSERA_CONFIG",
+        "TESSERA_AUTH_URL",
+        "TESSERA_CLIENT_ID",
+        "TESSERA_CLIENT_SECRET",
+        "TESSERA_DATABASE_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+pub(crate) fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not one JSON object ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
