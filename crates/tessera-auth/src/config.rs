@@ -16,6 +16,12 @@ pub struct AuthConfig {
     pub access_token_lifetime: i64,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// A refresh token dies after this many seconds unused ("good for 6 months after last use").
+    pub refresh_idle_lifetime: i64,
+    /// How long a rotated refresh token may still be presented once (a lost response).
+    pub refresh_grace: i64,
+    /// Whether cookies get `Secure` (the public URL is https).
+    pub secure_cookies: bool,
 }
 
 impl AuthConfig {
@@ -24,6 +30,9 @@ impl AuthConfig {
             public_url: public_url.trim_end_matches('/').to_owned(),
             access_token_lifetime: 48 * 3600,
             max_body_bytes: 64 * 1024,
+            refresh_idle_lifetime: tessera_core::grant::refresh::DEFAULT_IDLE_LIFETIME_S,
+            refresh_grace: tessera_core::grant::refresh::DEFAULT_GRACE_S,
+            secure_cookies: public_url.starts_with("https://"),
         }
     }
 

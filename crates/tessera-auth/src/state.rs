@@ -2,7 +2,10 @@
 
 use crate::cache::{CachePolicy, ClientCache, ScopeCatalogue, TokenCache};
 use crate::config::AuthConfig;
+use crate::http::web::pages::Pages;
 use crate::keys::{KeyError, SigningKeys};
+use crate::service::password::PasswordVerifier;
+use crate::service::throttle::LoginThrottle;
 use std::sync::Arc;
 use tessera_core::clock::Clock;
 use tessera_core::random::SecureRandom;
@@ -22,6 +25,9 @@ pub struct Inner {
     pub clients: ClientCache,
     pub tokens: TokenCache,
     pub scopes: ScopeCatalogue,
+    pub throttle: LoginThrottle,
+    pub passwords: PasswordVerifier,
+    pub pages: Pages,
 }
 
 impl std::ops::Deref for AppState {
@@ -53,6 +59,14 @@ impl AppState {
             clients: ClientCache::new(policy),
             tokens: TokenCache::new(policy),
             scopes: ScopeCatalogue::new(policy),
+            throttle: LoginThrottle::default(),
+            passwords: PasswordVerifier::new(hashing_concurrency()).map_err(KeyError::Generate)?,
+            pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
         })))
     }
+}
+
+/// Password hashes verified at once: one per core, so sign-ins never starve token traffic.
+fn hashing_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }

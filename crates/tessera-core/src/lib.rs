@@ -7,11 +7,15 @@
 
 pub mod client;
 pub mod clock;
+pub mod consent;
 pub mod grant;
 pub mod identity;
+pub mod pkce;
 pub mod policy;
 pub mod random;
+pub mod redirect;
 pub mod scope;
 pub mod secret;
 pub mod seed;
+pub mod session;
 pub mod token;

@@ -58,6 +58,11 @@ mod tests {
             issued_at: 0,
             expires_at: 10,
             revoked_at: None,
+            family_id: None,
+            session_id: None,
+            auth_time: None,
+            parent: None,
+            rotated_at: None,
         }
     }
 

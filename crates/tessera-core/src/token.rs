@@ -18,14 +18,17 @@ pub enum TokenKind {
     RefreshToken,
     ClientSecret,
     AuthorizationCode,
+    /// A browser session cookie.
+    Session,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 4] = [
+    pub const ALL: [TokenKind; 5] = [
         Self::AccessToken,
         Self::RefreshToken,
         Self::ClientSecret,
         Self::AuthorizationCode,
+        Self::Session,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -34,6 +37,7 @@ impl TokenKind {
             Self::RefreshToken => "trt",
             Self::ClientSecret => "tcs",
             Self::AuthorizationCode => "tac",
+            Self::Session => "tss",
         }
     }
 
@@ -44,6 +48,7 @@ impl TokenKind {
             Self::RefreshToken => "refresh_token",
             Self::ClientSecret => "client_secret",
             Self::AuthorizationCode => "authorization_code",
+            Self::Session => "session",
         }
     }
 

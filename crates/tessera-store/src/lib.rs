@@ -22,10 +22,13 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tessera_core::client::{Client, ClientCredential};
 use tessera_core::clock::UnixTime;
+use tessera_core::consent::Consent;
+use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
 use tessera_core::grant::TokenRecord;
 use tessera_core::identity::Identity;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
+use tessera_core::session::BrowserSession;
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +88,11 @@ pub trait IdentityRepository {
         &self,
         normalized: &[String],
     ) -> Result<Vec<Identity>, StoreError>;
+    /// The identity and its password hash, for sign-in.
+    async fn login_identity(
+        &self,
+        normalized: &str,
+    ) -> Result<Option<(Identity, Option<String>)>, StoreError>;
 }
 
 #[async_trait]
@@ -125,6 +133,81 @@ pub trait TokenRepository {
     async fn token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError>;
     /// Marks the token revoked at `at`; false when unknown or revoked already.
     async fn revoke_token(&self, hash: &SecretHash, at: UnixTime) -> Result<bool, StoreError>;
+    /// Revokes every live token of a family; returns their hashes.
+    async fn revoke_family(
+        &self,
+        family: Uuid,
+        at: UnixTime,
+    ) -> Result<Vec<SecretHash>, StoreError>;
+    /// Revokes every live token issued from `parent`; returns their hashes.
+    async fn revoke_children(
+        &self,
+        parent: &SecretHash,
+        at: UnixTime,
+    ) -> Result<Vec<SecretHash>, StoreError>;
+    /// Marks a refresh token rotated; false when it was rotated already (a concurrent use).
+    async fn mark_rotated(&self, hash: &SecretHash, at: UnixTime) -> Result<bool, StoreError>;
+    /// Moves a token's expiry (a kept refresh token's idle lifetime starts again).
+    async fn extend_token(&self, hash: &SecretHash, expires_at: UnixTime)
+        -> Result<(), StoreError>;
+    /// The live tokens a client holds for a subject.
+    async fn tokens_for(
+        &self,
+        subject: Uuid,
+        client_id: Uuid,
+    ) -> Result<Vec<TokenRecord>, StoreError>;
+}
+
+#[async_trait]
+pub trait SessionRepository {
+    async fn insert_session(&self, session: &BrowserSession) -> Result<(), StoreError>;
+    async fn session(&self, hash: &SecretHash) -> Result<Option<BrowserSession>, StoreError>;
+    async fn revoke_session(&self, hash: &SecretHash, at: UnixTime) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait AuthorizationRepository {
+    async fn insert_pending(&self, pending: &PendingAuthorization) -> Result<(), StoreError>;
+    async fn pending(&self, id: Uuid) -> Result<Option<PendingAuthorization>, StoreError>;
+    async fn delete_pending(&self, id: Uuid) -> Result<(), StoreError>;
+    async fn insert_code(&self, code: &AuthorizationCode) -> Result<(), StoreError>;
+    async fn code(&self, hash: &SecretHash) -> Result<Option<AuthorizationCode>, StoreError>;
+    /// Claims the code for its one exchange; false when it was claimed before.
+    async fn claim_code(&self, hash: &SecretHash, at: UnixTime) -> Result<bool, StoreError>;
+}
+
+/// Where a new consent hangs in the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsentParent {
+    /// A root consent.
+    Root,
+    /// An earlier node of the same call, by index.
+    New(usize),
+    /// A consent recorded before, by its dependency path.
+    Existing(Vec<i64>),
+}
+
+/// One consent to record.
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub client_id: Uuid,
+    pub scope_id: Uuid,
+    pub scope_string: String,
+    pub parent: ConsentParent,
+    pub allows_refresh: bool,
+}
+
+#[async_trait]
+pub trait ConsentRepository {
+    /// Records a consent tree in one transaction, ids assigned in order.
+    async fn insert_consents(
+        &self,
+        identity: Uuid,
+        nodes: &[NewConsent],
+        now: UnixTime,
+    ) -> Result<Vec<Consent>, StoreError>;
+    async fn consents_of(&self, identity: Uuid) -> Result<Vec<Consent>, StoreError>;
+    async fn delete_consents(&self, ids: &[i64]) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -141,6 +224,9 @@ pub trait Store:
     + ScopeRepository
     + TokenRepository
     + KeyRepository
+    + SessionRepository
+    + AuthorizationRepository
+    + ConsentRepository
     + Send
     + Sync
     + 'static

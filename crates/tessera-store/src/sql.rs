@@ -114,7 +114,10 @@ macro_rules! impl_repositories {
         use ::sqlx::{QueryBuilder, Row};
         use ::tessera_core::client::{Client, ClientCredential, Links};
         use ::tessera_core::clock::UnixTime;
+        use ::tessera_core::consent::Consent;
+        use ::tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
         use ::tessera_core::grant::{SubjectKind, TokenRecord};
+        use ::tessera_core::session::BrowserSession;
         use ::tessera_core::identity::Identity;
         use ::tessera_core::scope::Scope;
         use ::tessera_core::secret::SecretHash;
@@ -122,8 +125,8 @@ macro_rules! impl_repositories {
         use ::uuid::Uuid;
         use $crate::sql::{self as q, conflict};
         use $crate::{
-            ClientRepository, IdentityRepository, KeyRepository, ScopeRepository, StoreError, StoredKey,
-            TokenRepository,
+            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, IdentityRepository, KeyRepository,
+            NewConsent, ScopeRepository, SessionRepository, StoreError, StoredKey, TokenRepository,
         };
 
         const IDENTITY_COLUMNS: &str =
@@ -133,8 +136,14 @@ macro_rules! impl_repositories {
             resource_server_name, created_at";
         const SCOPE_COLUMNS: &str = "id, client_id, resource_server, scope_string, name, description, advertised, \
             allows_refresh_token, required_domains, dependent_scopes, created_at";
-        const TOKEN_COLUMNS: &str =
-            "hash, kind, client_id, subject, subject_kind, resource_server, scope, issued_at, expires_at, revoked_at";
+        const TOKEN_COLUMNS: &str = "hash, kind, client_id, subject, subject_kind, resource_server, scope, issued_at, \
+            expires_at, revoked_at, family_id, session_id, auth_time, parent, rotated_at";
+        const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, scope, code_challenge, identity_id, session_id, \
+            auth_time, offline, nonce, family_id, created_at, expires_at, exchanged_at";
+        const PENDING_COLUMNS: &str = "id, client_id, redirect_uri, scope, state, code_challenge, nonce, offline, \
+            force_login, created_at, expires_at";
+        const CONSENT_COLUMNS: &str = "id, identity_id, client_id, scope_id, scope_string, dependency_path, created_at, \
+            updated_at, last_used_at, allows_refresh, auto_approved";
 
         fn identity_from_row(r: &$row) -> Result<Identity, StoreError> {
             let idp = q::uuid("identities", &r.try_get::<String, _>("identity_provider")?)?;
@@ -220,6 +229,94 @@ macro_rules! impl_repositories {
                 issued_at: r.try_get("issued_at")?,
                 expires_at: r.try_get("expires_at")?,
                 revoked_at: r.try_get("revoked_at")?,
+                family_id: q::opt_uuid("tokens", r.try_get("family_id")?)?,
+                session_id: q::opt_uuid("tokens", r.try_get("session_id")?)?,
+                auth_time: r.try_get("auth_time")?,
+                parent: r
+                    .try_get::<Option<Vec<u8>>, _>("parent")?
+                    .map(|p| SecretHash::from_slice(&p).ok_or_else(|| corrupt("parent is not 32 bytes".into())))
+                    .transpose()?,
+                rotated_at: r.try_get("rotated_at")?,
+            })
+        }
+
+        fn hash_from_row(r: &$row) -> Result<SecretHash, StoreError> {
+            let h: Vec<u8> = r.try_get("hash")?;
+            SecretHash::from_slice(&h)
+                .ok_or(StoreError::Corrupt { table: "tokens", detail: "hash is not 32 bytes".into() })
+        }
+
+        fn hash32(table: &'static str, r: &$row) -> Result<SecretHash, StoreError> {
+            SecretHash::from_slice(&r.try_get::<Vec<u8>, _>("hash")?)
+                .ok_or(StoreError::Corrupt { table, detail: "hash is not 32 bytes".into() })
+        }
+
+        fn code_from_row(r: &$row) -> Result<AuthorizationCode, StoreError> {
+            let t = "authorization_codes";
+            Ok(AuthorizationCode {
+                hash: hash32(t, r)?,
+                client_id: q::uuid(t, &r.try_get::<String, _>("client_id")?)?,
+                redirect_uri: r.try_get("redirect_uri")?,
+                scope: r.try_get("scope")?,
+                code_challenge: r.try_get("code_challenge")?,
+                identity_id: q::uuid(t, &r.try_get::<String, _>("identity_id")?)?,
+                session_id: q::uuid(t, &r.try_get::<String, _>("session_id")?)?,
+                auth_time: r.try_get("auth_time")?,
+                offline: r.try_get("offline")?,
+                nonce: r.try_get("nonce")?,
+                family_id: q::uuid(t, &r.try_get::<String, _>("family_id")?)?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                exchanged_at: r.try_get("exchanged_at")?,
+            })
+        }
+
+        fn pending_from_row(r: &$row) -> Result<PendingAuthorization, StoreError> {
+            let t = "authorization_requests";
+            Ok(PendingAuthorization {
+                id: q::uuid(t, &r.try_get::<String, _>("id")?)?,
+                client_id: q::uuid(t, &r.try_get::<String, _>("client_id")?)?,
+                redirect_uri: r.try_get("redirect_uri")?,
+                scope: r.try_get("scope")?,
+                state: r.try_get("state")?,
+                code_challenge: r.try_get("code_challenge")?,
+                nonce: r.try_get("nonce")?,
+                offline: r.try_get("offline")?,
+                force_login: r.try_get("force_login")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        }
+
+        fn session_from_row(r: &$row) -> Result<BrowserSession, StoreError> {
+            let t = "sessions";
+            Ok(BrowserSession {
+                id: q::uuid(t, &r.try_get::<String, _>("id")?)?,
+                hash: hash32(t, r)?,
+                identity_id: q::uuid(t, &r.try_get::<String, _>("identity_id")?)?,
+                auth_time: r.try_get("auth_time")?,
+                created_at: r.try_get("created_at")?,
+                expires_at: r.try_get("expires_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        }
+
+        fn consent_from_row(r: &$row) -> Result<Consent, StoreError> {
+            let t = "consents";
+            let path: String = r.try_get("dependency_path")?;
+            Ok(Consent {
+                id: r.try_get("id")?,
+                identity_id: q::uuid(t, &r.try_get::<String, _>("identity_id")?)?,
+                client_id: q::uuid(t, &r.try_get::<String, _>("client_id")?)?,
+                scope_id: q::uuid(t, &r.try_get::<String, _>("scope_id")?)?,
+                scope_string: r.try_get("scope_string")?,
+                dependency_path: ::serde_json::from_str(&path)
+                    .map_err(|e| StoreError::Corrupt { table: t, detail: format!("dependency_path: {e}") })?,
+                created_at: r.try_get("created_at")?,
+                updated_at: r.try_get("updated_at")?,
+                last_used_at: r.try_get("last_used_at")?,
+                allows_refresh: r.try_get("allows_refresh")?,
+                auto_approved: r.try_get("auto_approved")?,
             })
         }
 
@@ -286,6 +383,19 @@ macro_rules! impl_repositories {
             async fn identities_by_usernames(&self, normalized: &[String]) -> Result<Vec<Identity>, StoreError> {
                 select_in(&self.reader, IDENTITY_COLUMNS, "identities", "username_normalized", normalized, identity_from_row)
                     .await
+            }
+
+            async fn login_identity(&self, normalized: &str) -> Result<Option<(Identity, Option<String>)>, StoreError> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {IDENTITY_COLUMNS}, password_hash FROM identities WHERE username_normalized = $1"
+                ))
+                .bind(normalized)
+                .fetch_optional(&self.reader)
+                .await?;
+                match row {
+                    None => Ok(None),
+                    Some(r) => Ok(Some((identity_from_row(&r)?, r.try_get("password_hash")?))),
+                }
             }
         }
 
@@ -478,7 +588,7 @@ macro_rules! impl_repositories {
                     return Ok(());
                 }
                 let mut tx = self.writer.begin().await?;
-                // 10 parameters a row; 50 rows a statement stays under every bind limit.
+                // 15 parameters a row; 50 rows a statement stays under every bind limit.
                 for chunk in records.chunks(50) {
                     let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO tokens ({TOKEN_COLUMNS}) "));
                     qb.push_values(chunk, |mut b, r| {
@@ -491,7 +601,12 @@ macro_rules! impl_repositories {
                             .push_bind(r.scope.clone())
                             .push_bind(r.issued_at)
                             .push_bind(r.expires_at)
-                            .push_bind(r.revoked_at);
+                            .push_bind(r.revoked_at)
+                            .push_bind(r.family_id.map(|u| u.to_string()))
+                            .push_bind(r.session_id.map(|u| u.to_string()))
+                            .push_bind(r.auth_time)
+                            .push_bind(r.parent.map(|p| p.as_bytes().to_vec()))
+                            .push_bind(r.rotated_at);
                     });
                     qb.build().execute(&mut *tx).await.map_err(conflict("a token with this hash"))?;
                 }
@@ -514,6 +629,267 @@ macro_rules! impl_repositories {
                     .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn revoke_family(&self, family: Uuid, at: UnixTime) -> Result<Vec<SecretHash>, StoreError> {
+                ::sqlx::query(
+                    "UPDATE tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL RETURNING hash",
+                )
+                .bind(family.to_string())
+                .bind(at)
+                .fetch_all(&self.writer)
+                .await?
+                .iter()
+                .map(hash_from_row)
+                .collect()
+            }
+
+            async fn revoke_children(&self, parent: &SecretHash, at: UnixTime) -> Result<Vec<SecretHash>, StoreError> {
+                ::sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE parent = $1 AND revoked_at IS NULL RETURNING hash")
+                    .bind(parent.as_bytes().to_vec())
+                    .bind(at)
+                    .fetch_all(&self.writer)
+                    .await?
+                    .iter()
+                    .map(hash_from_row)
+                    .collect()
+            }
+
+            async fn mark_rotated(&self, hash: &SecretHash, at: UnixTime) -> Result<bool, StoreError> {
+                let done = ::sqlx::query("UPDATE tokens SET rotated_at = $2 WHERE hash = $1 AND rotated_at IS NULL")
+                    .bind(hash.as_bytes().to_vec())
+                    .bind(at)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn extend_token(&self, hash: &SecretHash, expires_at: UnixTime) -> Result<(), StoreError> {
+                ::sqlx::query("UPDATE tokens SET expires_at = $2 WHERE hash = $1")
+                    .bind(hash.as_bytes().to_vec())
+                    .bind(expires_at)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn tokens_for(&self, subject: Uuid, client_id: Uuid) -> Result<Vec<TokenRecord>, StoreError> {
+                ::sqlx::query(&format!(
+                    "SELECT {TOKEN_COLUMNS} FROM tokens WHERE subject = $1 AND client_id = $2 AND revoked_at IS NULL"
+                ))
+                .bind(subject.to_string())
+                .bind(client_id.to_string())
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(token_from_row)
+                .collect()
+            }
+        }
+
+        #[async_trait]
+        impl SessionRepository for $store {
+            async fn insert_session(&self, s: &BrowserSession) -> Result<(), StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO sessions (hash, id, identity_id, auth_time, created_at, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(s.hash.as_bytes().to_vec())
+                .bind(s.id.to_string())
+                .bind(s.identity_id.to_string())
+                .bind(s.auth_time)
+                .bind(s.created_at)
+                .bind(s.expires_at)
+                .bind(s.revoked_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("a session with this id"))?;
+                Ok(())
+            }
+
+            async fn session(&self, hash: &SecretHash) -> Result<Option<BrowserSession>, StoreError> {
+                let row = ::sqlx::query(
+                    "SELECT hash, id, identity_id, auth_time, created_at, expires_at, revoked_at FROM sessions \
+                     WHERE hash = $1",
+                )
+                .bind(hash.as_bytes().to_vec())
+                .fetch_optional(&self.reader)
+                .await?;
+                row.as_ref().map(session_from_row).transpose()
+            }
+
+            async fn revoke_session(&self, hash: &SecretHash, at: UnixTime) -> Result<(), StoreError> {
+                ::sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE hash = $1 AND revoked_at IS NULL")
+                    .bind(hash.as_bytes().to_vec())
+                    .bind(at)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl AuthorizationRepository for $store {
+            async fn insert_pending(&self, p: &PendingAuthorization) -> Result<(), StoreError> {
+                ::sqlx::query(&format!(
+                    "INSERT INTO authorization_requests ({PENDING_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                ))
+                .bind(p.id.to_string())
+                .bind(p.client_id.to_string())
+                .bind(&p.redirect_uri)
+                .bind(&p.scope)
+                .bind(&p.state)
+                .bind(&p.code_challenge)
+                .bind(&p.nonce)
+                .bind(p.offline)
+                .bind(p.force_login)
+                .bind(p.created_at)
+                .bind(p.expires_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("a pending authorization with this id"))?;
+                Ok(())
+            }
+
+            async fn pending(&self, id: Uuid) -> Result<Option<PendingAuthorization>, StoreError> {
+                let row = ::sqlx::query(&format!("SELECT {PENDING_COLUMNS} FROM authorization_requests WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(pending_from_row).transpose()
+            }
+
+            async fn delete_pending(&self, id: Uuid) -> Result<(), StoreError> {
+                ::sqlx::query("DELETE FROM authorization_requests WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
+            async fn insert_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
+                ::sqlx::query(&format!(
+                    "INSERT INTO authorization_codes ({CODE_COLUMNS}) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ))
+                .bind(c.hash.as_bytes().to_vec())
+                .bind(c.client_id.to_string())
+                .bind(&c.redirect_uri)
+                .bind(&c.scope)
+                .bind(&c.code_challenge)
+                .bind(c.identity_id.to_string())
+                .bind(c.session_id.to_string())
+                .bind(c.auth_time)
+                .bind(c.offline)
+                .bind(&c.nonce)
+                .bind(c.family_id.to_string())
+                .bind(c.created_at)
+                .bind(c.expires_at)
+                .bind(c.exchanged_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("an authorization code with this hash"))?;
+                Ok(())
+            }
+
+            async fn code(&self, hash: &SecretHash) -> Result<Option<AuthorizationCode>, StoreError> {
+                let row = ::sqlx::query(&format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE hash = $1"))
+                    .bind(hash.as_bytes().to_vec())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(code_from_row).transpose()
+            }
+
+            async fn claim_code(&self, hash: &SecretHash, at: UnixTime) -> Result<bool, StoreError> {
+                let done = ::sqlx::query(
+                    "UPDATE authorization_codes SET exchanged_at = $2 WHERE hash = $1 AND exchanged_at IS NULL",
+                )
+                .bind(hash.as_bytes().to_vec())
+                .bind(at)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl ConsentRepository for $store {
+            async fn insert_consents(
+                &self,
+                identity: Uuid,
+                nodes: &[NewConsent],
+                now: UnixTime,
+            ) -> Result<Vec<Consent>, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let mut out: Vec<Consent> = Vec::with_capacity(nodes.len());
+                for n in nodes {
+                    let row = ::sqlx::query(
+                        "INSERT INTO consents (identity_id, client_id, scope_id, scope_string, dependency_path, \
+                         created_at, updated_at, last_used_at, allows_refresh, auto_approved) \
+                         VALUES ($1, $2, $3, $4, '[]', $5, $5, $5, $6, $7) RETURNING id",
+                    )
+                    .bind(identity.to_string())
+                    .bind(n.client_id.to_string())
+                    .bind(n.scope_id.to_string())
+                    .bind(&n.scope_string)
+                    .bind(now)
+                    .bind(n.allows_refresh)
+                    .bind(false)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let id: i64 = row.try_get("id")?;
+                    let mut path = match &n.parent {
+                        ConsentParent::Root => Vec::new(),
+                        ConsentParent::Existing(p) => p.clone(),
+                        ConsentParent::New(i) => out.get(*i).map(|p| p.dependency_path.clone()).unwrap_or_default(),
+                    };
+                    path.push(id);
+                    ::sqlx::query("UPDATE consents SET dependency_path = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(q::to_json(&path))
+                        .execute(&mut *tx)
+                        .await?;
+                    out.push(Consent {
+                        id,
+                        identity_id: identity,
+                        client_id: n.client_id,
+                        scope_id: n.scope_id,
+                        scope_string: n.scope_string.clone(),
+                        dependency_path: path,
+                        created_at: now,
+                        updated_at: now,
+                        last_used_at: now,
+                        allows_refresh: n.allows_refresh,
+                        auto_approved: false,
+                    });
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn consents_of(&self, identity: Uuid) -> Result<Vec<Consent>, StoreError> {
+                ::sqlx::query(&format!("SELECT {CONSENT_COLUMNS} FROM consents WHERE identity_id = $1 ORDER BY id"))
+                    .bind(identity.to_string())
+                    .fetch_all(&self.reader)
+                    .await?
+                    .iter()
+                    .map(consent_from_row)
+                    .collect()
+            }
+
+            async fn delete_consents(&self, ids: &[i64]) -> Result<(), StoreError> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut qb = QueryBuilder::<$db>::new("DELETE FROM consents WHERE id IN (");
+                let mut sep = qb.separated(", ");
+                for id in ids {
+                    sep.push_bind(*id);
+                }
+                qb.push(")");
+                qb.build().execute(&self.writer).await?;
+                Ok(())
             }
         }
 

@@ -106,6 +106,11 @@ fn token(client_id: Uuid, rng: &SeededRandom) -> TokenRecord {
         issued_at: 10,
         expires_at: 20,
         revoked_at: None,
+        family_id: None,
+        session_id: None,
+        auth_time: None,
+        parent: None,
+        rotated_at: None,
     }
 }
 
@@ -332,6 +337,168 @@ async fn signing_keys_are_kept_in_order_and_redacted_in_debug() {
         assert_eq!(store.signing_keys().await.unwrap(), vec![k1.clone(), k2]);
         assert!(!format!("{k1:?}").contains("PEM-SECRET"));
         store.ping().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn codes_are_claimed_once_and_pending_requests_round_trip() {
+    use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
+    each_backend(|store| async move {
+        let p = PendingAuthorization {
+            id: Uuid::new_v4(),
+            client_id: Uuid::new_v4(),
+            redirect_uri: "http://127.0.0.1:1/".into(),
+            scope: "openid profile".into(),
+            state: Some("_default".into()),
+            code_challenge: None,
+            nonce: Some("n".into()),
+            offline: true,
+            force_login: true,
+            created_at: 1,
+            expires_at: 2,
+        };
+        store.insert_pending(&p).await.unwrap();
+        assert_eq!(store.pending(p.id).await.unwrap(), Some(p.clone()));
+        store.delete_pending(p.id).await.unwrap();
+        assert_eq!(store.pending(p.id).await.unwrap(), None);
+
+        let c = AuthorizationCode {
+            hash: SecretHash::of(&Uuid::new_v4().to_string()),
+            client_id: p.client_id,
+            redirect_uri: p.redirect_uri.clone(),
+            scope: p.scope.clone(),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            identity_id: Uuid::new_v4(),
+            session_id: Uuid::new_v4(),
+            auth_time: 5,
+            offline: true,
+            nonce: None,
+            family_id: Uuid::new_v4(),
+            created_at: 5,
+            expires_at: 605,
+            exchanged_at: None,
+        };
+        store.insert_code(&c).await.unwrap();
+        assert_eq!(store.code(&c.hash).await.unwrap(), Some(c.clone()));
+        assert!(store.claim_code(&c.hash, 10).await.unwrap());
+        assert!(
+            !store.claim_code(&c.hash, 11).await.unwrap(),
+            "a code is claimed once"
+        );
+        assert_eq!(
+            store.code(&c.hash).await.unwrap().unwrap().exchanged_at,
+            Some(10)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_round_trip_and_revoke() {
+    use tessera_core::session::BrowserSession;
+    each_backend(|store| async move {
+        let s = BrowserSession {
+            id: Uuid::new_v4(),
+            hash: SecretHash::of(&Uuid::new_v4().to_string()),
+            identity_id: Uuid::new_v4(),
+            auth_time: 3,
+            created_at: 3,
+            expires_at: 100,
+            revoked_at: None,
+        };
+        store.insert_session(&s).await.unwrap();
+        assert_eq!(store.session(&s.hash).await.unwrap(), Some(s.clone()));
+        store.revoke_session(&s.hash, 7).await.unwrap();
+        assert_eq!(
+            store.session(&s.hash).await.unwrap().unwrap().revoked_at,
+            Some(7)
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn consent_trees_get_paths_root_first() {
+    use tessera_store::{ConsentParent, NewConsent};
+    each_backend(|store| async move {
+        let (who, app, rs) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let nodes = vec![
+            NewConsent {
+                client_id: app,
+                scope_id: Uuid::new_v4(),
+                scope_string: "a".into(),
+                parent: ConsentParent::Root,
+                allows_refresh: true,
+            },
+            NewConsent {
+                client_id: rs,
+                scope_id: Uuid::new_v4(),
+                scope_string: "b".into(),
+                parent: ConsentParent::New(0),
+                allows_refresh: true,
+            },
+        ];
+        let mut made = store.insert_consents(who, &nodes, 9).await.unwrap();
+        assert_eq!(made[1].dependency_path, vec![made[0].id, made[1].id]);
+        // Later, a deeper dependency under the existing tree.
+        let deeper = NewConsent {
+            client_id: rs,
+            scope_id: Uuid::new_v4(),
+            scope_string: "c".into(),
+            parent: ConsentParent::Existing(made[1].dependency_path.clone()),
+            allows_refresh: false,
+        };
+        made.extend(store.insert_consents(who, &[deeper], 10).await.unwrap());
+        assert_eq!(
+            made[2].dependency_path,
+            vec![made[0].id, made[1].id, made[2].id]
+        );
+        assert_eq!(store.consents_of(who).await.unwrap(), made);
+        store
+            .delete_consents(&[made[1].id, made[2].id])
+            .await
+            .unwrap();
+        assert_eq!(store.consents_of(who).await.unwrap(), vec![made[0].clone()]);
+        assert!(store.consents_of(Uuid::new_v4()).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_families_children_and_rotation() {
+    each_backend(|store| async move {
+        let rng = SeededRandom::new(rand::random());
+        let owner = Uuid::new_v4();
+        let family = Uuid::new_v4();
+        let mut rt = token(owner, &rng);
+        rt.kind = TokenKind::RefreshToken;
+        rt.family_id = Some(family);
+        let mut child = token(owner, &rng);
+        child.family_id = Some(family);
+        child.parent = Some(rt.hash);
+        let other = token(owner, &rng);
+        store
+            .insert_tokens(&[rt.clone(), child.clone(), other.clone()])
+            .await
+            .unwrap();
+
+        assert!(store.mark_rotated(&rt.hash, 12).await.unwrap());
+        assert!(
+            !store.mark_rotated(&rt.hash, 13).await.unwrap(),
+            "rotated once"
+        );
+        assert_eq!(
+            store.revoke_children(&rt.hash, 14).await.unwrap(),
+            vec![child.hash]
+        );
+        let mut revoked = store.revoke_family(family, 15).await.unwrap();
+        revoked.sort_by_key(|h| *h.as_bytes());
+        assert_eq!(revoked, vec![rt.hash], "the child was revoked already");
+        store.extend_token(&other.hash, 99).await.unwrap();
+        let live = store.tokens_for(owner, owner).await.unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].expires_at, 99);
     })
     .await;
 }

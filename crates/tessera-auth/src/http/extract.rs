@@ -250,3 +250,19 @@ mod tests {
         assert_eq!(f.get("a"), None, "an empty value counts as absent");
     }
 }
+
+/// The peer address, when the server was started with connect info (not in `oneshot` tests).
+#[derive(Debug)]
+pub struct ClientAddr(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
+        Ok(Self(addr))
+    }
+}

@@ -1,6 +1,7 @@
 //! The HTTP surface: one file per endpoint, the router, and the layers around it.
 
 pub mod api;
+pub mod authorize;
 pub mod discovery;
 pub mod error;
 pub mod extract;
@@ -10,6 +11,7 @@ pub mod revoke;
 pub mod token;
 pub mod userinfo;
 pub mod validate;
+pub mod web;
 
 use crate::cache::ClientEntry;
 use crate::service::client_auth::{self, ClientAuthError, ClientClaim};
@@ -40,7 +42,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/oauth2/token/validate", post(validate::validate))
         .route("/v2/oauth2/token/revoke", post(revoke::revoke))
         .route("/v2/oauth2/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route("/v2/oauth2/authorize", get(authorize::authorize))
         .merge(api::routes())
+        .merge(web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal(&"a handler panicked").into_response()))

@@ -15,28 +15,45 @@ pub async fn token(
     form: OAuthForm,
 ) -> Result<Response, OAuthError> {
     let grant = GrantType::parse(form.require("grant_type")?);
-    match grant {
-        GrantType::ClientCredentials => {
-            let client = authenticate_oauth(&state, presented, &form).await?;
-            let response = tokens::client_credentials(&state, &client.client, form.get("scope"))
-                .await
-                .map_err(|e| match e {
-                    GrantError::InvalidScope(d) => OAuthError::new(OAuthErrorCode::InvalidScope, d),
-                    GrantError::UnauthorizedClient(d) => {
-                        OAuthError::new(OAuthErrorCode::UnauthorizedClient, d)
-                    }
-                    GrantError::Store(e) => e.into(),
-                })?;
-            Ok(oauth_json(&response))
+    let client = match grant {
+        GrantType::ClientCredentials | GrantType::AuthorizationCode | GrantType::RefreshToken => {
+            authenticate_oauth(&state, presented, &form).await?
         }
-        // RFC 9700 §2.4 and §2.1.2: never the password or implicit grants. The others are
-        // named so the answer can say they are known but not served yet.
-        other => Err(OAuthError::new(
-            OAuthErrorCode::UnsupportedGrantType,
-            format!(
-                "the grant type {:?} is not supported by this server",
-                other.as_str()
-            ),
-        )),
-    }
+        other => {
+            // RFC 9700 §2.4 and §2.1.2: never the password or implicit grants.
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                format!(
+                    "the grant type {:?} is not supported by this server",
+                    other.as_str()
+                ),
+            ));
+        }
+    };
+    let client = &client.client;
+    let result = match grant {
+        GrantType::ClientCredentials => {
+            tokens::client_credentials(&state, client, form.get("scope")).await
+        }
+        GrantType::AuthorizationCode => {
+            tokens::authorization_code(
+                &state,
+                client,
+                form.get("code"),
+                form.get("redirect_uri"),
+                form.get("code_verifier"),
+            )
+            .await
+        }
+        _ => tokens::refresh(&state, client, form.get("refresh_token")).await,
+    };
+    let response = result.map_err(|e| match e {
+        GrantError::InvalidRequest(d) => OAuthError::invalid_request(d),
+        GrantError::InvalidGrant(d) => OAuthError::new(OAuthErrorCode::InvalidGrant, d),
+        GrantError::InvalidScope(d) => OAuthError::new(OAuthErrorCode::InvalidScope, d),
+        GrantError::UnauthorizedClient(d) => OAuthError::new(OAuthErrorCode::UnauthorizedClient, d),
+        GrantError::Internal(d) => OAuthError::internal(&d),
+        GrantError::Store(e) => e.into(),
+    })?;
+    Ok(oauth_json(&response))
 }

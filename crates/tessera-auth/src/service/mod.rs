@@ -2,11 +2,18 @@
 //! a domain result or an error that says which rule was broken.
 
 pub mod admin;
+pub mod authorize;
 pub mod client_auth;
+pub mod clients;
+pub mod consents;
 pub mod credentials;
+pub mod id_token;
 pub mod identities;
+pub mod issue;
 pub mod password;
 pub mod scopes;
+pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 
 use tessera_store::StoreError;

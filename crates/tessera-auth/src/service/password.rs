@@ -49,3 +49,60 @@ mod tests {
         assert!(validate(&Secret::new("short")).is_err());
     }
 }
+
+/// Verifies passwords with bounded concurrency. Argon2id costs ~19 MiB and tens of
+/// milliseconds per attempt; a flood of sign-ins queues here instead of exhausting memory, and
+/// waits no longer than `MAX_QUEUE_WAIT` before being told the service is busy.
+pub struct PasswordVerifier {
+    permits: tokio::sync::Semaphore,
+    /// Verified against when the account does not exist, so both cases cost the same time.
+    dummy: String,
+}
+
+pub const MAX_QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("too many sign-ins at once")]
+    Busy,
+    #[error("password hashing failed: {0}")]
+    Internal(String),
+}
+
+impl PasswordVerifier {
+    pub fn new(concurrency: usize) -> Result<Self, String> {
+        let dummy = hash(&Secret::new("tessera-dummy-password-for-timing"))?;
+        Ok(Self {
+            permits: tokio::sync::Semaphore::new(concurrency.max(1)),
+            dummy,
+        })
+    }
+
+    /// True when `password` matches `stored`; with no stored hash, spends the same effort and
+    /// answers false.
+    pub async fn verify(
+        &self,
+        password: &Secret,
+        stored: Option<&str>,
+    ) -> Result<bool, VerifyError> {
+        let _permit = tokio::time::timeout(MAX_QUEUE_WAIT, self.permits.acquire())
+            .await
+            .map_err(|_| VerifyError::Busy)?
+            .map_err(|_| VerifyError::Busy)?;
+        let exists = stored.is_some();
+        let stored = stored.unwrap_or(&self.dummy).to_owned();
+        let password = password.clone();
+        let matched = tokio::task::spawn_blocking(move || {
+            use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+            match PasswordHash::new(&stored) {
+                Ok(parsed) => Argon2::default()
+                    .verify_password(password.expose().as_bytes(), &parsed)
+                    .is_ok(),
+                Err(_) => false,
+            }
+        })
+        .await
+        .map_err(|e| VerifyError::Internal(e.to_string()))?;
+        Ok(exists && matched)
+    }
+}

@@ -1,22 +1,31 @@
 //! Issuing, looking up, introspecting, validating and revoking tokens.
 
+use super::id_token;
+use super::issue::{self, Grant};
 use crate::state::AppState;
 use std::sync::Arc;
 use tessera_core::client::Client;
 use tessera_core::grant::client_credentials::{self, PlanError};
-use tessera_core::grant::{SubjectKind, TokenRecord};
+use tessera_core::grant::refresh::{self, RefreshError, RefreshPlan};
+use tessera_core::grant::{authorization_code, SubjectKind, TokenPlan, TokenRecord};
 use tessera_core::identity::{client_identity, Identity};
 use tessera_core::policy;
 use tessera_core::secret::SecretHash;
 use tessera_core::token::{self, TokenKind};
 use tessera_proto::oauth::{
-    ActiveIntrospection, IdentityDetail, SessionInfo, TokenInfo, TokenResponse,
+    ActiveIntrospection, IdentityDetail, SessionAuthentication, SessionInfo, TokenResponse,
 };
 use tessera_proto::scope::{distinct_roots, parse_scope_request};
 use tessera_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("{0}")]
+    Internal(String),
     #[error("{0}")]
     InvalidScope(String),
     #[error("{0}")]
@@ -51,42 +60,19 @@ pub async fn client_credentials(
             other => GrantError::InvalidScope(other.to_string()),
         })?;
 
-    let lifetime = state.config.access_token_lifetime;
-    let mut infos = Vec::with_capacity(plans.len());
-    let mut records = Vec::with_capacity(plans.len());
-    for plan in plans {
-        let (access_token, hash) = TokenKind::AccessToken.generate(state.rng.as_ref());
-        let scope = plan.scopes.join(" ");
-        records.push(Arc::new(TokenRecord {
-            hash,
-            kind: TokenKind::AccessToken,
-            client_id: client.id,
-            subject: client.id,
-            subject_kind: SubjectKind::Client,
-            resource_server: plan.resource_server.clone(),
-            scope: scope.clone(),
-            issued_at: now,
-            expires_at: now + lifetime,
-            revoked_at: None,
-        }));
-        infos.push(TokenInfo {
-            access_token: access_token.expose().to_owned(),
-            scope,
-            resource_server: plan.resource_server,
-            expires_in: lifetime,
-            token_type: "Bearer".into(),
-            refresh_token: None,
-        });
-    }
-    // Durable before anyone sees the token.
-    state
-        .writer
-        .write(records.iter().map(|r| TokenRecord::clone(r)).collect())
-        .await?;
-    for r in records {
-        state.tokens.insert_new(r);
-    }
-    let mut infos = infos.into_iter();
+    let grant = Grant {
+        client_id: client.id,
+        subject: client.id,
+        subject_kind: SubjectKind::Client,
+        family_id: None,
+        session_id: None,
+        auth_time: None,
+        offline: false,
+        parent: None,
+    };
+    let minted = issue::mint(state, &grant, &plans);
+    issue::store(state, minted.records).await?;
+    let mut infos = minted.infos.into_iter();
     let top = infos
         .next()
         .ok_or_else(|| GrantError::InvalidScope("no scope requested".into()))?;
@@ -95,6 +81,186 @@ pub async fn client_credentials(
         id_token: None,
         state: None,
         other_tokens: infos.collect(),
+    })
+}
+
+/// RFC 6749 §4.1.3: exchanges a code for tokens (spec §2.3): one per resource server, refresh
+/// tokens when the request was offline, an ID token next to the `auth.globus.org` token when
+/// `openid` was granted. A replayed code revokes everything the first exchange produced.
+pub async fn authorization_code(
+    state: &AppState,
+    client: &Client,
+    code: Option<&str>,
+    redirect_uri: Option<&str>,
+    verifier: Option<&str>,
+) -> Result<TokenResponse, GrantError> {
+    let invalid = |why: &str| GrantError::InvalidGrant(why.to_owned());
+    let code =
+        code.ok_or_else(|| GrantError::InvalidRequest("the code parameter is required".into()))?;
+    if !client.client_type.allows_grant("authorization_code") {
+        return Err(GrantError::UnauthorizedClient(
+            "this client may not use the authorization_code grant",
+        ));
+    }
+    if token::expect_kind(code, TokenKind::AuthorizationCode).is_err() {
+        return Err(invalid("the authorization code is not valid"));
+    }
+    let hash = SecretHash::of(code);
+    let Some(record) = state.store.code(&hash).await? else {
+        return Err(invalid("the authorization code is not valid"));
+    };
+    let now = state.clock.now();
+    if record.client_id != client.id {
+        // Codes are usable only by their own client; a stranger learns nothing and burns nothing.
+        return Err(invalid("the authorization code is not valid"));
+    }
+    if record.exchanged_at.is_some() || !state.store.claim_code(&hash, now).await? {
+        let revoked = state.store.revoke_family(record.family_id, now).await?;
+        for h in &revoked {
+            state.tokens.revoked(h);
+        }
+        tracing::warn!(event = "code_replayed", client = %client.id, revoked = revoked.len(), "authorization code replayed; its tokens were revoked");
+        return Err(invalid("the authorization code has been used already"));
+    }
+    authorization_code::check_exchange(&record, client.id, redirect_uri, verifier, now)
+        .map_err(|e| invalid(&e.to_string()))?;
+
+    let requests = parse_scope_request(&record.scope).map_err(|e| invalid(&e.to_string()))?;
+    let catalogue = state.scopes.get(state.store.as_ref(), now).await?;
+    let plans = client_credentials::plan(&requests, |s| catalogue.by_string(s))
+        .map_err(|e| invalid(&e.to_string()))?;
+    let grant = Grant {
+        client_id: client.id,
+        subject: record.identity_id,
+        subject_kind: SubjectKind::Identity,
+        family_id: Some(record.family_id),
+        session_id: Some(record.session_id),
+        auth_time: Some(record.auth_time),
+        offline: record.offline,
+        parent: None,
+    };
+    let minted = issue::mint(state, &grant, &plans);
+    let mut id_token = None;
+    if let Some(top) = minted
+        .infos
+        .first()
+        .filter(|t| t.scope.split(' ').any(|s| s == "openid"))
+    {
+        let identity = state
+            .store
+            .identities_by_ids(&[record.identity_id])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| invalid("the identity no longer exists"))?;
+        let scopes: Vec<&str> = top.scope.split(' ').collect();
+        let input = id_token::IdTokenInput {
+            identity: &identity,
+            client_id: client.id,
+            scopes: &scopes,
+            access_token: &top.access_token,
+            auth_time: record.auth_time,
+            nonce: record.nonce.as_deref(),
+        };
+        id_token =
+            Some(id_token::sign(state, &input).map_err(|e| GrantError::Internal(e.to_string()))?);
+    }
+    issue::store(state, minted.records).await?;
+    let mut infos = minted.infos.into_iter();
+    let top = infos
+        .next()
+        .ok_or_else(|| invalid("no scope was granted"))?;
+    Ok(TokenResponse {
+        top,
+        id_token,
+        state: None,
+        other_tokens: infos.collect(),
+    })
+}
+
+/// RFC 6749 §6: exactly one token for the refresh token's resource server, with a refresh token
+/// (spec §2.3). Public clients rotate; reuse after the grace window revokes the family.
+pub async fn refresh(
+    state: &AppState,
+    client: &Client,
+    presented: Option<&str>,
+) -> Result<TokenResponse, GrantError> {
+    let invalid = |why: &str| GrantError::InvalidGrant(why.to_owned());
+    let presented = presented.ok_or_else(|| {
+        GrantError::InvalidRequest("the refresh_token parameter is required".into())
+    })?;
+    if token::expect_kind(presented, TokenKind::RefreshToken).is_err() {
+        return Err(invalid("the refresh token is not valid"));
+    }
+    let Some(rt) = lookup(state, presented).await? else {
+        return Err(invalid("the refresh token is not valid"));
+    };
+    let now = state.clock.now();
+    let plan = match refresh::plan(
+        &rt,
+        client.id,
+        client.is_public(),
+        now,
+        state.config.refresh_grace,
+    ) {
+        Ok(p) => p,
+        Err(RefreshError::Reused) => {
+            if let Some(family) = rt.family_id {
+                for h in state.store.revoke_family(family, now).await? {
+                    state.tokens.revoked(&h);
+                }
+            }
+            tracing::warn!(event = "refresh_token_reused", client = %client.id, "refresh token reused after rotation; family revoked");
+            return Err(invalid("the refresh token has been used already"));
+        }
+        Err(e) => return Err(invalid(&e.to_string())),
+    };
+    let token_plan = TokenPlan {
+        resource_server: rt.resource_server.clone(),
+        scopes: rt.scope.split(' ').map(str::to_owned).collect(),
+    };
+    let rotate = matches!(plan, RefreshPlan::Rotate | RefreshPlan::RotateAgain);
+    if plan == RefreshPlan::RotateAgain {
+        // The first rotation's answer was evidently lost: what it issued must not stay alive.
+        for h in state.store.revoke_children(&rt.hash, now).await? {
+            state.tokens.revoked(&h);
+        }
+    }
+    let grant = Grant {
+        client_id: client.id,
+        subject: rt.subject,
+        subject_kind: rt.subject_kind,
+        family_id: rt.family_id,
+        session_id: rt.session_id,
+        auth_time: rt.auth_time,
+        offline: rotate,
+        parent: Some(rt.hash),
+    };
+    let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan));
+    issue::store(state, minted.records).await?;
+    if rotate {
+        state.store.mark_rotated(&rt.hash, now).await?;
+    } else {
+        state
+            .store
+            .extend_token(&rt.hash, now + state.config.refresh_idle_lifetime)
+            .await?;
+    }
+    // The stored record changed (rotated_at or expiry): drop the cached copy.
+    state.tokens.revoked(&rt.hash);
+    let mut top = minted
+        .infos
+        .into_iter()
+        .next()
+        .ok_or_else(|| invalid("nothing to refresh"))?;
+    if !rotate {
+        top.refresh_token = Some(presented.to_owned());
+    }
+    Ok(TokenResponse {
+        top,
+        id_token: None,
+        state: None,
+        other_tokens: Vec::new(),
     })
 }
 
@@ -236,8 +402,17 @@ pub async fn introspect(
         identity_set_detail: includes.identity_set_detail.then(|| vec![detail()]),
         // Client tokens come from no browser session: no authentications to report.
         session_info: includes.session_info.then(|| SessionInfo {
-            session_id: None,
-            authentications: Default::default(),
+            session_id: record.session_id.map(|s| s.to_string()),
+            authentications: record
+                .auth_time
+                .map(|t| {
+                    let auth = SessionAuthentication {
+                        idp: identity.identity_provider.to_string(),
+                        auth_time: t,
+                    };
+                    [(identity.id.to_string(), auth)].into_iter().collect()
+                })
+                .unwrap_or_default(),
         }),
     }))
 }

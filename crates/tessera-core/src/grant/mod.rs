@@ -1,7 +1,9 @@
 //! Grants as pure functions from a validated request to what must be issued, and the record
 //! every issued token leaves behind.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh;
 
 use crate::clock::UnixTime;
 use crate::secret::SecretHash;
@@ -50,6 +52,16 @@ pub struct TokenRecord {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// Tokens from one authorization code share a family, so that a replayed code or a reused
+    /// refresh token can revoke all of them. `None` for client credentials.
+    pub family_id: Option<Uuid>,
+    /// The browser session the user signed in with (`session_info` in introspection).
+    pub session_id: Option<Uuid>,
+    pub auth_time: Option<UnixTime>,
+    /// The refresh token this token was issued from.
+    pub parent: Option<SecretHash>,
+    /// Refresh tokens of public clients: when it was exchanged for its successor.
+    pub rotated_at: Option<UnixTime>,
 }
 
 impl TokenRecord {
@@ -83,6 +95,11 @@ mod tests {
             issued_at: 100,
             expires_at: 200,
             revoked_at: None,
+            family_id: None,
+            session_id: None,
+            auth_time: None,
+            parent: None,
+            rotated_at: None,
         };
         assert!(r.is_active(199));
         assert!(!r.is_active(200));

@@ -2,7 +2,7 @@
 
 use super::{basic_client, ApiPath};
 use crate::http::error::ApiError;
-use crate::http::extract::Presented;
+use crate::http::extract::{ApiJson, Presented};
 use crate::service::scopes::managed_client;
 use crate::state::AppState;
 use crate::view::client_object;
@@ -25,4 +25,35 @@ pub(super) async fn get_client(
         .map(|s| s.id.to_string())
         .collect();
     Ok(Json(json!({"client": client_object(&client, scope_ids)})))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct NewClient {
+    template_id: Option<String>,
+    name: Option<String>,
+}
+
+/// `POST /v2/api/clients`: anonymous template instances (spec §4, what `globus login` does).
+pub(super) async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ClientEnvelope<NewClient>>,
+) -> Result<Json<Value>, ApiError> {
+    let Some(template) = body.client.template_id else {
+        return Err(ApiError::forbidden(
+            "creating clients through the API needs manage_projects, which is not supported yet; \
+             use `tessera admin client add`",
+        ));
+    };
+    let (client, cred, secret) =
+        crate::service::clients::instantiate(&state, &template, body.client.name.as_deref())
+            .await?;
+    Ok(Json(json!({
+        "client": client_object(&client, vec![]),
+        "included": {"client_credential": crate::service::credentials::to_object(&cred, Some(&secret))},
+    })))
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct ClientEnvelope<T> {
+    client: T,
 }

@@ -2,6 +2,7 @@
 //! `errors[]` envelope.
 
 mod clients;
+mod consents;
 mod credentials;
 mod identities;
 mod scopes;
@@ -24,7 +25,13 @@ use tessera_core::grant::TokenRecord;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/api/identities", get(identities::identities))
+        .route("/v2/api/clients", axum::routing::post(clients::create))
         .route("/v2/api/clients/{id}", get(clients::get_client))
+        .route("/v2/api/identities/{id}/consents", get(consents::list))
+        .route(
+            "/v2/api/identities/{id}/consents/{consent}",
+            delete(consents::delete),
+        )
         .route(
             "/v2/api/clients/{id}/scopes",
             get(scopes::list_for_client).post(scopes::create),

@@ -1,0 +1,61 @@
+//! `GET /v2/oauth2/authorize` (RFC 6749 §4.1.1, spec §2.1): validate, then send the browser to
+//! sign in, to the consent page, or straight back with a code.
+
+use super::web::cookies;
+use super::web::pages::see_other;
+use crate::service::authorize::{self, AuthorizeError, AuthorizeParams, Next};
+use crate::service::sessions;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params: AuthorizeParams = match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
+        Ok(p) => p,
+        Err(_) => {
+            return state.pages.error(
+                StatusCode::BAD_REQUEST,
+                "Invalid request",
+                "The authorization request is malformed.",
+            );
+        }
+    };
+    let pending = match authorize::start(&state, params).await {
+        Ok(p) => p,
+        Err(AuthorizeError::Page { title, message }) => {
+            return state.pages.error(StatusCode::BAD_REQUEST, title, &message)
+        }
+        Err(AuthorizeError::Redirect { location, .. }) => return see_other(&location, vec![]),
+        Err(AuthorizeError::Store(e)) => {
+            tracing::error!(error = %e, "authorize failed");
+            return state.pages.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+            );
+        }
+    };
+    let current = sessions::current(&state, cookies::get(&headers, cookies::SESSION).as_deref())
+        .await
+        .ok()
+        .flatten();
+    let id = pending.id.to_string();
+    match authorize::next_step(&state, &pending, current.as_ref()).await {
+        Ok(Next::SignIn) => see_other(&super::web::login::url(Some(&id)), vec![]),
+        Ok(Next::Consent) => see_other(&super::web::consent::url(&id), vec![]),
+        Ok(Next::Redirect(to)) => see_other(&to, vec![]),
+        Err(e) => {
+            tracing::error!(error = %e, "authorize failed");
+            state.pages.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+            )
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The browser pages: sign-in, consent, the auth-code page, logout, the account page. Plain
+//! HTML forms rendered on the server; no JavaScript. Every form carries a CSRF token; every page
+//! forbids framing and is never cached.
+
+pub mod account;
+pub mod auth_code;
+pub mod consent;
+pub mod cookies;
+pub mod login;
+pub mod logout;
+pub mod pages;
+
+use crate::state::AppState;
+use axum::routing::{get, post};
+use axum::Router;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/web/login", get(login::show).post(login::submit))
+        .route("/v2/web/consent", get(consent::show).post(consent::submit))
+        .route("/v2/web/auth-code", get(auth_code::show))
+        .route("/v2/web/logout", get(logout::show).post(logout::submit))
+        .route("/v2/web/account", get(account::show))
+        .route(
+            "/v2/web/account/apps/{client_id}/revoke",
+            post(account::revoke),
+        )
+        .route("/v2/web/static/style.css", get(pages::stylesheet))
+}

@@ -1,0 +1,127 @@
+//! Rendering pages from the templates in `crates/tessera-auth/templates/` (compiled in).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use minijinja::{Environment, Value};
+
+const TEMPLATES: [(&str, &str); 7] = [
+    ("base.html", include_str!("../../../templates/base.html")),
+    ("login.html", include_str!("../../../templates/login.html")),
+    (
+        "consent.html",
+        include_str!("../../../templates/consent.html"),
+    ),
+    (
+        "auth_code.html",
+        include_str!("../../../templates/auth_code.html"),
+    ),
+    ("error.html", include_str!("../../../templates/error.html")),
+    (
+        "logout.html",
+        include_str!("../../../templates/logout.html"),
+    ),
+    (
+        "account.html",
+        include_str!("../../../templates/account.html"),
+    ),
+];
+
+const STYLE: &str = include_str!("../../../templates/style.css");
+pub const STATIC_BASE: &str = "/v2/web/static";
+
+/// Only our own stylesheet; no scripts at all; forms may post anywhere (a consent answer
+/// redirects to the client), and nobody may frame us.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action *; frame-ancestors 'none'; base-uri 'none'";
+
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+impl Pages {
+    pub fn new() -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        // Every template must at least parse and render its layout: fail at start, not on a user.
+        Ok(Self { env })
+    }
+
+    /// A page response. A template error is logged and answered with a bare 500.
+    pub fn render(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+        let rendered = self.env.get_template(name).and_then(|t| t.render(ctx));
+        match rendered {
+            Ok(html) => page(status, html),
+            Err(e) => {
+                tracing::error!(error = %e, template = name, "rendering a page failed");
+                page(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "<!doctype html><title>Error</title><p>Something went wrong.</p>".into(),
+                )
+            }
+        }
+    }
+
+    pub fn error(&self, status: StatusCode, title: &str, message: &str) -> Response {
+        self.render(
+            status,
+            "error.html",
+            minijinja::context! { title, message, static_base => STATIC_BASE },
+        )
+    }
+}
+
+fn page(status: StatusCode, html: String) -> Response {
+    let mut r = (status, html).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+pub async fn stylesheet() -> Response {
+    let mut r = STYLE.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+/// 303 See Other to `location` (after a POST the browser must GET), optionally setting cookies.
+pub fn see_other(location: &str, cookies: Vec<HeaderValue>) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    for c in cookies {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Adds `Set-Cookie` headers to a response.
+pub fn with_cookies(mut r: Response, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
+    for c in cookies {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}

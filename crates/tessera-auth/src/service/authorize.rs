@@ -1,0 +1,479 @@
+//! The authorization endpoint's logic (RFC 6749 §4.1.1–§4.1.2, RFC 7636, RFC 9207, RFC 9700):
+//! validate the request, remember it while the user signs in and decides, record consent, and
+//! issue the code.
+//!
+//! Errors come in two kinds. Until the client and its redirect URI are known to be good, an
+//! error is shown on a page of ours and never redirected (RFC 6749 §4.1.2.1; an open redirector
+//! otherwise). After that, errors go back to the client's redirect URI.
+
+use crate::state::AppState;
+use std::sync::Arc;
+use tessera_core::client::Client;
+use tessera_core::consent::{consented_paths, covers, requested_paths, Consent};
+use tessera_core::grant::authorization_code::{
+    AuthorizationCode, PendingAuthorization, CODE_LIFETIME_S, PENDING_LIFETIME_S,
+};
+use tessera_core::grant::client_credentials;
+use tessera_core::identity::Identity;
+use tessera_core::pkce;
+use tessera_core::redirect;
+use tessera_core::session::BrowserSession;
+use tessera_core::token::TokenKind;
+use tessera_proto::scope::{distinct_roots, parse_scope_request, ScopeRequest};
+use tessera_store::{ConsentParent, NewConsent, StoreError};
+use uuid::Uuid;
+
+/// The query parameters of `/v2/oauth2/authorize` (spec §2.1).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub response_type: Option<String>,
+    pub access_type: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub nonce: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorizeError {
+    /// Shown on an error page with status 400; never redirected.
+    #[error("{message}")]
+    Page {
+        title: &'static str,
+        message: String,
+    },
+    /// Sent to the client's redirect URI.
+    #[error("{error}: {description}")]
+    Redirect {
+        location: String,
+        error: &'static str,
+        description: String,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const MAX_STATE: usize = 2048;
+
+/// Whether the client gets the native redirect rules: a public client, or an instance of a
+/// template (the CLI's confidential instances stand for the native CLI).
+pub async fn native_like(state: &AppState, client: &Client) -> Result<bool, StoreError> {
+    if client.is_public() {
+        return Ok(true);
+    }
+    let Some(parent) = client.parent_client else {
+        return Ok(false);
+    };
+    let parent = state
+        .clients
+        .get(state.store.as_ref(), parent, state.clock.now())
+        .await?;
+    Ok(parent.is_some_and(|p| p.client.allows_templating))
+}
+
+pub fn auth_code_page(state: &AppState) -> String {
+    state.config.url("v2/web/auth-code")
+}
+
+/// `uri` with these query parameters appended (RFC 6749 §4.1.2: keep its own query).
+pub fn with_params(uri: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut u) => {
+            u.query_pairs_mut().extend_pairs(params);
+            u.to_string()
+        }
+        Err(_) => uri.to_owned(),
+    }
+}
+
+/// The redirect carrying an error, with `state` and `iss` (RFC 9207).
+fn error_location(
+    state: &AppState,
+    uri: &str,
+    client_state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> String {
+    let mut p = vec![("error", error), ("error_description", description)];
+    if let Some(s) = client_state {
+        p.push(("state", s));
+    }
+    p.push(("iss", state.config.issuer()));
+    with_params(uri, &p)
+}
+
+/// Validates an authorize request and stores it as pending.
+pub async fn start(
+    state: &AppState,
+    p: AuthorizeParams,
+) -> Result<PendingAuthorization, AuthorizeError> {
+    let page = |title: &'static str, message: &str| AuthorizeError::Page {
+        title,
+        message: message.to_owned(),
+    };
+    let client_id = p
+        .client_id
+        .as_deref()
+        .ok_or_else(|| page("Unknown application", "The request names no client_id."))?;
+    let client = match Uuid::parse_str(client_id) {
+        Ok(id) => {
+            state
+                .clients
+                .get(state.store.as_ref(), id, state.clock.now())
+                .await?
+        }
+        Err(_) => None,
+    };
+    let client = client.ok_or_else(|| {
+        page(
+            "Unknown application",
+            "The application that sent you here is not registered.",
+        )
+    })?;
+    let redirect_uri = p
+        .redirect_uri
+        .clone()
+        .ok_or_else(|| page("Invalid request", "The request names no redirect_uri."))?;
+    let native = native_like(state, &client.client).await?;
+    if !redirect::allowed(
+        &client.client,
+        native,
+        &redirect_uri,
+        &auth_code_page(state),
+    ) {
+        return Err(page(
+            "Invalid redirect",
+            "The application asked to send you to an address it has not registered. For your safety, you were not sent there.",
+        ));
+    }
+    if p.state.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
+        return Err(page("Invalid request", "The state parameter is too long."));
+    }
+    // From here on, errors go back to the client.
+    let back = |error: &'static str, description: &str| AuthorizeError::Redirect {
+        location: error_location(state, &redirect_uri, p.state.as_deref(), error, description),
+        error,
+        description: description.to_owned(),
+    };
+    if p.response_type.as_deref() != Some("code") {
+        return Err(back(
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        ));
+    }
+    if !client.client.client_type.allows_grant("authorization_code") {
+        return Err(back(
+            "unauthorized_client",
+            "this client may not use the authorization code grant",
+        ));
+    }
+    let challenge = match (&p.code_challenge, client.client.is_public()) {
+        (Some(c), _) => {
+            pkce::validate_challenge(c, p.code_challenge_method.as_deref())
+                .map_err(|e| back("invalid_request", &e.to_string()))?;
+            Some(c.clone())
+        }
+        // RFC 9700 §2.1.1: public clients must use PKCE.
+        (None, true) => {
+            return Err(back(
+                "invalid_request",
+                "code_challenge (PKCE, S256) is required for this client",
+            ))
+        }
+        (None, false) => None,
+    };
+    let scope = p.scope.as_deref().unwrap_or("");
+    let requests = parse_scope_request(scope).map_err(|e| back("invalid_scope", &e.to_string()))?;
+    let catalogue = state
+        .scopes
+        .get_with(
+            state.store.as_ref(),
+            state.clock.now(),
+            &distinct_roots(&requests),
+        )
+        .await?;
+    client_credentials::plan(&requests, |s| catalogue.by_string(s))
+        .map_err(|e| back("invalid_scope", &e.to_string()))?;
+    let offline = match p.access_type.as_deref() {
+        None | Some("online") => false,
+        Some("offline") => true,
+        Some(_) => {
+            return Err(back(
+                "invalid_request",
+                "access_type must be online or offline",
+            ))
+        }
+    };
+    let now = state.clock.now();
+    let pending = PendingAuthorization {
+        id: state.rng.uuid_v4(),
+        client_id: client.client.id,
+        redirect_uri,
+        scope: normal_form(&requests),
+        state: p.state,
+        code_challenge: challenge,
+        nonce: p.nonce.filter(|n| n.len() <= MAX_STATE),
+        offline,
+        force_login: p
+            .prompt
+            .as_deref()
+            .is_some_and(|v| v.split(' ').any(|x| x == "login")),
+        created_at: now,
+        expires_at: now + PENDING_LIFETIME_S,
+    };
+    state.store.insert_pending(&pending).await?;
+    Ok(pending)
+}
+
+fn normal_form(requests: &[ScopeRequest]) -> String {
+    requests
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A pending request by the id a page carries, if it is still live.
+pub async fn pending(
+    state: &AppState,
+    id: &str,
+) -> Result<Option<PendingAuthorization>, StoreError> {
+    let Ok(id) = Uuid::parse_str(id) else {
+        return Ok(None);
+    };
+    Ok(state
+        .store
+        .pending(id)
+        .await?
+        .filter(|p| state.clock.now() < p.expires_at))
+}
+
+pub enum Next {
+    SignIn,
+    Consent,
+    /// Done: send the browser here.
+    Redirect(String),
+}
+
+/// What the user must do next for `pending`, given who is signed in.
+pub async fn next_step(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    session: Option<&(BrowserSession, Identity)>,
+) -> Result<Next, StoreError> {
+    let Some((session, identity)) = session else {
+        return Ok(Next::SignIn);
+    };
+    if pending.force_login && session.auth_time < pending.created_at {
+        return Ok(Next::SignIn);
+    }
+    let requests = parse_scope_request(&pending.scope).unwrap_or_default();
+    let consents = state.store.consents_of(identity.id).await?;
+    if covers(
+        &consented_paths(&consents, pending.client_id),
+        &requested_paths(&requests),
+    ) {
+        return Ok(Next::Redirect(issue_code(state, pending, session).await?));
+    }
+    Ok(Next::Consent)
+}
+
+/// The user pressed Allow: record what was new, issue the code, return where to go.
+pub async fn approve(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    session: &BrowserSession,
+    identity: &Identity,
+) -> Result<String, StoreError> {
+    let requests = parse_scope_request(&pending.scope).unwrap_or_default();
+    let existing = state.store.consents_of(identity.id).await?;
+    let catalogue = state
+        .scopes
+        .get(state.store.as_ref(), state.clock.now())
+        .await?;
+    let mut nodes: Vec<NewConsent> = Vec::new();
+    for root in &requests {
+        add_missing(
+            &mut nodes,
+            &existing,
+            &catalogue,
+            pending.client_id,
+            root,
+            ConsentParent::Root,
+            &[],
+        );
+    }
+    if !nodes.is_empty() {
+        state
+            .store
+            .insert_consents(identity.id, &nodes, state.clock.now())
+            .await?;
+        tracing::info!(event = "consent_granted", identity = %identity.id, client = %pending.client_id, "consent granted");
+    }
+    issue_code(state, pending, session).await
+}
+
+/// Adds the consents `request` needs that `existing` lacks, walking its tree.
+fn add_missing(
+    nodes: &mut Vec<NewConsent>,
+    existing: &[Consent],
+    catalogue: &crate::cache::Catalogue,
+    holder: Uuid,
+    request: &ScopeRequest,
+    parent: ConsentParent,
+    parent_path: &[i64],
+) {
+    let Some(scope) = catalogue.by_string(&request.scope) else {
+        return;
+    };
+    let found = existing.iter().find(|c| {
+        c.scope_string == request.scope
+            && c.client_id == holder
+            && c.dependency_path.len() == parent_path.len() + 1
+            && c.dependency_path.starts_with(parent_path)
+    });
+    // A child is held by the resource-server client that owns the parent scope (spec §3.3).
+    let child_holder = scope.client_id;
+    match found {
+        Some(c) => {
+            for d in &request.dependencies {
+                add_missing(
+                    nodes,
+                    existing,
+                    catalogue,
+                    child_holder,
+                    d,
+                    ConsentParent::Existing(c.dependency_path.clone()),
+                    &c.dependency_path,
+                );
+            }
+        }
+        None => {
+            nodes.push(NewConsent {
+                client_id: holder,
+                scope_id: scope.id,
+                scope_string: scope.scope_string.clone(),
+                parent,
+                allows_refresh: scope.allows_refresh_token,
+            });
+            let index = nodes.len() - 1;
+            for d in &request.dependencies {
+                // Beneath a new node nothing exists yet: the empty-path sentinel never matches.
+                add_missing(
+                    nodes,
+                    &[],
+                    catalogue,
+                    child_holder,
+                    d,
+                    ConsentParent::New(index),
+                    &[],
+                );
+            }
+        }
+    }
+}
+
+/// The user pressed Deny (RFC 6749 §4.1.2.1 `access_denied`).
+pub async fn deny(state: &AppState, pending: &PendingAuthorization) -> Result<String, StoreError> {
+    state.store.delete_pending(pending.id).await?;
+    Ok(error_location(
+        state,
+        &pending.redirect_uri,
+        pending.state.as_deref(),
+        "access_denied",
+        "the user denied the request",
+    ))
+}
+
+async fn issue_code(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    session: &BrowserSession,
+) -> Result<String, StoreError> {
+    let now = state.clock.now();
+    let (code, hash) = TokenKind::AuthorizationCode.generate(state.rng.as_ref());
+    state
+        .store
+        .insert_code(&AuthorizationCode {
+            hash,
+            client_id: pending.client_id,
+            redirect_uri: pending.redirect_uri.clone(),
+            scope: pending.scope.clone(),
+            code_challenge: pending.code_challenge.clone(),
+            identity_id: session.identity_id,
+            session_id: session.id,
+            auth_time: session.auth_time,
+            offline: pending.offline,
+            nonce: pending.nonce.clone(),
+            family_id: state.rng.uuid_v4(),
+            created_at: now,
+            expires_at: now + CODE_LIFETIME_S,
+            exchanged_at: None,
+        })
+        .await?;
+    state.store.delete_pending(pending.id).await?;
+    let mut p = vec![("code", code.expose())];
+    if let Some(s) = pending.state.as_deref() {
+        p.push(("state", s));
+    }
+    p.push(("iss", state.config.issuer()));
+    Ok(with_params(&pending.redirect_uri, &p))
+}
+
+/// What the consent page shows: the client and the requested scope tree, named.
+pub struct ConsentView {
+    pub client: Arc<crate::cache::ClientEntry>,
+    pub scopes: Vec<ScopeView>,
+}
+
+#[derive(serde::Serialize)]
+pub struct ScopeView {
+    pub name: String,
+    pub description: String,
+    pub scope_string: String,
+    pub optional: bool,
+    pub dependencies: Vec<ScopeView>,
+}
+
+pub async fn consent_view(
+    state: &AppState,
+    pending: &PendingAuthorization,
+) -> Result<Option<ConsentView>, StoreError> {
+    let Some(client) = state
+        .clients
+        .get(state.store.as_ref(), pending.client_id, state.clock.now())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let catalogue = state
+        .scopes
+        .get(state.store.as_ref(), state.clock.now())
+        .await?;
+    fn view(r: &ScopeRequest, c: &crate::cache::Catalogue) -> ScopeView {
+        let s = c.by_string(&r.scope);
+        ScopeView {
+            name: s.map_or_else(|| r.scope.clone(), |s| s.name.clone()),
+            description: s.map(|s| s.description.clone()).unwrap_or_default(),
+            scope_string: r.scope.clone(),
+            optional: r.optional,
+            dependencies: r.dependencies.iter().map(|d| view(d, c)).collect(),
+        }
+    }
+    let requests = parse_scope_request(&pending.scope).unwrap_or_default();
+    let mut seen = Vec::new();
+    let scopes = requests
+        .iter()
+        .filter(|r| {
+            let new = !seen.contains(&r.to_string());
+            seen.push(r.to_string());
+            new
+        })
+        .map(|r| view(r, &catalogue))
+        .collect();
+    Ok(Some(ConsentView { client, scopes }))
+}

@@ -1,0 +1,57 @@
+//! Creating clients through the API: template instances (spec §4), as `globus login` does
+//! without authenticating.
+
+use super::credentials::mint;
+use super::Failure;
+use crate::state::AppState;
+use tessera_core::client::{
+    validate_client_name, Client, ClientCredential, ClientType, Links, Visibility,
+};
+use tessera_core::secret::Secret;
+use uuid::Uuid;
+
+/// A confidential instance of a template client, with its first secret.
+pub async fn instantiate(
+    state: &AppState,
+    template_id: &str,
+    name: Option<&str>,
+) -> Result<(Client, ClientCredential, Secret), Failure> {
+    let bad = || {
+        Failure::BadRequest(format!(
+            "{template_id:?} is not a client that allows templating"
+        ))
+    };
+    let id = Uuid::parse_str(template_id).map_err(|_| bad())?;
+    let template = state
+        .clients
+        .get(state.store.as_ref(), id, state.clock.now())
+        .await?
+        .ok_or_else(bad)?;
+    if !template.client.allows_templating {
+        return Err(bad());
+    }
+    let name = name.unwrap_or(&template.client.name);
+    validate_client_name(name).map_err(|e| Failure::BadRequest(e.into()))?;
+    let now = state.clock.now();
+    let client = Client {
+        id: state.rng.uuid_v4(),
+        name: name.trim().to_owned(),
+        client_type: ClientType::Confidential,
+        visibility: Visibility::Private,
+        redirect_uris: vec![],
+        fqdns: vec![],
+        links: Links::default(),
+        parent_client: Some(template.client.id),
+        project: None,
+        required_idp: None,
+        preselect_idp: None,
+        allows_templating: false,
+        resource_server_name: None,
+        created_at: now,
+    };
+    state.store.insert_client(&client).await?;
+    let (cred, secret) = mint(state.rng.as_ref(), client.id, "instance", now);
+    state.store.insert_credential(&cred).await?;
+    tracing::info!(event = "client_instantiated", client = %client.id, template = %template.client.id, "template instance created");
+    Ok((client, cred, secret))
+}

@@ -1,0 +1,111 @@
+//! Signing in to the built-in identity provider, and browser sessions.
+
+use super::password::VerifyError;
+use crate::state::AppState;
+use tessera_core::identity::{normalize_username, Identity, IdentityStatus};
+use tessera_core::secret::{Secret, SecretHash};
+use tessera_core::session::{BrowserSession, SESSION_LIFETIME_S};
+use tessera_core::token::{self, TokenKind};
+use tessera_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown user or wrong password: one variant, one message.
+    #[error("the username or password is incorrect")]
+    Rejected,
+    #[error("too many failed attempts; try again in {0} s")]
+    Throttled(i64),
+    #[error("the service is busy; try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Checks the password and opens a session. The returned secret goes into the cookie.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &Secret,
+    address: Option<&str>,
+) -> Result<(BrowserSession, Secret, Identity), SignInError> {
+    let now = state.clock.now();
+    let account = normalize_username(username);
+    let wait = state.throttle.wait(&account, address, now);
+    if wait > 0 {
+        return Err(SignInError::Throttled(wait));
+    }
+    let found = if account.is_empty() || account.len() > 256 {
+        None
+    } else {
+        state.store.login_identity(&account).await?
+    };
+    let (identity, stored) = match found {
+        Some((i, h)) if i.status != IdentityStatus::Closed => (Some(i), h),
+        _ => (None, None),
+    };
+    let ok = state
+        .passwords
+        .verify(password, stored.as_deref())
+        .await
+        .map_err(|e| match e {
+            VerifyError::Busy => SignInError::Busy,
+            VerifyError::Internal(e) => SignInError::Internal(e),
+        })?;
+    let Some(identity) = identity.filter(|_| ok) else {
+        state.throttle.failed(&account, address, now);
+        tracing::info!(event = "sign_in_failed", "sign-in failed");
+        return Err(SignInError::Rejected);
+    };
+    state.throttle.succeeded(&account);
+    let (secret, hash) = TokenKind::Session.generate(state.rng.as_ref());
+    let session = BrowserSession {
+        id: state.rng.uuid_v4(),
+        hash,
+        identity_id: identity.id,
+        auth_time: now,
+        created_at: now,
+        expires_at: now + SESSION_LIFETIME_S,
+        revoked_at: None,
+    };
+    state.store.insert_session(&session).await?;
+    tracing::info!(event = "sign_in", identity = %identity.id, "signed in");
+    Ok((session, secret, identity))
+}
+
+/// The live session a cookie names, with its identity.
+pub async fn current(
+    state: &AppState,
+    cookie: Option<&str>,
+) -> Result<Option<(BrowserSession, Identity)>, StoreError> {
+    let Some(cookie) = cookie else {
+        return Ok(None);
+    };
+    if token::expect_kind(cookie, TokenKind::Session).is_err() {
+        return Ok(None);
+    }
+    let Some(session) = state.store.session(&SecretHash::of(cookie)).await? else {
+        return Ok(None);
+    };
+    if !session.is_active(state.clock.now()) {
+        return Ok(None);
+    }
+    let identity = state
+        .store
+        .identities_by_ids(&[session.identity_id])
+        .await?
+        .into_iter()
+        .next();
+    Ok(identity.map(|i| (session, i)))
+}
+
+pub async fn sign_out(state: &AppState, cookie: Option<&str>) -> Result<(), StoreError> {
+    if let Some(c) = cookie.filter(|c| token::expect_kind(c, TokenKind::Session).is_ok()) {
+        state
+            .store
+            .revoke_session(&SecretHash::of(c), state.clock.now())
+            .await?;
+    }
+    Ok(())
+}

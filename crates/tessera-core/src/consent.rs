@@ -1,0 +1,177 @@
+//! Consents: what an identity allowed a client to do, as a tree that mirrors the requested
+//! scope expression (spec §3.3). A root consent is held by the client the user approved; a
+//! child consent by the resource-server client of its parent scope, which will use it to get
+//! dependent tokens.
+
+use crate::clock::UnixTime;
+use std::collections::HashMap;
+use tessera_proto::scope::ScopeRequest;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    /// Globus consent ids are integers.
+    pub id: i64,
+    pub identity_id: Uuid,
+    /// Who holds it: the approved client for a root, the parent scope's owner for a child.
+    pub client_id: Uuid,
+    pub scope_id: Uuid,
+    pub scope_string: String,
+    /// Root first, ending with this consent's own id.
+    pub dependency_path: Vec<i64>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    pub last_used_at: UnixTime,
+    pub allows_refresh: bool,
+    pub auto_approved: bool,
+}
+
+impl Consent {
+    pub fn parent(&self) -> Option<i64> {
+        self.dependency_path
+            .len()
+            .checked_sub(2)
+            .and_then(|i| self.dependency_path.get(i).copied())
+    }
+}
+
+/// A path of scope strings from a root scope down to one dependency: `[root]`, `[root, dep]`, …
+pub type ScopePath = Vec<String>;
+
+/// Every path a request asks consent for, optional dependencies included.
+pub fn requested_paths(requests: &[ScopeRequest]) -> Vec<ScopePath> {
+    fn walk(r: &ScopeRequest, prefix: &mut Vec<String>, out: &mut Vec<ScopePath>) {
+        prefix.push(r.scope.clone());
+        if !out.contains(prefix) {
+            out.push(prefix.clone());
+        }
+        for d in &r.dependencies {
+            walk(d, prefix, out);
+        }
+        prefix.pop();
+    }
+    let mut out = Vec::new();
+    for r in requests {
+        walk(r, &mut Vec::new(), &mut out);
+    }
+    out
+}
+
+/// The paths `consents` cover for `client` (its roots and everything beneath them).
+pub fn consented_paths(consents: &[Consent], client: Uuid) -> Vec<ScopePath> {
+    let by_id: HashMap<i64, &Consent> = consents.iter().map(|c| (c.id, c)).collect();
+    let mut out = Vec::new();
+    for c in consents {
+        let Some(&root_id) = c.dependency_path.first() else {
+            continue;
+        };
+        let Some(root) = by_id.get(&root_id) else {
+            continue;
+        };
+        if root.client_id != client {
+            continue;
+        }
+        let path: Option<ScopePath> = c
+            .dependency_path
+            .iter()
+            .map(|id| by_id.get(id).map(|x| x.scope_string.clone()))
+            .collect();
+        if let Some(p) = path {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Whether every requested path is consented already (then no consent page is needed).
+pub fn covers(consented: &[ScopePath], requested: &[ScopePath]) -> bool {
+    requested.iter().all(|r| consented.contains(r))
+}
+
+/// The root consents of `client` (what the account page lists per app).
+pub fn roots_of(consents: &[Consent], client: Uuid) -> Vec<&Consent> {
+    consents
+        .iter()
+        .filter(|c| c.dependency_path.len() == 1 && c.client_id == client)
+        .collect()
+}
+
+/// `root` and every consent beneath it.
+pub fn subtree(consents: &[Consent], root: i64) -> Vec<&Consent> {
+    consents
+        .iter()
+        .filter(|c| c.dependency_path.first() == Some(&root))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tessera_proto::scope::parse_scope_request;
+
+    fn consent(id: i64, client: u128, scope: &str, path: &[i64]) -> Consent {
+        Consent {
+            id,
+            identity_id: Uuid::nil(),
+            client_id: Uuid::from_u128(client),
+            scope_id: Uuid::nil(),
+            scope_string: scope.into(),
+            dependency_path: path.to_vec(),
+            created_at: 0,
+            updated_at: 0,
+            last_used_at: 0,
+            allows_refresh: true,
+            auto_approved: false,
+        }
+    }
+
+    #[test]
+    fn paths_of_a_nested_request() {
+        let r = parse_scope_request("a[b[c] *d] e a").unwrap();
+        let want: Vec<ScopePath> = vec![
+            vec!["a".into()],
+            vec!["a".into(), "b".into()],
+            vec!["a".into(), "b".into(), "c".into()],
+            vec!["a".into(), "d".into()],
+            vec!["e".into()],
+        ];
+        assert_eq!(requested_paths(&r), want);
+    }
+
+    #[test]
+    fn consent_is_asked_again_only_for_what_is_new() {
+        let app = 1;
+        let rs = 2;
+        let existing = vec![
+            consent(10, app, "a", &[10]),
+            consent(11, rs, "b", &[10, 11]),
+            consent(20, 9, "a", &[20]),
+        ];
+        let have = consented_paths(&existing, Uuid::from_u128(app));
+        assert!(covers(
+            &have,
+            &requested_paths(&parse_scope_request("a[b]").unwrap())
+        ));
+        assert!(covers(
+            &have,
+            &requested_paths(&parse_scope_request("a").unwrap())
+        ));
+        assert!(!covers(
+            &have,
+            &requested_paths(&parse_scope_request("a[b c]").unwrap())
+        ));
+        assert!(!covers(
+            &have,
+            &requested_paths(&parse_scope_request("a e").unwrap())
+        ));
+        // Another client's consent for the same scope counts for nothing here.
+        assert!(!covers(
+            &consented_paths(&existing, Uuid::from_u128(3)),
+            &requested_paths(&parse_scope_request("a").unwrap())
+        ));
+        assert_eq!(existing[1].parent(), Some(10));
+        assert_eq!(existing[0].parent(), None);
+        assert_eq!(roots_of(&existing, Uuid::from_u128(app)).len(), 1);
+        assert_eq!(subtree(&existing, 10).len(), 2);
+    }
+}
