@@ -43,6 +43,7 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) headers: axum::http::HeaderMap,
     pub(crate) body: Value,
+    pub(crate) text: String,
 }
 
 impl TestServer {
@@ -93,10 +94,12 @@ impl TestServer {
         let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
         Reply {
             status,
             headers,
             body,
+            text,
         }
     }
 

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod browser;
+mod flows;
 mod harness;
 mod oauth;
 mod secrets;
