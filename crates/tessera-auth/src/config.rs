@@ -22,6 +22,7 @@ pub struct AuthConfig {
     pub refresh_grace: i64,
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
+    pub id_token_algorithm: crate::keys::SigningAlgorithm,
 }
 
 impl AuthConfig {
@@ -33,6 +34,7 @@ impl AuthConfig {
             refresh_idle_lifetime: tessera_core::grant::refresh::DEFAULT_IDLE_LIFETIME_S,
             refresh_grace: tessera_core::grant::refresh::DEFAULT_GRACE_S,
             secure_cookies: public_url.starts_with("https://"),
+            id_token_algorithm: crate::keys::SigningAlgorithm::default(),
         }
     }
 

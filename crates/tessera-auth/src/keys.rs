@@ -15,7 +15,39 @@ use tessera_core::clock::Clock;
 use tessera_proto::oidc::{Jwk, JwkSet};
 use tessera_store::{Store, StoreError, StoredKey};
 
-pub const SIGNING_ALGORITHM: &str = "RS512";
+/// The algorithm stored with a generated key; the key can sign with either RSA algorithm.
+const STORED_ALGORITHM: &str = "RS512";
+
+/// How ID tokens are signed: RS512 by default (the Globus SDK's choice, spec §2.9), RS256 for
+/// OIDC libraries that accept nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SigningAlgorithm {
+    RS256,
+    #[default]
+    RS512,
+}
+
+impl SigningAlgorithm {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "RS256" => Some(Self::RS256),
+            "RS512" => Some(Self::RS512),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RS256 => "RS256",
+            Self::RS512 => "RS512",
+        }
+    }
+    fn jwt(self) -> Algorithm {
+        match self {
+            Self::RS256 => Algorithm::RS256,
+            Self::RS512 => Algorithm::RS512,
+        }
+    }
+}
 const RSA_BITS: usize = 2048;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +73,7 @@ pub struct SigningKeys {
     /// Oldest first; the first signs.
     keys: Vec<LoadedKey>,
     jwks: JwkSet,
+    algorithm: SigningAlgorithm,
 }
 
 impl std::fmt::Debug for SigningKeys {
@@ -56,7 +89,11 @@ impl std::fmt::Debug for SigningKeys {
 
 impl SigningKeys {
     /// Loads the stored keys, generating and storing one first if there is none.
-    pub async fn load_or_generate(store: &dyn Store, clock: &dyn Clock) -> Result<Self, KeyError> {
+    pub async fn load_or_generate(
+        store: &dyn Store,
+        clock: &dyn Clock,
+        algorithm: SigningAlgorithm,
+    ) -> Result<Self, KeyError> {
         let mut stored = store.signing_keys().await?;
         if stored.is_empty() {
             // RSA generation is CPU work of a second or so: keep it off the async threads.
@@ -69,7 +106,7 @@ impl SigningKeys {
                 .map_err(|e| KeyError::Generate(e.to_string()))?;
             let record = StoredKey {
                 kid,
-                algorithm: SIGNING_ALGORITHM.to_owned(),
+                algorithm: STORED_ALGORITHM.to_owned(),
                 private_pem: pem.to_string(),
                 created_at: clock.now(),
             };
@@ -79,10 +116,13 @@ impl SigningKeys {
             }
             stored = store.signing_keys().await?;
         }
-        Self::from_stored(&stored)
+        Self::from_stored(&stored, algorithm)
     }
 
-    pub fn from_stored(stored: &[StoredKey]) -> Result<Self, KeyError> {
+    pub fn from_stored(
+        stored: &[StoredKey],
+        algorithm: SigningAlgorithm,
+    ) -> Result<Self, KeyError> {
         let mut keys = Vec::with_capacity(stored.len());
         for s in stored {
             let invalid = |detail: String| KeyError::Invalid {
@@ -95,7 +135,7 @@ impl SigningKeys {
                 .map_err(|e| invalid(e.to_string()))?;
             let jwk = Jwk {
                 kty: "RSA".into(),
-                alg: s.algorithm.clone(),
+                alg: algorithm.as_str().to_owned(),
                 use_: "sig".into(),
                 kid: s.kid.clone(),
                 n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
@@ -116,7 +156,15 @@ impl SigningKeys {
         let jwks = JwkSet {
             keys: keys.iter().map(|k| k.jwk.clone()).collect(),
         };
-        Ok(Self { keys, jwks })
+        Ok(Self {
+            keys,
+            jwks,
+            algorithm,
+        })
+    }
+
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.algorithm
     }
 
     pub fn jwks(&self) -> &JwkSet {
@@ -129,7 +177,7 @@ impl SigningKeys {
             kid: String::new(),
             detail: "no key".into(),
         })?;
-        let mut header = Header::new(Algorithm::RS512);
+        let mut header = Header::new(self.algorithm.jwt());
         header.kid = Some(key.kid.clone());
         Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
     }
@@ -171,7 +219,8 @@ mod tests {
             private_pem: pem,
             created_at: 1,
         };
-        let keys = SigningKeys::from_stored(&[stored]).unwrap();
+        let keys = SigningKeys::from_stored(std::slice::from_ref(&stored), SigningAlgorithm::RS512)
+            .unwrap();
         let jwt = keys
             .sign(&Claims {
                 sub: "s".into(),
@@ -192,6 +241,20 @@ mod tests {
         assert_eq!(data.claims.sub, "s");
         assert_eq!(data.header.kid.as_deref(), Some(jwk.kid.as_str()));
         assert!(!format!("{keys:?}").contains("PRIVATE"));
+
+        // The same key signs RS256 when configured so, and says so in the JWKS.
+        let rs256 = SigningKeys::from_stored(&[stored], SigningAlgorithm::RS256).unwrap();
+        assert_eq!(rs256.jwks().keys[0].alg, "RS256");
+        let jwt = rs256
+            .sign(&Claims {
+                sub: "s".into(),
+                aud: "a".into(),
+                exp: 4_000_000_000,
+            })
+            .unwrap();
+        let mut v = Validation::new(Algorithm::RS256);
+        v.set_audience(&["a"]);
+        assert!(jsonwebtoken::decode::<Claims>(&jwt, &decoding, &v).is_ok());
     }
 
     #[test]
@@ -203,7 +266,7 @@ mod tests {
             created_at: 1,
         };
         assert!(matches!(
-            SigningKeys::from_stored(&[stored]),
+            SigningKeys::from_stored(&[stored], SigningAlgorithm::RS512),
             Err(KeyError::Invalid { .. })
         ));
     }

@@ -47,7 +47,12 @@ impl AppState {
         rng: Arc<dyn SecureRandom>,
     ) -> Result<Self, KeyError> {
         tessera_store::seed_defaults(store.as_ref(), clock.now()).await?;
-        let keys = SigningKeys::load_or_generate(store.as_ref(), clock.as_ref()).await?;
+        let keys = SigningKeys::load_or_generate(
+            store.as_ref(),
+            clock.as_ref(),
+            config.id_token_algorithm,
+        )
+        .await?;
         let policy = CachePolicy::for_backend(store.backend());
         Ok(Self(Arc::new(Inner {
             config,

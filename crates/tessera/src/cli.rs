@@ -59,6 +59,9 @@ pub(crate) struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "TESSERA_LOG_FORMAT")]
     pub(crate) log_format: Option<String>,
+    /// ID-token signing algorithm: RS512 (default, what the Globus SDK expects) or RS256.
+    #[arg(long, env = "TESSERA_ID_TOKEN_ALGORITHM")]
+    pub(crate) id_token_algorithm: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

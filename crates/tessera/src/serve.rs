@@ -30,6 +30,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     let mut config = AuthConfig::new(&public_url);
     config.access_token_lifetime = settings.access_token_lifetime;
     config.max_body_bytes = settings.max_body_bytes;
+    config.id_token_algorithm = settings.id_token_algorithm;
     let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRandom))
         .await
         .context("starting the authorization server")?;

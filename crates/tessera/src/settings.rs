@@ -7,6 +7,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tessera_auth::config::{MAX_TOKEN_LIFETIME_S, MIN_TOKEN_LIFETIME_S};
+use tessera_auth::keys::SigningAlgorithm;
 
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
 pub(crate) const DEFAULT_DATA_DIR: &str = "tessera-data";
@@ -22,6 +23,7 @@ pub(crate) struct FileConfig {
     pub(crate) access_token_lifetime: Option<i64>,
     pub(crate) log_format: Option<String>,
     pub(crate) max_body_bytes: Option<usize>,
+    pub(crate) id_token_algorithm: Option<String>,
 }
 
 impl FileConfig {
@@ -102,6 +104,7 @@ pub(crate) struct ServeSettings {
     pub(crate) access_token_lifetime: i64,
     pub(crate) log_format: LogFormat,
     pub(crate) max_body_bytes: usize,
+    pub(crate) id_token_algorithm: SigningAlgorithm,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
@@ -139,6 +142,13 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
     if !(16 * 1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
         bail!("max_body_bytes must be between 16 KiB and 16 MiB");
     }
+    let alg = args
+        .id_token_algorithm
+        .clone()
+        .or(file.id_token_algorithm.clone())
+        .unwrap_or_else(|| "RS512".into());
+    let id_token_algorithm = SigningAlgorithm::parse(&alg)
+        .with_context(|| format!("id_token_algorithm must be RS512 or RS256, not {alg:?}"))?;
     Ok(ServeSettings {
         listen,
         database: database(&args.store, &file)?,
@@ -146,6 +156,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         access_token_lifetime: lifetime,
         log_format,
         max_body_bytes,
+        id_token_algorithm,
     })
 }
 

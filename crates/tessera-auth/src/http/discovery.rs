@@ -1,7 +1,6 @@
 //! OIDC Discovery (`/.well-known/openid-configuration`) and the JWKS (`/jwk.json`), spec §2.9.
 //! Both are public and ignore any `Authorization` header (the CLI sends Basic).
 
-use crate::keys::SIGNING_ALGORITHM;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -23,9 +22,13 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Discove
         introspection_endpoint: c.url("v2/oauth2/token/introspect"),
         jwks_uri: c.url("jwk.json"),
         response_types_supported: strings(&["code"]),
-        grant_types_supported: strings(&["client_credentials"]),
+        grant_types_supported: strings(&[
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+        ]),
         subject_types_supported: strings(&["public"]),
-        id_token_signing_alg_values_supported: strings(&[SIGNING_ALGORITHM]),
+        id_token_signing_alg_values_supported: strings(&[state.keys.algorithm().as_str()]),
         scopes_supported: strings(&["openid", "email", "profile"]),
         token_endpoint_auth_methods_supported: basic.clone(),
         introspection_endpoint_auth_methods_supported: basic.clone(),

@@ -2,11 +2,12 @@
 //! (spec §2.9): RS512, `aud` = the client that redeemed the code, integer `iat`/`exp`.
 
 use crate::keys::KeyError;
+use crate::keys::SigningAlgorithm;
 use crate::state::AppState;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha512};
+use sha2::{Digest, Sha256, Sha512};
 use tessera_core::clock::UnixTime;
 use tessera_core::identity::Identity;
 use uuid::Uuid;
@@ -14,9 +15,12 @@ use uuid::Uuid;
 pub const VIEW_IDENTITY_SET: &str = "urn:globus:auth:scope:auth.globus.org:view_identity_set";
 
 /// OIDC Core §3.1.3.6: the left half of the hash of the access token, with the hash of the
-/// signing algorithm (SHA-512 for RS512).
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha512::digest(access_token.as_bytes());
+/// signing algorithm (SHA-512 for RS512, SHA-256 for RS256).
+pub fn at_hash(algorithm: SigningAlgorithm, access_token: &str) -> String {
+    let digest: Vec<u8> = match algorithm {
+        SigningAlgorithm::RS512 => Sha512::digest(access_token.as_bytes()).to_vec(),
+        SigningAlgorithm::RS256 => Sha256::digest(access_token.as_bytes()).to_vec(),
+    };
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 
@@ -86,7 +90,10 @@ pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<String, KeyErr
         json!(now + state.config.access_token_lifetime),
     );
     claims.insert("auth_time".into(), json!(input.auth_time));
-    claims.insert("at_hash".into(), json!(at_hash(input.access_token)));
+    claims.insert(
+        "at_hash".into(),
+        json!(at_hash(state.keys.algorithm(), input.access_token)),
+    );
     if let Some(n) = input.nonce {
         claims.insert("nonce".into(), json!(n));
     }
@@ -96,12 +103,19 @@ pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<String, KeyErr
 #[cfg(test)]
 mod tests {
     use super::at_hash;
+    use crate::keys::SigningAlgorithm;
 
     #[test]
-    fn at_hash_is_the_left_half_of_sha512_base64url() {
+    fn at_hash_is_the_left_half_of_the_algorithms_hash() {
+        // OIDC Core §3.3.2.11 example: RS256 over "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
+        assert_eq!(
+            at_hash(
+                SigningAlgorithm::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
         // 32 bytes of a 64-byte digest -> 43 base64url characters without padding.
-        let h = at_hash("tat_example");
-        assert_eq!(h.len(), 43);
-        assert_ne!(h, at_hash("tat_other"));
+        assert_eq!(at_hash(SigningAlgorithm::RS512, "tat_example").len(), 43);
     }
 }

@@ -155,7 +155,11 @@ async fn native_flow_with_pkce_gives_tokens_and_a_verifiable_id_token() {
     assert!(claims["exp"].as_i64().unwrap() > crate::harness::START);
     assert_eq!(
         claims["at_hash"],
-        tessera_auth::service::id_token::at_hash(r.body["access_token"].as_str().unwrap()).as_str()
+        tessera_auth::service::id_token::at_hash(
+            tessera_auth::keys::SigningAlgorithm::RS512,
+            r.body["access_token"].as_str().unwrap()
+        )
+        .as_str()
     );
 
     // userinfo and session_info speak for alice.
