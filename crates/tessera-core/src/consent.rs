@@ -175,3 +175,107 @@ mod tests {
         assert_eq!(subtree(&existing, 10).len(), 2);
     }
 }
+
+/// The request with every scope's declared dependent scopes added beneath it, recursively:
+/// consenting to a scope is consenting to what it depends on (spec §3.3). Bracketed dependencies
+/// the client asked for stay; a scope already on the path is not added again (no cycles), and
+/// depth is bounded.
+pub fn expand_declared<'a>(
+    requests: &[ScopeRequest],
+    by_string: &impl Fn(&str) -> Option<&'a crate::scope::Scope>,
+    by_id: &impl Fn(Uuid) -> Option<&'a crate::scope::Scope>,
+) -> Vec<ScopeRequest> {
+    fn expand<'a>(
+        r: &ScopeRequest,
+        path: &mut Vec<String>,
+        by_string: &impl Fn(&str) -> Option<&'a crate::scope::Scope>,
+        by_id: &impl Fn(Uuid) -> Option<&'a crate::scope::Scope>,
+    ) -> ScopeRequest {
+        path.push(r.scope.clone());
+        let mut deps: Vec<ScopeRequest> = Vec::new();
+        if path.len() <= tessera_proto::scope::MAX_DEPTH {
+            for d in &r.dependencies {
+                if !path.contains(&d.scope) {
+                    deps.push(expand(d, path, by_string, by_id));
+                }
+            }
+            if let Some(scope) = by_string(&r.scope) {
+                for declared in &scope.dependent_scopes {
+                    let Some(child) = by_id(declared.scope_id) else {
+                        continue;
+                    };
+                    if path.contains(&child.scope_string)
+                        || deps.iter().any(|d| d.scope == child.scope_string)
+                    {
+                        continue;
+                    }
+                    let leaf = ScopeRequest {
+                        scope: child.scope_string.clone(),
+                        optional: declared.optional,
+                        dependencies: vec![],
+                    };
+                    deps.push(expand(&leaf, path, by_string, by_id));
+                }
+            }
+        }
+        path.pop();
+        ScopeRequest {
+            scope: r.scope.clone(),
+            optional: r.optional,
+            dependencies: deps,
+        }
+    }
+    requests
+        .iter()
+        .map(|r| expand(r, &mut Vec::new(), by_string, by_id))
+        .collect()
+}
+
+#[cfg(test)]
+mod expand_tests {
+    use super::*;
+    use crate::scope::{DependentScope, Scope};
+    use tessera_proto::scope::parse_scope_request;
+
+    fn scope(n: u128, s: &str, deps: &[u128]) -> Scope {
+        Scope {
+            id: Uuid::from_u128(n),
+            client_id: Uuid::nil(),
+            resource_server: "rs".into(),
+            scope_string: s.into(),
+            name: s.into(),
+            description: s.into(),
+            advertised: false,
+            allows_refresh_token: true,
+            required_domains: vec![],
+            dependent_scopes: deps
+                .iter()
+                .map(|d| DependentScope {
+                    scope_id: Uuid::from_u128(*d),
+                    optional: false,
+                    requires_refresh_token: false,
+                })
+                .collect(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn declared_dependencies_join_the_tree_without_cycles() {
+        // graph -> transfer -> storage -> graph (a cycle) ; openid has none.
+        let cat = [
+            scope(1, "graph", &[2]),
+            scope(2, "transfer", &[3]),
+            scope(3, "storage", &[1]),
+            scope(4, "openid", &[]),
+        ];
+        let bs = |s: &str| cat.iter().find(|c| c.scope_string == s);
+        let bi = |id: Uuid| cat.iter().find(|c| c.id == id);
+        let got = expand_declared(&parse_scope_request("graph openid").unwrap(), &bs, &bi);
+        let text: Vec<String> = got.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["graph[transfer[storage]]", "openid"]);
+        // A bracketed dependency that is also declared is not doubled.
+        let got = expand_declared(&parse_scope_request("graph[transfer]").unwrap(), &bs, &bi);
+        assert_eq!(got[0].to_string(), "graph[transfer[storage]]");
+    }
+}

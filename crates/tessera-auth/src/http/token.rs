@@ -16,9 +16,11 @@ pub async fn token(
 ) -> Result<Response, OAuthError> {
     let grant = GrantType::parse(form.require("grant_type")?);
     let client = match grant {
-        GrantType::ClientCredentials | GrantType::AuthorizationCode | GrantType::RefreshToken => {
-            authenticate_oauth(&state, presented, &form).await?
-        }
+        GrantType::ClientCredentials
+        | GrantType::AuthorizationCode
+        | GrantType::RefreshToken
+        | GrantType::DependentToken
+        | GrantType::TokenExchange => authenticate_oauth(&state, presented, &form).await?,
         other => {
             // RFC 9700 §2.4 and §2.1.2: never the password or implicit grants.
             return Err(OAuthError::new(
@@ -31,6 +33,50 @@ pub async fn token(
         }
     };
     let client = &client.client;
+    let refused = |e: GrantError| match e {
+        GrantError::InvalidRequest(d) => OAuthError::invalid_request(d),
+        GrantError::InvalidGrant(d) => OAuthError::new(OAuthErrorCode::InvalidGrant, d),
+        GrantError::InvalidScope(d) => OAuthError::new(OAuthErrorCode::InvalidScope, d),
+        GrantError::InvalidTarget(d) => OAuthError::new(OAuthErrorCode::InvalidTarget, d),
+        GrantError::UnauthorizedClient(d) => OAuthError::new(OAuthErrorCode::UnauthorizedClient, d),
+        GrantError::Internal(d) => OAuthError::internal(&d),
+        GrantError::Store(e) => e.into(),
+    };
+    if grant == GrantType::DependentToken {
+        // A top-level JSON array (spec §2.3).
+        let offline = form.get("access_type") == Some("offline");
+        let tokens = tokens::dependent(
+            &state,
+            client,
+            form.get("token"),
+            form.get("scope"),
+            offline,
+        )
+        .await
+        .map_err(refused)?;
+        return Ok(oauth_json(&tokens));
+    }
+    if grant == GrantType::TokenExchange {
+        let t = tokens::exchange(
+            &state,
+            client,
+            form.get("subject_token"),
+            form.get("subject_token_type"),
+            form.get("scope"),
+            form.get("audience"),
+        )
+        .await
+        .map_err(refused)?;
+        // RFC 8693 §2.2.1, with the Globus resource_server alongside.
+        return Ok(oauth_json(&serde_json::json!({
+            "access_token": t.access_token,
+            "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+            "token_type": "Bearer",
+            "expires_in": t.expires_in,
+            "scope": t.scope,
+            "resource_server": t.resource_server,
+        })));
+    }
     let result = match grant {
         GrantType::ClientCredentials => {
             tokens::client_credentials(&state, client, form.get("scope")).await
@@ -47,13 +93,6 @@ pub async fn token(
         }
         _ => tokens::refresh(&state, client, form.get("refresh_token")).await,
     };
-    let response = result.map_err(|e| match e {
-        GrantError::InvalidRequest(d) => OAuthError::invalid_request(d),
-        GrantError::InvalidGrant(d) => OAuthError::new(OAuthErrorCode::InvalidGrant, d),
-        GrantError::InvalidScope(d) => OAuthError::new(OAuthErrorCode::InvalidScope, d),
-        GrantError::UnauthorizedClient(d) => OAuthError::new(OAuthErrorCode::UnauthorizedClient, d),
-        GrantError::Internal(d) => OAuthError::internal(&d),
-        GrantError::Store(e) => e.into(),
-    })?;
+    let response = result.map_err(refused)?;
     Ok(oauth_json(&response))
 }

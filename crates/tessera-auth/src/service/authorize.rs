@@ -9,7 +9,7 @@
 use crate::state::AppState;
 use std::sync::Arc;
 use tessera_core::client::Client;
-use tessera_core::consent::{consented_paths, covers, requested_paths, Consent};
+use tessera_core::consent::{consented_paths, covers, expand_declared, requested_paths, Consent};
 use tessera_core::grant::authorization_code::{
     AuthorizationCode, PendingAuthorization, CODE_LIFETIME_S, PENDING_LIFETIME_S,
 };
@@ -198,6 +198,10 @@ pub async fn start(
         .await?;
     client_credentials::plan(&requests, |s| catalogue.by_string(s))
         .map_err(|e| back("invalid_scope", &e.to_string()))?;
+    // Consenting to a scope is consenting to what it depends on: the whole tree is asked for.
+    let requests = expand_declared(&requests, &|s| catalogue.by_string(s), &|id| {
+        catalogue.by_id(id)
+    });
     let offline = match p.access_type.as_deref() {
         None | Some("online") => false,
         Some("offline") => true,

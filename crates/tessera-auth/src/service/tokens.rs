@@ -13,7 +13,8 @@ use tessera_core::policy;
 use tessera_core::secret::SecretHash;
 use tessera_core::token::{self, TokenKind};
 use tessera_proto::oauth::{
-    ActiveIntrospection, IdentityDetail, SessionAuthentication, SessionInfo, TokenResponse,
+    ActiveIntrospection, GrantType, IdentityDetail, SessionAuthentication, SessionInfo, TokenInfo,
+    TokenResponse,
 };
 use tessera_proto::scope::{distinct_roots, parse_scope_request};
 use tessera_store::StoreError;
@@ -28,6 +29,8 @@ pub enum GrantError {
     Internal(String),
     #[error("{0}")]
     InvalidScope(String),
+    #[error("{0}")]
+    InvalidTarget(String),
     #[error("{0}")]
     UnauthorizedClient(&'static str),
     #[error(transparent)]
@@ -262,6 +265,128 @@ pub async fn refresh(
         state: None,
         other_tokens: Vec::new(),
     })
+}
+
+/// The dependent tokens a resource server may get for a token it received (spec §2.3): one
+/// per resource server of the scopes consented directly beneath the token's scopes, held by
+/// the caller, on behalf of the same user. Only the token's audience may ask.
+pub async fn dependent(
+    state: &AppState,
+    caller: &Client,
+    presented: Option<&str>,
+    scope_filter: Option<&str>,
+    offline: bool,
+) -> Result<Vec<TokenInfo>, GrantError> {
+    let presented = presented
+        .ok_or_else(|| GrantError::InvalidRequest("the token parameter is required".into()))?;
+    let invalid = |why: &str| GrantError::InvalidGrant(why.to_owned());
+    if !caller.client_type.allows_grant(GrantType::DEPENDENT_TOKEN) {
+        return Err(GrantError::UnauthorizedClient(
+            "this client may not get dependent tokens",
+        ));
+    }
+    let record = active(state, presented)
+        .await?
+        .filter(|r| r.kind == TokenKind::AccessToken)
+        .ok_or_else(|| invalid("the token is not an active access token"))?;
+    // Only the audience may exchange a token: anyone else holding it gains nothing.
+    if record.resource_server != caller.resource_server() {
+        return Err(invalid("the token was not issued for this client"));
+    }
+    if record.subject_kind != SubjectKind::Identity {
+        return Err(invalid(
+            "dependent tokens are issued only for tokens of a person",
+        ));
+    }
+    let consents = state.store.consents_of(record.subject).await?;
+    let roots: Vec<&str> = record.scope.split(' ').collect();
+    let mut wanted: Vec<String> = Vec::new();
+    for root in consents.iter().filter(|c| {
+        c.dependency_path.len() == 1
+            && c.client_id == record.client_id
+            && roots.contains(&c.scope_string.as_str())
+    }) {
+        for child in consents.iter().filter(|c| {
+            c.dependency_path.len() == 2
+                && c.dependency_path.first() == Some(&root.id)
+                && c.client_id == caller.id
+        }) {
+            if !wanted.contains(&child.scope_string) {
+                wanted.push(child.scope_string.clone());
+            }
+        }
+    }
+    if let Some(filter) = scope_filter {
+        let filter: Vec<&str> = filter.split_whitespace().collect();
+        wanted.retain(|w| filter.contains(&w.as_str()));
+    }
+    let catalogue = state
+        .scopes
+        .get(state.store.as_ref(), state.clock.now())
+        .await?;
+    let mut plans: Vec<TokenPlan> = Vec::new();
+    for w in &wanted {
+        let Some(scope) = catalogue.by_string(w) else {
+            continue;
+        };
+        match plans
+            .iter_mut()
+            .find(|p| p.resource_server == scope.resource_server)
+        {
+            Some(p) => p.scopes.push(w.clone()),
+            None => plans.push(TokenPlan {
+                resource_server: scope.resource_server.clone(),
+                scopes: vec![w.clone()],
+            }),
+        }
+    }
+    let grant = Grant {
+        client_id: caller.id,
+        subject: record.subject,
+        subject_kind: SubjectKind::Identity,
+        // One family with the token it came from: a replayed code takes its dependents along.
+        family_id: record.family_id,
+        session_id: record.session_id,
+        auth_time: record.auth_time,
+        offline,
+        parent: None,
+    };
+    let minted = issue::mint(state, &grant, &plans);
+    issue::store(state, minted.records).await?;
+    tracing::info!(event = "dependent_tokens_issued", caller = %caller.id, count = minted.infos.len(), "dependent tokens issued");
+    Ok(minted.infos)
+}
+
+/// RFC 8693 token exchange with the dependent-grant rules: the subject token's audience asks,
+/// and gets one token for one resource server beneath the consent (choose with `scope` or
+/// `audience` when there are several).
+pub async fn exchange(
+    state: &AppState,
+    caller: &Client,
+    subject_token: Option<&str>,
+    subject_token_type: Option<&str>,
+    scope: Option<&str>,
+    audience: Option<&str>,
+) -> Result<TokenInfo, GrantError> {
+    const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+    if subject_token_type != Some(ACCESS_TOKEN_TYPE) {
+        return Err(GrantError::InvalidRequest(format!(
+            "subject_token_type must be {ACCESS_TOKEN_TYPE}"
+        )));
+    }
+    let mut tokens = dependent(state, caller, subject_token, scope, false).await?;
+    if let Some(aud) = audience {
+        tokens.retain(|t| t.resource_server == aud);
+    }
+    match tokens.len() {
+        1 => Ok(tokens.remove(0)),
+        0 => Err(GrantError::InvalidScope(
+            "nothing consented beneath the subject token matches".into(),
+        )),
+        _ => Err(GrantError::InvalidTarget(
+            "several resource servers match; narrow with scope or audience".into(),
+        )),
+    }
 }
 
 /// The record of a presented access or refresh token, from the cache or the store. Malformed
