@@ -1,0 +1,48 @@
+//! Refusals as RFC 6750 §3 describes them.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GuardError {
+    /// No bearer token, or a malformed Authorization header (§3.1 `invalid_request`, sent as
+    /// 401 without an error code per §3.1 when no credentials were given).
+    #[error("a bearer token is required")]
+    MissingToken,
+    /// Unknown, expired, revoked, or not meant for this service (§3.1 `invalid_token`).
+    #[error("the access token is not valid")]
+    InvalidToken,
+    /// Valid, but without a scope this call needs (§3.1 `insufficient_scope`).
+    #[error("the access token lacks the scope {0}")]
+    InsufficientScope(String),
+    /// The auth server could not be asked; the request cannot be decided (503).
+    #[error("the authorization server is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl IntoResponse for GuardError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            Self::MissingToken => (StatusCode::UNAUTHORIZED, None),
+            Self::InvalidToken => (StatusCode::UNAUTHORIZED, Some("invalid_token")),
+            Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, Some("insufficient_scope")),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
+        };
+        let mut challenge = String::from("Bearer realm=\"tessera\"");
+        if let Some(c) = code {
+            challenge.push_str(&format!(", error=\"{c}\""));
+        }
+        if let Self::InsufficientScope(s) = &self {
+            challenge.push_str(&format!(", scope=\"{}\"", s.replace('"', "")));
+        }
+        let body = serde_json::json!({"error": code.unwrap_or(if status == StatusCode::UNAUTHORIZED { "invalid_request" } else { "temporarily_unavailable" }), "error_description": self.to_string()});
+        let mut r = (status, Json(body)).into_response();
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        r
+    }
+}

@@ -1,0 +1,61 @@
+//! The axum extractor: `Authenticated` in a handler's arguments means "a valid token".
+
+use crate::{Guard, GuardError, TokenInfo};
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use std::sync::Arc;
+
+/// A request whose bearer token the guard found active for this service.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub token: Arc<TokenInfo>,
+    /// The bearer token itself, for dependent-token calls downstream.
+    pub bearer: Arc<str>,
+}
+
+impl Authenticated {
+    /// Refuses with 403 `insufficient_scope` unless the token carries every scope.
+    pub fn require(&self, scopes: &[&str]) -> Result<(), GuardError> {
+        match scopes
+            .iter()
+            .find(|s| !self.token.scopes.iter().any(|t| t == *s))
+        {
+            Some(missing) => Err(GuardError::InsufficientScope((*missing).to_owned())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// RFC 6750 §2.1: `Authorization: Bearer <token>`, scheme case-insensitive.
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, GuardError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(GuardError::MissingToken)?;
+    let value = value.to_str().map_err(|_| GuardError::MissingToken)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(GuardError::MissingToken)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 4096 {
+        return Err(GuardError::MissingToken);
+    }
+    Ok(token)
+}
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    Guard: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = GuardError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, GuardError> {
+        let guard = Guard::from_ref(state);
+        let token = bearer(parts)?;
+        let info = guard.validate(token).await?;
+        Ok(Self {
+            token: info,
+            bearer: token.into(),
+        })
+    }
+}
