@@ -311,7 +311,7 @@ async fn dependent_tokens_are_fetched_once_and_cached_until_they_expire() {
     let graph_s = s
         .state
         .store
-        .scopes_by_strings(&[graph_scope.clone()])
+        .scopes_by_strings(std::slice::from_ref(&graph_scope))
         .await
         .unwrap()
         .remove(0);
