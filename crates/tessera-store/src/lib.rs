@@ -150,7 +150,7 @@ pub trait TokenRepository {
     /// Moves a token's expiry (a kept refresh token's idle lifetime starts again).
     async fn extend_token(&self, hash: &SecretHash, expires_at: UnixTime)
         -> Result<(), StoreError>;
-    /// The live tokens a client holds for a subject.
+    /// The live tokens a client holds for a person (client-credentials tokens are not included).
     async fn tokens_for(
         &self,
         subject: Uuid,

@@ -59,7 +59,14 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Vec<TokenRecord>, Ac
             }
         }
         let records: Vec<TokenRecord> = batch.iter().flat_map(|(r, _)| r.iter().cloned()).collect();
+        let started = std::time::Instant::now();
         let result = store.insert_tokens(&records).await;
+        tracing::debug!(
+            records = records.len(),
+            requests = batch.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "token batch committed"
+        );
         if let Err(e) = &result {
             tracing::error!(error = %e, records = records.len(), "storing issued tokens failed");
         }
