@@ -88,6 +88,17 @@ pub trait IdentityRepository {
         &self,
         normalized: &[String],
     ) -> Result<Vec<Identity>, StoreError>;
+    /// Every identity linked with `identity`, itself included (oldest link first).
+    async fn identity_set(&self, identity: Uuid) -> Result<Vec<Identity>, StoreError>;
+    /// Moves `other` (alone, or with the set it is in) into the set of `identity`.
+    async fn link_identities(
+        &self,
+        identity: Uuid,
+        other: Uuid,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Takes `identity` out of its set; it stands alone again.
+    async fn unlink_identity(&self, identity: Uuid) -> Result<(), StoreError>;
     /// The identity and its password hash, for sign-in.
     async fn login_identity(
         &self,

@@ -385,6 +385,64 @@ macro_rules! impl_repositories {
                     .await
             }
 
+            async fn identity_set(&self, identity: Uuid) -> Result<Vec<Identity>, StoreError> {
+                let cols = IDENTITY_COLUMNS.split(", ").map(|c| format!("i.{c}")).collect::<Vec<_>>().join(", ");
+                let rows = ::sqlx::query(&format!(
+                    "SELECT {cols} FROM identities i JOIN identity_links l ON l.identity_id = i.id \
+                     WHERE l.set_id = (SELECT set_id FROM identity_links WHERE identity_id = $1) \
+                     ORDER BY l.linked_at, i.id"
+                ))
+                .bind(identity.to_string())
+                .fetch_all(&self.reader)
+                .await?;
+                let set: Vec<Identity> = rows.iter().map(identity_from_row).collect::<Result<_, _>>()?;
+                if set.iter().any(|i| i.id == identity) {
+                    return Ok(set);
+                }
+                self.identities_by_ids(&[identity]).await
+            }
+
+            async fn link_identities(&self, identity: Uuid, other: Uuid, at: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.writer.begin().await?;
+                // The set of `identity` (created if it stood alone) ...
+                ::sqlx::query("INSERT INTO identity_links (identity_id, set_id, linked_at) VALUES ($1, $1, $2) ON CONFLICT DO NOTHING")
+                    .bind(identity.to_string())
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                let set: String = ::sqlx::query("SELECT set_id FROM identity_links WHERE identity_id = $1")
+                    .bind(identity.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("set_id")?;
+                // ... takes in every member of the set `other` is in, or `other` alone.
+                ::sqlx::query(
+                    "UPDATE identity_links SET set_id = $1, linked_at = $3 WHERE set_id = \
+                     (SELECT set_id FROM identity_links WHERE identity_id = $2) AND set_id <> $1",
+                )
+                .bind(&set)
+                .bind(other.to_string())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                ::sqlx::query("INSERT INTO identity_links (identity_id, set_id, linked_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+                    .bind(other.to_string())
+                    .bind(&set)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn unlink_identity(&self, identity: Uuid) -> Result<(), StoreError> {
+                ::sqlx::query("DELETE FROM identity_links WHERE identity_id = $1")
+                    .bind(identity.to_string())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(())
+            }
+
             async fn login_identity(&self, normalized: &str) -> Result<Option<(Identity, Option<String>)>, StoreError> {
                 let row = ::sqlx::query(&format!(
                     "SELECT {IDENTITY_COLUMNS}, password_hash FROM identities WHERE username_normalized = $1"

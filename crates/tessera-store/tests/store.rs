@@ -505,3 +505,38 @@ async fn token_families_children_and_rotation() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn identity_sets_link_merge_and_unlink() {
+    each_backend(|store| async move {
+        let (a, b, c) = (
+            identity("a@example.org"),
+            identity("b@example.org"),
+            identity("c@example.org"),
+        );
+        for i in [&a, &b, &c] {
+            store.insert_identity(i, None).await.unwrap();
+        }
+        let ids = |v: Vec<Identity>| v.into_iter().map(|i| i.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.identity_set(a.id).await.unwrap()),
+            vec![a.id],
+            "alone at first"
+        );
+        store.link_identities(a.id, b.id, 10).await.unwrap();
+        let mut set = ids(store.identity_set(b.id).await.unwrap());
+        set.sort();
+        let mut want = vec![a.id, b.id];
+        want.sort();
+        assert_eq!(set, want);
+        // Linking c from b's side brings c into the same set.
+        store.link_identities(b.id, c.id, 11).await.unwrap();
+        assert_eq!(store.identity_set(a.id).await.unwrap().len(), 3);
+        store.link_identities(a.id, c.id, 12).await.unwrap(); // already linked: no change
+        assert_eq!(store.identity_set(c.id).await.unwrap().len(), 3);
+        store.unlink_identity(b.id).await.unwrap();
+        assert_eq!(ids(store.identity_set(b.id).await.unwrap()), vec![b.id]);
+        assert_eq!(store.identity_set(a.id).await.unwrap().len(), 2);
+    })
+    .await;
+}

@@ -1,17 +1,17 @@
 //! `GET /v2/oauth2/userinfo` (OIDC Core §5.3, spec §2.8). Errors follow RFC 6750 §3.
 
 use super::extract::Presented;
+use crate::service::id_token::identity_claims;
 use crate::service::tokens;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
-use tessera_core::identity::Identity;
+use serde_json::{json, Value};
+use tessera_core::grant::SubjectKind;
 
 pub const AUTH_RESOURCE_SERVER: &str = "auth.globus.org";
-const VIEW_IDENTITY_SET: &str = "urn:globus:auth:scope:auth.globus.org:view_identity_set";
 
 /// An RFC 6750 §3.1 error: the status, the code in `WWW-Authenticate` and in the body.
 #[derive(Debug)]
@@ -82,44 +82,18 @@ pub async fn userinfo(
         .ok_or(BearerError::invalid_token(
             "the token's identity no longer exists",
         ))?;
-    Ok(Json(claims(&identity, &scopes)))
-}
-
-/// The claims `scopes` allow: `sub` always; names with `profile`, `email` with `email`, the
-/// identity set with `view_identity_set`.
-fn claims(identity: &Identity, scopes: &[&str]) -> Value {
-    let mut m = Map::new();
-    m.insert("sub".into(), json!(identity.id.to_string()));
-    if scopes.contains(&"profile") {
-        m.insert("preferred_username".into(), json!(identity.username));
-        m.insert("name".into(), json!(identity.name));
-        m.insert("organization".into(), json!(identity.organization));
-        m.insert(
-            "identity_provider".into(),
-            json!(identity.identity_provider.to_string()),
-        );
-        m.insert(
-            "identity_provider_display_name".into(),
-            json!(identity.provider_display_name()),
-        );
-    }
-    if scopes.contains(&"email") {
-        m.insert("email".into(), json!(identity.email));
-    }
-    if scopes.contains(&VIEW_IDENTITY_SET) {
-        m.insert(
-            "identity_set".into(),
-            json!([{
-                "sub": identity.id.to_string(),
-                "username": identity.username,
-                "name": identity.name,
-                "email": identity.email,
-                "identity_provider": identity.identity_provider.to_string(),
-                "identity_provider_display_name": identity.provider_display_name(),
-                "organization": identity.organization,
-                "status": identity.status.as_str(),
-            }]),
-        );
-    }
-    Value::Object(m)
+    let set = match record.subject_kind {
+        SubjectKind::Identity => state
+            .store
+            .identity_set(identity.id)
+            .await
+            .map_err(|e| internal(&e))?,
+        SubjectKind::Client => vec![identity.clone()],
+    };
+    Ok(Json(Value::Object(identity_claims(
+        &identity,
+        &set,
+        &scopes,
+        record.auth_time,
+    ))))
 }

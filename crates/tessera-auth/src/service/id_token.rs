@@ -24,9 +24,11 @@ pub fn at_hash(algorithm: SigningAlgorithm, access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
 }
 
-/// The identity claims the granted scopes allow (shared with userinfo).
+/// The identity claims the granted scopes allow (shared with userinfo). `set` is the user's
+/// linked identities, the user included.
 pub fn identity_claims(
     identity: &Identity,
+    set: &[Identity],
     scopes: &[&str],
     last_authentication: Option<UnixTime>,
 ) -> Map<String, Value> {
@@ -52,26 +54,30 @@ pub fn identity_claims(
         m.insert("email".into(), json!(identity.email));
     }
     if scopes.contains(&VIEW_IDENTITY_SET) {
-        m.insert(
-            "identity_set".into(),
-            json!([{
-                "sub": identity.id.to_string(),
-                "username": identity.username,
-                "name": identity.name,
-                "email": identity.email,
-                "identity_provider": identity.identity_provider.to_string(),
-                "identity_provider_display_name": identity.provider_display_name(),
-                "organization": identity.organization,
-                "status": identity.status.as_str(),
-                "last_authentication": last_authentication,
-            }]),
-        );
+        let members: Vec<Value> = set
+            .iter()
+            .map(|i| {
+                json!({
+                    "sub": i.id.to_string(),
+                    "username": i.username,
+                    "name": i.name,
+                    "email": i.email,
+                    "identity_provider": i.identity_provider.to_string(),
+                    "identity_provider_display_name": i.provider_display_name(),
+                    "organization": i.organization,
+                    "status": i.status.as_str(),
+                    "last_authentication": if i.id == identity.id { last_authentication } else { None },
+                })
+            })
+            .collect();
+        m.insert("identity_set".into(), Value::Array(members));
     }
     m
 }
 
 pub struct IdTokenInput<'a> {
     pub identity: &'a Identity,
+    pub identity_set: &'a [Identity],
     pub client_id: Uuid,
     pub scopes: &'a [&'a str],
     pub access_token: &'a str,
@@ -81,7 +87,12 @@ pub struct IdTokenInput<'a> {
 
 pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<String, KeyError> {
     let now = state.clock.now();
-    let mut claims = identity_claims(input.identity, input.scopes, Some(input.auth_time));
+    let mut claims = identity_claims(
+        input.identity,
+        input.identity_set,
+        input.scopes,
+        Some(input.auth_time),
+    );
     claims.insert("iss".into(), json!(state.config.issuer()));
     claims.insert("aud".into(), json!(input.client_id.to_string()));
     claims.insert("iat".into(), json!(now));

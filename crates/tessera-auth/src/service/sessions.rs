@@ -23,13 +23,14 @@ pub enum SignInError {
     Internal(String),
 }
 
-/// Checks the password and opens a session. The returned secret goes into the cookie.
-pub async fn sign_in(
+/// Checks a username and password (with throttling, and the same cost and answer whether or
+/// not the account exists).
+pub async fn verify(
     state: &AppState,
     username: &str,
     password: &Secret,
     address: Option<&str>,
-) -> Result<(BrowserSession, Secret, Identity), SignInError> {
+) -> Result<Identity, SignInError> {
     let now = state.clock.now();
     let account = normalize_username(username);
     let wait = state.throttle.wait(&account, address, now);
@@ -53,12 +54,28 @@ pub async fn sign_in(
             VerifyError::Busy => SignInError::Busy,
             VerifyError::Internal(e) => SignInError::Internal(e),
         })?;
-    let Some(identity) = identity.filter(|_| ok) else {
-        state.throttle.failed(&account, address, now);
-        tracing::info!(event = "sign_in_failed", "sign-in failed");
-        return Err(SignInError::Rejected);
-    };
-    state.throttle.succeeded(&account);
+    match identity.filter(|_| ok) {
+        Some(i) => {
+            state.throttle.succeeded(&account);
+            Ok(i)
+        }
+        None => {
+            state.throttle.failed(&account, address, now);
+            tracing::info!(event = "sign_in_failed", "sign-in failed");
+            Err(SignInError::Rejected)
+        }
+    }
+}
+
+/// Checks the password and opens a session. The returned secret goes into the cookie.
+pub async fn sign_in(
+    state: &AppState,
+    username: &str,
+    password: &Secret,
+    address: Option<&str>,
+) -> Result<(BrowserSession, Secret, Identity), SignInError> {
+    let identity = verify(state, username, password, address).await?;
+    let now = state.clock.now();
     let (secret, hash) = TokenKind::Session.generate(state.rng.as_ref());
     let session = BrowserSession {
         id: state.rng.uuid_v4(),

@@ -157,8 +157,10 @@ pub async fn authorization_code(
             .next()
             .ok_or_else(|| invalid("the identity no longer exists"))?;
         let scopes: Vec<&str> = top.scope.split(' ').collect();
+        let set = state.store.identity_set(identity.id).await?;
         let input = id_token::IdTokenInput {
             identity: &identity,
+            identity_set: &set,
             client_id: client.id,
             scopes: &scopes,
             access_token: &top.access_token,
@@ -496,17 +498,24 @@ pub async fn introspect(
             aud.push(owner);
         }
     }
-    let detail = || IdentityDetail {
-        id: identity.id.to_string(),
-        sub: identity.id.to_string(),
-        username: identity.username.clone(),
-        name: identity.name.clone(),
-        email: identity.email.clone(),
-        organization: identity.organization.clone(),
-        identity_provider: identity.identity_provider.to_string(),
-        identity_provider_display_name: identity.provider_display_name().to_owned(),
-        identity_type: identity.identity_type.as_str().to_owned(),
-        status: identity.status.as_str().to_owned(),
+    let set = if (includes.identity_set || includes.identity_set_detail)
+        && record.subject_kind == SubjectKind::Identity
+    {
+        state.store.identity_set(identity.id).await?
+    } else {
+        vec![identity.clone()]
+    };
+    let detail = |i: &Identity| IdentityDetail {
+        id: i.id.to_string(),
+        sub: i.id.to_string(),
+        username: i.username.clone(),
+        name: i.name.clone(),
+        email: i.email.clone(),
+        organization: i.organization.clone(),
+        identity_provider: i.identity_provider.to_string(),
+        identity_provider_display_name: i.provider_display_name().to_owned(),
+        identity_type: i.identity_type.as_str().to_owned(),
+        status: i.status.as_str().to_owned(),
     };
     Ok(Some(ActiveIntrospection {
         active: true,
@@ -522,9 +531,12 @@ pub async fn introspect(
         exp: record.expires_at,
         iat: record.issued_at,
         nbf: record.issued_at,
-        // Linked identities arrive with accounts; until then a set is its one identity.
-        identity_set: includes.identity_set.then(|| vec![identity.id.to_string()]),
-        identity_set_detail: includes.identity_set_detail.then(|| vec![detail()]),
+        identity_set: includes
+            .identity_set
+            .then(|| set.iter().map(|i| i.id.to_string()).collect()),
+        identity_set_detail: includes
+            .identity_set_detail
+            .then(|| set.iter().map(detail).collect()),
         // Client tokens come from no browser session: no authentications to report.
         session_info: includes.session_info.then(|| SessionInfo {
             session_id: record.session_id.map(|s| s.to_string()),

@@ -7,5 +7,6 @@ mod browser;
 mod dependent;
 mod flows;
 mod harness;
+mod linking;
 mod oauth;
 mod secrets;

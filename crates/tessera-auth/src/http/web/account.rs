@@ -20,6 +20,14 @@ struct ScopeItem {
 }
 
 #[derive(Serialize)]
+struct LinkedIdentity {
+    username: String,
+    current: bool,
+    /// None for the identity the user is signed in with: it cannot be unlinked from here.
+    unlink_action: Option<String>,
+}
+
+#[derive(Serialize)]
 struct App {
     client_name: String,
     client_id: String,
@@ -93,13 +101,27 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
             revoke_action: format!("/v2/web/account/apps/{}/revoke", root.client_id),
         });
     }
+    let set = match state.store.identity_set(identity.id).await {
+        Ok(s) => s,
+        Err(e) => return failed(&state, &e),
+    };
+    let identities: Vec<LinkedIdentity> = set
+        .iter()
+        .map(|i| LinkedIdentity {
+            username: i.username.clone(),
+            current: i.id == identity.id,
+            unlink_action: (i.id != identity.id)
+                .then(|| format!("/v2/web/account/identities/{}/unlink", i.id)),
+        })
+        .collect();
     let (token, cookie) = csrf(&state, &headers);
     let page = state.pages.render(
         StatusCode::OK,
         "account.html",
         minijinja::context! {
             static_base => STATIC_BASE, username => identity.username, name => identity.name,
-            csrf => token, logout_url => "/v2/web/logout", apps,
+            csrf => token, logout_url => "/v2/web/logout", apps, identities,
+            link_url => "/v2/web/login?link=1",
         },
     );
     with_cookies(page, cookie)
@@ -136,5 +158,50 @@ pub async fn revoke(
     if let Err(e) = consents::rescind_client(&state, current.1.id, client).await {
         return failed(&state, &e);
     }
+    see_other("/v2/web/account", vec![])
+}
+
+/// Takes a linked identity out of the signed-in user's set (never the one signed in with).
+pub async fn unlink(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(identity_id): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    if !csrf_ok(&headers, f.get("csrf").map(String::as_str)) {
+        return state.pages.error(
+            StatusCode::BAD_REQUEST,
+            "This form has expired",
+            "Reload the page and try again.",
+        );
+    }
+    let current = match sessions::current(
+        &state,
+        cookies::get(&headers, cookies::SESSION).as_deref(),
+    )
+    .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return see_other("/v2/web/login", vec![]),
+        Err(e) => return failed(&state, &e),
+    };
+    let set = match state.store.identity_set(current.1.id).await {
+        Ok(s) => s,
+        Err(e) => return failed(&state, &e),
+    };
+    let target = Uuid::parse_str(&identity_id)
+        .ok()
+        .filter(|t| *t != current.1.id && set.iter().any(|i| i.id == *t));
+    let Some(target) = target else {
+        return state.pages.error(
+            StatusCode::NOT_FOUND,
+            "No such linked identity",
+            "Nothing was changed.",
+        );
+    };
+    if let Err(e) = state.store.unlink_identity(target).await {
+        return failed(&state, &e);
+    }
+    tracing::info!(event = "identity_unlinked", identity = %current.1.id, unlinked = %target, "identity unlinked");
     see_other("/v2/web/account", vec![])
 }

@@ -35,6 +35,8 @@ async fn client_name(state: &AppState, request: &str) -> Option<String> {
     Some(client.client.name.clone())
 }
 
+/// The sign-in form; `link`: the "link another identity" variant.
+#[allow(clippy::too_many_arguments)]
 fn form(
     state: &AppState,
     headers: &HeaderMap,
@@ -43,13 +45,15 @@ fn form(
     username: &str,
     error: Option<&str>,
     client_name: Option<String>,
+    link: bool,
 ) -> Response {
     let (token, cookie) = csrf(state, headers);
     let page = state.pages.render(
         status,
         "login.html",
         minijinja::context! {
-            action => "/v2/web/login", csrf => token, request, username, error, client_name, static_base => STATIC_BASE,
+            action => "/v2/web/login", csrf => token, request, username, error, client_name, link,
+            static_base => STATIC_BASE,
         },
     );
     with_cookies(page, cookie)
@@ -69,7 +73,86 @@ pub async fn show(
     if !request.is_empty() && name.is_none() {
         return expired(&state);
     }
-    form(&state, &headers, StatusCode::OK, request, "", None, name)
+    let link = q.get("link").is_some_and(|v| v == "1");
+    form(
+        &state,
+        &headers,
+        StatusCode::OK,
+        request,
+        "",
+        None,
+        name,
+        link,
+    )
+}
+
+/// What a failed sign-in tells the user; the same words whether the user exists or not.
+fn refusal(e: &SignInError) -> (StatusCode, String) {
+    match e {
+        SignInError::Rejected => (
+            StatusCode::OK,
+            "Incorrect username or password. Please try again.".into(),
+        ),
+        SignInError::Throttled(s) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed attempts. Please try again in {s} seconds."),
+        ),
+        SignInError::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is busy. Please try again in a moment.".into(),
+        ),
+        e => {
+            tracing::error!(error = %e, "sign-in failed internally");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong. Please try again.".into(),
+            )
+        }
+    }
+}
+
+/// "Link another identity": the signed-in user proves a second identity, which joins their set.
+async fn link(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: Option<&str>,
+    username: &str,
+    password: &Secret,
+) -> Response {
+    let again =
+        |status, msg: &str| form(state, headers, status, "", username, Some(msg), None, true);
+    let current =
+        match sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref()).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return see_other("/v2/web/login", vec![]),
+            Err(e) => {
+                let (status, msg) = refusal(&SignInError::Store(e));
+                return again(status, &msg);
+            }
+        };
+    let other = match sessions::verify(state, username, password, addr).await {
+        Ok(i) => i,
+        Err(e) => {
+            let (status, msg) = refusal(&e);
+            return again(status, &msg);
+        }
+    };
+    if other.id == current.1.id {
+        return again(
+            StatusCode::OK,
+            "That is the identity you are signed in with. Sign in with another one to link it.",
+        );
+    }
+    if let Err(e) = state
+        .store
+        .link_identities(current.1.id, other.id, state.clock.now())
+        .await
+    {
+        let (status, msg) = refusal(&SignInError::Store(e));
+        return again(status, &msg);
+    }
+    tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, "identity linked");
+    see_other("/v2/web/account", vec![])
 }
 
 fn expired(state: &AppState) -> Response {
@@ -97,7 +180,18 @@ pub async fn submit(
             field("username"),
             Some("Your sign-in form expired. Please try again."),
             None,
+            field("link") == "1",
         );
+    }
+    if field("link") == "1" {
+        return link(
+            &state,
+            &headers,
+            addr.as_deref(),
+            field("username"),
+            &Secret::new(field("password")),
+        )
+        .await;
     }
     let name = if request.is_empty() {
         None
@@ -115,36 +209,15 @@ pub async fn submit(
             username,
             Some(msg),
             name.clone(),
+            false,
         )
     };
     let (session, secret, identity) =
         match sessions::sign_in(&state, username, &password, addr.as_deref()).await {
             Ok(s) => s,
-            // The same words whether the user exists or not (no account enumeration).
-            Err(SignInError::Rejected) => {
-                return again(
-                    StatusCode::OK,
-                    "Incorrect username or password. Please try again.",
-                )
-            }
-            Err(SignInError::Throttled(s)) => {
-                return again(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &format!("Too many failed attempts. Please try again in {s} seconds."),
-                )
-            }
-            Err(SignInError::Busy) => {
-                return again(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The service is busy. Please try again in a moment.",
-                )
-            }
             Err(e) => {
-                tracing::error!(error = %e, "sign-in failed internally");
-                return again(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong. Please try again.",
-                );
+                let (status, msg) = refusal(&e);
+                return again(status, &msg);
             }
         };
     // A fresh session id on every sign-in: an old cookie (session fixation) is worthless.

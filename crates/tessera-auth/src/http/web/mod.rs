@@ -25,5 +25,9 @@ pub(super) fn routes() -> Router<AppState> {
             "/v2/web/account/apps/{client_id}/revoke",
             post(account::revoke),
         )
+        .route(
+            "/v2/web/account/identities/{identity_id}/unlink",
+            post(account::unlink),
+        )
         .route("/v2/web/static/style.css", get(pages::stylesheet))
 }
