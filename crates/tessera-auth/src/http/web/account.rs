@@ -11,6 +11,7 @@ use axum::Form;
 use serde::Serialize;
 use std::collections::HashMap;
 use tessera_core::clock::iso8601;
+use tessera_core::identity::Identity;
 use uuid::Uuid;
 
 #[derive(Serialize)]
@@ -127,35 +128,43 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
     with_cookies(page, cookie)
 }
 
+/// The signed-in user behind a form POST with a valid CSRF token; otherwise the response to
+/// send instead (an error page, or the sign-in page).
+async fn form_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    f: &HashMap<String, String>,
+) -> Result<Identity, Response> {
+    if !csrf_ok(headers, f.get("csrf").map(String::as_str)) {
+        return Err(state.pages.error(
+            StatusCode::BAD_REQUEST,
+            "This form has expired",
+            "Reload the page and try again.",
+        ));
+    }
+    match sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref()).await {
+        Ok(Some((_, identity))) => Ok(identity),
+        Ok(None) => Err(see_other("/v2/web/login", vec![])),
+        Err(e) => Err(failed(state, &e)),
+    }
+}
+
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(client_id): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&headers, f.get("csrf").map(String::as_str)) {
-        return state.pages.error(
-            StatusCode::BAD_REQUEST,
-            "This form has expired",
-            "Reload the page and try again.",
-        );
-    }
-    let current = match sessions::current(
-        &state,
-        cookies::get(&headers, cookies::SESSION).as_deref(),
-    )
-    .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return see_other("/v2/web/login", vec![]),
-        Err(e) => return failed(&state, &e),
+    let identity = match form_user(&state, &headers, &f).await {
+        Ok(i) => i,
+        Err(r) => return r,
     };
     let Ok(client) = Uuid::parse_str(&client_id) else {
         return state
             .pages
             .error(StatusCode::NOT_FOUND, "No such app", "Nothing was changed.");
     };
-    if let Err(e) = consents::rescind_client(&state, current.1.id, client).await {
+    if let Err(e) = consents::rescind_client(&state, identity.id, client).await {
         return failed(&state, &e);
     }
     see_other("/v2/web/account", vec![])
@@ -168,30 +177,17 @@ pub async fn unlink(
     Path(identity_id): Path<String>,
     Form(f): Form<HashMap<String, String>>,
 ) -> Response {
-    if !csrf_ok(&headers, f.get("csrf").map(String::as_str)) {
-        return state.pages.error(
-            StatusCode::BAD_REQUEST,
-            "This form has expired",
-            "Reload the page and try again.",
-        );
-    }
-    let current = match sessions::current(
-        &state,
-        cookies::get(&headers, cookies::SESSION).as_deref(),
-    )
-    .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return see_other("/v2/web/login", vec![]),
-        Err(e) => return failed(&state, &e),
+    let identity = match form_user(&state, &headers, &f).await {
+        Ok(i) => i,
+        Err(r) => return r,
     };
-    let set = match state.store.identity_set(current.1.id).await {
+    let set = match state.store.identity_set(identity.id).await {
         Ok(s) => s,
         Err(e) => return failed(&state, &e),
     };
     let target = Uuid::parse_str(&identity_id)
         .ok()
-        .filter(|t| *t != current.1.id && set.iter().any(|i| i.id == *t));
+        .filter(|t| *t != identity.id && set.iter().any(|i| i.id == *t));
     let Some(target) = target else {
         return state.pages.error(
             StatusCode::NOT_FOUND,
@@ -202,6 +198,6 @@ pub async fn unlink(
     if let Err(e) = state.store.unlink_identity(target).await {
         return failed(&state, &e);
     }
-    tracing::info!(event = "identity_unlinked", identity = %current.1.id, unlinked = %target, "identity unlinked");
+    tracing::info!(event = "identity_unlinked", identity = %identity.id, unlinked = %target, "identity unlinked");
     see_other("/v2/web/account", vec![])
 }
