@@ -34,6 +34,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     Router::new()
         .route("/healthz", get(health::healthz))
+        // Browsers ask for it on every site; "no content" keeps their consoles clean.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/readyz", get(health::readyz))
         .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
         .route("/jwk.json", get(discovery::jwks))

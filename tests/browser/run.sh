@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Real-browser tests of Tessera's HTML pages (headless Chromium + playwright-core).
+# Usage: bash tests/browser/run.sh   (from any directory; TESSERA_BIN and CHROMIUM may be set)
+# Needs the release binary (cargo build --release -p tessera) unless TESSERA_BIN points elsewhere.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+if [ -n "${TESSERA_BIN:-}" ]; then
+  # Resolve a relative path against the caller's directory, before we cd.
+  case $TESSERA_BIN in /*) ;; *) TESSERA_BIN=$(pwd)/$TESSERA_BIN ;; esac
+else
+  TESSERA_BIN=$root/target/release/tessera
+fi
+export TESSERA_BIN
+if [ ! -x "$TESSERA_BIN" ]; then
+  echo "tessera binary not found at $TESSERA_BIN (run: cargo build --release -p tessera)" >&2
+  exit 1
+fi
+
+chromium_bin=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium_bin" ]; then
+  if [ "$chromium_bin" = /usr/bin/chromium ]; then
+    echo "installing Debian's chromium"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "CHROMIUM=$chromium_bin is not executable" >&2
+    exit 1
+  fi
+fi
+
+(cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+
+cd "$root"
+exec node --test tests/browser/
