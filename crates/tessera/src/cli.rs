@@ -59,6 +59,9 @@ pub(crate) struct ServeArgs {
     /// Log format: text or json.
     #[arg(long, env = "TESSERA_LOG_FORMAT")]
     pub(crate) log_format: Option<String>,
+    /// Seconds a refresh token lives unused (default 15811200, 183 days).
+    #[arg(long, env = "TESSERA_REFRESH_TOKEN_IDLE_LIFETIME")]
+    pub(crate) refresh_token_idle_lifetime: Option<i64>,
     /// ID-token signing algorithm: RS512 (default, what the Globus SDK expects) or RS256.
     #[arg(long, env = "TESSERA_ID_TOKEN_ALGORITHM")]
     pub(crate) id_token_algorithm: Option<String>,

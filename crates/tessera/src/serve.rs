@@ -31,6 +31,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.access_token_lifetime = settings.access_token_lifetime;
     config.max_body_bytes = settings.max_body_bytes;
     config.id_token_algorithm = settings.id_token_algorithm;
+    config.refresh_idle_lifetime = settings.refresh_token_idle_lifetime;
     let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRandom))
         .await
         .context("starting the authorization server")?;

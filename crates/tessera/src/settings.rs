@@ -24,6 +24,7 @@ pub(crate) struct FileConfig {
     pub(crate) log_format: Option<String>,
     pub(crate) max_body_bytes: Option<usize>,
     pub(crate) id_token_algorithm: Option<String>,
+    pub(crate) refresh_token_idle_lifetime: Option<i64>,
 }
 
 impl FileConfig {
@@ -105,6 +106,7 @@ pub(crate) struct ServeSettings {
     pub(crate) log_format: LogFormat,
     pub(crate) max_body_bytes: usize,
     pub(crate) id_token_algorithm: SigningAlgorithm,
+    pub(crate) refresh_token_idle_lifetime: i64,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
@@ -149,6 +151,15 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         .unwrap_or_else(|| "RS512".into());
     let id_token_algorithm = SigningAlgorithm::parse(&alg)
         .with_context(|| format!("id_token_algorithm must be RS512 or RS256, not {alg:?}"))?;
+    let refresh = args
+        .refresh_token_idle_lifetime
+        .or(file.refresh_token_idle_lifetime)
+        .unwrap_or(tessera_core::grant::refresh::DEFAULT_IDLE_LIFETIME_S);
+    if !(3600..=5 * 365 * 24 * 3600).contains(&refresh) {
+        bail!(
+            "refresh_token_idle_lifetime must be between 3600 seconds and 5 years, not {refresh}"
+        );
+    }
     Ok(ServeSettings {
         listen,
         database: database(&args.store, &file)?,
@@ -157,6 +168,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         log_format,
         max_body_bytes,
         id_token_algorithm,
+        refresh_token_idle_lifetime: refresh,
     })
 }
 
