@@ -16,6 +16,9 @@ pub enum GuardError {
     /// Valid, but without a scope this call needs (§3.1 `insufficient_scope`).
     #[error("the access token lacks the scope {0}")]
     InsufficientScope(String),
+    /// Valid, but not for this identity: none of the caller's identities may do this.
+    #[error("none of the caller's identities is allowed here")]
+    Forbidden,
     /// The auth server could not be asked; the request cannot be decided (503).
     #[error("the authorization server is unavailable: {0}")]
     Unavailable(String),
@@ -27,6 +30,7 @@ impl IntoResponse for GuardError {
             Self::MissingToken => (StatusCode::UNAUTHORIZED, None),
             Self::InvalidToken => (StatusCode::UNAUTHORIZED, Some("invalid_token")),
             Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, Some("insufficient_scope")),
+            Self::Forbidden => (StatusCode::FORBIDDEN, None),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
         };
         let mut challenge = String::from("Bearer realm=\"tessera\"");
@@ -36,7 +40,12 @@ impl IntoResponse for GuardError {
         if let Self::InsufficientScope(s) = &self {
             challenge.push_str(&format!(", scope=\"{}\"", s.replace('"', "")));
         }
-        let body = serde_json::json!({"error": code.unwrap_or(if status == StatusCode::UNAUTHORIZED { "invalid_request" } else { "temporarily_unavailable" }), "error_description": self.to_string()});
+        let fallback = match status {
+            StatusCode::UNAUTHORIZED => "invalid_request",
+            StatusCode::FORBIDDEN => "forbidden",
+            _ => "temporarily_unavailable",
+        };
+        let body = serde_json::json!({"error": code.unwrap_or(fallback), "error_description": self.to_string()});
         let mut r = (status, Json(body)).into_response();
         if status != StatusCode::SERVICE_UNAVAILABLE {
             if let Ok(v) = HeaderValue::from_str(&challenge) {

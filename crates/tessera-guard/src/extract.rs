@@ -25,6 +25,18 @@ impl Authenticated {
             None => Ok(()),
         }
     }
+
+    /// Refuses with 403 unless one of the user's linked identities (or the client identity of a
+    /// client token) is among `allowed`: authorization by who the caller is, across identities.
+    pub fn require_identity(&self, allowed: &[&str]) -> Result<(), GuardError> {
+        let ids = std::iter::once(&self.token.sub).chain(self.token.identity_set.iter());
+        for id in ids {
+            if allowed.contains(&id.as_str()) {
+                return Ok(());
+            }
+        }
+        Err(GuardError::Forbidden)
+    }
 }
 
 /// RFC 6750 §2.1: `Authorization: Bearer <token>`, scheme case-insensitive.

@@ -249,6 +249,20 @@ async fn the_extractor_answers_rfc6750_errors_and_checks_scopes() {
                     who.require(&["urn:example:admin"]).map(|()| "ok")
                 }),
             )
+            .route(
+                "/owner",
+                get(|who: Authenticated| async move {
+                    who.require_identity(&["00000000-0000-4000-8000-000000000000"])
+                        .map(|()| "ok")
+                }),
+            )
+            .route(
+                "/mine",
+                get(|who: Authenticated| async move {
+                    let me = who.token.client_id.clone();
+                    who.require_identity(&[me.as_str()]).map(|()| "ok")
+                }),
+            )
             .with_state(guard);
     let call = |path: &str, auth: Option<String>| {
         let mut b = axum::http::Request::builder().uri(path);
