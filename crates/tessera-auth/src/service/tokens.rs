@@ -593,11 +593,27 @@ pub async fn revoke(state: &AppState, caller: &Client, presented: &str) -> Resul
         tracing::info!(caller = %caller.id, "revocation of another client's token ignored");
         return Ok(());
     }
-    state
-        .store
-        .revoke_token(&record.hash, state.clock.now())
-        .await?;
+    let now = state.clock.now();
+    state.store.revoke_token(&record.hash, now).await?;
     state.tokens.revoked(&record.hash);
-    tracing::info!(client = %record.client_id, resource_server = %record.resource_server, "token revoked");
+    // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of the same grant for
+    // the same resource server (the one issued beside it and those refreshed from it).
+    if record.kind == TokenKind::RefreshToken {
+        if let Some(family) = record.family_id {
+            for t in state
+                .store
+                .tokens_for(record.subject, record.client_id)
+                .await?
+            {
+                if t.family_id == Some(family)
+                    && t.resource_server == record.resource_server
+                    && state.store.revoke_token(&t.hash, now).await?
+                {
+                    state.tokens.revoked(&t.hash);
+                }
+            }
+        }
+    }
+    tracing::info!(event = "token_revoked", client = %record.client_id, resource_server = %record.resource_server, "token revoked");
     Ok(())
 }

@@ -915,3 +915,33 @@ async fn template_instances_log_in_and_the_template_id_revokes_their_tokens() {
         json!({"active": false})
     );
 }
+
+#[tokio::test]
+async fn revoking_a_refresh_token_ends_the_access_tokens_of_its_grant() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let native = s.client("notebook", ClientType::PublicInstalled).await;
+    let mut b = Browser::new(&s);
+    let code = native_code(&s, &mut b, &native, true).await;
+    let tokens = exchange(&s, &native, &code, VERIFIER).await.body;
+    let at = tokens["access_token"].as_str().unwrap();
+    let rt = tokens["refresh_token"].as_str().unwrap();
+    let refreshed = refresh(&s, &native, rt, None).await.body;
+    let at2 = refreshed["access_token"].as_str().unwrap();
+    let rt2 = refreshed["refresh_token"].as_str().unwrap();
+    let transfer_rt = tokens["other_tokens"][0]["refresh_token"].as_str().unwrap();
+    s.form(
+        "/v2/oauth2/token/revoke",
+        None,
+        &format!("token={rt2}&client_id={}", native.id),
+    )
+    .await
+    .ok();
+    for t in [at, at2] {
+        s.get("/v2/oauth2/userinfo", Some(&format!("Bearer {t}")))
+            .await
+            .oauth_error(401, "invalid_token");
+    }
+    // Another resource server's tokens from the same login are not part of that grant.
+    refresh(&s, &native, transfer_rt, None).await.ok();
+}
