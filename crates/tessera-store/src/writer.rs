@@ -58,19 +58,21 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(Vec<TokenRecord>, Ac
                 Err(_) => break,
             }
         }
-        let records: Vec<TokenRecord> = batch.iter().flat_map(|(r, _)| r.iter().cloned()).collect();
+        let requests = batch.len();
+        let (records, acks): (Vec<Vec<TokenRecord>>, Vec<Ack>) = batch.into_iter().unzip();
+        let records: Vec<TokenRecord> = records.into_iter().flatten().collect();
         let started = std::time::Instant::now();
         let result = store.insert_tokens(&records).await;
         tracing::debug!(
             records = records.len(),
-            requests = batch.len(),
+            requests,
             micros = started.elapsed().as_micros() as u64,
             "token batch committed"
         );
         if let Err(e) = &result {
             tracing::error!(error = %e, records = records.len(), "storing issued tokens failed");
         }
-        for (_, ack) in batch {
+        for ack in acks {
             // A caller that went away no longer needs its answer.
             let _ = ack.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
         }
