@@ -1,5 +1,5 @@
-//! Creating clients through the API: template instances (spec §4), as `globus login` does
-//! without authenticating.
+//! Clients through the API: who may act on which client, and template instances (spec §4),
+//! created as `globus login` does, without authenticating.
 
 use super::credentials::mint;
 use super::Failure;
@@ -54,4 +54,25 @@ pub async fn instantiate(
     state.store.insert_credential(&cred).await?;
     tracing::info!(event = "client_instantiated", client = %client.id, template = %template.client.id, "template instance created");
     Ok((client, cred, secret))
+}
+
+/// Loads the client the path names and checks the caller manages it.
+pub async fn managed_client(
+    state: &AppState,
+    caller: &Client,
+    target: &str,
+) -> Result<Client, Failure> {
+    let id =
+        Uuid::parse_str(target).map_err(|_| Failure::NotFound(format!("no client {target}")))?;
+    let entry = state
+        .clients
+        .get(state.store.as_ref(), id, state.clock.now())
+        .await?
+        .ok_or_else(|| Failure::NotFound(format!("no client {target}")))?;
+    if !caller.manages(&entry.client) {
+        return Err(Failure::Forbidden(
+            "a client may manage only itself and the clients it created".into(),
+        ));
+    }
+    Ok(entry.client.clone())
 }

@@ -36,27 +36,6 @@ pub fn to_object(s: &Scope) -> ScopeObject {
     }
 }
 
-/// Loads the client the path names and checks the caller manages it.
-pub async fn managed_client(
-    state: &AppState,
-    caller: &Client,
-    target: &str,
-) -> Result<Client, Failure> {
-    let id =
-        Uuid::parse_str(target).map_err(|_| Failure::NotFound(format!("no client {target}")))?;
-    let entry = state
-        .clients
-        .get(state.store.as_ref(), id, state.clock.now())
-        .await?
-        .ok_or_else(|| Failure::NotFound(format!("no client {target}")))?;
-    if !caller.manages(&entry.client) {
-        return Err(Failure::Forbidden(
-            "a client may manage only itself and the clients it created".into(),
-        ));
-    }
-    Ok(entry.client.clone())
-}
-
 async fn check_dependents(
     state: &AppState,
     own_id: Uuid,

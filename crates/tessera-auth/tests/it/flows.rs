@@ -52,12 +52,7 @@ fn pkce(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
 }
 
 /// A native client's code, signed in as alice.
-async fn native_code(
-    s: &TestServer,
-    b: &mut Browser<'_>,
-    native: &Client,
-    offline: bool,
-) -> String {
+async fn native_code(b: &mut Browser<'_>, native: &Client, offline: bool) -> String {
     let mut extra = pkce(&[]);
     if offline {
         extra.push(("access_type", "offline".into()));
@@ -73,7 +68,6 @@ async fn native_code(
         p["iss"], "http://tessera.test",
         "RFC 9207 iss in the authorization response"
     );
-    let _ = s;
     p["code"].clone()
 }
 
@@ -118,7 +112,7 @@ async fn native_flow_with_pkce_gives_tokens_and_a_verifiable_id_token() {
     let alice = alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, true).await;
+    let code = native_code(&mut b, &native, true).await;
     let r = exchange(&s, &native, &code, VERIFIER).await;
     r.ok();
     assert_eq!(r.body["resource_server"], "auth.globus.org");
@@ -177,7 +171,7 @@ async fn authorization_code_replay_revokes_what_the_code_produced() {
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, true).await;
+    let code = native_code(&mut b, &native, true).await;
     let first = exchange(&s, &native, &code, VERIFIER).await;
     first.ok();
     let at = first.body["access_token"].as_str().unwrap().to_owned();
@@ -203,7 +197,7 @@ async fn pkce_verifier_mismatch_and_missing_verifier_are_refused() {
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, false).await;
+    let code = native_code(&mut b, &native, false).await;
     exchange(
         &s,
         &native,
@@ -212,7 +206,7 @@ async fn pkce_verifier_mismatch_and_missing_verifier_are_refused() {
     )
     .await
     .oauth_error(400, "invalid_grant");
-    let code = native_code(&s, &mut b, &native, false).await;
+    let code = native_code(&mut b, &native, false).await;
     let body = serde_urlencoded::to_string([
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
@@ -229,10 +223,8 @@ async fn pkce_verifier_mismatch_and_missing_verifier_are_refused() {
 async fn pkce_downgrade_verifier_without_challenge_is_refused() {
     let s = TestServer::new().await;
     alice(&s).await;
-    let portal = s.client("portal", ClientType::Confidential).await;
-    s.state.store.as_ref();
     // A confidential client may skip PKCE, but then a verifier at the token endpoint is an attack.
-    let instance = register_redirect(&s, &portal, "https://portal.example.org/cb").await;
+    let instance = register_redirect(&s, "https://portal.example.org/cb").await;
     let mut b = Browser::new(&s);
     let r = b
         .authorize(
@@ -254,7 +246,7 @@ async fn pkce_downgrade_verifier_without_challenge_is_refused() {
 }
 
 /// A confidential client with a registered redirect URI.
-async fn register_redirect(s: &TestServer, _like: &Client, uri: &str) -> Client {
+async fn register_redirect(s: &TestServer, uri: &str) -> Client {
     let (c, secret) = admin::add_client(
         s.state.store.as_ref(),
         s.clock.as_ref(),
@@ -275,13 +267,8 @@ async fn register_redirect(s: &TestServer, _like: &Client, uri: &str) -> Client 
 async fn confidential_portal_code_flow_without_pkce_and_code_bound_to_client_and_redirect() {
     let s = TestServer::new().await;
     alice(&s).await;
-    let portal = register_redirect(
-        &s,
-        &s.client("x", ClientType::Confidential).await,
-        "https://portal.example.org/cb",
-    )
-    .await;
-    let stranger = register_redirect(&s, &portal, "https://portal.example.org/cb").await;
+    let portal = register_redirect(&s, "https://portal.example.org/cb").await;
+    let stranger = register_redirect(&s, "https://portal.example.org/cb").await;
     let mut b = Browser::new(&s);
     let r = b
         .authorize(
@@ -444,7 +431,7 @@ async fn refresh_tokens_of_public_clients_rotate_and_reuse_after_grace_revokes_t
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, true).await;
+    let code = native_code(&mut b, &native, true).await;
     let first = exchange(&s, &native, &code, VERIFIER).await;
     let rt1 = first.body["refresh_token"].as_str().unwrap().to_owned();
 
@@ -485,7 +472,7 @@ async fn refresh_token_of_another_client_is_refused() {
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let other = s.client("other", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, true).await;
+    let code = native_code(&mut b, &native, true).await;
     let rt = exchange(&s, &native, &code, VERIFIER).await.body["refresh_token"]
         .as_str()
         .unwrap()
@@ -502,7 +489,7 @@ async fn refresh_tokens_die_after_six_months_unused() {
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, true).await;
+    let code = native_code(&mut b, &native, true).await;
     let rt = exchange(&s, &native, &code, VERIFIER).await.body["refresh_token"]
         .as_str()
         .unwrap()
@@ -517,12 +504,7 @@ async fn refresh_tokens_die_after_six_months_unused() {
 async fn confidential_refresh_keeps_the_token_and_restarts_its_idle_lifetime() {
     let s = TestServer::new().await;
     alice(&s).await;
-    let portal = register_redirect(
-        &s,
-        &s.client("x", ClientType::Confidential).await,
-        "https://portal.example.org/cb",
-    )
-    .await;
+    let portal = register_redirect(&s, "https://portal.example.org/cb").await;
     let mut b = Browser::new(&s);
     let r = b
         .authorize(
@@ -566,7 +548,7 @@ async fn consent_is_remembered_and_asked_again_only_for_new_scopes() {
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    native_code(&s, &mut b, &native, false).await;
+    native_code(&mut b, &native, false).await;
     // Same scopes, same browser: straight back with a code, no page.
     let extra = pkce(&[]);
     let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -593,7 +575,7 @@ async fn prompt_login_forces_a_fresh_sign_in() {
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    native_code(&s, &mut b, &native, false).await;
+    native_code(&mut b, &native, false).await;
     s.clock.advance(5);
     let extra = pkce(&[("prompt", "login".into())]);
     let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -730,7 +712,7 @@ async fn rescinding_a_consent_revokes_every_token_from_it() {
     let alice_id = alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, true).await;
+    let code = native_code(&mut b, &native, true).await;
     let tokens = exchange(&s, &native, &code, VERIFIER).await.body;
     let at = tokens["access_token"].as_str().unwrap();
     let transfer_rt = tokens["other_tokens"][0]["refresh_token"].as_str().unwrap();
@@ -922,7 +904,7 @@ async fn revoking_a_refresh_token_ends_the_access_tokens_of_its_grant() {
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
     let mut b = Browser::new(&s);
-    let code = native_code(&s, &mut b, &native, true).await;
+    let code = native_code(&mut b, &native, true).await;
     let tokens = exchange(&s, &native, &code, VERIFIER).await.body;
     let at = tokens["access_token"].as_str().unwrap();
     let rt = tokens["refresh_token"].as_str().unwrap();

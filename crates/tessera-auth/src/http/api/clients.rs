@@ -3,7 +3,7 @@
 use super::{basic_client, ApiPath};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Presented};
-use crate::service::scopes::managed_client;
+use crate::service::clients::managed_client;
 use crate::state::AppState;
 use crate::view::client_object;
 use axum::extract::State;

@@ -3,8 +3,8 @@
 use super::{basic_client, ApiPath};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Presented};
+use crate::service::clients::managed_client;
 use crate::service::credentials::{self as service, to_object};
-use crate::service::scopes::managed_client;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;

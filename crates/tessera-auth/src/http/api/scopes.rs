@@ -3,7 +3,8 @@
 use super::{basic_client, ApiPath};
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, ApiQuery, Presented};
-use crate::service::scopes::{self as service, managed_client, to_object};
+use crate::service::clients::managed_client;
+use crate::service::scopes::{self as service, to_object};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
