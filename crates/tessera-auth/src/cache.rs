@@ -301,6 +301,7 @@ mod tests {
             auth_time: None,
             parent: None,
             rotated_at: None,
+            effective_identity: None,
         })
     }
 

@@ -112,6 +112,12 @@ pub struct Client {
     /// A template client (the Globus CLI's, spec §1.5): anyone may create an instance of it
     /// without authenticating.
     pub allows_templating: bool,
+    /// A Tessera extension: the authentication policy (of the client's project) a person's
+    /// identity must satisfy for this client; the identity that does is the effective identity.
+    pub authentication_policy: Option<Uuid>,
+    /// Whether introspection, ID tokens and userinfo describe the effective identity (the
+    /// Globus default) rather than the identity signed in with.
+    pub userinfo_from_effective_identity: bool,
     /// An explicit resource-server name for the well-known services whose name is neither an
     /// FQDN of theirs nor their id (`auth.globus.org`, `flows.globus.org`, `funcx_service`).
     pub resource_server_name: Option<String>,
@@ -182,6 +188,8 @@ mod tests {
             required_idp: None,
             preselect_idp: None,
             allows_templating: false,
+            authentication_policy: None,
+            userinfo_from_effective_identity: true,
             resource_server_name: None,
             created_at: 0,
         }

@@ -24,6 +24,8 @@ pub struct Consent {
     pub last_used_at: UnixTime,
     pub allows_refresh: bool,
     pub auto_approved: bool,
+    /// The linked identity the consent was given as, when not `identity_id`.
+    pub effective_identity: Option<Uuid>,
 }
 
 impl Consent {
@@ -122,6 +124,7 @@ mod tests {
             last_used_at: 0,
             allows_refresh: true,
             auto_approved: false,
+            effective_identity: None,
         }
     }
 

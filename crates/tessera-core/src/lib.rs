@@ -5,6 +5,7 @@
 //! [`random::SecureRandom`]; this crate must never do IO, touch a database or know about HTTP,
 //! so that every rule can be unit-tested without sleeping or mocking.
 
+pub mod auth_policy;
 pub mod client;
 pub mod clock;
 pub mod consent;
@@ -12,6 +13,7 @@ pub mod grant;
 pub mod identity;
 pub mod pkce;
 pub mod policy;
+pub mod project;
 pub mod random;
 pub mod redirect;
 pub mod scope;

@@ -41,6 +41,8 @@ mod tests {
             required_idp: None,
             preselect_idp: None,
             allows_templating: false,
+            authentication_policy: None,
+            userinfo_from_effective_identity: true,
             resource_server_name: None,
             created_at: 0,
         }
@@ -63,6 +65,7 @@ mod tests {
             auth_time: None,
             parent: None,
             rotated_at: None,
+            effective_identity: None,
         }
     }
 

@@ -247,6 +247,8 @@ fn base_client(id: Uuid, name: &str, client_type: ClientType, now: UnixTime) -> 
         required_idp: None,
         preselect_idp: None,
         allows_templating: false,
+        authentication_policy: None,
+        userinfo_from_effective_identity: true,
         resource_server_name: None,
         created_at: now,
     }

@@ -360,6 +360,7 @@ async fn dependent_tokens_are_fetched_once_and_cached_until_they_expire() {
         auth_time: None,
         offline: false,
         parent: None,
+        effective_identity: None,
     };
     let plan = TokenPlan {
         resource_server: graph.id.clone(),

@@ -20,12 +20,14 @@ pub use writer::TokenWriter;
 
 use async_trait::async_trait;
 use std::sync::Arc;
+use tessera_core::auth_policy::AuthPolicy;
 use tessera_core::client::{Client, ClientCredential};
 use tessera_core::clock::UnixTime;
 use tessera_core::consent::Consent;
 use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
 use tessera_core::grant::TokenRecord;
 use tessera_core::identity::Identity;
+use tessera_core::project::Project;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
 use tessera_core::session::BrowserSession;
@@ -112,6 +114,10 @@ pub trait ClientRepository {
     /// Inserts unless a client with this id exists; for seeding, which every node repeats.
     async fn seed_client(&self, client: &Client) -> Result<(), StoreError>;
     async fn client(&self, id: Uuid) -> Result<Option<Client>, StoreError>;
+    /// Replaces every mutable field (all but id, type and creation time); false when unknown.
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
+    /// The clients of a project, oldest first.
+    async fn clients_of_project(&self, project: Uuid) -> Result<Vec<Client>, StoreError>;
     async fn insert_credential(&self, credential: &ClientCredential) -> Result<(), StoreError>;
     async fn credentials(&self, client_id: Uuid) -> Result<Vec<ClientCredential>, StoreError>;
     async fn delete_credential(
@@ -119,6 +125,26 @@ pub trait ClientRepository {
         client_id: Uuid,
         id: Uuid,
     ) -> Result<Option<ClientCredential>, StoreError>;
+}
+
+#[async_trait]
+pub trait ProjectRepository {
+    async fn insert_project(&self, project: &Project) -> Result<(), StoreError>;
+    async fn project(&self, id: Uuid) -> Result<Option<Project>, StoreError>;
+    /// The projects any of `identities` administers, oldest first.
+    async fn projects_of_admins(&self, identities: &[Uuid]) -> Result<Vec<Project>, StoreError>;
+    /// Replaces the mutable fields and the admins; false when unknown.
+    async fn update_project(&self, project: &Project) -> Result<bool, StoreError>;
+    /// False when unknown; `Conflict` while clients or policies belong to it.
+    async fn delete_project(&self, id: Uuid) -> Result<bool, StoreError>;
+    async fn insert_policy(&self, policy: &AuthPolicy) -> Result<(), StoreError>;
+    async fn policy(&self, id: Uuid) -> Result<Option<AuthPolicy>, StoreError>;
+    /// The policies of these projects, oldest first.
+    async fn policies_of_projects(&self, projects: &[Uuid]) -> Result<Vec<AuthPolicy>, StoreError>;
+    /// Replaces the mutable fields; false when unknown.
+    async fn update_policy(&self, policy: &AuthPolicy) -> Result<bool, StoreError>;
+    /// False when unknown; `Conflict` while a client uses it.
+    async fn delete_policy(&self, id: Uuid) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -216,6 +242,17 @@ pub trait ConsentRepository {
         identity: Uuid,
         nodes: &[NewConsent],
         now: UnixTime,
+    ) -> Result<Vec<Consent>, StoreError> {
+        self.insert_consents_as(identity, None, nodes, now).await
+    }
+    /// The same, given as `effective` (a linked identity that satisfied the client's policy)
+    /// when that is not `identity`.
+    async fn insert_consents_as(
+        &self,
+        identity: Uuid,
+        effective: Option<Uuid>,
+        nodes: &[NewConsent],
+        now: UnixTime,
     ) -> Result<Vec<Consent>, StoreError>;
     async fn consents_of(&self, identity: Uuid) -> Result<Vec<Consent>, StoreError>;
     async fn delete_consents(&self, ids: &[i64]) -> Result<(), StoreError>;
@@ -232,6 +269,7 @@ pub trait KeyRepository {
 pub trait Store:
     IdentityRepository
     + ClientRepository
+    + ProjectRepository
     + ScopeRepository
     + TokenRepository
     + KeyRepository

@@ -119,6 +119,8 @@ macro_rules! impl_repositories {
         use ::tessera_core::grant::{SubjectKind, TokenRecord};
         use ::tessera_core::session::BrowserSession;
         use ::tessera_core::identity::Identity;
+        use ::tessera_core::auth_policy::AuthPolicy;
+        use ::tessera_core::project::Project;
         use ::tessera_core::scope::Scope;
         use ::tessera_core::secret::SecretHash;
         use ::tessera_core::token::TokenKind;
@@ -126,24 +128,28 @@ macro_rules! impl_repositories {
         use $crate::sql::{self as q, conflict};
         use $crate::{
             AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, IdentityRepository, KeyRepository,
-            NewConsent, ScopeRepository, SessionRepository, StoreError, StoredKey, TokenRepository,
+            NewConsent, ProjectRepository, ScopeRepository, SessionRepository, StoreError, StoredKey, TokenRepository,
         };
 
         const IDENTITY_COLUMNS: &str =
             "id, username, name, email, organization, identity_provider, status, created_at";
         const CLIENT_COLUMNS: &str = "id, name, client_type, visibility, redirect_uris, fqdns, privacy_policy, \
             terms_and_conditions, parent_client, project, required_idp, preselect_idp, allows_templating, \
-            resource_server_name, created_at";
+            resource_server_name, created_at, authentication_policy, userinfo_from_effective_identity";
         const SCOPE_COLUMNS: &str = "id, client_id, resource_server, scope_string, name, description, advertised, \
             allows_refresh_token, required_domains, dependent_scopes, created_at";
         const TOKEN_COLUMNS: &str = "hash, kind, client_id, subject, subject_kind, resource_server, scope, issued_at, \
-            expires_at, revoked_at, family_id, session_id, auth_time, parent, rotated_at";
+            expires_at, revoked_at, family_id, session_id, auth_time, parent, rotated_at, effective_identity";
         const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, scope, code_challenge, identity_id, session_id, \
-            auth_time, offline, nonce, family_id, created_at, expires_at, exchanged_at";
+            auth_time, offline, nonce, family_id, created_at, expires_at, exchanged_at, effective_identity";
         const PENDING_COLUMNS: &str = "id, client_id, redirect_uri, scope, state, code_challenge, nonce, offline, \
             force_login, created_at, expires_at";
         const CONSENT_COLUMNS: &str = "id, identity_id, client_id, scope_id, scope_string, dependency_path, created_at, \
-            updated_at, last_used_at, allows_refresh, auto_approved";
+            updated_at, last_used_at, allows_refresh, auto_approved, effective_identity";
+        const PROJECT_COLUMNS: &str = "id, display_name, contact_email, admin_ids, admin_group_ids, created_at";
+        const POLICY_COLUMNS: &str = "id, project_id, display_name, description, high_assurance, \
+            authentication_assurance_timeout, required_mfa, domain_constraints_include, domain_constraints_exclude, \
+            created_at";
 
         fn identity_from_row(r: &$row) -> Result<Identity, StoreError> {
             let idp = q::uuid("identities", &r.try_get::<String, _>("identity_provider")?)?;
@@ -179,6 +185,8 @@ macro_rules! impl_repositories {
                 allows_templating: r.try_get("allows_templating")?,
                 resource_server_name: r.try_get("resource_server_name")?,
                 created_at: r.try_get("created_at")?,
+                authentication_policy: q::opt_uuid("clients", r.try_get("authentication_policy")?)?,
+                userinfo_from_effective_identity: r.try_get("userinfo_from_effective_identity")?,
             })
         }
 
@@ -237,6 +245,7 @@ macro_rules! impl_repositories {
                     .map(|p| SecretHash::from_slice(&p).ok_or_else(|| corrupt("parent is not 32 bytes".into())))
                     .transpose()?,
                 rotated_at: r.try_get("rotated_at")?,
+                effective_identity: q::opt_uuid("tokens", r.try_get("effective_identity")?)?,
             })
         }
 
@@ -268,6 +277,7 @@ macro_rules! impl_repositories {
                 created_at: r.try_get("created_at")?,
                 expires_at: r.try_get("expires_at")?,
                 exchanged_at: r.try_get("exchanged_at")?,
+                effective_identity: q::opt_uuid(t, r.try_get("effective_identity")?)?,
             })
         }
 
@@ -317,6 +327,45 @@ macro_rules! impl_repositories {
                 last_used_at: r.try_get("last_used_at")?,
                 allows_refresh: r.try_get("allows_refresh")?,
                 auto_approved: r.try_get("auto_approved")?,
+                effective_identity: q::opt_uuid(t, r.try_get("effective_identity")?)?,
+            })
+        }
+
+        fn uuid_list(table: &'static str, s: &str) -> Result<Vec<Uuid>, StoreError> {
+            q::json_list(table, s)?.iter().map(|u| q::uuid(table, u)).collect()
+        }
+
+        fn project_from_row(r: &$row) -> Result<Project, StoreError> {
+            let t = "projects";
+            Ok(Project {
+                id: q::uuid(t, &r.try_get::<String, _>("id")?)?,
+                display_name: r.try_get("display_name")?,
+                contact_email: r.try_get("contact_email")?,
+                admin_ids: uuid_list(t, &r.try_get::<String, _>("admin_ids")?)?,
+                admin_group_ids: r
+                    .try_get::<Option<String>, _>("admin_group_ids")?
+                    .map(|s| uuid_list(t, &s))
+                    .transpose()?,
+                created_at: r.try_get("created_at")?,
+            })
+        }
+
+        fn policy_from_row(r: &$row) -> Result<AuthPolicy, StoreError> {
+            let t = "auth_policies";
+            let list = |c: &str| -> Result<Option<Vec<String>>, StoreError> {
+                r.try_get::<Option<String>, _>(c)?.map(|s| q::json_list(t, &s)).transpose()
+            };
+            Ok(AuthPolicy {
+                id: q::uuid(t, &r.try_get::<String, _>("id")?)?,
+                project_id: q::uuid(t, &r.try_get::<String, _>("project_id")?)?,
+                display_name: r.try_get("display_name")?,
+                description: r.try_get("description")?,
+                high_assurance: r.try_get("high_assurance")?,
+                authentication_assurance_timeout: r.try_get("authentication_assurance_timeout")?,
+                required_mfa: r.try_get("required_mfa")?,
+                domain_constraints_include: list("domain_constraints_include")?,
+                domain_constraints_exclude: list("domain_constraints_exclude")?,
+                created_at: r.try_get("created_at")?,
             })
         }
 
@@ -461,7 +510,7 @@ macro_rules! impl_repositories {
             async fn write_client(&self, c: &Client, seed: bool) -> Result<(), StoreError> {
                 let sql = format!(
                     "INSERT INTO clients ({CLIENT_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15){}",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17){}",
                     if seed { " ON CONFLICT (id) DO NOTHING" } else { "" }
                 );
                 ::sqlx::query(&sql)
@@ -480,6 +529,8 @@ macro_rules! impl_repositories {
                     .bind(c.allows_templating)
                     .bind(&c.resource_server_name)
                     .bind(c.created_at)
+                    .bind(c.authentication_policy.map(|u| u.to_string()))
+                    .bind(c.userinfo_from_effective_identity)
                     .execute(&self.writer)
                     .await
                     .map_err(conflict("a client with this id"))?;
@@ -528,6 +579,41 @@ macro_rules! impl_repositories {
                 row.as_ref().map(client_from_row).transpose()
             }
 
+            async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
+                let done = ::sqlx::query(
+                    "UPDATE clients SET name = $2, visibility = $3, redirect_uris = $4, fqdns = $5, privacy_policy = $6, \
+                     terms_and_conditions = $7, project = $8, required_idp = $9, preselect_idp = $10, \
+                     authentication_policy = $11, userinfo_from_effective_identity = $12 WHERE id = $1",
+                )
+                .bind(c.id.to_string())
+                .bind(&c.name)
+                .bind(c.visibility.as_str())
+                .bind(q::to_json(&c.redirect_uris))
+                .bind(q::to_json(&c.fqdns))
+                .bind(&c.links.privacy_policy)
+                .bind(&c.links.terms_and_conditions)
+                .bind(c.project.map(|u| u.to_string()))
+                .bind(c.required_idp.map(|u| u.to_string()))
+                .bind(c.preselect_idp.map(|u| u.to_string()))
+                .bind(c.authentication_policy.map(|u| u.to_string()))
+                .bind(c.userinfo_from_effective_identity)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn clients_of_project(&self, project: Uuid) -> Result<Vec<Client>, StoreError> {
+                ::sqlx::query(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE project = $1 ORDER BY created_at, id"
+                ))
+                .bind(project.to_string())
+                .fetch_all(&self.reader)
+                .await?
+                .iter()
+                .map(client_from_row)
+                .collect()
+            }
+
             async fn insert_credential(&self, c: &ClientCredential) -> Result<(), StoreError> {
                 ::sqlx::query(
                     "INSERT INTO client_credentials (id, client_id, name, secret_hash, created_at) \
@@ -571,6 +657,188 @@ macro_rules! impl_repositories {
                 .fetch_optional(&self.writer)
                 .await?;
                 row.as_ref().map(credential_from_row).transpose()
+            }
+        }
+
+        impl $store {
+            async fn write_admins(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                p: &Project,
+            ) -> Result<(), StoreError> {
+                ::sqlx::query("DELETE FROM project_admins WHERE project_id = $1")
+                    .bind(p.id.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                for a in &p.admin_ids {
+                    ::sqlx::query(
+                        "INSERT INTO project_admins (project_id, identity_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(p.id.to_string())
+                    .bind(a.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl ProjectRepository for $store {
+            async fn insert_project(&self, p: &Project) -> Result<(), StoreError> {
+                let mut tx = self.writer.begin().await?;
+                ::sqlx::query(&format!("INSERT INTO projects ({PROJECT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+                    .bind(p.id.to_string())
+                    .bind(&p.display_name)
+                    .bind(&p.contact_email)
+                    .bind(q::to_json(&p.admin_ids))
+                    .bind(p.admin_group_ids.as_ref().map(q::to_json))
+                    .bind(p.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(conflict("a project with this id"))?;
+                Self::write_admins(&mut tx, p).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn project(&self, id: Uuid) -> Result<Option<Project>, StoreError> {
+                let row = ::sqlx::query(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(project_from_row).transpose()
+            }
+
+            async fn projects_of_admins(&self, identities: &[Uuid]) -> Result<Vec<Project>, StoreError> {
+                if identities.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let cols = PROJECT_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+                let mut qb = QueryBuilder::<$db>::new(format!(
+                    "SELECT {cols} FROM projects p WHERE p.id IN \
+                     (SELECT project_id FROM project_admins WHERE identity_id IN ("
+                ));
+                let mut sep = qb.separated(", ");
+                for i in identities.iter().take(500) {
+                    sep.push_bind(i.to_string());
+                }
+                qb.push(")) ORDER BY p.created_at, p.id");
+                qb.build().fetch_all(&self.reader).await?.iter().map(project_from_row).collect()
+            }
+
+            async fn update_project(&self, p: &Project) -> Result<bool, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let done = ::sqlx::query(
+                    "UPDATE projects SET display_name = $2, contact_email = $3, admin_ids = $4, admin_group_ids = $5 \
+                     WHERE id = $1",
+                )
+                .bind(p.id.to_string())
+                .bind(&p.display_name)
+                .bind(&p.contact_email)
+                .bind(q::to_json(&p.admin_ids))
+                .bind(p.admin_group_ids.as_ref().map(q::to_json))
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                Self::write_admins(&mut tx, p).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn delete_project(&self, id: Uuid) -> Result<bool, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let used: i64 = ::sqlx::query(
+                    "SELECT (SELECT COUNT(*) FROM clients WHERE project = $1) \
+                     + (SELECT COUNT(*) FROM auth_policies WHERE project_id = $1) AS n",
+                )
+                .bind(id.to_string())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+                if used > 0 {
+                    return Err(StoreError::Conflict("clients or policies in this project"));
+                }
+                let done = ::sqlx::query("DELETE FROM projects WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_policy(&self, p: &AuthPolicy) -> Result<(), StoreError> {
+                ::sqlx::query(&format!(
+                    "INSERT INTO auth_policies ({POLICY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+                ))
+                .bind(p.id.to_string())
+                .bind(p.project_id.to_string())
+                .bind(&p.display_name)
+                .bind(&p.description)
+                .bind(p.high_assurance)
+                .bind(p.authentication_assurance_timeout)
+                .bind(p.required_mfa)
+                .bind(p.domain_constraints_include.as_ref().map(q::to_json))
+                .bind(p.domain_constraints_exclude.as_ref().map(q::to_json))
+                .bind(p.created_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("a policy with this id"))?;
+                Ok(())
+            }
+
+            async fn policy(&self, id: Uuid) -> Result<Option<AuthPolicy>, StoreError> {
+                let row = ::sqlx::query(&format!("SELECT {POLICY_COLUMNS} FROM auth_policies WHERE id = $1"))
+                    .bind(id.to_string())
+                    .fetch_optional(&self.reader)
+                    .await?;
+                row.as_ref().map(policy_from_row).transpose()
+            }
+
+            async fn policies_of_projects(&self, projects: &[Uuid]) -> Result<Vec<AuthPolicy>, StoreError> {
+                let mut all =
+                    select_in(&self.reader, POLICY_COLUMNS, "auth_policies", "project_id", projects, policy_from_row)
+                        .await?;
+                all.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+                Ok(all)
+            }
+
+            async fn update_policy(&self, p: &AuthPolicy) -> Result<bool, StoreError> {
+                let done = ::sqlx::query(
+                    "UPDATE auth_policies SET display_name = $2, description = $3, high_assurance = $4, \
+                     authentication_assurance_timeout = $5, required_mfa = $6, domain_constraints_include = $7, \
+                     domain_constraints_exclude = $8 WHERE id = $1",
+                )
+                .bind(p.id.to_string())
+                .bind(&p.display_name)
+                .bind(&p.description)
+                .bind(p.high_assurance)
+                .bind(p.authentication_assurance_timeout)
+                .bind(p.required_mfa)
+                .bind(p.domain_constraints_include.as_ref().map(q::to_json))
+                .bind(p.domain_constraints_exclude.as_ref().map(q::to_json))
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_policy(&self, id: Uuid) -> Result<bool, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let used: i64 = ::sqlx::query("SELECT COUNT(*) AS n FROM clients WHERE authentication_policy = $1")
+                    .bind(id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                if used > 0 {
+                    return Err(StoreError::Conflict("clients that use this policy"));
+                }
+                let done = ::sqlx::query("DELETE FROM auth_policies WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
             }
         }
 
@@ -642,7 +910,7 @@ macro_rules! impl_repositories {
         #[async_trait]
         impl TokenRepository for $store {
             async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-                /// 15 parameters a row; 64 rows a statement stays under every bind limit.
+                /// 16 parameters a row; 64 rows a statement stays under every bind limit.
                 const ROWS: usize = 64;
                 fn statement(chunk: &[TokenRecord]) -> QueryBuilder<'static, $db> {
                     let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO tokens ({TOKEN_COLUMNS}) "));
@@ -661,7 +929,8 @@ macro_rules! impl_repositories {
                             .push_bind(r.session_id.map(|u| u.to_string()))
                             .push_bind(r.auth_time)
                             .push_bind(r.parent.map(|p| p.as_bytes().to_vec()))
-                            .push_bind(r.rotated_at);
+                            .push_bind(r.rotated_at)
+                            .push_bind(r.effective_identity.map(|u| u.to_string()));
                     });
                     qb
                 }
@@ -842,7 +1111,7 @@ macro_rules! impl_repositories {
             async fn insert_code(&self, c: &AuthorizationCode) -> Result<(), StoreError> {
                 ::sqlx::query(&format!(
                     "INSERT INTO authorization_codes ({CODE_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
                 ))
                 .bind(c.hash.as_bytes().to_vec())
                 .bind(c.client_id.to_string())
@@ -858,6 +1127,7 @@ macro_rules! impl_repositories {
                 .bind(c.created_at)
                 .bind(c.expires_at)
                 .bind(c.exchanged_at)
+                .bind(c.effective_identity.map(|u| u.to_string()))
                 .execute(&self.writer)
                 .await
                 .map_err(conflict("an authorization code with this hash"))?;
@@ -886,9 +1156,10 @@ macro_rules! impl_repositories {
 
         #[async_trait]
         impl ConsentRepository for $store {
-            async fn insert_consents(
+            async fn insert_consents_as(
                 &self,
                 identity: Uuid,
+                effective: Option<Uuid>,
                 nodes: &[NewConsent],
                 now: UnixTime,
             ) -> Result<Vec<Consent>, StoreError> {
@@ -897,8 +1168,8 @@ macro_rules! impl_repositories {
                 for n in nodes {
                     let row = ::sqlx::query(
                         "INSERT INTO consents (identity_id, client_id, scope_id, scope_string, dependency_path, \
-                         created_at, updated_at, last_used_at, allows_refresh, auto_approved) \
-                         VALUES ($1, $2, $3, $4, '[]', $5, $5, $5, $6, $7) RETURNING id",
+                         created_at, updated_at, last_used_at, allows_refresh, auto_approved, effective_identity) \
+                         VALUES ($1, $2, $3, $4, '[]', $5, $5, $5, $6, $7, $8) RETURNING id",
                     )
                     .bind(identity.to_string())
                     .bind(n.client_id.to_string())
@@ -907,6 +1178,7 @@ macro_rules! impl_repositories {
                     .bind(now)
                     .bind(n.allows_refresh)
                     .bind(false)
+                    .bind(effective.map(|u| u.to_string()))
                     .fetch_one(&mut *tx)
                     .await?;
                     let id: i64 = row.try_get("id")?;
@@ -933,6 +1205,7 @@ macro_rules! impl_repositories {
                         last_used_at: now,
                         allows_refresh: n.allows_refresh,
                         auto_approved: false,
+                        effective_identity: effective,
                     });
                 }
                 tx.commit().await?;

@@ -4,9 +4,11 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use tessera_core::auth_policy::AuthPolicy;
 use tessera_core::client::{Client, ClientCredential, ClientType, Links, Visibility};
 use tessera_core::grant::{SubjectKind, TokenRecord};
 use tessera_core::identity::{Identity, IdentityStatus, IdentityType, LOCAL_IDP_ID};
+use tessera_core::project::Project;
 use tessera_core::random::{SecureRandom, SeededRandom};
 use tessera_core::scope::{DependentScope, Scope};
 use tessera_core::secret::SecretHash;
@@ -74,6 +76,8 @@ fn client(id: Uuid, name: &str) -> Client {
         required_idp: None,
         preselect_idp: None,
         allows_templating: false,
+        authentication_policy: None,
+        userinfo_from_effective_identity: true,
         resource_server_name: None,
         created_at: 1_000,
     }
@@ -111,6 +115,7 @@ fn token(client_id: Uuid, rng: &SeededRandom) -> TokenRecord {
         auth_time: None,
         parent: None,
         rotated_at: None,
+        effective_identity: None,
     }
 }
 
@@ -379,6 +384,7 @@ async fn codes_are_claimed_once_and_pending_requests_round_trip() {
             created_at: 5,
             expires_at: 605,
             exchanged_at: None,
+            effective_identity: None,
         };
         store.insert_code(&c).await.unwrap();
         assert_eq!(store.code(&c.hash).await.unwrap(), Some(c.clone()));
@@ -537,6 +543,197 @@ async fn identity_sets_link_merge_and_unlink() {
         store.unlink_identity(b.id).await.unwrap();
         assert_eq!(ids(store.identity_set(b.id).await.unwrap()), vec![b.id]);
         assert_eq!(store.identity_set(a.id).await.unwrap().len(), 2);
+    })
+    .await;
+}
+
+fn project(id: u128, admins: &[Uuid], at: i64) -> Project {
+    Project {
+        id: Uuid::from_u128(id),
+        display_name: format!("Project {id}"),
+        contact_email: "dev@example.org".into(),
+        admin_ids: admins.to_vec(),
+        admin_group_ids: None,
+        created_at: at,
+    }
+}
+
+fn policy(id: u128, project: Uuid, at: i64) -> AuthPolicy {
+    AuthPolicy {
+        id: Uuid::from_u128(id),
+        project_id: project,
+        display_name: "Example only".into(),
+        description: "identities from example.org".into(),
+        high_assurance: false,
+        authentication_assurance_timeout: Some(3600),
+        required_mfa: false,
+        domain_constraints_include: Some(vec!["example.org".into()]),
+        domain_constraints_exclude: None,
+        created_at: at,
+    }
+}
+
+#[tokio::test]
+async fn projects_by_admin_update_and_delete_only_when_empty() {
+    each_backend(|store| async move {
+        let (a, b, c) = (
+            Uuid::from_u128(101),
+            Uuid::from_u128(102),
+            Uuid::from_u128(103),
+        );
+        let p1 = project(1, &[a], 10);
+        let mut p2 = project(2, &[a, b], 11);
+        p2.admin_group_ids = Some(vec![Uuid::from_u128(55)]);
+        store.insert_project(&p1).await.unwrap();
+        store.insert_project(&p2).await.unwrap();
+        assert!(matches!(
+            store.insert_project(&p1).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.project(p2.id).await.unwrap(), Some(p2.clone()));
+        let ids = |v: Vec<Project>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.projects_of_admins(&[a]).await.unwrap()),
+            vec![p1.id, p2.id]
+        );
+        assert_eq!(
+            ids(store.projects_of_admins(&[b, c]).await.unwrap()),
+            vec![p2.id]
+        );
+        assert!(store.projects_of_admins(&[c]).await.unwrap().is_empty());
+        assert!(store.projects_of_admins(&[]).await.unwrap().is_empty());
+
+        // New admins replace the old ones.
+        let mut changed = p1.clone();
+        changed.display_name = "Renamed".into();
+        changed.admin_ids = vec![c];
+        assert!(store.update_project(&changed).await.unwrap());
+        assert_eq!(store.project(p1.id).await.unwrap(), Some(changed.clone()));
+        assert_eq!(
+            ids(store.projects_of_admins(&[a]).await.unwrap()),
+            vec![p2.id]
+        );
+        assert_eq!(
+            ids(store.projects_of_admins(&[c]).await.unwrap()),
+            vec![p1.id]
+        );
+        assert!(!store.update_project(&project(9, &[a], 0)).await.unwrap());
+
+        // A project with a client or a policy stays.
+        let mut cl = client(Uuid::from_u128(201), "in project");
+        cl.project = Some(p1.id);
+        store.insert_client(&cl).await.unwrap();
+        assert_eq!(
+            store.clients_of_project(p1.id).await.unwrap(),
+            vec![cl.clone()]
+        );
+        assert!(matches!(
+            store.delete_project(p1.id).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let pol = policy(301, p2.id, 12);
+        store.insert_policy(&pol).await.unwrap();
+        assert!(matches!(
+            store.delete_project(p2.id).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(store.delete_policy(pol.id).await.unwrap());
+        assert!(store.delete_project(p2.id).await.unwrap());
+        assert!(!store.delete_project(p2.id).await.unwrap(), "gone already");
+        assert_eq!(store.project(p2.id).await.unwrap(), None);
+        assert!(store.projects_of_admins(&[b]).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn policies_round_trip_and_clients_keep_theirs() {
+    each_backend(|store| async move {
+        let p = project(1, &[Uuid::from_u128(7)], 10);
+        let other = project(2, &[Uuid::from_u128(7)], 11);
+        store.insert_project(&p).await.unwrap();
+        store.insert_project(&other).await.unwrap();
+        let pol = policy(301, p.id, 12);
+        let mut open = policy(302, other.id, 13);
+        open.domain_constraints_include = None;
+        open.domain_constraints_exclude = Some(vec!["other.org".into()]);
+        store.insert_policy(&pol).await.unwrap();
+        store.insert_policy(&open).await.unwrap();
+        assert_eq!(store.policy(pol.id).await.unwrap(), Some(pol.clone()));
+        assert_eq!(store.policy(open.id).await.unwrap(), Some(open.clone()));
+        assert_eq!(
+            store.policies_of_projects(&[other.id, p.id]).await.unwrap(),
+            vec![pol.clone(), open.clone()]
+        );
+        let mut changed = pol.clone();
+        changed.domain_constraints_include = Some(vec!["*.example.org".into()]);
+        changed.authentication_assurance_timeout = None;
+        changed.high_assurance = true;
+        assert!(store.update_policy(&changed).await.unwrap());
+        assert_eq!(store.policy(pol.id).await.unwrap(), Some(changed));
+
+        // A client adopts the policy; the policy cannot go while it does.
+        let mut cl = client(Uuid::from_u128(201), "portal");
+        cl.project = Some(p.id);
+        store.insert_client(&cl).await.unwrap();
+        cl.authentication_policy = Some(pol.id);
+        cl.required_idp = Some(LOCAL_IDP_ID);
+        cl.userinfo_from_effective_identity = false;
+        cl.name = "portal 2".into();
+        cl.redirect_uris = vec!["https://portal.example.org/cb".into()];
+        assert!(store.update_client(&cl).await.unwrap());
+        assert_eq!(store.client(cl.id).await.unwrap(), Some(cl.clone()));
+        assert!(matches!(
+            store.delete_policy(pol.id).await,
+            Err(StoreError::Conflict(_))
+        ));
+        cl.authentication_policy = None;
+        assert!(store.update_client(&cl).await.unwrap());
+        assert!(store.delete_policy(pol.id).await.unwrap());
+        assert_eq!(store.policy(pol.id).await.unwrap(), None);
+        assert!(!store
+            .update_client(&client(Uuid::from_u128(999), "x"))
+            .await
+            .unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn effective_identities_are_kept_on_tokens_codes_and_consents() {
+    each_backend(|store| async move {
+        let rng = SeededRandom::new(5);
+        let owner = Uuid::from_u128(1);
+        store.insert_client(&client(owner, "portal")).await.unwrap();
+        let mut t = token(owner, &rng);
+        t.subject_kind = SubjectKind::Identity;
+        t.effective_identity = Some(Uuid::from_u128(77));
+        store.insert_tokens(std::slice::from_ref(&t)).await.unwrap();
+        let back = store.token(&t.hash).await.unwrap().unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.effective_subject(), Uuid::from_u128(77));
+
+        let alice = identity("alice@example.org");
+        store.insert_identity(&alice, None).await.unwrap();
+        seed_defaults(store.as_ref(), 1).await.unwrap();
+        let scope = store.all_scopes().await.unwrap().remove(0);
+        let made = store
+            .insert_consents_as(
+                alice.id,
+                Some(Uuid::from_u128(77)),
+                &[tessera_store::NewConsent {
+                    client_id: owner,
+                    scope_id: scope.id,
+                    scope_string: scope.scope_string.clone(),
+                    parent: tessera_store::ConsentParent::Root,
+                    allows_refresh: true,
+                }],
+                20,
+            )
+            .await
+            .unwrap();
+        assert_eq!(made[0].effective_identity, Some(Uuid::from_u128(77)));
+        assert_eq!(store.consents_of(alice.id).await.unwrap(), made);
     })
     .await;
 }

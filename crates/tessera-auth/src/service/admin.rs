@@ -113,6 +113,8 @@ pub async fn add_client(
         required_idp: None,
         preselect_idp: None,
         allows_templating: false,
+        authentication_policy: None,
+        userinfo_from_effective_identity: true,
         resource_server_name: None,
         created_at: now,
     };

@@ -46,6 +46,8 @@ pub async fn instantiate(
         required_idp: None,
         preselect_idp: None,
         allows_templating: false,
+        authentication_policy: None,
+        userinfo_from_effective_identity: true,
         resource_server_name: None,
         created_at: now,
     };

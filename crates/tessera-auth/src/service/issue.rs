@@ -24,6 +24,8 @@ pub struct Grant {
     pub offline: bool,
     /// The refresh token these come from.
     pub parent: Option<SecretHash>,
+    /// The linked identity the grant acts as, when not `subject` (see `TokenRecord`).
+    pub effective_identity: Option<Uuid>,
 }
 
 /// Tokens minted but not yet stored.
@@ -57,6 +59,7 @@ impl Grant {
             auth_time: self.auth_time,
             parent: self.parent,
             rotated_at: None,
+            effective_identity: self.effective_identity,
         })
     }
 }

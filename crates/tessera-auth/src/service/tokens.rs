@@ -72,6 +72,7 @@ pub async fn client_credentials(
         auth_time: None,
         offline: false,
         parent: None,
+        effective_identity: None,
     };
     let minted = issue::mint(state, &grant, &plans);
     issue::store(state, minted.records).await?;
@@ -141,6 +142,7 @@ pub async fn authorization_code(
         auth_time: Some(record.auth_time),
         offline: record.offline,
         parent: None,
+        effective_identity: record.effective_identity,
     };
     let minted = issue::mint(state, &grant, &plans);
     let mut id_token = None;
@@ -240,6 +242,7 @@ pub async fn refresh(
         auth_time: rt.auth_time,
         offline: rotate,
         parent: Some(rt.hash),
+        effective_identity: rt.effective_identity,
     };
     let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan));
     issue::store(state, minted.records).await?;
@@ -352,6 +355,7 @@ pub async fn dependent(
         auth_time: record.auth_time,
         offline,
         parent: None,
+        effective_identity: record.effective_identity,
     };
     let minted = issue::mint(state, &grant, &plans);
     issue::store(state, minted.records).await?;

@@ -32,6 +32,8 @@ pub struct AuthorizationCode {
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub exchanged_at: Option<UnixTime>,
+    /// The linked identity the grant acts as, when not `identity_id` (see `TokenRecord`).
+    pub effective_identity: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +111,7 @@ mod tests {
             created_at: 100,
             expires_at: 100 + CODE_LIFETIME_S,
             exchanged_at: None,
+            effective_identity: None,
         }
     }
 

@@ -62,9 +62,17 @@ pub struct TokenRecord {
     pub parent: Option<SecretHash>,
     /// Refresh tokens of public clients: when it was exchanged for its successor.
     pub rotated_at: Option<UnixTime>,
+    /// The linked identity that satisfied the client's policy, when it is not `subject` (the
+    /// identity signed in with); `None`: the subject is the effective identity.
+    pub effective_identity: Option<Uuid>,
 }
 
 impl TokenRecord {
+    /// The identity the grant acts as (spec §3.3 `effective_identity`).
+    pub fn effective_subject(&self) -> Uuid {
+        self.effective_identity.unwrap_or(self.subject)
+    }
+
     /// Active means neither revoked nor expired at `now` (RFC 7662 §2.2).
     pub fn is_active(&self, now: UnixTime) -> bool {
         self.revoked_at.is_none() && now < self.expires_at
@@ -100,6 +108,7 @@ mod tests {
             auth_time: None,
             parent: None,
             rotated_at: None,
+            effective_identity: None,
         };
         assert!(r.is_active(199));
         assert!(!r.is_active(200));
