@@ -43,6 +43,7 @@ pub fn client_object(c: &Client, scope_ids: Vec<String>) -> ClientObject {
         required_idp: c.required_idp.map(|p| p.to_string()),
         preselect_idp: c.preselect_idp.map(|p| p.to_string()),
         prompt_for_named_grant: c.is_public(),
-        userinfo_from_effective_identity: true,
+        userinfo_from_effective_identity: c.userinfo_from_effective_identity,
+        authentication_policy: c.authentication_policy.map(|p| p.to_string()),
     }
 }

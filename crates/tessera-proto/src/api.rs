@@ -125,6 +125,9 @@ pub struct ClientObject {
     pub preselect_idp: Option<String>,
     pub prompt_for_named_grant: bool,
     pub userinfo_from_effective_identity: bool,
+    /// A Tessera extension: the policy of the client's project its users must satisfy.
+    #[serde(default)]
+    pub authentication_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +215,133 @@ pub struct CredentialEnvelope<T> {
     pub credential: T,
 }
 
+/// `{"identities": […], "groups": […]}` of a project: its admins, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectAdmins {
+    pub identities: Vec<IdentityObject>,
+    pub groups: Vec<serde_json::Value>,
+}
+
+/// A project as the API returns it (spec §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectObject {
+    pub id: String,
+    pub display_name: String,
+    /// Globus answers both names; they are the same value.
+    pub project_name: String,
+    pub contact_email: String,
+    pub admin_ids: Vec<String>,
+    pub admin_group_ids: Option<Vec<String>>,
+    pub admins: ProjectAdmins,
+}
+
+/// The body of `POST /v2/api/projects`, inside `{"project": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectCreate {
+    pub display_name: String,
+    pub contact_email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_group_ids: Option<Vec<String>>,
+}
+
+/// The body of `PUT /v2/api/projects/{id}`: every field optional.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_group_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectEnvelope<T> {
+    pub project: T,
+}
+
+/// An authentication policy as the API returns it (spec §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyObject {
+    pub id: String,
+    pub project_id: String,
+    pub display_name: String,
+    pub description: String,
+    pub high_assurance: bool,
+    pub authentication_assurance_timeout: Option<i64>,
+    pub required_mfa: bool,
+    pub domain_constraints_include: Option<Vec<String>>,
+    pub domain_constraints_exclude: Option<Vec<String>>,
+}
+
+/// The body of `POST /v2/api/policies` (all but `project_id` and `display_name` optional) and
+/// of `PUT /v2/api/policies/{id}` (all optional). A `null` domain list means "no constraint".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub high_assurance: Option<bool>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub authentication_assurance_timeout: Option<Option<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_mfa: Option<bool>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub domain_constraints_include: Option<Option<Vec<String>>>,
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub domain_constraints_exclude: Option<Option<Vec<String>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyEnvelope<T> {
+    pub policy: T,
+}
+
+/// Absent (`None`), `null` (`Some(None)`) and a value (`Some(Some(v))`) kept apart, so a PUT can
+/// clear a field.
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<T: Serialize, S: Serializer>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +358,21 @@ mod tests {
         assert_eq!(v["errors"][0]["code"], "UNAUTHORIZED");
         assert_eq!(v["errors"][0]["id"], "id-1");
         assert_eq!(v["error"], "unauthorized");
+    }
+
+    #[test]
+    fn policy_fields_tell_absent_from_null() {
+        let p: PolicyFields = serde_json::from_str(
+            r#"{"display_name":"d","domain_constraints_include":null,"domain_constraints_exclude":["x.org"]}"#,
+        )
+        .unwrap();
+        assert_eq!(p.domain_constraints_include, Some(None));
+        assert_eq!(
+            p.domain_constraints_exclude,
+            Some(Some(vec!["x.org".into()]))
+        );
+        assert_eq!(p.authentication_assurance_timeout, None);
+        assert!(serde_json::from_str::<PolicyFields>(r#"{"nope":1}"#).is_err());
     }
 
     #[test]

@@ -161,6 +161,14 @@ pub struct ActiveIntrospection {
     pub identity_set_detail: Option<Vec<IdentityDetail>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_info: Option<SessionInfo>,
+    /// `authentication_policies=<ids>`: whether the token's authentications satisfy each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_evaluations: Option<std::collections::BTreeMap<String, PolicyEvaluation>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyEvaluation {
+    pub evaluation: bool,
 }
 
 /// `{"active": false}` and `{"active": true}`: the validate and revoke answers, and the

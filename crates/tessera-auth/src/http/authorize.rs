@@ -46,7 +46,9 @@ pub async fn authorize(
         .flatten();
     let id = pending.id.to_string();
     match authorize::next_step(&state, &pending, current.as_ref()).await {
-        Ok(Next::SignIn) => see_other(&super::web::login::url(Some(&id)), vec![]),
+        Ok(Next::SignIn | Next::LinkIdentity(_)) => {
+            see_other(&super::web::login::url(Some(&id)), vec![])
+        }
         Ok(Next::Consent) => see_other(&super::web::consent::url(&id), vec![]),
         Ok(Next::Redirect(to)) => see_other(&to, vec![]),
         Err(e) => {

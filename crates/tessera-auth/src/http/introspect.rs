@@ -20,7 +20,14 @@ pub async fn introspect(
         return Err(OAuthError::invalid_client());
     }
     let token = form.require("token")?;
-    let includes = Includes::parse(form.get("include"));
+    let mut includes = Includes::parse(form.get("include"));
+    if let Some(ids) = form.get("authentication_policies") {
+        for raw in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let id = uuid::Uuid::parse_str(raw)
+                .map_err(|_| OAuthError::invalid_request(format!("{raw:?} is not a policy id")))?;
+            includes.policies.push(id);
+        }
+    }
     match tokens::introspect(&state, &caller.client, token, includes).await? {
         Some(active) => Ok(oauth_json(&active)),
         None => Ok(oauth_json(&ActiveFlag { active: false })),

@@ -76,7 +76,13 @@ pub async fn userinfo(
             description: "userinfo needs the openid scope",
         });
     }
-    let identity = tokens::subject(&state, &record)
+    let signed_in = tokens::subject(&state, &record)
+        .await
+        .map_err(|e| internal(&e))?
+        .ok_or(BearerError::invalid_token(
+            "the token's identity no longer exists",
+        ))?;
+    let identity = tokens::described(&state, &record)
         .await
         .map_err(|e| internal(&e))?
         .ok_or(BearerError::invalid_token(
@@ -85,10 +91,10 @@ pub async fn userinfo(
     let set = match record.subject_kind {
         SubjectKind::Identity => state
             .store
-            .identity_set(identity.id)
+            .identity_set(signed_in.id)
             .await
             .map_err(|e| internal(&e))?,
-        SubjectKind::Client => vec![identity.clone()],
+        SubjectKind::Client => vec![signed_in.clone()],
     };
     Ok(Json(Value::Object(identity_claims(
         &identity,

@@ -8,6 +8,7 @@
 
 use crate::state::AppState;
 use std::sync::Arc;
+use tessera_core::auth_policy::{self, AuthPolicy, Requirement};
 use tessera_core::client::Client;
 use tessera_core::consent::{consented_paths, covers, expand_declared, requested_paths, Consent};
 use tessera_core::grant::authorization_code::{
@@ -258,9 +259,106 @@ pub async fn pending(
 
 pub enum Next {
     SignIn,
+    /// None of the signed-in person's identities satisfies the client's `required_idp` or
+    /// policy: they must sign in with one that does (it is then linked), e.g. "an identity from
+    /// example.org".
+    LinkIdentity(String),
     Consent,
     /// Done: send the browser here.
     Redirect(String),
+}
+
+/// What a client requires of the identity it acts for, resolved.
+pub struct ClientRequirement {
+    pub required_idp: Option<Uuid>,
+    pub policy: Option<AuthPolicy>,
+}
+
+impl ClientRequirement {
+    pub fn as_requirement(&self) -> Requirement<'_> {
+        Requirement {
+            required_idp: self.required_idp,
+            policy: self.policy.as_ref(),
+        }
+    }
+
+    /// "an identity from example.org", for the sign-in page.
+    pub fn describe(&self) -> String {
+        match (&self.policy, self.required_idp) {
+            (Some(p), _) => p.requirement(),
+            (None, Some(_)) => format!(
+                "an identity from {}",
+                tessera_core::identity::LOCAL_IDP_NAME
+            ),
+            (None, None) => "an identity".into(),
+        }
+    }
+}
+
+/// The requirement of `client`, or `None` when it has none (then nothing else is read).
+pub async fn client_requirement(
+    state: &AppState,
+    client: &Client,
+) -> Result<Option<ClientRequirement>, StoreError> {
+    if client.required_idp.is_none() && client.authentication_policy.is_none() {
+        return Ok(None);
+    }
+    let policy = match client.authentication_policy {
+        Some(id) => Some(state.store.policy(id).await?.unwrap_or_else(|| AuthPolicy {
+            // Deleting a policy in use is refused; should the row vanish anyway, nobody
+            // satisfies what is left, rather than everybody.
+            id,
+            project_id: Uuid::nil(),
+            display_name: String::new(),
+            description: String::new(),
+            high_assurance: false,
+            authentication_assurance_timeout: None,
+            required_mfa: false,
+            domain_constraints_include: Some(vec![]),
+            domain_constraints_exclude: None,
+            created_at: 0,
+        })),
+        None => None,
+    };
+    Ok(Some(ClientRequirement {
+        required_idp: client.required_idp,
+        policy,
+    }))
+}
+
+/// Which identity a grant for `client_id` acts as, for a person signed in as `signed_in`.
+pub enum Effective {
+    /// The identity signed in with: no requirement, or it satisfies it.
+    SignedIn,
+    /// A linked identity that satisfies the requirement.
+    Linked(Identity),
+    /// None does; what to ask for.
+    Missing(String),
+}
+
+pub async fn effective(
+    state: &AppState,
+    client_id: Uuid,
+    signed_in: &Identity,
+) -> Result<Effective, StoreError> {
+    let Some(client) = state
+        .clients
+        .get(state.store.as_ref(), client_id, state.clock.now())
+        .await?
+    else {
+        return Ok(Effective::SignedIn);
+    };
+    let Some(req) = client_requirement(state, &client.client).await? else {
+        return Ok(Effective::SignedIn);
+    };
+    let set = state.store.identity_set(signed_in.id).await?;
+    Ok(
+        match auth_policy::effective_identity(signed_in, &set, &req.as_requirement()) {
+            Some(i) if i.id == signed_in.id => Effective::SignedIn,
+            Some(i) => Effective::Linked(i.clone()),
+            None => Effective::Missing(req.describe()),
+        },
+    )
 }
 
 /// What the user must do next for `pending`, given who is signed in.
@@ -275,13 +373,20 @@ pub async fn next_step(
     if pending.force_login && session.auth_time < pending.created_at {
         return Ok(Next::SignIn);
     }
+    let effective_identity = match effective(state, pending.client_id, identity).await? {
+        Effective::Missing(what) => return Ok(Next::LinkIdentity(what)),
+        Effective::SignedIn => None,
+        Effective::Linked(i) => Some(i.id),
+    };
     let requests = parse_scope_request(&pending.scope).unwrap_or_default();
     let consents = state.store.consents_of(identity.id).await?;
     if covers(
         &consented_paths(&consents, pending.client_id),
         &requested_paths(&requests),
     ) {
-        return Ok(Next::Redirect(issue_code(state, pending, session).await?));
+        return Ok(Next::Redirect(
+            issue_code(state, pending, session, effective_identity).await?,
+        ));
     }
     Ok(Next::Consent)
 }
@@ -293,6 +398,18 @@ pub async fn approve(
     session: &BrowserSession,
     identity: &Identity,
 ) -> Result<String, StoreError> {
+    let effective_identity = match effective(state, pending.client_id, identity).await? {
+        // The set changed since the consent page was shown: ask again.
+        Effective::Missing(_) => {
+            return Ok(format!(
+                "/v2/web/login?request={}",
+                url::form_urlencoded::byte_serialize(pending.id.to_string().as_bytes())
+                    .collect::<String>()
+            ))
+        }
+        Effective::SignedIn => None,
+        Effective::Linked(i) => Some(i.id),
+    };
     let requests = parse_scope_request(&pending.scope).unwrap_or_default();
     let existing = state.store.consents_of(identity.id).await?;
     let catalogue = state
@@ -314,11 +431,11 @@ pub async fn approve(
     if !nodes.is_empty() {
         state
             .store
-            .insert_consents(identity.id, &nodes, state.clock.now())
+            .insert_consents_as(identity.id, effective_identity, &nodes, state.clock.now())
             .await?;
         tracing::info!(event = "consent_granted", identity = %identity.id, client = %pending.client_id, "consent granted");
     }
-    issue_code(state, pending, session).await
+    issue_code(state, pending, session, effective_identity).await
 }
 
 /// Adds the consents `request` needs that `existing` lacks, walking its tree.
@@ -397,6 +514,7 @@ async fn issue_code(
     state: &AppState,
     pending: &PendingAuthorization,
     session: &BrowserSession,
+    effective_identity: Option<Uuid>,
 ) -> Result<String, StoreError> {
     let now = state.clock.now();
     let (code, hash) = TokenKind::AuthorizationCode.generate(state.rng.as_ref());
@@ -417,6 +535,7 @@ async fn issue_code(
             created_at: now,
             expires_at: now + CODE_LIFETIME_S,
             exchanged_at: None,
+            effective_identity,
         })
         .await?;
     state.store.delete_pending(pending.id).await?;

@@ -16,7 +16,7 @@ pub fn to_object(c: &Consent) -> Value {
         "client": c.client_id.to_string(),
         "scope": c.scope_id.to_string(),
         "scope_name": c.scope_string,
-        "effective_identity": c.identity_id.to_string(),
+        "effective_identity": c.effective_identity.unwrap_or(c.identity_id).to_string(),
         "dependency_path": c.dependency_path,
         "created": iso8601(c.created_at),
         "updated": iso8601(c.updated_at),

@@ -11,6 +11,8 @@ pub mod id_token;
 pub mod identities;
 pub mod issue;
 pub mod password;
+pub mod project_clients;
+pub mod projects;
 pub mod scopes;
 pub mod sessions;
 pub mod throttle;

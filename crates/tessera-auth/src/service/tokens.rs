@@ -13,8 +13,8 @@ use tessera_core::policy;
 use tessera_core::secret::SecretHash;
 use tessera_core::token::{self, TokenKind};
 use tessera_proto::oauth::{
-    ActiveIntrospection, GrantType, IdentityDetail, SessionAuthentication, SessionInfo, TokenInfo,
-    TokenResponse,
+    ActiveIntrospection, GrantType, IdentityDetail, PolicyEvaluation, SessionAuthentication,
+    SessionInfo, TokenInfo, TokenResponse,
 };
 use tessera_proto::scope::{distinct_roots, parse_scope_request};
 use tessera_store::StoreError;
@@ -151,15 +151,20 @@ pub async fn authorization_code(
         .first()
         .filter(|t| t.scope.split(' ').any(|s| s == "openid"))
     {
+        // The ID token describes the effective identity, as introspection does.
+        let described = record
+            .effective_identity
+            .filter(|_| client.userinfo_from_effective_identity)
+            .unwrap_or(record.identity_id);
         let identity = state
             .store
-            .identities_by_ids(&[record.identity_id])
+            .identities_by_ids(&[described])
             .await?
             .into_iter()
             .next()
             .ok_or_else(|| invalid("the identity no longer exists"))?;
         let scopes: Vec<&str> = top.scope.split(' ').collect();
-        let set = state.store.identity_set(identity.id).await?;
+        let set = state.store.identity_set(record.identity_id).await?;
         let input = id_token::IdTokenInput {
             identity: &identity,
             identity_set: &set,
@@ -449,12 +454,67 @@ pub async fn subject(
     }
 }
 
+/// The identity a token's claims describe: the grant's effective identity when it has one and
+/// the client wants it (`userinfo_from_effective_identity`, the Globus default), else the
+/// subject.
+pub async fn described(
+    state: &AppState,
+    record: &TokenRecord,
+) -> Result<Option<Identity>, StoreError> {
+    if let (Some(eff), SubjectKind::Identity) = (record.effective_identity, record.subject_kind) {
+        let wants = state
+            .clients
+            .get(state.store.as_ref(), record.client_id, state.clock.now())
+            .await?
+            .is_none_or(|c| c.client.userinfo_from_effective_identity);
+        if wants {
+            if let Some(i) = state
+                .store
+                .identities_by_ids(&[eff])
+                .await?
+                .into_iter()
+                .next()
+            {
+                return Ok(Some(i));
+            }
+        }
+    }
+    subject(state, record).await
+}
+
+/// `policy_evaluations` (Globus introspection with `authentication_policies`): whether the
+/// identities authenticated for the grant (the one signed in with, and the effective one)
+/// satisfy each policy. Unknown policies evaluate to false.
+async fn evaluate_policies(
+    state: &AppState,
+    record: &TokenRecord,
+    ids: &[uuid::Uuid],
+) -> Result<std::collections::BTreeMap<String, PolicyEvaluation>, StoreError> {
+    let mut authenticated = vec![record.subject];
+    if let Some(e) = record.effective_identity {
+        authenticated.push(e);
+    }
+    let identities = match record.subject_kind {
+        SubjectKind::Identity => state.store.identities_by_ids(&authenticated).await?,
+        SubjectKind::Client => Vec::new(),
+    };
+    let mut out = std::collections::BTreeMap::new();
+    for id in ids {
+        let policy = state.store.policy(*id).await?;
+        let evaluation = policy.is_some_and(|p| identities.iter().any(|i| p.satisfied_by(i)));
+        out.insert(id.to_string(), PolicyEvaluation { evaluation });
+    }
+    Ok(out)
+}
+
 /// Which optional parts of an introspection answer were asked for (`include=`, spec §2.5).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Includes {
     pub identity_set: bool,
     pub identity_set_detail: bool,
     pub session_info: bool,
+    /// `authentication_policies=<ids>`: evaluate these policies (`policy_evaluations`).
+    pub policies: Vec<uuid::Uuid>,
 }
 
 impl Includes {
@@ -486,8 +546,14 @@ pub async fn introspect(
     if !policy::may_introspect(caller, &record) {
         return Ok(None);
     }
-    let Some(identity) = subject(state, &record).await? else {
+    let Some(signed_in) = subject(state, &record).await? else {
         return Ok(None);
+    };
+    let identity = match record.effective_identity {
+        None => signed_in.clone(),
+        Some(_) => described(state, &record)
+            .await?
+            .unwrap_or_else(|| signed_in.clone()),
     };
     let mut aud = vec![record.resource_server.clone()];
     let catalogue = state
@@ -502,10 +568,15 @@ pub async fn introspect(
             aud.push(owner);
         }
     }
+    let policy_evaluations = if includes.policies.is_empty() {
+        None
+    } else {
+        Some(evaluate_policies(state, &record, &includes.policies).await?)
+    };
     let set = if (includes.identity_set || includes.identity_set_detail)
         && record.subject_kind == SubjectKind::Identity
     {
-        state.store.identity_set(identity.id).await?
+        state.store.identity_set(signed_in.id).await?
     } else {
         vec![identity.clone()]
     };
@@ -548,13 +619,14 @@ pub async fn introspect(
                 .auth_time
                 .map(|t| {
                     let auth = SessionAuthentication {
-                        idp: identity.identity_provider.to_string(),
+                        idp: signed_in.identity_provider.to_string(),
                         auth_time: t,
                     };
-                    [(identity.id.to_string(), auth)].into_iter().collect()
+                    [(signed_in.id.to_string(), auth)].into_iter().collect()
                 })
                 .unwrap_or_default(),
         }),
+        policy_evaluations,
     }))
 }
 

@@ -1,9 +1,8 @@
-//! `GET /v2/api/clients/{id}` (spec §4).
+//! `/v2/api/clients[/{id}]` (spec §4).
 
-use super::{basic_client, ApiPath};
+use super::ApiPath;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiJson, Presented};
-use crate::service::clients::managed_client;
 use crate::state::AppState;
 use crate::view::client_object;
 use axum::extract::State;
@@ -15,8 +14,7 @@ pub(super) async fn get_client(
     presented: Presented,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = basic_client(&state, presented).await?;
-    let client = managed_client(&state, &caller.client, &id).await?;
+    let client = super::project_clients::managed(&state, presented, &id).await?;
     let scope_ids = state
         .store
         .scopes_of_client(client.id)
@@ -33,20 +31,23 @@ pub(super) struct NewClient {
     name: Option<String>,
 }
 
-/// `POST /v2/api/clients`: anonymous template instances (spec §4, what `globus login` does).
+/// `POST /v2/api/clients`: anonymous template instances (spec §4, what `globus login` does),
+/// or, without `template_id`, a client in a project (`project_clients.rs`).
 pub(super) async fn create(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<ClientEnvelope<NewClient>>,
+    presented: Presented,
+    ApiJson(body): ApiJson<ClientEnvelope<Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    let Some(template) = body.client.template_id else {
-        return Err(ApiError::forbidden(
-            "creating clients through the API needs manage_projects, which is not supported yet; \
-             use `tessera admin client add`",
+    if body.client.get("template_id").is_none() {
+        return Ok(Json(
+            super::project_clients::create(&state, presented, body.client).await?,
         ));
-    };
+    }
+    let body: NewClient = serde_json::from_value(body.client)
+        .map_err(|e| ApiError::bad_request(format!("invalid client: {e}")))?;
+    let template = body.template_id.unwrap_or_default();
     let (client, cred, secret) =
-        crate::service::clients::instantiate(&state, &template, body.client.name.as_deref())
-            .await?;
+        crate::service::clients::instantiate(&state, &template, body.name.as_deref()).await?;
     Ok(Json(json!({
         "client": client_object(&client, vec![]),
         "included": {"client_credential": crate::service::credentials::to_object(&cred, Some(&secret))},
@@ -56,4 +57,24 @@ pub(super) async fn create(
 #[derive(serde::Deserialize)]
 pub(super) struct ClientEnvelope<T> {
     client: T,
+}
+
+/// `GET /v2/api/clients` (project admins; a Basic caller sees itself).
+pub(super) async fn list(
+    State(state): State<AppState>,
+    presented: Presented,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(super::project_clients::list(&state, presented).await?))
+}
+
+/// `PUT /v2/api/clients/{id}`.
+pub(super) async fn update(
+    State(state): State<AppState>,
+    presented: Presented,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ClientEnvelope<Value>>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        super::project_clients::update(&state, presented, &id, body.client).await?,
+    ))
 }

@@ -5,6 +5,9 @@ mod clients;
 mod consents;
 mod credentials;
 mod identities;
+mod policies;
+mod project_clients;
+mod projects;
 mod scopes;
 
 use super::error::ApiError;
@@ -12,6 +15,7 @@ use super::extract::Presented;
 use super::userinfo::AUTH_RESOURCE_SERVER;
 use crate::cache::ClientEntry;
 use crate::service::client_auth::{self, ClientAuthError, ClientClaim};
+use crate::service::projects::{Manager, MANAGE_PROJECTS};
 use crate::service::tokens;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Path};
@@ -25,8 +29,34 @@ use tessera_core::grant::TokenRecord;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/api/identities", get(identities::identities))
-        .route("/v2/api/clients", axum::routing::post(clients::create))
-        .route("/v2/api/clients/{id}", get(clients::get_client))
+        .route(
+            "/v2/api/clients",
+            axum::routing::post(clients::create).get(clients::list),
+        )
+        .route(
+            "/v2/api/clients/{id}",
+            get(clients::get_client).put(clients::update),
+        )
+        .route(
+            "/v2/api/projects",
+            get(projects::list).post(projects::create),
+        )
+        .route(
+            "/v2/api/projects/{id}",
+            get(projects::get)
+                .put(projects::update)
+                .delete(projects::delete),
+        )
+        .route(
+            "/v2/api/policies",
+            get(policies::list).post(policies::create),
+        )
+        .route(
+            "/v2/api/policies/{id}",
+            get(policies::get)
+                .put(policies::update)
+                .delete(policies::delete),
+        )
         .route("/v2/api/identities/{id}/consents", get(consents::list))
         .route(
             "/v2/api/identities/{id}/consents/{consent}",
@@ -74,10 +104,11 @@ pub(crate) async fn basic_client(
         Presented::Basic { client_id, secret } => ClientClaim::Secret { client_id, secret },
         Presented::None => return Err(ApiError::unauthorized("Call must be authenticated")),
         Presented::Malformed(why) => return Err(ApiError::unauthorized(why)),
-        Presented::Bearer(_) => return Err(ApiError::forbidden(
-            "this call takes client credentials (HTTP Basic); Bearer tokens with manage_projects \
-                 are not supported yet",
-        )),
+        Presented::Bearer(_) => {
+            return Err(ApiError::forbidden(
+                "this call takes client credentials (HTTP Basic)",
+            ))
+        }
     };
     client_auth::authenticate(state, claim)
         .await
@@ -85,6 +116,29 @@ pub(crate) async fn basic_client(
             ClientAuthError::Store(e) => e.into(),
             _ => ApiError::unauthorized("client authentication failed"),
         })
+}
+
+/// A project manager: the caller of the projects and policies API, with a Bearer
+/// `auth.globus.org` token carrying `manage_projects` (403 without it).
+pub(crate) async fn manager(state: &AppState, presented: Presented) -> Result<Manager, ApiError> {
+    match presented {
+        Presented::Bearer(token) => {
+            let record = tokens::active(state, token.expose())
+                .await?
+                .filter(|r| r.resource_server == AUTH_RESOURCE_SERVER)
+                .ok_or_else(|| ApiError::unauthorized("the access token is not valid here"))?;
+            Manager::from_token(state, &record).await?.ok_or_else(|| {
+                ApiError::forbidden(format!(
+                    "this call needs a token with the {MANAGE_PROJECTS} scope"
+                ))
+            })
+        }
+        Presented::None => Err(ApiError::unauthorized("Call must be authenticated")),
+        Presented::Malformed(why) => Err(ApiError::unauthorized(why)),
+        Presented::Basic { .. } => Err(ApiError::forbidden(format!(
+            "this call takes a Bearer token with the {MANAGE_PROJECTS} scope"
+        ))),
+    }
 }
 
 /// Who calls a read API that takes either client credentials or a user's token.

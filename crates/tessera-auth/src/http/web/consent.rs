@@ -57,7 +57,9 @@ pub async fn show(
     };
     match authorize::next_step(&state, &pending, current.as_ref()).await {
         Ok(Next::Consent) => {}
-        Ok(Next::SignIn) => return see_other(&super::login::url(Some(request)), vec![]),
+        Ok(Next::SignIn | Next::LinkIdentity(_)) => {
+            return see_other(&super::login::url(Some(request)), vec![])
+        }
         Ok(Next::Redirect(to)) => return see_other(&to, vec![]),
         Err(e) => return failed(&state, &e),
     }

@@ -3,7 +3,7 @@
 use super::cookies::{self, csrf, csrf_ok};
 use super::pages::{see_other, with_cookies, STATIC_BASE};
 use crate::http::extract::ClientAddr;
-use crate::service::authorize::{self, Next};
+use crate::service::authorize::{self, Effective, Next};
 use crate::service::sessions::{self, SignInError};
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use std::collections::HashMap;
+use tessera_core::identity::Identity;
 use tessera_core::secret::Secret;
-use tessera_core::session::SESSION_LIFETIME_S;
+use tessera_core::session::{BrowserSession, SESSION_LIFETIME_S};
 
 /// Where the sign-in page is, for a pending request or none.
 pub fn url(request: Option<&str>) -> String {
@@ -35,7 +36,21 @@ async fn client_name(state: &AppState, request: &str) -> Option<String> {
     Some(client.client.name.clone())
 }
 
-/// The sign-in form; `link`: the "link another identity" variant.
+/// Which sign-in form to show.
+#[derive(Clone)]
+enum Mode {
+    SignIn,
+    /// "Link another identity", from the account page.
+    Link,
+    /// The application needs an identity the signed-in person lacks: the one signed in with
+    /// now is linked, and the authorization continues.
+    LinkFor {
+        requirement: String,
+        signed_in_as: String,
+    },
+}
+
+/// The sign-in form in one of its modes.
 #[allow(clippy::too_many_arguments)]
 fn form(
     state: &AppState,
@@ -45,18 +60,43 @@ fn form(
     username: &str,
     error: Option<&str>,
     client_name: Option<String>,
-    link: bool,
+    mode: Mode,
 ) -> Response {
     let (token, cookie) = csrf(state, headers);
+    let link = !matches!(mode, Mode::SignIn);
+    let (requirement, signed_in_as) = match mode {
+        Mode::LinkFor {
+            requirement,
+            signed_in_as,
+        } => (Some(requirement), Some(signed_in_as)),
+        _ => (None, None),
+    };
     let page = state.pages.render(
         status,
         "login.html",
         minijinja::context! {
             action => "/v2/web/login", csrf => token, request, username, error, client_name, link,
-            static_base => STATIC_BASE,
+            requirement, signed_in_as, static_base => STATIC_BASE,
         },
     );
     with_cookies(page, cookie)
+}
+
+/// For a pending request and a signed-in person none of whose identities satisfies the
+/// client: what to ask for. `None` when there is nothing to ask (or no one is signed in).
+async fn missing_identity(state: &AppState, headers: &HeaderMap, request: &str) -> Option<Mode> {
+    let pending = authorize::pending(state, request).await.ok()??;
+    let (_, identity) =
+        sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref())
+            .await
+            .ok()??;
+    match authorize::effective(state, pending.client_id, &identity).await {
+        Ok(Effective::Missing(requirement)) => Some(Mode::LinkFor {
+            requirement,
+            signed_in_as: identity.username,
+        }),
+        _ => None,
+    }
 }
 
 pub async fn show(
@@ -73,7 +113,15 @@ pub async fn show(
     if !request.is_empty() && name.is_none() {
         return expired(&state);
     }
-    let link = q.get("link").is_some_and(|v| v == "1");
+    let mode = if q.get("link").is_some_and(|v| v == "1") {
+        Mode::Link
+    } else if request.is_empty() {
+        Mode::SignIn
+    } else {
+        missing_identity(&state, &headers, request)
+            .await
+            .unwrap_or(Mode::SignIn)
+    };
     form(
         &state,
         &headers,
@@ -82,7 +130,7 @@ pub async fn show(
         "",
         None,
         name,
-        link,
+        mode,
     )
 }
 
@@ -119,8 +167,18 @@ async fn link(
     username: &str,
     password: &Secret,
 ) -> Response {
-    let again =
-        |status, msg: &str| form(state, headers, status, "", username, Some(msg), None, true);
+    let again = |status, msg: &str| {
+        form(
+            state,
+            headers,
+            status,
+            "",
+            username,
+            Some(msg),
+            None,
+            Mode::Link,
+        )
+    };
     let current =
         match sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref()).await {
             Ok(Some(c)) => c,
@@ -155,6 +213,131 @@ async fn link(
     see_other("/v2/web/account", vec![])
 }
 
+/// Where the authorization of `request` goes next for the signed-in person.
+async fn continue_to(
+    state: &AppState,
+    request: &str,
+    current: (BrowserSession, Identity),
+) -> Result<String, Response> {
+    let pending = match authorize::pending(state, request).await {
+        Ok(Some(p)) => p,
+        _ => return Err(expired(state)),
+    };
+    match authorize::next_step(state, &pending, Some(&current)).await {
+        Ok(Next::SignIn | Next::LinkIdentity(_)) => Ok(url(Some(request))),
+        Ok(Next::Consent) => Ok(super::consent::url(request)),
+        Ok(Next::Redirect(to)) => Ok(to),
+        Err(e) => {
+            tracing::error!(error = %e, "continuing an authorization failed");
+            Err(state.pages.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.",
+            ))
+        }
+    }
+}
+
+/// The application of `request` needs an identity the signed-in person lacks: they sign in
+/// with one that satisfies it, which is linked to their set (as from the account page), and
+/// the authorization continues. An identity that does not satisfy it is refused and nothing
+/// changes.
+async fn link_for_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: Option<&str>,
+    request: &str,
+    username: &str,
+    password: &Secret,
+) -> Response {
+    let Ok(Some(pending)) = authorize::pending(state, request).await else {
+        return expired(state);
+    };
+    let name = client_name(state, request).await;
+    let current =
+        match sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref()).await {
+            Ok(Some(c)) => c,
+            // Signed out meanwhile: an ordinary sign-in for the request.
+            _ => return see_other(&url(Some(request)), vec![]),
+        };
+    let requirement = match authorize::effective(state, pending.client_id, &current.1).await {
+        Ok(Effective::Missing(r)) => r,
+        Ok(_) => {
+            return match continue_to(state, request, current).await {
+                Ok(to) => see_other(&to, vec![]),
+                Err(page) => page,
+            }
+        }
+        Err(e) => {
+            let (status, msg) = refusal(&SignInError::Store(e));
+            return state.pages.error(status, "Something went wrong", &msg);
+        }
+    };
+    let mode = Mode::LinkFor {
+        requirement: requirement.clone(),
+        signed_in_as: current.1.username.clone(),
+    };
+    let again = |status, msg: &str| {
+        form(
+            state,
+            headers,
+            status,
+            request,
+            username,
+            Some(msg),
+            name.clone(),
+            mode.clone(),
+        )
+    };
+    let other = match sessions::verify(state, username, password, addr).await {
+        Ok(i) => i,
+        Err(e) => {
+            let (status, msg) = refusal(&e);
+            return again(status, &msg);
+        }
+    };
+    let satisfied = match state
+        .clients
+        .get(state.store.as_ref(), pending.client_id, state.clock.now())
+        .await
+    {
+        Ok(Some(c)) => match authorize::client_requirement(state, &c.client).await {
+            Ok(Some(req)) => req.as_requirement().satisfied_by(&other),
+            Ok(None) => true,
+            Err(e) => {
+                let (status, msg) = refusal(&SignInError::Store(e));
+                return again(status, &msg);
+            }
+        },
+        _ => return expired(state),
+    };
+    if !satisfied {
+        tracing::info!(event = "identity_link_refused", identity = %current.1.id, "identity does not satisfy the client's policy; not linked");
+        return again(
+            StatusCode::OK,
+            &format!(
+                "{} is not {requirement}. Sign in with {requirement}.",
+                other.username
+            ),
+        );
+    }
+    if other.id != current.1.id {
+        if let Err(e) = state
+            .store
+            .link_identities(current.1.id, other.id, state.clock.now())
+            .await
+        {
+            let (status, msg) = refusal(&SignInError::Store(e));
+            return again(status, &msg);
+        }
+        tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, client = %pending.client_id, "identity linked for a client's policy");
+    }
+    match continue_to(state, request, current).await {
+        Ok(to) => see_other(&to, vec![]),
+        Err(page) => page,
+    }
+}
+
 fn expired(state: &AppState) -> Response {
     state.pages.error(
         StatusCode::BAD_REQUEST,
@@ -180,8 +363,23 @@ pub async fn submit(
             field("username"),
             Some("Your sign-in form expired. Please try again."),
             None,
-            field("link") == "1",
+            if field("link") == "1" {
+                Mode::Link
+            } else {
+                Mode::SignIn
+            },
         );
+    }
+    if field("link") == "1" && !request.is_empty() {
+        return link_for_request(
+            &state,
+            &headers,
+            addr.as_deref(),
+            request,
+            field("username"),
+            &Secret::new(field("password")),
+        )
+        .await;
     }
     if field("link") == "1" {
         return link(
@@ -209,7 +407,7 @@ pub async fn submit(
             username,
             Some(msg),
             name.clone(),
-            false,
+            Mode::SignIn,
         )
     };
     let (session, secret, identity) =
@@ -238,7 +436,7 @@ pub async fn submit(
         match authorize::pending(&state, request).await {
             Ok(Some(p)) => match authorize::next_step(&state, &p, Some(&(session, identity))).await
             {
-                Ok(Next::SignIn) => url(Some(request)),
+                Ok(Next::SignIn | Next::LinkIdentity(_)) => url(Some(request)),
                 Ok(Next::Consent) => super::consent::url(request),
                 Ok(Next::Redirect(to)) => to,
                 Err(e) => {
