@@ -8,6 +8,7 @@
 pub mod client;
 pub mod clock;
 pub mod consent;
+pub mod fqdn;
 pub mod grant;
 pub mod identity;
 pub mod pkce;
