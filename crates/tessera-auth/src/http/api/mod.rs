@@ -4,6 +4,7 @@
 mod clients;
 mod consents;
 mod credentials;
+mod fqdns;
 mod identities;
 mod scopes;
 
@@ -25,7 +26,15 @@ use tessera_core::grant::TokenRecord;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/api/identities", get(identities::identities))
-        .route("/v2/api/clients", axum::routing::post(clients::create))
+        .route(
+            "/v2/api/clients",
+            get(fqdns::list).post(clients::create),
+        )
+        .route("/v2/api/clients/{id}/fqdns", axum::routing::post(fqdns::add))
+        .route(
+            "/v2/api/clients/{id}/fqdns/{fqdn}",
+            delete(fqdns::remove),
+        )
         .route("/v2/api/clients/{id}", get(clients::get_client))
         .route("/v2/api/identities/{id}/consents", get(consents::list))
         .route(
