@@ -65,9 +65,9 @@ async fn verify(state: &AppState, client: &Client, fqdn: &str) -> Result<(), Fai
     );
     match state.dns.txt(fqdn).await {
         Ok(TxtAnswer::Records(records)) if txt_proves(&records, client.id) => Ok(()),
-        Ok(TxtAnswer::Records(records)) if records.is_empty() => Err(Failure::Unverified(
-            format!("{fqdn} has no TXT record; {how}"),
-        )),
+        Ok(TxtAnswer::Records(records)) if records.is_empty() => Err(Failure::Unverified(format!(
+            "{fqdn} has no TXT record; {how}"
+        ))),
         Ok(TxtAnswer::Records(records)) => Err(Failure::Unverified(format!(
             "none of the {} TXT records at {fqdn} is this client's id; {how}",
             records.len()

@@ -4,7 +4,8 @@ use super::Failure;
 use crate::state::AppState;
 use tessera_core::client::Client;
 use tessera_core::scope::{
-    scope_string_for, suffix_of, validate_domain, validate_suffix, validate_text, DependentScope, Scope,
+    scope_string_for, suffix_of, validate_domain, validate_suffix, validate_text, DependentScope,
+    Scope,
 };
 use tessera_proto::api::{DependentScopeObject, ScopeCreate, ScopeObject, ScopeUpdate};
 use tessera_store::StoreError;

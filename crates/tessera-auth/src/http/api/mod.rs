@@ -26,15 +26,12 @@ use tessera_core::grant::TokenRecord;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/api/identities", get(identities::identities))
+        .route("/v2/api/clients", get(fqdns::list).post(clients::create))
         .route(
-            "/v2/api/clients",
-            get(fqdns::list).post(clients::create),
+            "/v2/api/clients/{id}/fqdns",
+            axum::routing::post(fqdns::add),
         )
-        .route("/v2/api/clients/{id}/fqdns", axum::routing::post(fqdns::add))
-        .route(
-            "/v2/api/clients/{id}/fqdns/{fqdn}",
-            delete(fqdns::remove),
-        )
+        .route("/v2/api/clients/{id}/fqdns/{fqdn}", delete(fqdns::remove))
         .route("/v2/api/clients/{id}", get(clients::get_client))
         .route("/v2/api/identities/{id}/consents", get(consents::list))
         .route(
