@@ -244,7 +244,22 @@ pub async fn search(
         (Some(_), Some(_)) => Err(Failure::BadRequest(
             "give scope_strings or ids, not both".into(),
         )),
-        (Some(strings), None) => Ok(state.store.scopes_by_strings(&split(strings)).await?),
+        (Some(strings), None) => {
+            // Aliases (the FQDN forms) find the scope they name.
+            let catalogue = state
+                .scopes
+                .get(state.store.as_ref(), state.clock.now())
+                .await?;
+            let strings: Vec<String> = split(strings)
+                .into_iter()
+                .map(|s| {
+                    catalogue
+                        .by_string(&s)
+                        .map_or(s, |x| x.scope_string.clone())
+                })
+                .collect();
+            Ok(state.store.scopes_by_strings(&strings).await?)
+        }
         (None, Some(ids)) => {
             let ids = split(ids)
                 .iter()
