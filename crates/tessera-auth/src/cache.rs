@@ -171,14 +171,40 @@ impl TokenCache {
 pub struct Catalogue {
     by_string: HashMap<String, Scope>,
     by_id: HashMap<Uuid, String>,
+    /// Other strings that name a scope (`tessera_core::scope::aliases`) -> its own string.
+    aliases: HashMap<String, String>,
     /// Resource-server name -> the client that owns it, for `aud`.
     owners: HashMap<String, Uuid>,
     loaded_at: UnixTime,
 }
 
 impl Catalogue {
+    /// The scope named by its own string or by an alias; a scope's own string wins.
     pub fn by_string(&self, s: &str) -> Option<&Scope> {
-        self.by_string.get(s)
+        self.by_string.get(s).or_else(|| {
+            self.aliases
+                .get(s)
+                .and_then(|canonical| self.by_string.get(canonical))
+        })
+    }
+    /// The request with every scope it names by an alias named by its own string, so that
+    /// consents and tokens only ever hold scopes' own strings.
+    pub fn canonical(
+        &self,
+        requests: &[tessera_proto::scope::ScopeRequest],
+    ) -> Vec<tessera_proto::scope::ScopeRequest> {
+        requests
+            .iter()
+            .map(|r| tessera_proto::scope::ScopeRequest {
+                scope: self
+                    .aliases
+                    .get(&r.scope)
+                    .cloned()
+                    .unwrap_or_else(|| r.scope.clone()),
+                optional: r.optional,
+                dependencies: self.canonical(&r.dependencies),
+            })
+            .collect()
     }
     pub fn by_id(&self, id: Uuid) -> Option<&Scope> {
         self.by_id.get(&id).and_then(|s| self.by_string.get(s))
@@ -267,9 +293,26 @@ impl ScopeCatalogue {
                 .or_insert(s.client_id);
             by_string.insert(s.scope_string.clone(), s);
         }
+        // In scope-string order (as the store lists them), so a shared alias always goes to
+        // the same scope; creating a second scope with a suffix a client uses is refused.
+        let mut named: Vec<&String> = by_string.keys().collect();
+        named.sort();
+        let mut aliases = HashMap::new();
+        for canonical in named {
+            for alias in by_string
+                .get(canonical)
+                .map(tessera_core::scope::aliases)
+                .unwrap_or_default()
+            {
+                if !by_string.contains_key(&alias) {
+                    aliases.entry(alias).or_insert_with(|| canonical.clone());
+                }
+            }
+        }
         let c = Arc::new(Catalogue {
             by_string,
             by_id,
+            aliases,
             owners,
             loaded_at: now,
         });

@@ -23,6 +23,10 @@ pub struct AuthConfig {
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
     pub id_token_algorithm: crate::keys::SigningAlgorithm,
+    /// The DNS server (`ip:port`) that FQDN verification asks; `None`: the system's resolvers.
+    pub dns_resolver: Option<std::net::SocketAddr>,
+    /// How long one DNS query waits (each is tried twice).
+    pub dns_timeout: std::time::Duration,
 }
 
 impl AuthConfig {
@@ -35,6 +39,8 @@ impl AuthConfig {
             refresh_grace: tessera_core::grant::refresh::DEFAULT_GRACE_S,
             secure_cookies: public_url.starts_with("https://"),
             id_token_algorithm: crate::keys::SigningAlgorithm::default(),
+            dns_resolver: None,
+            dns_timeout: std::time::Duration::from_secs(2),
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod dns;
 pub mod http;
 pub mod keys;
 pub mod service;

@@ -2,6 +2,7 @@
 
 use crate::cache::{CachePolicy, ClientCache, ScopeCatalogue, TokenCache};
 use crate::config::AuthConfig;
+use crate::dns::{HickoryTxt, NoResolver, TxtLookup};
 use crate::http::web::pages::Pages;
 use crate::keys::{KeyError, SigningKeys};
 use crate::service::password::PasswordVerifier;
@@ -28,6 +29,8 @@ pub struct Inner {
     pub throttle: LoginThrottle,
     pub passwords: PasswordVerifier,
     pub pages: Pages,
+    /// TXT lookups for FQDN verification.
+    pub dns: Arc<dyn TxtLookup>,
 }
 
 impl std::ops::Deref for AppState {
@@ -54,6 +57,14 @@ impl AppState {
         )
         .await?;
         let policy = CachePolicy::for_backend(store.backend());
+        let dns: Arc<dyn TxtLookup> = match HickoryTxt::new(config.dns_resolver, config.dns_timeout)
+        {
+            Ok(r) => Arc::new(r),
+            Err(why) => {
+                tracing::warn!(%why, "no DNS resolver: FQDN verification will answer 503");
+                Arc::new(NoResolver(why))
+            }
+        };
         Ok(Self(Arc::new(Inner {
             config,
             writer: TokenWriter::spawn(store.clone()),
@@ -67,6 +78,7 @@ impl AppState {
             throttle: LoginThrottle::default(),
             passwords: PasswordVerifier::new(hashing_concurrency()).map_err(KeyError::Generate)?,
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
+            dns,
         })))
     }
 }

@@ -132,6 +132,36 @@ impl AuthClient {
         Ok(Self::decode::<ScopeEnvelope<ScopeObject>>(r).await?.scope)
     }
 
+    /// Registers `fqdn` for this client after the server has found a DNS TXT record at it whose
+    /// value is the client id; the client object as it is now.
+    pub async fn add_fqdn(&self, fqdn: &str) -> Result<Value, ClientError> {
+        let r = self
+            .http
+            .post(self.url(&format!("v2/api/clients/{}/fqdns", self.client_id)))
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .json(&serde_json::json!({ "fqdn": fqdn }))
+            .send()
+            .await?;
+        Ok(Self::decode::<Value>(r).await?["client"].take())
+    }
+
+    /// Removes `fqdn` from this client; the client object as it is now.
+    pub async fn remove_fqdn(&self, fqdn: &str) -> Result<Value, ClientError> {
+        let mut url =
+            reqwest::Url::parse(&self.url(&format!("v2/api/clients/{}/fqdns", self.client_id)))
+                .map_err(|e| ClientError::Decode(format!("bad auth server URL: {e}")))?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::Decode("bad auth server URL".into()))?
+            .push(fqdn);
+        let r = self
+            .http
+            .delete(url)
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .send()
+            .await?;
+        Ok(Self::decode::<Value>(r).await?["client"].take())
+    }
+
     /// The scopes with these scope strings (unknown ones are absent from the answer).
     pub async fn scopes_by_strings(
         &self,
@@ -157,15 +187,22 @@ impl AuthClient {
 fn error_message(status: StatusCode, body: &[u8]) -> String {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let pick = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    pick(&v, "error_description")
-        .map(|d| match pick(&v, "error") {
-            Some(e) => format!("{e}: {d}"),
-            None => d,
+    // The Globus envelope also carries `error_description`, but only as the status title; its
+    // `detail` says what happened.
+    v.get("errors")
+        .and_then(|e| e.get(0))
+        .and_then(|e| {
+            let detail = pick(e, "detail")?;
+            Some(match pick(e, "code") {
+                Some(code) => format!("{code}: {detail}"),
+                None => detail,
+            })
         })
         .or_else(|| {
-            v.get("errors")
-                .and_then(|e| e.get(0))
-                .and_then(|e| pick(e, "detail"))
+            pick(&v, "error_description").map(|d| match pick(&v, "error") {
+                Some(e) => format!("{e}: {d}"),
+                None => d,
+            })
         })
         .or_else(|| pick(&v, "error"))
         .unwrap_or_else(|| status.to_string())
@@ -184,6 +221,11 @@ mod tests {
         assert_eq!(m, "invalid_scope: unknown scope: x");
         let m = error_message(StatusCode::FORBIDDEN, br#"{"errors":[{"detail":"nope"}]}"#);
         assert_eq!(m, "nope");
+        let m = error_message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            br#"{"errors":[{"code":"SERVICE_UNAVAILABLE","detail":"DNS timed out"}],"error":"service_unavailable","error_description":"Service Unavailable"}"#,
+        );
+        assert_eq!(m, "SERVICE_UNAVAILABLE: DNS timed out");
         assert_eq!(
             error_message(StatusCode::BAD_GATEWAY, b"<html>"),
             "502 Bad Gateway"

@@ -134,6 +134,13 @@ impl Client {
             .unwrap_or_else(|| self.id.to_string())
     }
 
+    /// Whether a token whose `resource_server` is `name` is meant for this client: its
+    /// resource-server name, or its id, which named it before it registered an FQDN (tokens
+    /// issued then stay introspectable and exchangeable by it).
+    pub fn is_audience(&self, name: &str) -> bool {
+        name == self.resource_server() || name == self.id.to_string()
+    }
+
     pub fn is_public(&self) -> bool {
         self.client_type.is_public()
     }
@@ -204,6 +211,17 @@ mod tests {
         assert_eq!(c.resource_server(), "api.example.org");
         c.resource_server_name = Some("flows.globus.org".into());
         assert_eq!(c.resource_server(), "flows.globus.org");
+    }
+
+    #[test]
+    fn a_client_is_the_audience_of_its_name_and_its_id() {
+        let id = Uuid::from_u128(42);
+        let mut c = client(id);
+        c.fqdns = vec!["api.example.org".into(), "b.example.org".into()];
+        assert!(c.is_audience("api.example.org"));
+        assert!(c.is_audience(&id.to_string()));
+        assert!(!c.is_audience("b.example.org"));
+        assert!(!c.is_audience(&Uuid::from_u128(43).to_string()));
     }
 
     #[test]

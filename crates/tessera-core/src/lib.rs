@@ -9,6 +9,7 @@ pub mod auth_policy;
 pub mod client;
 pub mod clock;
 pub mod consent;
+pub mod fqdn;
 pub mod grant;
 pub mod identity;
 pub mod pkce;

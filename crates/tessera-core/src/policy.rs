@@ -7,7 +7,7 @@ use crate::grant::TokenRecord;
 /// token was issued to and the resource server it is meant for (its audience), and nobody else:
 /// anyone else gets `{"active": false}`, exactly as for an unknown token.
 pub fn may_introspect(caller: &Client, token: &TokenRecord) -> bool {
-    token.client_id == caller.id || token.resource_server == caller.resource_server()
+    token.client_id == caller.id || caller.is_audience(&token.resource_server)
 }
 
 /// RFC 7009 §2.1: a client may revoke only tokens issued to it. A template client (the Globus

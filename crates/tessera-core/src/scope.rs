@@ -42,6 +42,42 @@ pub fn scope_string_for(owner: &Client, suffix: &str) -> String {
     }
 }
 
+const URN_PREFIX: &str = "urn:globus:auth:scope:";
+
+/// The suffix of a client-owned scope string (`…:<suffix>` or `…/<suffix>`); `None` for the
+/// bare OIDC scopes.
+pub fn suffix_of(scope_string: &str) -> Option<&str> {
+    if let Some(rest) = scope_string.strip_prefix(URN_PREFIX) {
+        rest.rsplit_once(':').map(|(_, s)| s)
+    } else if let Some(rest) = scope_string.strip_prefix(SCOPE_URL_PREFIX) {
+        rest.rsplit_once('/').map(|(_, s)| s)
+    } else {
+        None
+    }
+}
+
+/// The other strings that name `scope` (spec §1.1, as Globus resolves them): a scope whose
+/// resource server is a DNS name is also known as `urn:globus:auth:scope:<rs>:<suffix>` and
+/// `https://auth.globus.org/scopes/<rs>/<suffix>`, whichever form its own string has. So the
+/// scopes a client created before it registered an FQDN keep their URL strings and are also
+/// reachable by the FQDN forms; callers let a scope's own string win over another's alias.
+pub fn aliases(scope: &Scope) -> Vec<String> {
+    let rs = &scope.resource_server;
+    let Some(suffix) = suffix_of(&scope.scope_string) else {
+        return vec![];
+    };
+    if crate::fqdn::parse_fqdn(rs).as_deref() != Ok(rs.as_str()) {
+        return vec![];
+    }
+    [
+        format!("{URN_PREFIX}{rs}:{suffix}"),
+        format!("{SCOPE_URL_PREFIX}{rs}/{suffix}"),
+    ]
+    .into_iter()
+    .filter(|a| *a != scope.scope_string)
+    .collect()
+}
+
 /// A suffix becomes part of a URL and a URN: letters, digits, `_`, `-`, `.`, 1 to 100 long.
 pub fn validate_suffix(suffix: &str) -> Result<(), &'static str> {
     if suffix.is_empty() || suffix.len() > 100 {
@@ -128,6 +164,61 @@ mod tests {
             scope_string_for(&c, "all"),
             "urn:globus:auth:scope:api.example.org:all"
         );
+    }
+
+    fn scope(scope_string: &str, resource_server: &str) -> Scope {
+        Scope {
+            id: Uuid::from_u128(1),
+            client_id: Uuid::from_u128(9),
+            resource_server: resource_server.into(),
+            scope_string: scope_string.into(),
+            name: "n".into(),
+            description: "d".into(),
+            advertised: false,
+            allows_refresh_token: true,
+            required_domains: vec![],
+            dependent_scopes: vec![],
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn scopes_of_fqdn_resource_servers_have_both_fqdn_forms() {
+        let urn = scope(
+            "urn:globus:auth:scope:api.example.org:all",
+            "api.example.org",
+        );
+        assert_eq!(
+            aliases(&urn),
+            ["https://auth.globus.org/scopes/api.example.org/all"]
+        );
+        // Created before the FQDN: the id URL stays, the FQDN forms are added.
+        let id = Uuid::from_u128(9);
+        let old = scope(
+            &format!("https://auth.globus.org/scopes/{id}/data"),
+            "api.example.org",
+        );
+        assert_eq!(
+            aliases(&old),
+            [
+                "urn:globus:auth:scope:api.example.org:data",
+                "https://auth.globus.org/scopes/api.example.org/data"
+            ]
+        );
+        // No FQDN, a legacy label, or a bare OIDC scope: nothing else.
+        assert!(aliases(&scope(
+            &format!("https://auth.globus.org/scopes/{id}/x"),
+            &id.to_string()
+        ))
+        .is_empty());
+        assert!(aliases(&scope(
+            "https://auth.globus.org/scopes/f/all",
+            "funcx_service"
+        ))
+        .is_empty());
+        assert!(aliases(&scope("openid", "auth.globus.org")).is_empty());
+        assert_eq!(suffix_of("urn:globus:auth:scope:a.b:c"), Some("c"));
+        assert_eq!(suffix_of("email"), None);
     }
 
     #[test]

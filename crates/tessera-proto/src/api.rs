@@ -12,7 +12,11 @@ pub enum ApiErrorCode {
     NotFound,
     Conflict,
     PayloadTooLarge,
+    /// The DNS evidence for a client FQDN is missing or names another client.
+    FqdnNotVerified,
     InternalError,
+    /// Something the server depends on (the DNS resolver) did not answer; try again.
+    ServiceUnavailable,
 }
 
 impl ApiErrorCode {
@@ -24,7 +28,9 @@ impl ApiErrorCode {
             Self::NotFound => 404,
             Self::Conflict => 409,
             Self::PayloadTooLarge => 413,
+            Self::FqdnNotVerified => 400,
             Self::InternalError => 500,
+            Self::ServiceUnavailable => 503,
         }
     }
 
@@ -36,7 +42,9 @@ impl ApiErrorCode {
             Self::NotFound => "NOT_FOUND",
             Self::Conflict => "CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::FqdnNotVerified => "FQDN_NOT_VERIFIED",
             Self::InternalError => "INTERNAL_ERROR",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
         }
     }
 
@@ -48,7 +56,9 @@ impl ApiErrorCode {
             Self::NotFound => "Not Found",
             Self::Conflict => "Conflict",
             Self::PayloadTooLarge => "Payload Too Large",
+            Self::FqdnNotVerified => "FQDN Not Verified",
             Self::InternalError => "Internal Server Error",
+            Self::ServiceUnavailable => "Service Unavailable",
         }
     }
 }

@@ -127,6 +127,25 @@ pub trait ClientRepository {
     ) -> Result<Option<ClientCredential>, StoreError>;
 }
 
+/// Verified client FQDNs (spec §1.1, §4). A name belongs to at most one client; a client's first
+/// name is its resource-server name, so changing the list renames the resource server of the
+/// client's scopes in the same transaction.
+#[async_trait]
+pub trait FqdnRepository {
+    /// Appends `fqdn` to the client's names. `Ok(None)`: no such client; `Conflict`: a client
+    /// holds the name already. Returns the client as it is now.
+    async fn add_fqdn(
+        &self,
+        client_id: Uuid,
+        fqdn: &str,
+        at: UnixTime,
+    ) -> Result<Option<Client>, StoreError>;
+    /// Removes `fqdn` from the client's names; `Ok(None)` when the client did not hold it.
+    async fn remove_fqdn(&self, client_id: Uuid, fqdn: &str) -> Result<Option<Client>, StoreError>;
+    /// The client holding `fqdn`, if any.
+    async fn client_by_fqdn(&self, fqdn: &str) -> Result<Option<Client>, StoreError>;
+}
+
 #[async_trait]
 pub trait ProjectRepository {
     async fn insert_project(&self, project: &Project) -> Result<(), StoreError>;
@@ -270,6 +289,7 @@ pub trait Store:
     IdentityRepository
     + ClientRepository
     + ProjectRepository
+    + FqdnRepository
     + ScopeRepository
     + TokenRepository
     + KeyRepository

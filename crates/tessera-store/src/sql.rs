@@ -127,8 +127,9 @@ macro_rules! impl_repositories {
         use ::uuid::Uuid;
         use $crate::sql::{self as q, conflict};
         use $crate::{
-            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, IdentityRepository, KeyRepository,
-            NewConsent, ProjectRepository, ScopeRepository, SessionRepository, StoreError, StoredKey, TokenRepository,
+            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, FqdnRepository, IdentityRepository,
+            KeyRepository, NewConsent, ProjectRepository, ScopeRepository, SessionRepository, StoreError, StoredKey,
+            TokenRepository,
         };
 
         const IDENTITY_COLUMNS: &str =
@@ -680,6 +681,53 @@ macro_rules! impl_repositories {
                 }
                 Ok(())
             }
+            /// Rewrites `clients.fqdns` from `client_fqdns` and renames the resource server of
+            /// the client's scopes to the client's name; the caller holds the client's row lock.
+            async fn sync_fqdns(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                client_id: &str,
+            ) -> Result<Option<Client>, StoreError> {
+                let names: Vec<String> = ::sqlx::query(
+                    "SELECT fqdn FROM client_fqdns WHERE client_id = $1 ORDER BY position",
+                )
+                .bind(client_id)
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("fqdn"))
+                .collect::<Result<_, _>>()?;
+                ::sqlx::query("UPDATE clients SET fqdns = $2 WHERE id = $1")
+                    .bind(client_id)
+                    .bind(q::to_json(&names))
+                    .execute(&mut **tx)
+                    .await?;
+                let row = ::sqlx::query(&format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"))
+                    .bind(client_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let Some(client) = row.as_ref().map(client_from_row).transpose()? else {
+                    return Ok(None);
+                };
+                ::sqlx::query("UPDATE scopes SET resource_server = $2 WHERE client_id = $1 AND resource_server <> $2")
+                    .bind(client_id)
+                    .bind(client.resource_server())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(Some(client))
+            }
+
+            /// Takes the client's row lock (PostgreSQL; SQLite has one writer), so concurrent
+            /// changes to one client's names apply one after the other. False: no such client.
+            async fn lock_client(
+                tx: &mut ::sqlx::Transaction<'_, $db>,
+                client_id: &str,
+            ) -> Result<bool, StoreError> {
+                let done = ::sqlx::query("UPDATE clients SET fqdns = fqdns WHERE id = $1")
+                    .bind(client_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
         }
 
         #[async_trait]
@@ -839,6 +887,59 @@ macro_rules! impl_repositories {
                     .await?;
                 tx.commit().await?;
                 Ok(done.rows_affected() > 0)
+            }
+        }
+
+        #[async_trait]
+        impl FqdnRepository for $store {
+            async fn add_fqdn(&self, client_id: Uuid, fqdn: &str, at: UnixTime) -> Result<Option<Client>, StoreError> {
+                let id = client_id.to_string();
+                let mut tx = self.writer.begin().await?;
+                if !Self::lock_client(&mut tx, &id).await? {
+                    return Ok(None);
+                }
+                ::sqlx::query(
+                    "INSERT INTO client_fqdns (fqdn, client_id, position, verified_at) VALUES ($1, $2, \
+                     (SELECT COALESCE(MAX(position), 0) + 1 FROM client_fqdns WHERE client_id = $2), $3)",
+                )
+                .bind(fqdn)
+                .bind(&id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict("a client with this FQDN"))?;
+                let client = Self::sync_fqdns(&mut tx, &id).await?;
+                tx.commit().await?;
+                Ok(client)
+            }
+
+            async fn remove_fqdn(&self, client_id: Uuid, fqdn: &str) -> Result<Option<Client>, StoreError> {
+                let id = client_id.to_string();
+                let mut tx = self.writer.begin().await?;
+                if !Self::lock_client(&mut tx, &id).await? {
+                    return Ok(None);
+                }
+                let done = ::sqlx::query("DELETE FROM client_fqdns WHERE fqdn = $1 AND client_id = $2")
+                    .bind(fqdn)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                let client = Self::sync_fqdns(&mut tx, &id).await?;
+                tx.commit().await?;
+                Ok(client)
+            }
+
+            async fn client_by_fqdn(&self, fqdn: &str) -> Result<Option<Client>, StoreError> {
+                let row = ::sqlx::query(&format!(
+                    "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = (SELECT client_id FROM client_fqdns WHERE fqdn = $1)"
+                ))
+                .bind(fqdn)
+                .fetch_optional(&self.reader)
+                .await?;
+                row.as_ref().map(client_from_row).transpose()
             }
         }
 

@@ -737,3 +737,106 @@ async fn effective_identities_are_kept_on_tokens_codes_and_consents() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn fqdns_are_unique_ordered_and_rename_the_resource_server() {
+    each_backend(|store| async move {
+        let owner = client(Uuid::new_v4(), "rs");
+        let other = client(Uuid::new_v4(), "other");
+        store.insert_client(&owner).await.unwrap();
+        store.insert_client(&other).await.unwrap();
+        let scope = Scope {
+            id: Uuid::new_v4(),
+            client_id: owner.id,
+            resource_server: owner.id.to_string(),
+            scope_string: format!("https://auth.globus.org/scopes/{}/all", owner.id),
+            name: "All".into(),
+            description: "Everything".into(),
+            advertised: false,
+            allows_refresh_token: true,
+            required_domains: vec![],
+            dependent_scopes: vec![],
+            created_at: 3,
+        };
+        store.insert_scope(&scope).await.unwrap();
+        let rs_of_scope = || async {
+            store.scopes_by_ids(&[scope.id]).await.unwrap()[0]
+                .resource_server
+                .clone()
+        };
+
+        let c = store
+            .add_fqdn(owner.id, "a.example.org", 5)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.fqdns, ["a.example.org"]);
+        assert_eq!(rs_of_scope().await, "a.example.org");
+        let c = store
+            .add_fqdn(owner.id, "b.example.org", 6)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.fqdns, ["a.example.org", "b.example.org"]);
+        assert_eq!(
+            store.client(owner.id).await.unwrap().unwrap().fqdns,
+            c.fqdns
+        );
+        assert_eq!(rs_of_scope().await, "a.example.org");
+
+        // One owner per name, the same client included.
+        for who in [other.id, owner.id] {
+            assert!(matches!(
+                store.add_fqdn(who, "a.example.org", 7).await,
+                Err(StoreError::Conflict(_))
+            ));
+        }
+        assert!(store
+            .add_fqdn(Uuid::new_v4(), "c.example.org", 7)
+            .await
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            store
+                .client_by_fqdn("b.example.org")
+                .await
+                .unwrap()
+                .map(|c| c.id),
+            Some(owner.id)
+        );
+        assert!(store
+            .client_by_fqdn("c.example.org")
+            .await
+            .unwrap()
+            .is_none());
+
+        // Removing the first name hands the resource server to the next one.
+        assert!(store
+            .remove_fqdn(other.id, "a.example.org")
+            .await
+            .unwrap()
+            .is_none());
+        let c = store
+            .remove_fqdn(owner.id, "a.example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.fqdns, ["b.example.org"]);
+        assert_eq!(rs_of_scope().await, "b.example.org");
+        let c = store
+            .remove_fqdn(owner.id, "b.example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(c.fqdns.is_empty());
+        assert_eq!(rs_of_scope().await, owner.id.to_string());
+        // A freed name can be claimed by another client.
+        let o = store
+            .add_fqdn(other.id, "a.example.org", 8)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.fqdns, ["a.example.org"]);
+    })
+    .await;
+}

@@ -27,6 +27,9 @@ pub(crate) enum Command {
     /// Get, check and revoke tokens as a client (gettoken.py, minicatokencheck.py).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the calling client itself.
+    #[command(subcommand)]
+    Client(ClientCommand),
 }
 
 /// Where the data is: shared by `serve` and `admin`.
@@ -65,6 +68,9 @@ pub(crate) struct ServeArgs {
     /// ID-token signing algorithm: RS512 (default, what the Globus SDK expects) or RS256.
     #[arg(long, env = "TESSERA_ID_TOKEN_ALGORITHM")]
     pub(crate) id_token_algorithm: Option<String>,
+    /// The DNS server (ip:port) that verifies client FQDNs (default: the system resolver).
+    #[arg(long, env = "TESSERA_DNS_RESOLVER")]
+    pub(crate) dns_resolver: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,6 +168,30 @@ pub(crate) enum TokenCommand {
     /// Revoke TOKEN (RFC 7009).
     Revoke {
         token: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// The DNS names of the calling client.
+    #[command(subcommand)]
+    Fqdn(FqdnCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FqdnCommand {
+    /// Register FQDN for the calling client: the server looks for a DNS TXT record at FQDN
+    /// whose value is the client id. Prints the client as JSON.
+    Add {
+        fqdn: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Remove FQDN from the calling client; prints the client as JSON.
+    Remove {
+        fqdn: String,
         #[command(flatten)]
         client: ClientArgs,
     },

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             }
             Command::Scope(command) => seeds::scope(command).await,
             Command::Token(command) => seeds::token(command).await,
+            Command::Client(command) => seeds::client_command(command).await,
         }
     });
     match result {

@@ -1,7 +1,7 @@
 //! The seed scripts as commands: `scope create` (createscope.py), `token get` (gettoken.py),
 //! `token check` (minicatokencheck.py), plus `token revoke`.
 
-use crate::cli::{ClientArgs, ScopeCommand, TokenCommand};
+use crate::cli::{ClientArgs, ClientCommand, FqdnCommand, ScopeCommand, TokenCommand};
 use anyhow::{anyhow, bail, Context, Result};
 use std::process::ExitCode;
 use tessera_client::AuthClient;
@@ -57,6 +57,17 @@ pub(crate) async fn scope(command: ScopeCommand) -> Result<ExitCode> {
         })
         .await?;
     println!("{}", serde_json::to_string_pretty(&scope)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tessera client fqdn add|remove FQDN`, as the client the credentials name.
+pub(crate) async fn client_command(command: ClientCommand) -> Result<ExitCode> {
+    let ClientCommand::Fqdn(command) = command;
+    let out = match command {
+        FqdnCommand::Add { fqdn, client: args } => client(args)?.add_fqdn(&fqdn).await?,
+        FqdnCommand::Remove { fqdn, client: args } => client(args)?.remove_fqdn(&fqdn).await?,
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)
 }
 

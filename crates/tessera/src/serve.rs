@@ -32,6 +32,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.max_body_bytes = settings.max_body_bytes;
     config.id_token_algorithm = settings.id_token_algorithm;
     config.refresh_idle_lifetime = settings.refresh_token_idle_lifetime;
+    config.dns_resolver = settings.dns_resolver;
     let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRandom))
         .await
         .context("starting the authorization server")?;

@@ -25,6 +25,7 @@ pub(crate) struct FileConfig {
     pub(crate) max_body_bytes: Option<usize>,
     pub(crate) id_token_algorithm: Option<String>,
     pub(crate) refresh_token_idle_lifetime: Option<i64>,
+    pub(crate) dns_resolver: Option<String>,
 }
 
 impl FileConfig {
@@ -107,6 +108,8 @@ pub(crate) struct ServeSettings {
     pub(crate) max_body_bytes: usize,
     pub(crate) id_token_algorithm: SigningAlgorithm,
     pub(crate) refresh_token_idle_lifetime: i64,
+    /// `None`: the system resolver.
+    pub(crate) dns_resolver: Option<SocketAddr>,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
@@ -160,6 +163,12 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
             "refresh_token_idle_lifetime must be between 3600 seconds and 5 years, not {refresh}"
         );
     }
+    let dns_resolver = args
+        .dns_resolver
+        .clone()
+        .or(file.dns_resolver.clone())
+        .map(|s| parse_dns_resolver(&s))
+        .transpose()?;
     Ok(ServeSettings {
         listen,
         database: database(&args.store, &file)?,
@@ -169,7 +178,19 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         max_body_bytes,
         id_token_algorithm,
         refresh_token_idle_lifetime: refresh,
+        dns_resolver,
     })
+}
+
+/// `ip:port`, or a bare IP for port 53.
+pub(crate) fn parse_dns_resolver(s: &str) -> Result<SocketAddr> {
+    s.parse::<SocketAddr>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "dns_resolver: {s:?} is not a DNS server address like 192.0.2.53:53 (leave it unset for the system resolver)"
+            )
+        })
 }
 
 /// An absolute http(s) URL with a host and no query or fragment.
@@ -201,6 +222,20 @@ mod tests {
         ] {
             assert!(validate_public_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn dns_resolvers_are_addresses() {
+        assert_eq!(
+            parse_dns_resolver("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse::<SocketAddr>().unwrap()
+        );
+        assert_eq!(parse_dns_resolver("192.0.2.1").unwrap().port(), 53);
+        assert_eq!(parse_dns_resolver("[::1]:53").unwrap().port(), 53);
+        for bad in ["", "dns.example.org", "127.0.0.1:99999", "system"] {
+            assert!(parse_dns_resolver(bad).is_err(), "{bad}");
+        }
+        assert!(toml::from_str::<FileConfig>("dns_resolver = \"127.0.0.1:53\"").is_ok());
     }
 
     #[test]

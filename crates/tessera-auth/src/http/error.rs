@@ -144,6 +144,8 @@ impl From<Failure> for ApiError {
             Failure::Forbidden(d) => Self::forbidden(d),
             Failure::NotFound(d) => Self::not_found(d),
             Failure::Conflict(d) => Self::new(ApiErrorCode::Conflict, d),
+            Failure::Unverified(d) => Self::new(ApiErrorCode::FqdnNotVerified, d),
+            Failure::Unavailable(d) => Self::new(ApiErrorCode::ServiceUnavailable, d),
             Failure::Store(e) => Self::internal(&e),
         }
     }
@@ -160,6 +162,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"tessera\", error=\"invalid_token\""),
             );
+        }
+        if self.code == ApiErrorCode::ServiceUnavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }

@@ -199,6 +199,7 @@ pub async fn start(
         .await?;
     client_credentials::plan(&requests, |s| catalogue.by_string(s))
         .map_err(|e| back("invalid_scope", &e.to_string()))?;
+    let requests = catalogue.canonical(&requests);
     // Consenting to a scope is consenting to what it depends on: the whole tree is asked for.
     let requests = expand_declared(&requests, &|s| catalogue.by_string(s), &|id| {
         catalogue.by_id(id)

@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod consents;
 pub mod credentials;
+pub mod fqdns;
 pub mod id_token;
 pub mod identities;
 pub mod issue;
@@ -31,6 +32,12 @@ pub enum Failure {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The proof asked for (DNS evidence of an FQDN) is missing or wrong.
+    #[error("{0}")]
+    Unverified(String),
+    /// A service the request depends on did not answer; the caller may retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

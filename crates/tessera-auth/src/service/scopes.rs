@@ -4,7 +4,8 @@ use super::Failure;
 use crate::state::AppState;
 use tessera_core::client::Client;
 use tessera_core::scope::{
-    scope_string_for, validate_domain, validate_suffix, validate_text, DependentScope, Scope,
+    scope_string_for, suffix_of, validate_domain, validate_suffix, validate_text, DependentScope,
+    Scope,
 };
 use tessera_proto::api::{DependentScopeObject, ScopeCreate, ScopeObject, ScopeUpdate};
 use tessera_store::StoreError;
@@ -99,6 +100,20 @@ pub async fn create(state: &AppState, owner: &Client, body: ScopeCreate) -> Resu
         .map_err(Failure::BadRequest)?;
     let required_domains = body.required_domains.unwrap_or_default();
     check_domains(&required_domains)?;
+    // One scope per suffix and client: its scopes created before and after it registered an
+    // FQDN share the FQDN aliases (`tessera_core::scope::aliases`).
+    if let Some(twin) = state
+        .store
+        .scopes_of_client(owner.id)
+        .await?
+        .into_iter()
+        .find(|s| suffix_of(&s.scope_string) == Some(body.scope_suffix.as_str()))
+    {
+        return Err(Failure::Conflict(format!(
+            "this client has a scope with the suffix {} already: {}",
+            body.scope_suffix, twin.scope_string
+        )));
+    }
     let id = state.rng.uuid_v4();
     let dependent_scopes =
         check_dependents(state, id, body.dependent_scopes.as_deref().unwrap_or(&[])).await?;
@@ -229,7 +244,22 @@ pub async fn search(
         (Some(_), Some(_)) => Err(Failure::BadRequest(
             "give scope_strings or ids, not both".into(),
         )),
-        (Some(strings), None) => Ok(state.store.scopes_by_strings(&split(strings)).await?),
+        (Some(strings), None) => {
+            // Aliases (the FQDN forms) find the scope they name.
+            let catalogue = state
+                .scopes
+                .get(state.store.as_ref(), state.clock.now())
+                .await?;
+            let strings: Vec<String> = split(strings)
+                .into_iter()
+                .map(|s| {
+                    catalogue
+                        .by_string(&s)
+                        .map_or(s, |x| x.scope_string.clone())
+                })
+                .collect();
+            Ok(state.store.scopes_by_strings(&strings).await?)
+        }
         (None, Some(ids)) => {
             let ids = split(ids)
                 .iter()

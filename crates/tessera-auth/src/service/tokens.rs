@@ -300,7 +300,7 @@ pub async fn dependent(
         .filter(|r| r.kind == TokenKind::AccessToken)
         .ok_or_else(|| invalid("the token is not an active access token"))?;
     // Only the audience may exchange a token: anyone else holding it gains nothing.
-    if record.resource_server != caller.resource_server() {
+    if !caller.is_audience(&record.resource_server) {
         return Err(invalid("the token was not issued for this client"));
     }
     if record.subject_kind != SubjectKind::Identity {

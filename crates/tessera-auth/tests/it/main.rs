@@ -5,7 +5,9 @@
 mod api;
 mod browser;
 mod dependent;
+mod dns_server;
 mod flows;
+mod fqdns;
 mod harness;
 mod linking;
 mod oauth;

@@ -4,5 +4,8 @@
 
 mod commands;
 mod config;
+#[path = "../../../tessera-auth/tests/it/dns_server.rs"]
+mod dns_server;
+mod fqdns;
 mod process;
 mod serve;

@@ -26,9 +26,22 @@ impl Server {
 
     /// A server on a directory the caller keeps (to restart on the same data).
     pub(crate) fn start_in(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// A server on its own directory, with more `serve` flags.
+    pub(crate) fn start_flags(flags: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Self::start_with(dir.path(), flags);
+        s._owned = Some(dir);
+        s
+    }
+
+    fn start_with(data_dir: &Path, flags: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(flags)
             .env_remove("TESSERA_CONFIG")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

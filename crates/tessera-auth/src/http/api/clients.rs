@@ -2,7 +2,7 @@
 
 use super::ApiPath;
 use crate::http::error::ApiError;
-use crate::http::extract::{ApiJson, Presented};
+use crate::http::extract::{ApiJson, ApiQuery, Presented};
 use crate::state::AppState;
 use crate::view::client_object;
 use axum::extract::State;
@@ -63,7 +63,11 @@ pub(super) struct ClientEnvelope<T> {
 pub(super) async fn list(
     State(state): State<AppState>,
     presented: Presented,
+    query: ApiQuery,
 ) -> Result<Json<Value>, ApiError> {
+    if let Some(fqdn) = query.get("fqdn") {
+        return super::fqdns::by_fqdn(&state, presented, fqdn).await;
+    }
     Ok(Json(super::project_clients::list(&state, presented).await?))
 }
 

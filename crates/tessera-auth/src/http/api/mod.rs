@@ -4,6 +4,7 @@
 mod clients;
 mod consents;
 mod credentials;
+mod fqdns;
 mod identities;
 mod policies;
 mod project_clients;
@@ -37,6 +38,11 @@ pub(super) fn routes() -> Router<AppState> {
             "/v2/api/clients/{id}",
             get(clients::get_client).put(clients::update),
         )
+        .route(
+            "/v2/api/clients/{id}/fqdns",
+            axum::routing::post(fqdns::add),
+        )
+        .route("/v2/api/clients/{id}/fqdns/{fqdn}", delete(fqdns::remove))
         .route(
             "/v2/api/projects",
             get(projects::list).post(projects::create),
