@@ -100,7 +100,9 @@ pub(crate) async fn token(command: TokenCommand) -> Result<ExitCode> {
 }
 
 /// Exit 0 and the username on stdout when the token is active (and from a required domain);
-/// otherwise exit 1 and the reason on stderr.
+/// otherwise exit 1 and the reason on stderr. The username introspection reports is the
+/// grant's effective identity (the linked identity that satisfied the client's policy), so the
+/// domain is judged on it, not on the other identities of the set.
 async fn check(client: AuthClient, token: &str, domains: &[String]) -> Result<ExitCode> {
     let answer = match client.introspect(token, None).await {
         Ok(a) => a,
