@@ -125,8 +125,8 @@ macro_rules! impl_repositories {
         use ::uuid::Uuid;
         use $crate::sql::{self as q, conflict};
         use $crate::{
-            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, IdentityRepository, KeyRepository,
-            NewConsent, ScopeRepository, SessionRepository, StoreError, StoredKey, TokenRepository,
+            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, Expired, IdentityRepository,
+            KeyRepository, MaintenanceRepository, NewConsent, ScopeRepository, SessionRepository, StoreError, StoredKey, TokenRepository,
         };
 
         const IDENTITY_COLUMNS: &str =
@@ -961,6 +961,27 @@ macro_rules! impl_repositories {
                 qb.push(")");
                 qb.build().execute(&self.writer).await?;
                 Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl MaintenanceRepository for $store {
+            async fn purge_batch(&self, what: Expired, before: UnixTime, limit: i64) -> Result<u64, StoreError> {
+                // By key through a bounded subquery: both dialects, one short transaction each.
+                let (table, key) = match what {
+                    Expired::Tokens => ("tokens", "hash"),
+                    Expired::AuthorizationCodes => ("authorization_codes", "hash"),
+                    Expired::PendingAuthorizations => ("authorization_requests", "id"),
+                    Expired::Sessions => ("sessions", "hash"),
+                };
+                let done = ::sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at < $1 LIMIT $2)"
+                ))
+                .bind(before)
+                .bind(limit)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected())
             }
         }
 

@@ -65,6 +65,10 @@ pub(crate) struct ServeArgs {
     /// ID-token signing algorithm: RS512 (default, what the Globus SDK expects) or RS256.
     #[arg(long, env = "TESSERA_ID_TOKEN_ALGORITHM")]
     pub(crate) id_token_algorithm: Option<String>,
+    /// Seconds between cleanup rounds deleting expired tokens, codes and sessions (default
+    /// 600). With several nodes, each round runs on one of them.
+    #[arg(long, env = "TESSERA_CLEANUP_INTERVAL")]
+    pub(crate) cleanup_interval: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +77,12 @@ pub(crate) enum AdminCommand {
     User(AdminUser),
     #[command(subcommand)]
     Client(AdminClient),
+    /// Run one cleanup round now (expired tokens, codes, pending requests, sessions); prints
+    /// what it deleted, or `{"skipped": true}` when another node is running one.
+    Cleanup {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

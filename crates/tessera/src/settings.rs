@@ -25,6 +25,7 @@ pub(crate) struct FileConfig {
     pub(crate) max_body_bytes: Option<usize>,
     pub(crate) id_token_algorithm: Option<String>,
     pub(crate) refresh_token_idle_lifetime: Option<i64>,
+    pub(crate) cleanup_interval: Option<u64>,
 }
 
 impl FileConfig {
@@ -107,6 +108,8 @@ pub(crate) struct ServeSettings {
     pub(crate) max_body_bytes: usize,
     pub(crate) id_token_algorithm: SigningAlgorithm,
     pub(crate) refresh_token_idle_lifetime: i64,
+    /// Seconds between background cleanup rounds (expired tokens, codes, sessions).
+    pub(crate) cleanup_interval: u64,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
@@ -160,6 +163,13 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
             "refresh_token_idle_lifetime must be between 3600 seconds and 5 years, not {refresh}"
         );
     }
+    let cleanup_interval = args
+        .cleanup_interval
+        .or(file.cleanup_interval)
+        .unwrap_or(600);
+    if !(1..=24 * 3600).contains(&cleanup_interval) {
+        bail!("cleanup_interval must be between 1 second and 1 day, not {cleanup_interval}");
+    }
     Ok(ServeSettings {
         listen,
         database: database(&args.store, &file)?,
@@ -169,6 +179,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         max_body_bytes,
         id_token_algorithm,
         refresh_token_idle_lifetime: refresh,
+        cleanup_interval,
     })
 }
 
