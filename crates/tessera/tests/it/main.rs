@@ -2,7 +2,9 @@
 //! its own subcommands, as an operator and a client would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cluster;
 mod commands;
 mod config;
+mod crash;
 mod process;
 mod serve;
