@@ -53,12 +53,22 @@ impl TestServer {
             tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
                 .await
                 .unwrap();
+        Self::on(store, 42, dir).await
+    }
+
+    /// A server on `store` (a node of a cluster when several share one PostgreSQL database;
+    /// give each its own `seed`).
+    pub(crate) async fn on(
+        store: Arc<dyn tessera_store::Store>,
+        seed: u64,
+        dir: tempfile::TempDir,
+    ) -> Self {
         let clock = Arc::new(FixedClock::new(START));
         let state = AppState::new(
             AuthConfig::new("http://tessera.test"),
             store,
             clock.clone(),
-            Arc::new(SeededRandom::new(42)),
+            Arc::new(SeededRandom::new(seed)),
         )
         .await
         .unwrap();
