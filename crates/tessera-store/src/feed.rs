@@ -335,9 +335,9 @@ async fn run_listener(
                 if from == node {
                     continue; // our own heartbeat or change, applied when published
                 }
-                match changes {
-                    Some(changes) => changes.iter().for_each(|c| s.apply(c)),
-                    None => {} // another node's heartbeat
+                // `None`: another node's heartbeat.
+                for c in changes.iter().flatten() {
+                    s.apply(c);
                 }
             }
             Ok(Some(None)) | Ok(None) => return true,
