@@ -346,3 +346,37 @@ async fn cluster_cleanup_deletes_each_expired_row_once_across_nodes() {
     assert!(c.active(&c.b, &live).await);
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn cluster_nodes_clean_up_expired_rows_in_the_background() {
+    let Some(db) = Db::fresh("cluster background cleanup test").await else {
+        return;
+    };
+    let a = Server::start_pg(&db.url, &["--cleanup-interval", "1"]);
+    let b = Server::start_pg(&db.url, &["--cleanup-interval", "1"]);
+    sqlx::query(
+        "INSERT INTO sessions (hash, id, identity_id, auth_time, created_at, expires_at) \
+         SELECT sha256(('s' || g)::bytea), gen_random_uuid()::text, gen_random_uuid()::text, \
+         0, 0, 10 FROM generate_series(1, 1500) AS g",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let start = Instant::now();
+    loop {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{left} expired sessions left"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop((a, b));
+    db.drop_db().await;
+}
