@@ -1,23 +1,27 @@
 //! In-process caches of what the hot paths read: clients with their credential hashes, token
 //! records, and the scope catalogue.
 //!
-//! Correctness never depends on a TTL where this process can know better. On SQLite, one
-//! `tessera serve` owns the data directory (it takes a lock) and every change to a client's
-//! secrets, a scope or a token goes through it, so invalidation on change is exact and entries
-//! live until evicted. On PostgreSQL other nodes may change things too; until cross-node
-//! notifications exist, client and scope entries are trusted for at most one second and token
-//! records are not cached at all.
+//! Correctness never depends on a TTL. Every change to a client's secrets, a scope or a token
+//! is published on the store's change feed (`tessera_store::feed`), which applies it to this
+//! process's caches at once and, on PostgreSQL, to every other node's through LISTEN/NOTIFY.
+//! While a node's listener is disconnected its caches are not trusted: every read goes to the
+//! database until the listener is back and the caches have been flushed.
+//!
+//! On PostgreSQL client and scope entries still expire after five minutes: a safety net for
+//! the one gap the feed cannot close, a node that dies between committing a change and sending
+//! its notification (or an operator editing rows by hand). Token records have no TTL; a
+//! revocation whose notification was lost that way is sent again when it is repeated.
 
 use quick_cache::sync::Cache;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use tessera_core::client::{Client, ClientCredential};
 use tessera_core::clock::UnixTime;
 use tessera_core::grant::TokenRecord;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
-use tessera_store::{Backend, Store, StoreError};
+use tessera_store::{Backend, Change, ChangeSink, Store, StoreError};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy)]
@@ -40,9 +44,9 @@ impl CachePolicy {
                 client_capacity: 10_000,
             },
             Backend::Postgres => Self {
-                entry_ttl: Some(1),
-                cache_tokens: false,
-                token_capacity: 0,
+                entry_ttl: Some(300),
+                cache_tokens: true,
+                token_capacity: 200_000,
                 client_capacity: 10_000,
             },
         }
@@ -61,9 +65,35 @@ pub struct ClientEntry {
     loaded_at: UnixTime,
 }
 
+/// Whether the change feed vouches for a cache, and a generation bumped by every
+/// invalidation so that a fill that raced one is dropped (see [`TokenCache::fill`]).
+struct Validity {
+    trusted: AtomicBool,
+    generation: AtomicU64,
+}
+
+impl Validity {
+    fn new() -> Self {
+        Self {
+            trusted: AtomicBool::new(true),
+            generation: AtomicU64::new(0),
+        }
+    }
+    fn trusted(&self) -> bool {
+        self.trusted.load(Ordering::SeqCst)
+    }
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 pub struct ClientCache {
     cache: Cache<Uuid, Arc<ClientEntry>>,
     policy: CachePolicy,
+    validity: Validity,
 }
 
 impl ClientCache {
@@ -71,6 +101,7 @@ impl ClientCache {
         Self {
             cache: Cache::new(policy.client_capacity.max(1)),
             policy,
+            validity: Validity::new(),
         }
     }
 
@@ -80,11 +111,13 @@ impl ClientCache {
         id: Uuid,
         now: UnixTime,
     ) -> Result<Option<Arc<ClientEntry>>, StoreError> {
-        if let Some(entry) = self.cache.get(&id) {
+        let trusted = self.validity.trusted();
+        if let Some(entry) = self.cache.get(&id).filter(|_| trusted) {
             if self.policy.fresh(entry.loaded_at, now) {
                 return Ok(Some(entry));
             }
         }
+        let generation = self.validity.generation();
         // Unknown ids are not remembered: a client added a moment ago (`tessera admin client
         // add` runs in another process) must work at once.
         let Some(client) = store.client(id).await? else {
@@ -100,12 +133,25 @@ impl ClientCache {
             credentials,
             loaded_at: now,
         });
-        self.cache.insert(id, entry.clone());
+        if trusted {
+            // Insert, then check: an invalidation either bumped the generation before the
+            // check (the entry is dropped here) or removes the entry itself after the insert.
+            self.cache.insert(id, entry.clone());
+            if self.validity.generation() != generation || !self.validity.trusted() {
+                self.cache.remove(&id);
+            }
+        }
         Ok(Some(entry))
     }
 
     pub fn invalidate(&self, id: Uuid) {
+        self.validity.bump();
         self.cache.remove(&id);
+    }
+
+    pub fn flush(&self) {
+        self.validity.bump();
+        self.cache.clear();
     }
 }
 
@@ -115,6 +161,8 @@ pub struct TokenCache {
     cache: Option<Cache<SecretHash, Arc<TokenRecord>>>,
     /// Bumped by every revocation, before its cache entry is dropped.
     revocations: AtomicU64,
+    /// Whether the change feed vouches for what is cached.
+    trusted: AtomicBool,
 }
 
 impl TokenCache {
@@ -125,17 +173,23 @@ impl TokenCache {
         Self {
             cache,
             revocations: AtomicU64::new(0),
+            trusted: AtomicBool::new(true),
         }
     }
 
     pub fn get(&self, hash: &SecretHash) -> Option<Arc<TokenRecord>> {
+        if !self.trusted.load(Ordering::SeqCst) {
+            return None;
+        }
         self.cache.as_ref()?.get(hash)
     }
 
     /// A record that nobody else can know of yet (just issued).
     pub fn insert_new(&self, record: Arc<TokenRecord>) {
         if let Some(c) = &self.cache {
-            c.insert(record.hash, record);
+            if self.trusted.load(Ordering::SeqCst) {
+                c.insert(record.hash, record);
+            }
         }
     }
 
@@ -153,8 +207,25 @@ impl TokenCache {
         let Some(c) = &self.cache else { return };
         let hash = record.hash;
         c.insert(hash, record);
-        if self.revocations.load(Ordering::SeqCst) != generation {
+        if self.revocations.load(Ordering::SeqCst) != generation
+            || !self.trusted.load(Ordering::SeqCst)
+        {
             c.remove(&hash);
+        }
+    }
+
+    /// Every cached token of `family` was revoked.
+    pub fn family_revoked(&self, family: Uuid) {
+        self.revocations.fetch_add(1, Ordering::SeqCst);
+        if let Some(c) = &self.cache {
+            c.retain(|_, r| r.family_id != Some(family));
+        }
+    }
+
+    pub fn flush(&self) {
+        self.revocations.fetch_add(1, Ordering::SeqCst);
+        if let Some(c) = &self.cache {
+            c.clear();
         }
     }
 
@@ -226,6 +297,7 @@ pub struct ScopeCatalogue {
     /// When a miss last forced a reload: unknown scope strings must not make every request
     /// reread the table.
     last_forced: AtomicI64,
+    validity: Validity,
 }
 
 impl ScopeCatalogue {
@@ -234,6 +306,7 @@ impl ScopeCatalogue {
             current: RwLock::new(None),
             policy,
             last_forced: AtomicI64::new(i64::MIN),
+            validity: Validity::new(),
         }
     }
 
@@ -248,7 +321,7 @@ impl ScopeCatalogue {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         match current {
-            Some(c) if self.policy.fresh(c.loaded_at, now) => Ok(c),
+            Some(c) if self.validity.trusted() && self.policy.fresh(c.loaded_at, now) => Ok(c),
             _ => self.reload(store, now).await,
         }
     }
@@ -278,10 +351,12 @@ impl ScopeCatalogue {
     }
 
     pub fn invalidate(&self) {
+        self.validity.bump();
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     async fn reload(&self, store: &dyn Store, now: UnixTime) -> Result<Arc<Catalogue>, StoreError> {
+        let generation = self.validity.generation();
         let scopes = store.all_scopes().await?;
         let mut by_string = HashMap::with_capacity(scopes.len());
         let mut by_id = HashMap::with_capacity(scopes.len());
@@ -316,8 +391,57 @@ impl ScopeCatalogue {
             owners,
             loaded_at: now,
         });
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(c.clone());
+        if self.validity.trusted() {
+            let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
+            // A change published while this read ran may be missing from it: keep it only if
+            // none was.
+            *current = (self.validity.generation() == generation).then(|| c.clone());
+        }
         Ok(c)
+    }
+}
+
+/// The caches as the change feed sees them.
+pub struct CacheSink {
+    pub clients: Arc<ClientCache>,
+    pub tokens: Arc<TokenCache>,
+    pub scopes: Arc<ScopeCatalogue>,
+}
+
+impl ChangeSink for CacheSink {
+    fn apply(&self, change: &Change) {
+        match change {
+            Change::TokenRevoked(hash) => self.tokens.revoked(hash),
+            Change::FamilyRevoked(family) => self.tokens.family_revoked(*family),
+            Change::ClientChanged(id) => self.clients.invalidate(*id),
+            Change::ScopesChanged => self.scopes.invalidate(),
+            // Nothing cached holds consents or identity sets; the tokens a rescission revoked
+            // arrive as `TokenRevoked`.
+            Change::ConsentRescinded(_) | Change::IdentitySetChanged(_) => {}
+            Change::FlushAll => {
+                self.tokens.flush();
+                self.clients.flush();
+                self.scopes.invalidate();
+            }
+        }
+    }
+
+    fn set_trusted(&self, trusted: bool) {
+        self.tokens.trusted.store(trusted, Ordering::SeqCst);
+        self.clients
+            .validity
+            .trusted
+            .store(trusted, Ordering::SeqCst);
+        self.scopes
+            .validity
+            .trusted
+            .store(trusted, Ordering::SeqCst);
+        if !trusted {
+            // In-flight fills compare generations: make them drop what they read.
+            self.tokens.revocations.fetch_add(1, Ordering::SeqCst);
+            self.clients.validity.bump();
+            self.scopes.validity.bump();
+        }
     }
 }
 
@@ -364,13 +488,57 @@ mod tests {
         assert!(cache.get(&r.hash).is_none());
     }
 
-    #[test]
-    fn postgres_policy_caches_no_tokens() {
-        let cache = TokenCache::new(CachePolicy::for_backend(Backend::Postgres));
-        let r = record("b");
-        cache.insert_new(r.clone());
-        assert!(cache.get(&r.hash).is_none());
+    fn sink() -> CacheSink {
         let p = CachePolicy::for_backend(Backend::Postgres);
-        assert!(p.fresh(10, 10) && !p.fresh(10, 11));
+        CacheSink {
+            clients: Arc::new(ClientCache::new(p)),
+            tokens: Arc::new(TokenCache::new(p)),
+            scopes: Arc::new(ScopeCatalogue::new(p)),
+        }
+    }
+
+    #[test]
+    fn an_untrusted_cache_serves_and_keeps_nothing_and_a_flush_empties_it() {
+        let s = sink();
+        let (a, b) = (record("a"), record("b"));
+        s.tokens.insert_new(a.clone());
+        assert!(s.tokens.get(&a.hash).is_some());
+        s.set_trusted(false);
+        assert!(
+            s.tokens.get(&a.hash).is_none(),
+            "not served while untrusted"
+        );
+        let g = s.tokens.generation();
+        s.tokens.fill(b.clone(), g);
+        s.tokens.insert_new(b.clone());
+        s.apply(&Change::FlushAll);
+        s.set_trusted(true);
+        assert!(s.tokens.get(&a.hash).is_none(), "flushed");
+        assert!(
+            s.tokens.get(&b.hash).is_none(),
+            "nothing kept while untrusted"
+        );
+    }
+
+    #[test]
+    fn a_family_revocation_drops_every_cached_member() {
+        let s = sink();
+        let family = Uuid::from_u128(5);
+        let mut m = (*record("m")).clone();
+        m.family_id = Some(family);
+        let m = Arc::new(m);
+        let other = record("o");
+        s.tokens.insert_new(m.clone());
+        s.tokens.insert_new(other.clone());
+        s.apply(&Change::FamilyRevoked(family));
+        assert!(s.tokens.get(&m.hash).is_none());
+        assert!(s.tokens.get(&other.hash).is_some());
+    }
+
+    #[test]
+    fn postgres_policy_caches_tokens_and_keeps_a_long_safety_ttl_for_clients() {
+        let p = CachePolicy::for_backend(Backend::Postgres);
+        assert!(p.cache_tokens);
+        assert!(p.fresh(10, 309) && !p.fresh(10, 310));
     }
 }

@@ -1,6 +1,6 @@
 //! What every handler shares.
 
-use crate::cache::{CachePolicy, ClientCache, ScopeCatalogue, TokenCache};
+use crate::cache::{CachePolicy, CacheSink, ClientCache, ScopeCatalogue, TokenCache};
 use crate::config::AuthConfig;
 use crate::dns::{HickoryTxt, NoResolver, TxtLookup};
 use crate::http::web::pages::Pages;
@@ -10,7 +10,7 @@ use crate::service::throttle::LoginThrottle;
 use std::sync::Arc;
 use tessera_core::clock::Clock;
 use tessera_core::random::SecureRandom;
-use tessera_store::{Store, TokenWriter};
+use tessera_store::{Change, ChangeFeed, ChangeSink, Store, StoreError, TokenWriter};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -23,9 +23,13 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn SecureRandom>,
     pub keys: SigningKeys,
-    pub clients: ClientCache,
-    pub tokens: TokenCache,
-    pub scopes: ScopeCatalogue,
+    pub clients: Arc<ClientCache>,
+    pub tokens: Arc<TokenCache>,
+    pub scopes: Arc<ScopeCatalogue>,
+    /// Where changes to cached things are published (to every node's caches, this one's too).
+    pub feed: Arc<dyn ChangeFeed>,
+    /// The caches as the feed sees them; the feed holds it weakly.
+    sink: Arc<CacheSink>,
     pub throttle: LoginThrottle,
     pub passwords: PasswordVerifier,
     pub pages: Pages,
@@ -65,6 +69,15 @@ impl AppState {
                 Arc::new(NoResolver(why))
             }
         };
+        let sink = Arc::new(CacheSink {
+            clients: Arc::new(ClientCache::new(policy)),
+            tokens: Arc::new(TokenCache::new(policy)),
+            scopes: Arc::new(ScopeCatalogue::new(policy)),
+        });
+        let feed = store.feed();
+        let weak: std::sync::Weak<CacheSink> = Arc::downgrade(&sink);
+        let weak: std::sync::Weak<dyn ChangeSink> = weak;
+        feed.subscribe(weak).await?;
         Ok(Self(Arc::new(Inner {
             config,
             writer: TokenWriter::spawn(store.clone()),
@@ -72,14 +85,35 @@ impl AppState {
             clock,
             rng,
             keys,
-            clients: ClientCache::new(policy),
-            tokens: TokenCache::new(policy),
-            scopes: ScopeCatalogue::new(policy),
+            clients: sink.clients.clone(),
+            tokens: sink.tokens.clone(),
+            scopes: sink.scopes.clone(),
+            feed,
+            sink,
             throttle: LoginThrottle::default(),
             passwords: PasswordVerifier::new(hashing_concurrency()).map_err(KeyError::Generate)?,
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
             dns,
         })))
+    }
+}
+
+impl Inner {
+    /// Tells every node's caches (this one's first) about changes that just committed.
+    /// A failure to tell the others is an error: the caller's answer must not claim a
+    /// revocation that other nodes may not have heard of (repeating it sends it again).
+    pub async fn publish(&self, changes: Vec<Change>) -> Result<(), StoreError> {
+        let result = self.feed.publish(&changes).await;
+        if let Err(e) = &result {
+            // The local caches have it already; other nodes may not.
+            tracing::error!(error = %e, changes = changes.len(), "publishing a change failed");
+        }
+        result
+    }
+
+    /// The caches as the change feed sees them (tests apply changes through it).
+    pub fn cache_sink(&self) -> &CacheSink {
+        &self.sink
     }
 }
 

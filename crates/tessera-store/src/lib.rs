@@ -9,11 +9,14 @@
 //! write its SQL in `sql.rs`, add the table to both `migrations/` folders, and add its cases to
 //! the shared store test suite (`tests/store.rs`), which runs against both backends.
 
+pub mod feed;
+pub mod maintenance;
 mod postgres;
 mod sql;
 mod sqlite;
 mod writer;
 
+pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use writer::TokenWriter;
@@ -284,6 +287,54 @@ pub trait KeyRepository {
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
 }
 
+/// Rows the background cleanup deletes once they are past their end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expired {
+    Tokens,
+    AuthorizationCodes,
+    PendingAuthorizations,
+    Sessions,
+}
+
+#[async_trait]
+pub trait MaintenanceRepository {
+    /// Deletes at most `limit` rows of `what` whose `expires_at` is before `before`; returns
+    /// how many it deleted.
+    async fn purge_batch(
+        &self,
+        what: Expired,
+        before: UnixTime,
+        limit: i64,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The right to run a cluster-wide job, held until dropped. On PostgreSQL it is a session
+/// advisory lock on a connection of its own (closed on drop, which releases the lock even if
+/// the holder panics); on SQLite an in-process lock (one server owns the data).
+pub struct Lease(#[allow(dead_code)] Box<dyn Send>);
+
+impl Lease {
+    pub(crate) fn new(holder: impl Send + 'static) -> Self {
+        Self(Box::new(holder))
+    }
+}
+
+/// A cluster-wide job that at most one node runs at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Cleanup,
+}
+
+impl Job {
+    /// The PostgreSQL advisory-lock key ("tessera" and a job number).
+    pub(crate) fn lock_key(self) -> i64 {
+        const BASE: i64 = 0x7465_7373_6572_6100;
+        match self {
+            Self::Cleanup => BASE + 1,
+        }
+    }
+}
+
 #[async_trait]
 pub trait Store:
     IdentityRepository
@@ -296,6 +347,7 @@ pub trait Store:
     + SessionRepository
     + AuthorizationRepository
     + ConsentRepository
+    + MaintenanceRepository
     + Send
     + Sync
     + 'static
@@ -303,6 +355,10 @@ pub trait Store:
     fn backend(&self) -> Backend;
     /// A round trip to the database, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// How this store's nodes tell each other about changes (see [`feed`]).
+    fn feed(&self) -> Arc<dyn ChangeFeed>;
+    /// The lease on `job` if no other node (or task) holds it; `None` otherwise. Does not wait.
+    async fn try_lead(&self, job: Job) -> Result<Option<Lease>, StoreError>;
 }
 
 /// Opens the store a URL names (`sqlite://path`, `postgres://…`) and brings its schema up to

@@ -127,9 +127,9 @@ macro_rules! impl_repositories {
         use ::uuid::Uuid;
         use $crate::sql::{self as q, conflict};
         use $crate::{
-            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, FqdnRepository, IdentityRepository,
-            KeyRepository, NewConsent, ProjectRepository, ScopeRepository, SessionRepository, StoreError, StoredKey,
-            TokenRepository,
+            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, Expired, FqdnRepository,
+            IdentityRepository, KeyRepository, MaintenanceRepository, NewConsent, ProjectRepository, ScopeRepository,
+            SessionRepository, StoreError, StoredKey, TokenRepository,
         };
 
         const IDENTITY_COLUMNS: &str =
@@ -1335,6 +1335,27 @@ macro_rules! impl_repositories {
                 qb.push(")");
                 qb.build().execute(&self.writer).await?;
                 Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl MaintenanceRepository for $store {
+            async fn purge_batch(&self, what: Expired, before: UnixTime, limit: i64) -> Result<u64, StoreError> {
+                // By key through a bounded subquery: both dialects, one short transaction each.
+                let (table, key) = match what {
+                    Expired::Tokens => ("tokens", "hash"),
+                    Expired::AuthorizationCodes => ("authorization_codes", "hash"),
+                    Expired::PendingAuthorizations => ("authorization_requests", "id"),
+                    Expired::Sessions => ("sessions", "hash"),
+                };
+                let done = ::sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at < $1 LIMIT $2)"
+                ))
+                .bind(before)
+                .bind(limit)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected())
             }
         }
 

@@ -4,16 +4,21 @@
 //! them queue in this process instead of failing with "database is locked", and the busy
 //! timeout covers other processes (`tessera admin` while the server runs).
 
-use crate::{Backend, Store, StoreError};
+use crate::feed::{ChangeFeed, LocalFeed};
+use crate::{Backend, Job, Lease, Store, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Pool, Sqlite};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub struct SqliteStore {
     reader: Pool<Sqlite>,
     writer: Pool<Sqlite>,
+    feed: Arc<LocalFeed>,
+    /// Cluster jobs: one server owns the file, so an in-process lock is enough.
+    jobs: Arc<tokio::sync::Mutex<()>>,
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -54,7 +59,12 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { reader, writer })
+        Ok(Self {
+            reader,
+            writer,
+            feed: Arc::new(LocalFeed::default()),
+            jobs: Arc::default(),
+        })
     }
 }
 
@@ -110,5 +120,13 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    fn feed(&self) -> Arc<dyn ChangeFeed> {
+        self.feed.clone()
+    }
+
+    async fn try_lead(&self, _job: Job) -> Result<Option<Lease>, StoreError> {
+        Ok(self.jobs.clone().try_lock_owned().ok().map(Lease::new))
     }
 }

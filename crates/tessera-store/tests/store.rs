@@ -840,3 +840,239 @@ async fn fqdns_are_unique_ordered_and_rename_the_resource_server() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn cleanup_deletes_rows_past_their_margin_in_batches_and_keeps_the_rest() {
+    use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
+    use tessera_core::session::BrowserSession;
+    use tessera_store::maintenance::{purge_expired, Purged, CODE_MARGIN_S, TOKEN_MARGIN_S};
+    const NOW: i64 = 1_000_000;
+    each_backend(|store| async move {
+        let rng = SeededRandom::new(rand::random());
+        let owner = Uuid::new_v4();
+        let expired: Vec<_> = (0..2500).map(|_| token(owner, &rng)).collect();
+        store.insert_tokens(&expired).await.unwrap();
+        let mut live = token(owner, &rng);
+        live.expires_at = NOW + 10;
+        // Expired, but within the margin.
+        let mut recent = token(owner, &rng);
+        recent.expires_at = NOW - TOKEN_MARGIN_S + 60;
+        // A rotated and revoked refresh token that has not expired: reuse detection needs it.
+        let mut rotated = token(owner, &rng);
+        rotated.kind = TokenKind::RefreshToken;
+        rotated.family_id = Some(Uuid::new_v4());
+        rotated.rotated_at = Some(NOW - 100);
+        rotated.revoked_at = Some(NOW - 50);
+        rotated.expires_at = NOW + 3600;
+        store
+            .insert_tokens(&[live.clone(), recent.clone(), rotated.clone()])
+            .await
+            .unwrap();
+
+        let code = |expires_at: i64| AuthorizationCode {
+            hash: SecretHash::of(&Uuid::new_v4().to_string()),
+            client_id: owner,
+            redirect_uri: "http://127.0.0.1:1/".into(),
+            scope: "openid".into(),
+            code_challenge: None,
+            identity_id: Uuid::new_v4(),
+            session_id: Uuid::new_v4(),
+            auth_time: 5,
+            offline: false,
+            nonce: None,
+            family_id: Uuid::new_v4(),
+            effective_identity: None,
+            created_at: expires_at - 600,
+            expires_at,
+            exchanged_at: Some(expires_at - 590),
+        };
+        let (old_code, used_code) = (code(NOW - CODE_MARGIN_S - 1), code(NOW - 7200));
+        store.insert_code(&old_code).await.unwrap();
+        store.insert_code(&used_code).await.unwrap();
+        let pending = |id: Uuid, expires_at: i64| PendingAuthorization {
+            id,
+            client_id: owner,
+            redirect_uri: "http://127.0.0.1:1/".into(),
+            scope: "openid".into(),
+            state: None,
+            code_challenge: None,
+            nonce: None,
+            offline: false,
+            force_login: false,
+            created_at: expires_at - 1800,
+            expires_at,
+        };
+        let (gone, waiting) = (Uuid::new_v4(), Uuid::new_v4());
+        store.insert_pending(&pending(gone, 10)).await.unwrap();
+        store
+            .insert_pending(&pending(waiting, NOW + 60))
+            .await
+            .unwrap();
+        let session = |expires_at: i64| BrowserSession {
+            id: Uuid::new_v4(),
+            hash: SecretHash::of(&Uuid::new_v4().to_string()),
+            identity_id: Uuid::new_v4(),
+            auth_time: 3,
+            created_at: 3,
+            expires_at,
+            revoked_at: None,
+        };
+        let (old_session, current) = (session(20), session(NOW + 60));
+        store.insert_session(&old_session).await.unwrap();
+        store.insert_session(&current).await.unwrap();
+
+        let purged = purge_expired(store.as_ref(), NOW, 1000, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                tokens: 2500,
+                authorization_codes: 1,
+                pending_authorizations: 1,
+                sessions: 1
+            }
+        );
+        for t in [&live, &recent, &rotated] {
+            assert!(store.token(&t.hash).await.unwrap().is_some());
+        }
+        assert!(store.token(&expired[0].hash).await.unwrap().is_none());
+        assert!(store.code(&old_code.hash).await.unwrap().is_none());
+        assert!(
+            store.code(&used_code.hash).await.unwrap().is_some(),
+            "a used code is kept a day, so a late replay still revokes its tokens"
+        );
+        assert!(store.pending(gone).await.unwrap().is_none());
+        assert!(store.pending(waiting).await.unwrap().is_some());
+        assert!(store.session(&old_session.hash).await.unwrap().is_none());
+        assert!(store.session(&current.hash).await.unwrap().is_some());
+        let again = purge_expired(store.as_ref(), NOW, 1000, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.total(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cleanup_on_two_postgres_nodes_at_once_deletes_each_row_once() {
+    use tessera_store::maintenance::purge_expired;
+    use tessera_store::Expired;
+    let base = match std::env::var(PG_ENV) {
+        Ok(b) if !b.is_empty() => b,
+        _ => {
+            eprintln!("notice: {PG_ENV} is not set; two-node cleanup test skipped");
+            return;
+        }
+    };
+    let (one, db, admin) = fresh_pg(&base).await;
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    // A second node: its own pool, its own connections.
+    let two = tessera_store::connect(&format!("{prefix}/{db}"))
+        .await
+        .unwrap();
+    let rng = SeededRandom::new(rand::random());
+    let owner = Uuid::new_v4();
+    let rows: Vec<_> = (0..6000).map(|_| token(owner, &rng)).collect();
+    one.insert_tokens(&rows).await.unwrap();
+
+    // Whole rounds: the lease lets one node run at a time; the sum is every row, once.
+    let pause = std::time::Duration::from_millis(5);
+    let (a, b) = tokio::join!(
+        purge_expired(one.as_ref(), 1_000_000, 500, pause),
+        purge_expired(two.as_ref(), 1_000_000, 500, pause)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a.is_some() || b.is_some());
+    let count = |p: Option<tessera_store::maintenance::Purged>| p.map_or(0, |p| p.tokens);
+    assert_eq!(count(a) + count(b), 6000, "{a:?} {b:?}");
+
+    // Even without the lease, concurrent batches never delete a row twice.
+    one.insert_tokens(&rows).await.unwrap();
+    let drain = |s: Arc<dyn Store>| async move {
+        let mut n = 0;
+        loop {
+            let d = s
+                .purge_batch(Expired::Tokens, 1_000_000, 250)
+                .await
+                .unwrap();
+            n += d;
+            if d == 0 {
+                return n;
+            }
+        }
+    };
+    let (x, y) = tokio::join!(drain(one.clone()), drain(two.clone()));
+    assert_eq!(x + y, 6000, "{x} + {y}");
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}
+
+#[derive(Default)]
+struct Recorder {
+    changes: std::sync::Mutex<Vec<tessera_store::Change>>,
+}
+
+impl tessera_store::ChangeSink for Recorder {
+    fn apply(&self, change: &tessera_store::Change) {
+        self.changes.lock().unwrap().push(change.clone());
+    }
+    fn set_trusted(&self, _: bool) {}
+}
+
+#[tokio::test]
+async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
+    use tessera_store::{Change, ChangeSink};
+    let base = match std::env::var(PG_ENV) {
+        Ok(b) if !b.is_empty() => b,
+        _ => {
+            eprintln!("notice: {PG_ENV} is not set; PostgreSQL change-feed test skipped");
+            return;
+        }
+    };
+    let (one, db, admin) = fresh_pg(&base).await;
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let two = tessera_store::connect(&format!("{prefix}/{db}"))
+        .await
+        .unwrap();
+    let (here, there) = (Arc::new(Recorder::default()), Arc::new(Recorder::default()));
+    let weak = |r: &Arc<Recorder>| {
+        let w: std::sync::Weak<dyn ChangeSink> = Arc::downgrade(r) as _;
+        w
+    };
+    one.feed().subscribe(weak(&here)).await.unwrap();
+    two.feed().subscribe(weak(&there)).await.unwrap();
+    // Connecting counts as a gap: both start with a flush.
+    let settle = |r: Arc<Recorder>, n: usize| async move {
+        for _ in 0..200 {
+            if r.changes.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        std::mem::take(&mut *r.changes.lock().unwrap())
+    };
+    assert_eq!(settle(there.clone(), 1).await, vec![Change::FlushAll]);
+    settle(here.clone(), 1).await;
+
+    // 1000 hashes are about 66 kB: several notifications, all delivered, in order.
+    let many: Vec<Change> = (0..1000)
+        .map(|i| Change::TokenRevoked(SecretHash::of(&i.to_string())))
+        .chain([Change::ScopesChanged])
+        .collect();
+    one.feed().publish(&many).await.unwrap();
+    assert_eq!(settle(there.clone(), many.len()).await, many);
+    // By now our own notifications have come back too; they must not be applied twice.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        settle(here.clone(), many.len()).await,
+        many,
+        "applied locally once, not again when it comes back"
+    );
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}

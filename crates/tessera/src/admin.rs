@@ -29,6 +29,20 @@ async fn open(args: &StoreArgs) -> Result<Arc<dyn Store>> {
 /// Runs the command and returns the one JSON object to print.
 pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
     match command {
+        AdminCommand::Cleanup { store } => {
+            let store = open(&store).await?;
+            let purged = tessera_store::maintenance::purge_expired(
+                store.as_ref(),
+                SystemClock.now(),
+                tessera_store::maintenance::BATCH_ROWS,
+                tessera_store::maintenance::BATCH_PAUSE,
+            )
+            .await?;
+            Ok(match purged {
+                Some(p) => serde_json::to_value(p)?,
+                None => json!({"skipped": true}),
+            })
+        }
         AdminCommand::User(AdminUser::Add {
             username,
             password_stdin: _,

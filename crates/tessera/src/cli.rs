@@ -71,6 +71,10 @@ pub(crate) struct ServeArgs {
     /// The DNS server (ip:port) that verifies client FQDNs (default: the system resolver).
     #[arg(long, env = "TESSERA_DNS_RESOLVER")]
     pub(crate) dns_resolver: Option<String>,
+    /// Seconds between cleanup rounds deleting expired tokens, codes and sessions (default
+    /// 600). With several nodes, each round runs on one of them.
+    #[arg(long, env = "TESSERA_CLEANUP_INTERVAL")]
+    pub(crate) cleanup_interval: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +83,12 @@ pub(crate) enum AdminCommand {
     User(AdminUser),
     #[command(subcommand)]
     Client(AdminClient),
+    /// Run one cleanup round now (expired tokens, codes, pending requests, sessions); prints
+    /// what it deleted, or `{"skipped": true}` when another node is running one.
+    Cleanup {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

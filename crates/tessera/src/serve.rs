@@ -33,9 +33,15 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.id_token_algorithm = settings.id_token_algorithm;
     config.refresh_idle_lifetime = settings.refresh_token_idle_lifetime;
     config.dns_resolver = settings.dns_resolver;
-    let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRandom))
+    let clock = Arc::new(SystemClock);
+    let state = AppState::new(config, store.clone(), clock.clone(), Arc::new(OsRandom))
         .await
         .context("starting the authorization server")?;
+    let cleanup = tessera_store::maintenance::spawn_cleanup(
+        store,
+        clock,
+        std::time::Duration::from_secs(settings.cleanup_interval),
+    );
     let app = tessera_auth::router(state);
 
     // The first line on stdout says where to reach the server (tests with port 0 read it).
@@ -48,6 +54,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    cleanup.abort();
     tracing::info!("stopped");
     Ok(())
 }

@@ -26,6 +26,7 @@ pub(crate) struct FileConfig {
     pub(crate) id_token_algorithm: Option<String>,
     pub(crate) refresh_token_idle_lifetime: Option<i64>,
     pub(crate) dns_resolver: Option<String>,
+    pub(crate) cleanup_interval: Option<u64>,
 }
 
 impl FileConfig {
@@ -110,6 +111,8 @@ pub(crate) struct ServeSettings {
     pub(crate) refresh_token_idle_lifetime: i64,
     /// `None`: the system resolver.
     pub(crate) dns_resolver: Option<SocketAddr>,
+    /// Seconds between background cleanup rounds (expired tokens, codes, sessions).
+    pub(crate) cleanup_interval: u64,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
@@ -169,6 +172,13 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         .or(file.dns_resolver.clone())
         .map(|s| parse_dns_resolver(&s))
         .transpose()?;
+    let cleanup_interval = args
+        .cleanup_interval
+        .or(file.cleanup_interval)
+        .unwrap_or(600);
+    if !(1..=24 * 3600).contains(&cleanup_interval) {
+        bail!("cleanup_interval must be between 1 second and 1 day, not {cleanup_interval}");
+    }
     Ok(ServeSettings {
         listen,
         database: database(&args.store, &file)?,
@@ -179,6 +189,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         id_token_algorithm,
         refresh_token_idle_lifetime: refresh,
         dns_resolver,
+        cleanup_interval,
     })
 }
 

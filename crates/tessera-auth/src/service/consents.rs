@@ -6,7 +6,7 @@ use crate::state::AppState;
 use serde_json::{json, Value};
 use tessera_core::clock::iso8601;
 use tessera_core::consent::Consent;
-use tessera_store::StoreError;
+use tessera_store::{Change, StoreError};
 use uuid::Uuid;
 
 /// The consent object of spec §3.3: every key present, `last_used` a non-null ISO-8601 string.
@@ -40,19 +40,20 @@ pub async fn rescind(state: &AppState, identity: Uuid, id: i64) -> Result<bool, 
         .filter(|c| c.dependency_path.starts_with(&target.dependency_path))
         .collect();
     let now = state.clock.now();
-    let mut revoked = 0usize;
+    let mut changes = vec![Change::ConsentRescinded(identity)];
     for c in &doomed {
         for t in state.store.tokens_for(identity, c.client_id).await? {
             if t.scope.split(' ').any(|s| s == c.scope_string)
                 && state.store.revoke_token(&t.hash, now).await?
             {
-                state.tokens.revoked(&t.hash);
-                revoked += 1;
+                changes.push(Change::TokenRevoked(t.hash));
             }
         }
     }
     let ids: Vec<i64> = doomed.iter().map(|c| c.id).collect();
     state.store.delete_consents(&ids).await?;
+    let revoked = changes.len() - 1;
+    state.publish(changes).await?;
     tracing::info!(event = "consent_rescinded", %identity, consent = id, tokens_revoked = revoked, "consent rescinded");
     Ok(true)
 }

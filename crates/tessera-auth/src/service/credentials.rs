@@ -8,6 +8,7 @@ use tessera_core::clock::iso8601;
 use tessera_core::secret::Secret;
 use tessera_core::token::TokenKind;
 use tessera_proto::api::CredentialObject;
+use tessera_store::Change;
 use uuid::Uuid;
 
 pub fn to_object(c: &ClientCredential, secret: Option<&Secret>) -> CredentialObject {
@@ -53,7 +54,9 @@ pub async fn create(
     }
     let (cred, secret) = mint(state.rng.as_ref(), client.id, name, state.clock.now());
     state.store.insert_credential(&cred).await?;
-    state.clients.invalidate(client.id);
+    state
+        .publish(vec![Change::ClientChanged(client.id)])
+        .await?;
     tracing::info!(client = %client.id, credential = %cred.id, "client secret created");
     Ok((cred, secret))
 }
@@ -70,7 +73,9 @@ pub async fn delete(
         .delete_credential(client.id, id)
         .await?
         .ok_or_else(not_found)?;
-    state.clients.invalidate(client.id);
+    state
+        .publish(vec![Change::ClientChanged(client.id)])
+        .await?;
     tracing::info!(client = %client.id, credential = %id, "client secret deleted");
     Ok(deleted)
 }

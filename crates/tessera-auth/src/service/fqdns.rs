@@ -12,6 +12,7 @@ use crate::dns::{DnsError, TxtAnswer};
 use crate::state::AppState;
 use tessera_core::client::Client;
 use tessera_core::fqdn::{parse_fqdn, txt_proves};
+use tessera_store::Change;
 use tessera_store::StoreError;
 
 fn taken(fqdn: &str) -> Failure {
@@ -52,8 +53,12 @@ pub async fn add(state: &AppState, client: &Client, raw: &str) -> Result<Client,
         Err(StoreError::Conflict(_)) => return Err(taken(&fqdn)),
         Err(e) => return Err(e.into()),
     };
-    state.clients.invalidate(client.id);
-    state.scopes.invalidate();
+    state
+        .publish(vec![
+            Change::ClientChanged(client.id),
+            Change::ScopesChanged,
+        ])
+        .await?;
     tracing::info!(event = "fqdn_verified", client = %client.id, fqdn = %fqdn, resource_server = %updated.resource_server(), "client FQDN verified");
     Ok(updated)
 }
@@ -109,8 +114,12 @@ pub async fn remove(state: &AppState, client: &Client, raw: &str) -> Result<Clie
         .remove_fqdn(client.id, &fqdn)
         .await?
         .ok_or_else(not_found)?;
-    state.clients.invalidate(client.id);
-    state.scopes.invalidate();
+    state
+        .publish(vec![
+            Change::ClientChanged(client.id),
+            Change::ScopesChanged,
+        ])
+        .await?;
     tracing::info!(event = "fqdn_removed", client = %client.id, fqdn = %fqdn, "client FQDN removed");
     Ok(updated)
 }

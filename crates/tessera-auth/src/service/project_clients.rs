@@ -13,6 +13,7 @@ use tessera_core::client::{
 use tessera_core::identity::LOCAL_IDP_ID;
 use tessera_core::secret::Secret;
 use tessera_proto::api::ClientLinks;
+use tessera_store::Change;
 use uuid::Uuid;
 
 /// The client fields of `POST` and `PUT /v2/api/clients[/{id}]`. `null` clears the optional
@@ -254,6 +255,8 @@ pub async fn update(
     if !state.store.update_client(&client).await? {
         return Err(Failure::NotFound(format!("no client {raw}")));
     }
-    state.clients.invalidate(client.id);
+    state
+        .publish(vec![Change::ClientChanged(client.id)])
+        .await?;
     Ok(client)
 }

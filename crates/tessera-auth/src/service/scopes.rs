@@ -8,7 +8,7 @@ use tessera_core::scope::{
     Scope,
 };
 use tessera_proto::api::{DependentScopeObject, ScopeCreate, ScopeObject, ScopeUpdate};
-use tessera_store::StoreError;
+use tessera_store::{Change, StoreError};
 use uuid::Uuid;
 
 const MAX_NAME: usize = 100;
@@ -141,7 +141,7 @@ pub async fn create(state: &AppState, owner: &Client, body: ScopeCreate) -> Resu
         }
         Err(e) => return Err(e.into()),
     }
-    state.scopes.invalidate();
+    state.publish(vec![Change::ScopesChanged]).await?;
     tracing::info!(scope = %scope.scope_string, owner = %owner.id, "scope created");
     Ok(scope)
 }
@@ -204,7 +204,7 @@ pub async fn update(
     if !state.store.update_scope(&scope).await? {
         return Err(Failure::NotFound(format!("no scope {id}")));
     }
-    state.scopes.invalidate();
+    state.publish(vec![Change::ScopesChanged]).await?;
     Ok(scope)
 }
 
@@ -221,7 +221,7 @@ pub async fn delete(state: &AppState, caller: &Client, id: &str) -> Result<Scope
         )));
     }
     state.store.delete_scope(scope.id).await?;
-    state.scopes.invalidate();
+    state.publish(vec![Change::ScopesChanged]).await?;
     tracing::info!(scope = %scope.scope_string, "scope deleted");
     Ok(scope)
 }

@@ -17,7 +17,7 @@ use tessera_proto::oauth::{
     SessionInfo, TokenInfo, TokenResponse,
 };
 use tessera_proto::scope::{distinct_roots, parse_scope_request};
-use tessera_store::StoreError;
+use tessera_store::{Change, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GrantError {
@@ -120,9 +120,9 @@ pub async fn authorization_code(
     }
     if record.exchanged_at.is_some() || !state.store.claim_code(&hash, now).await? {
         let revoked = state.store.revoke_family(record.family_id, now).await?;
-        for h in &revoked {
-            state.tokens.revoked(h);
-        }
+        state
+            .publish(vec![Change::FamilyRevoked(record.family_id)])
+            .await?;
         tracing::warn!(event = "code_replayed", client = %client.id, revoked = revoked.len(), "authorization code replayed; its tokens were revoked");
         return Err(invalid("the authorization code has been used already"));
     }
@@ -204,23 +204,33 @@ pub async fn refresh(
     if token::expect_kind(presented, TokenKind::RefreshToken).is_err() {
         return Err(invalid("the refresh token is not valid"));
     }
-    let Some(rt) = lookup(state, presented).await? else {
+    let Some(mut rt) = lookup(state, presented).await? else {
         return Err(invalid("the refresh token is not valid"));
     };
     let now = state.clock.now();
-    let plan = match refresh::plan(
-        &rt,
-        client.id,
-        client.is_public(),
-        now,
-        state.config.refresh_grace,
-    ) {
+    let grace = state.config.refresh_grace;
+    let mut planned = refresh::plan(&rt, client.id, client.is_public(), now, grace);
+    // A first rotation is claimed before anything is issued: of two uses at once (on this node
+    // or another, perhaps from a copy cached a moment before the other rotated it) only one
+    // claims it; the other decides again on the stored record (a retry within the grace
+    // window, or reuse).
+    if planned == Ok(RefreshPlan::Rotate) && !state.store.mark_rotated(&rt.hash, now).await? {
+        state.tokens.revoked(&rt.hash);
+        rt = match state.store.token(&rt.hash).await? {
+            Some(r) => Arc::new(r),
+            None => return Err(invalid("the refresh token is not valid")),
+        };
+        planned = match refresh::plan(&rt, client.id, client.is_public(), now, grace) {
+            Ok(RefreshPlan::Rotate) => Err(RefreshError::Reused),
+            other => other,
+        };
+    }
+    let plan = match planned {
         Ok(p) => p,
         Err(RefreshError::Reused) => {
             if let Some(family) = rt.family_id {
-                for h in state.store.revoke_family(family, now).await? {
-                    state.tokens.revoked(&h);
-                }
+                state.store.revoke_family(family, now).await?;
+                state.publish(vec![Change::FamilyRevoked(family)]).await?;
             }
             tracing::warn!(event = "refresh_token_reused", client = %client.id, "refresh token reused after rotation; family revoked");
             return Err(invalid("the refresh token has been used already"));
@@ -234,9 +244,10 @@ pub async fn refresh(
     let rotate = matches!(plan, RefreshPlan::Rotate | RefreshPlan::RotateAgain);
     if plan == RefreshPlan::RotateAgain {
         // The first rotation's answer was evidently lost: what it issued must not stay alive.
-        for h in state.store.revoke_children(&rt.hash, now).await? {
-            state.tokens.revoked(&h);
-        }
+        let children = state.store.revoke_children(&rt.hash, now).await?;
+        state
+            .publish(children.into_iter().map(Change::TokenRevoked).collect())
+            .await?;
     }
     let grant = Grant {
         client_id: client.id,
@@ -251,16 +262,14 @@ pub async fn refresh(
     };
     let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan));
     issue::store(state, minted.records).await?;
-    if rotate {
-        state.store.mark_rotated(&rt.hash, now).await?;
-    } else {
+    if !rotate {
         state
             .store
             .extend_token(&rt.hash, now + state.config.refresh_idle_lifetime)
             .await?;
     }
-    // The stored record changed (rotated_at or expiry): drop the cached copy.
-    state.tokens.revoked(&rt.hash);
+    // The stored record changed (rotated_at or expiry): drop every cached copy.
+    state.publish(vec![Change::TokenRevoked(rt.hash)]).await?;
     let mut top = minted
         .infos
         .into_iter()
@@ -656,7 +665,9 @@ pub async fn revoke(state: &AppState, caller: &Client, presented: &str) -> Resul
         return Ok(());
     };
     if record.revoked_at.is_some() {
-        return Ok(());
+        // Tell the other nodes again: the first revocation's notice may have been lost with
+        // its node.
+        return state.publish(vec![Change::TokenRevoked(record.hash)]).await;
     }
     let allowed = record.client_id == caller.id || {
         let owner = state
@@ -671,7 +682,7 @@ pub async fn revoke(state: &AppState, caller: &Client, presented: &str) -> Resul
     }
     let now = state.clock.now();
     state.store.revoke_token(&record.hash, now).await?;
-    state.tokens.revoked(&record.hash);
+    let mut changes = vec![Change::TokenRevoked(record.hash)];
     // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of the same grant for
     // the same resource server (the one issued beside it and those refreshed from it).
     if record.kind == TokenKind::RefreshToken {
@@ -685,11 +696,12 @@ pub async fn revoke(state: &AppState, caller: &Client, presented: &str) -> Resul
                     && t.resource_server == record.resource_server
                     && state.store.revoke_token(&t.hash, now).await?
                 {
-                    state.tokens.revoked(&t.hash);
+                    changes.push(Change::TokenRevoked(t.hash));
                 }
             }
         }
     }
+    state.publish(changes).await?;
     tracing::info!(event = "token_revoked", client = %record.client_id, resource_server = %record.resource_server, "token revoked");
     Ok(())
 }

@@ -60,12 +60,31 @@ impl TestServer {
             tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
                 .await
                 .unwrap();
+        Self::with_store(config, store, 42, dir).await
+    }
+
+    /// A server on `store` (a node of a cluster when several share one PostgreSQL database;
+    /// give each its own `seed`).
+    pub(crate) async fn on(
+        store: Arc<dyn tessera_store::Store>,
+        seed: u64,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        Self::with_store(AuthConfig::new("http://tessera.test"), store, seed, dir).await
+    }
+
+    async fn with_store(
+        config: AuthConfig,
+        store: Arc<dyn tessera_store::Store>,
+        seed: u64,
+        dir: tempfile::TempDir,
+    ) -> Self {
         let clock = Arc::new(FixedClock::new(START));
         let state = AppState::new(
             config,
             store,
             clock.clone(),
-            Arc::new(SeededRandom::new(42)),
+            Arc::new(SeededRandom::new(seed)),
         )
         .await
         .unwrap();

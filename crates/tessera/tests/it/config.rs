@@ -47,6 +47,11 @@ fn bad_settings_are_refused_before_serving() {
         "log_format",
     );
     refused(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("TESSERA_CLEANUP_INTERVAL", "0")],
+        "cleanup_interval",
+    );
+    refused(
         &[
             "serve",
             "--listen",

@@ -2,8 +2,10 @@
 //! its own subcommands, as an operator and a client would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cluster;
 mod commands;
 mod config;
+mod crash;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;

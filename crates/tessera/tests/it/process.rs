@@ -12,6 +12,8 @@ pub(crate) struct Server {
     pub(crate) child: Child,
     pub(crate) url: String,
     pub(crate) data_dir: std::path::PathBuf,
+    /// Set for a PostgreSQL node.
+    pub(crate) database_url: Option<String>,
     /// Owned when the server made its own directory; dropped (deleted) with it.
     _owned: Option<tempfile::TempDir>,
 }
@@ -26,23 +28,34 @@ impl Server {
 
     /// A server on a directory the caller keeps (to restart on the same data).
     pub(crate) fn start_in(data_dir: &Path) -> Self {
-        Self::start_with(data_dir, &[])
+        Self::start_with(&["--data-dir", &data_dir.display().to_string()], data_dir)
     }
 
     /// A server on its own directory, with more `serve` flags.
     pub(crate) fn start_flags(flags: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Self::start_with(dir.path(), flags);
+        let path = dir.path().display().to_string();
+        let mut args = vec!["--data-dir", path.as_str()];
+        args.extend_from_slice(flags);
+        let mut s = Self::start_with(&args, dir.path());
         s._owned = Some(dir);
         s
     }
+    /// A node of a cluster on the PostgreSQL database `url`.
+    pub(crate) fn start_pg(url: &str, extra: &[&str]) -> Self {
+        let mut args = vec!["--database-url", url];
+        args.extend_from_slice(extra);
+        let mut s = Self::start_with(&args, Path::new(""));
+        s.database_url = Some(url.to_owned());
+        s
+    }
 
-    fn start_with(data_dir: &Path, flags: &[&str]) -> Self {
+    fn start_with(args: &[&str], data_dir: &Path) -> Self {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(flags)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env_remove("TESSERA_CONFIG")
+            .env_remove("TESSERA_DATABASE_URL")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -61,12 +74,26 @@ impl Server {
             child,
             url,
             data_dir: data_dir.to_owned(),
+            database_url: None,
             _owned: None,
         }
     }
 
     pub(crate) fn admin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        run(args, Some(&self.data_dir), stdin, &[])
+        match &self.database_url {
+            Some(url) => {
+                let mut a = args.to_vec();
+                a.extend(["--database-url", url]);
+                run(&a, None, stdin, &[])
+            }
+            None => run(args, Some(&self.data_dir), stdin, &[]),
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush, as a crash or an OOM kill.
+    pub(crate) fn kill_9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// SIGTERM, then the exit status within 10 s.

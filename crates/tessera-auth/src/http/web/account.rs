@@ -12,6 +12,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use tessera_core::clock::iso8601;
 use tessera_core::identity::Identity;
+use tessera_store::Change;
 use uuid::Uuid;
 
 #[derive(Serialize)]
@@ -198,6 +199,9 @@ pub async fn unlink(
     if let Err(e) = state.store.unlink_identity(target).await {
         return failed(&state, &e);
     }
+    let _ = state
+        .publish(vec![Change::IdentitySetChanged(target)])
+        .await;
     tracing::info!(event = "identity_unlinked", identity = %identity.id, unlinked = %target, "identity unlinked");
     see_other("/v2/web/account", vec![])
 }

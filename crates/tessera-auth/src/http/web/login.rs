@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use tessera_core::identity::Identity;
 use tessera_core::secret::Secret;
 use tessera_core::session::{BrowserSession, SESSION_LIFETIME_S};
+use tessera_store::Change;
 
 /// Where the sign-in page is, for a pending request or none.
 pub fn url(request: Option<&str>) -> String {
@@ -209,6 +210,14 @@ async fn link(
         let (status, msg) = refusal(&SignInError::Store(e));
         return again(status, &msg);
     }
+    // Nothing cached holds identity sets today; the feed carries it for whatever will. The
+    // link is committed, so a failure to publish is logged (by `publish`) and not shown.
+    let _ = state
+        .publish(vec![
+            Change::IdentitySetChanged(current.1.id),
+            Change::IdentitySetChanged(other.id),
+        ])
+        .await;
     tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, "identity linked");
     see_other("/v2/web/account", vec![])
 }

@@ -1,0 +1,404 @@
+//! The change feed: how a node tells every node (itself included) that something it may have
+//! cached has changed.
+//!
+//! Publishers are the services that change data; subscribers are the in-process caches, given
+//! as a [`ChangeSink`]. On SQLite one server owns the data, so the feed is in-process only
+//! ([`LocalFeed`]). On PostgreSQL ([`PgFeed`]) a change is applied locally at once and then
+//! sent with `pg_notify` right after the change committed; a dedicated connection per node
+//! LISTENs and applies what other nodes send. When that connection is lost the sink is told to
+//! trust nothing it holds ([`ChangeSink::set_trusted`]`(false)`: serve nothing from caches)
+//! until the listener is back, and the gap is treated as [`Change::FlushAll`].
+//!
+//! Payloads carry token hashes and ids, never tokens or secrets.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use sqlx::postgres::PgListener;
+use sqlx::{Pool, Postgres};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tessera_core::secret::SecretHash;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// Something a cache may hold has changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A token was revoked or its record otherwise changed (rotated, expiry moved).
+    TokenRevoked(SecretHash),
+    /// Every token of a family was revoked (a replayed code, a reused refresh token).
+    FamilyRevoked(Uuid),
+    /// A client or its credentials changed (a secret created or deleted).
+    ClientChanged(Uuid),
+    /// The scope catalogue changed.
+    ScopesChanged,
+    /// An identity's consents were rescinded (the tokens they revoked come as
+    /// `TokenRevoked`).
+    ConsentRescinded(Uuid),
+    /// An identity joined or left a set of linked identities.
+    IdentitySetChanged(Uuid),
+    /// Drop everything: what changed is not known.
+    FlushAll,
+}
+
+impl Change {
+    fn encode(&self) -> String {
+        match self {
+            Self::TokenRevoked(h) => format!("t{}", hex(h.as_bytes())),
+            Self::FamilyRevoked(id) => format!("f{}", id.simple()),
+            Self::ClientChanged(id) => format!("c{}", id.simple()),
+            Self::ScopesChanged => "s".into(),
+            Self::ConsentRescinded(id) => format!("r{}", id.simple()),
+            Self::IdentitySetChanged(id) => format!("i{}", id.simple()),
+            Self::FlushAll => "*".into(),
+        }
+    }
+
+    /// Anything not understood (a newer node's message, a manual NOTIFY) flushes: fail safe.
+    fn decode(s: &str) -> Self {
+        let id = |rest: &str| Uuid::try_parse(rest).ok();
+        let (tag, rest) = s.split_at(s.len().min(1));
+        let parsed = match tag {
+            "t" => unhex(rest).map(Self::TokenRevoked),
+            "f" => id(rest).map(Self::FamilyRevoked),
+            "c" => id(rest).map(Self::ClientChanged),
+            "s" if rest.is_empty() => Some(Self::ScopesChanged),
+            "r" => id(rest).map(Self::ConsentRescinded),
+            "i" => id(rest).map(Self::IdentitySetChanged),
+            _ => None,
+        };
+        parsed.unwrap_or(Self::FlushAll)
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<SecretHash> {
+    if s.len() != 64 || !s.is_ascii() {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..32)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok())
+        .collect();
+    SecretHash::from_slice(&bytes?)
+}
+
+/// What the caches implement to follow the feed.
+pub trait ChangeSink: Send + Sync {
+    fn apply(&self, change: &Change);
+    /// `false`: the feed cannot vouch for anything cached, so serve nothing from the caches
+    /// (read the database every time) until `true` again. `true` comes only after a
+    /// `FlushAll` has been applied.
+    fn set_trusted(&self, trusted: bool);
+}
+
+#[async_trait]
+pub trait ChangeFeed: Send + Sync {
+    /// Makes `sink` follow the feed for as long as it lives. Returns once it is following (on
+    /// PostgreSQL: once the listener is connected).
+    async fn subscribe(&self, sink: Weak<dyn ChangeSink>) -> Result<(), StoreError>;
+    /// Applies `changes` to this process's sinks, then tells the other nodes. Call it right
+    /// after the changes committed.
+    async fn publish(&self, changes: &[Change]) -> Result<(), StoreError>;
+}
+
+#[derive(Default)]
+struct Sinks(Mutex<Vec<Weak<dyn ChangeSink>>>);
+
+impl Sinks {
+    fn add(&self, sink: Weak<dyn ChangeSink>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(sink);
+    }
+
+    fn apply(&self, changes: &[Change]) {
+        let live: Vec<Arc<dyn ChangeSink>> = {
+            let mut sinks = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            sinks.retain(|s| s.strong_count() > 0);
+            sinks.iter().filter_map(Weak::upgrade).collect()
+        };
+        for sink in live {
+            for c in changes {
+                sink.apply(c);
+            }
+        }
+    }
+}
+
+/// The feed of a store that one process owns (SQLite): changes go to this process's sinks.
+#[derive(Default)]
+pub struct LocalFeed {
+    sinks: Sinks,
+}
+
+#[async_trait]
+impl ChangeFeed for LocalFeed {
+    async fn subscribe(&self, sink: Weak<dyn ChangeSink>) -> Result<(), StoreError> {
+        self.sinks.add(sink);
+        Ok(())
+    }
+
+    async fn publish(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.sinks.apply(changes);
+        Ok(())
+    }
+}
+
+/// The PostgreSQL channel every node listens on.
+pub const CHANNEL: &str = "tessera_changes";
+/// PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
+const MAX_PAYLOAD: usize = 7900;
+/// How often an idle listener checks its connection by notifying itself.
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Silence this long (heartbeats included) means the connection is gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(3);
+
+/// Splits changes into payloads under PostgreSQL's limit: `<node> <change>;<change>…`.
+fn payloads(node: &str, changes: &[Change]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in changes {
+        let item = c.encode();
+        if !current.is_empty() && current.len() + 1 + item.len() > MAX_PAYLOAD {
+            out.push(std::mem::take(&mut current));
+        }
+        if current.is_empty() {
+            current.push_str(node);
+            current.push(' ');
+        } else {
+            current.push(';');
+        }
+        current.push_str(&item);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// A received payload: who sent it and what changed (`None`: a heartbeat).
+fn parse_payload(payload: &str) -> (&str, Option<Vec<Change>>) {
+    let (node, body) = payload.split_once(' ').unwrap_or((payload, ""));
+    if body == "ping" {
+        return (node, None);
+    }
+    (node, Some(body.split(';').map(Change::decode).collect()))
+}
+
+/// The feed of a PostgreSQL store shared by many nodes.
+pub struct PgFeed {
+    pool: Pool<Postgres>,
+    url: String,
+    /// This process's id in payloads, so it skips its own notifications.
+    node: String,
+    sinks: Arc<Sinks>,
+}
+
+impl PgFeed {
+    pub(crate) fn new(pool: Pool<Postgres>, url: &str) -> Self {
+        Self {
+            pool,
+            url: url.to_owned(),
+            node: Uuid::new_v4().simple().to_string(),
+            sinks: Arc::new(Sinks::default()),
+        }
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for PgFeed {
+    async fn subscribe(&self, sink: Weak<dyn ChangeSink>) -> Result<(), StoreError> {
+        // The first connection is made here, so a node that cannot listen does not start.
+        let listener = listen(&self.url).await?;
+        self.sinks.add(sink.clone());
+        tokio::spawn(follow(
+            listener,
+            sink,
+            self.url.clone(),
+            self.node.clone(),
+            self.pool.clone(),
+        ));
+        Ok(())
+    }
+
+    async fn publish(&self, changes: &[Change]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.sinks.apply(changes);
+        for payload in payloads(&self.node, changes) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(payload)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+async fn listen(url: &str) -> Result<PgListener, StoreError> {
+    let mut l = PgListener::connect(url).await?;
+    l.listen(CHANNEL).await?;
+    Ok(l)
+}
+
+/// Receives notifications on its own task, so that waiting for them can time out without
+/// cancelling a read half-way. Sends `None` and ends when the connection is lost.
+fn receive(
+    mut listener: PgListener,
+) -> (mpsc::Receiver<Option<String>>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(1024);
+    let task = tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => {
+                    if tx.send(Some(n.payload().to_owned())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) | Err(_) => {
+                    let _ = tx.send(None).await;
+                    return;
+                }
+            }
+        }
+    });
+    (rx, task)
+}
+
+/// The listener's life: apply what arrives; on loss, distrust the caches, reconnect, flush,
+/// trust again. Ends when the sink is dropped.
+async fn follow(
+    first: PgListener,
+    sink: Weak<dyn ChangeSink>,
+    url: String,
+    node: String,
+    pool: Pool<Postgres>,
+) {
+    let mut listener = Some(first);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let l = match listener.take() {
+            Some(l) => l,
+            None => match listen(&url).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "change feed: cannot listen yet; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    if sink.strong_count() == 0 {
+                        return;
+                    }
+                    continue;
+                }
+            },
+        };
+        backoff = Duration::from_millis(100);
+        // Listening again: whatever changed while nobody listened is unknown.
+        {
+            let Some(s) = sink.upgrade() else { return };
+            s.apply(&Change::FlushAll);
+            s.set_trusted(true);
+        }
+        tracing::info!("change feed: listening");
+        let (mut rx, task) = receive(l);
+        let lost = run_listener(&mut rx, &sink, &node, &pool).await;
+        task.abort();
+        let Some(s) = sink.upgrade() else { return };
+        s.set_trusted(false);
+        s.apply(&Change::FlushAll);
+        if !lost {
+            return;
+        }
+        tracing::warn!("change feed: connection lost; caches bypassed until it is back");
+    }
+}
+
+/// Applies notifications until the connection is lost (true) or the sink is gone (false).
+async fn run_listener(
+    rx: &mut mpsc::Receiver<Option<String>>,
+    sink: &Weak<dyn ChangeSink>,
+    node: &str,
+    pool: &Pool<Postgres>,
+) -> bool {
+    let mut last_heard = tokio::time::Instant::now();
+    loop {
+        match tokio::time::timeout(HEARTBEAT, rx.recv()).await {
+            Ok(Some(Some(payload))) => {
+                last_heard = tokio::time::Instant::now();
+                let (from, changes) = parse_payload(&payload);
+                let Some(s) = sink.upgrade() else {
+                    return false;
+                };
+                if from == node {
+                    continue; // our own heartbeat or change, applied when published
+                }
+                // `None`: another node's heartbeat.
+                for c in changes.iter().flatten() {
+                    s.apply(c);
+                }
+            }
+            Ok(Some(None)) | Ok(None) => return true,
+            Err(_) => {
+                if sink.strong_count() == 0 {
+                    return false;
+                }
+                if last_heard.elapsed() >= SILENCE_LIMIT {
+                    return true;
+                }
+                // Quiet: ask the database to echo a heartbeat on the channel. If the listening
+                // connection is silently dead, the echo never comes and the silence limit trips.
+                let pool = pool.clone();
+                let ping = format!("{node} ping");
+                tokio::spawn(async move {
+                    let _ = sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(CHANNEL)
+                        .bind(ping)
+                        .execute(&pool)
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_round_trip_and_unknown_ones_flush() {
+        let all = vec![
+            Change::TokenRevoked(SecretHash::of("x")),
+            Change::FamilyRevoked(Uuid::from_u128(7)),
+            Change::ClientChanged(Uuid::from_u128(8)),
+            Change::ScopesChanged,
+            Change::ConsentRescinded(Uuid::from_u128(9)),
+            Change::IdentitySetChanged(Uuid::from_u128(10)),
+            Change::FlushAll,
+        ];
+        let p = payloads("node1", &all);
+        assert_eq!(p.len(), 1);
+        let (from, got) = parse_payload(&p[0]);
+        assert_eq!(from, "node1");
+        assert_eq!(got.unwrap(), all);
+        assert_eq!(Change::decode("x123"), Change::FlushAll);
+        assert_eq!(Change::decode("tzz"), Change::FlushAll);
+        assert_eq!(Change::decode(""), Change::FlushAll);
+        assert_eq!(parse_payload("n ping").1, None);
+    }
+
+    #[test]
+    fn large_batches_split_under_the_payload_limit() {
+        let many: Vec<Change> = (0..1000)
+            .map(|i| Change::TokenRevoked(SecretHash::of(&i.to_string())))
+            .collect();
+        let p = payloads("0123456789abcdef0123456789abcdef", &many);
+        assert!(p.len() > 1);
+        assert!(p.iter().all(|s| s.len() < 8000));
+        let back: Vec<Change> = p.iter().flat_map(|s| parse_payload(s).1.unwrap()).collect();
+        assert_eq!(back, many);
+    }
+}

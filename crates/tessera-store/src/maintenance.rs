@@ -1,0 +1,105 @@
+//! Background cleanup: rows past their end are deleted in small batches by whichever node holds
+//! the cleanup lease, so each round runs on one node and each row is deleted once.
+//!
+//! What is kept, and why:
+//! - A token row stays until an hour after it expires, whatever happened to it. Revoked and
+//!   rotated refresh tokens are not deleted early: reuse detection needs a rotated refresh
+//!   token's row for as long as that token could still be presented (a reused one revokes its
+//!   family), and the grant rules refuse an expired token before they look for reuse, so past
+//!   its expiry a row has nothing left to detect. The family itself is only a column of its
+//!   live members; it ends when its last token expires.
+//! - An authorization code stays for a day after it expires, so that a code replayed late still
+//!   revokes what its first exchange produced (a replay is checked before expiry).
+//! - Pending authorize requests and browser sessions stay for an hour after they expire.
+
+use crate::{Expired, Job, Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tessera_core::clock::{Clock, UnixTime};
+
+/// Rows one statement deletes at most: short transactions that never hold up issuance long.
+pub const BATCH_ROWS: i64 = 1000;
+/// The pause between two batches of one round, so cleanup yields to the hot paths.
+pub const BATCH_PAUSE: Duration = Duration::from_millis(20);
+
+pub const TOKEN_MARGIN_S: i64 = 3600;
+pub const CODE_MARGIN_S: i64 = 24 * 3600;
+pub const PENDING_MARGIN_S: i64 = 3600;
+pub const SESSION_MARGIN_S: i64 = 3600;
+
+/// How many rows of each kind one round deleted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Purged {
+    pub tokens: u64,
+    pub authorization_codes: u64,
+    pub pending_authorizations: u64,
+    pub sessions: u64,
+}
+
+impl Purged {
+    pub fn total(&self) -> u64 {
+        self.tokens + self.authorization_codes + self.pending_authorizations + self.sessions
+    }
+}
+
+/// One cleanup round, if this node gets the lease (`None`: another node is running one).
+pub async fn purge_expired(
+    store: &dyn Store,
+    now: UnixTime,
+    batch: i64,
+    pause: Duration,
+) -> Result<Option<Purged>, StoreError> {
+    let Some(_lease) = store.try_lead(Job::Cleanup).await? else {
+        return Ok(None);
+    };
+    let mut purged = Purged::default();
+    for (what, margin) in [
+        (Expired::Tokens, TOKEN_MARGIN_S),
+        (Expired::AuthorizationCodes, CODE_MARGIN_S),
+        (Expired::PendingAuthorizations, PENDING_MARGIN_S),
+        (Expired::Sessions, SESSION_MARGIN_S),
+    ] {
+        let count = match what {
+            Expired::Tokens => &mut purged.tokens,
+            Expired::AuthorizationCodes => &mut purged.authorization_codes,
+            Expired::PendingAuthorizations => &mut purged.pending_authorizations,
+            Expired::Sessions => &mut purged.sessions,
+        };
+        loop {
+            let n = store.purge_batch(what, now - margin, batch).await?;
+            *count += n;
+            if n < u64::try_from(batch).unwrap_or(0) {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+    Ok(Some(purged))
+}
+
+/// Runs a cleanup round every `interval` until the runtime stops. Every node runs one; the
+/// lease makes each round happen on one of them.
+pub fn spawn_cleanup(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match purge_expired(store.as_ref(), clock.now(), BATCH_ROWS, BATCH_PAUSE).await {
+                Ok(Some(p)) if p.total() > 0 => tracing::info!(
+                    tokens = p.tokens,
+                    authorization_codes = p.authorization_codes,
+                    pending_authorizations = p.pending_authorizations,
+                    sessions = p.sessions,
+                    "expired rows deleted"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cleanup round failed; retrying next round"),
+            }
+        }
+    })
+}
