@@ -9,6 +9,7 @@ use crate::service::throttle::LoginThrottle;
 use std::sync::Arc;
 use tessera_core::clock::Clock;
 use tessera_core::random::SecureRandom;
+use tessera_core::token::Selectors;
 use tessera_store::{Store, TokenWriter};
 
 #[derive(Clone)]
@@ -21,6 +22,8 @@ pub struct Inner {
     pub writer: TokenWriter,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn SecureRandom>,
+    /// Time-ordered selectors for access and refresh tokens (`tessera_core::token`).
+    pub selectors: Selectors,
     pub keys: SigningKeys,
     pub clients: ClientCache,
     pub tokens: TokenCache,
@@ -60,6 +63,7 @@ impl AppState {
             store,
             clock,
             rng,
+            selectors: Selectors::new(),
             keys,
             clients: ClientCache::new(policy),
             tokens: TokenCache::new(policy),
