@@ -10,6 +10,7 @@ use crate::service::throttle::LoginThrottle;
 use std::sync::Arc;
 use tessera_core::clock::Clock;
 use tessera_core::random::SecureRandom;
+use tessera_core::token::Selectors;
 use tessera_store::{Change, ChangeFeed, ChangeSink, Store, StoreError, TokenWriter};
 
 #[derive(Clone)]
@@ -22,6 +23,8 @@ pub struct Inner {
     pub writer: TokenWriter,
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn SecureRandom>,
+    /// Time-ordered selectors for access and refresh tokens (`tessera_core::token`).
+    pub selectors: Selectors,
     pub keys: SigningKeys,
     pub clients: Arc<ClientCache>,
     pub tokens: Arc<TokenCache>,
@@ -84,6 +87,7 @@ impl AppState {
             store,
             clock,
             rng,
+            selectors: Selectors::new(),
             keys,
             clients: sink.clients.clone(),
             tokens: sink.tokens.clone(),

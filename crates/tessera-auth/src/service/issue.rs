@@ -70,10 +70,12 @@ pub fn mint(state: &AppState, grant: &Grant, plans: &[TokenPlan]) -> Minted {
     let mut infos = Vec::with_capacity(plans.len());
     let mut records = Vec::with_capacity(plans.len() * 2);
     for plan in plans {
-        let (access, hash) = TokenKind::AccessToken.generate(state.rng.as_ref());
+        let (access, hash) =
+            TokenKind::AccessToken.generate_selected(state.rng.as_ref(), state.selectors.next(now));
         records.push(grant.record(TokenKind::AccessToken, hash, plan, now, now + lifetime));
         let refresh = grant.offline.then(|| {
-            let (refresh, hash) = TokenKind::RefreshToken.generate(state.rng.as_ref());
+            let (refresh, hash) = TokenKind::RefreshToken
+                .generate_selected(state.rng.as_ref(), state.selectors.next(now));
             records.push(grant.record(
                 TokenKind::RefreshToken,
                 hash,

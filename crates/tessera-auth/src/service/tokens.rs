@@ -419,7 +419,7 @@ pub async fn lookup(
         Ok(TokenKind::AccessToken | TokenKind::RefreshToken) => {}
         _ => return Ok(None),
     }
-    let hash = SecretHash::of(presented);
+    let hash = token::lookup_hash(presented);
     if let Some(r) = state.tokens.get(&hash) {
         return Ok(Some(r));
     }

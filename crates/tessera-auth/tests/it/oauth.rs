@@ -456,3 +456,56 @@ async fn discovery_and_jwks_are_public_and_consistent() {
     s.get("/healthz", None).await.ok();
     s.get("/readyz", None).await.ok();
 }
+
+#[tokio::test]
+async fn tokens_carry_a_selector_and_tokens_from_before_still_work() {
+    use tessera_core::grant::TokenRecord;
+    use tessera_core::token::{self, TokenKind};
+    let s = TestServer::new().await;
+    let (portal, api) = (
+        s.client("portal", ClientType::Confidential).await,
+        s.client("api", ClientType::Confidential).await,
+    );
+    let data = s.scope(&api, "data").await["scope_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = s.token(&portal, &data).await;
+    let second = s.token(&portal, &data).await;
+    assert_eq!(first.len(), TokenKind::AccessToken.selected_len());
+    // Consecutive tokens get consecutive keys: the index appends.
+    let (a, b) = (token::lookup_hash(&first), token::lookup_hash(&second));
+    assert!(a.as_bytes() < b.as_bytes());
+    let selector = u64::from_be_bytes(a.as_bytes()[..8].try_into().unwrap());
+    assert_eq!(
+        selector >> 20,
+        crate::harness::START as u64,
+        "time-ordered: the issuing second"
+    );
+
+    // A token of the old shape (no selector, plain SHA-256 key), stored directly: it is found
+    // in the store, introspects active, and revokes.
+    let record = s.state.store.token(&a).await.unwrap().unwrap();
+    let (old, old_hash) = TokenKind::AccessToken.generate(s.state.rng.as_ref());
+    let old = old.expose().to_owned();
+    assert_eq!(old.len(), TokenKind::AccessToken.token_len());
+    assert_eq!(token::lookup_hash(&old), old_hash);
+    s.state
+        .store
+        .insert_tokens(&[TokenRecord {
+            hash: old_hash,
+            ..record
+        }])
+        .await
+        .unwrap();
+    assert_eq!(s.introspect(&api, &old).await["active"], true);
+    s.form(
+        "/v2/oauth2/token/revoke",
+        Some(&portal.basic()),
+        &format!("token={old}"),
+    )
+    .await
+    .ok();
+    assert_eq!(s.introspect(&api, &old).await, json!({"active": false}));
+    assert_eq!(s.introspect(&api, &first).await["active"], true);
+}
