@@ -53,6 +53,29 @@ impl CachePolicy {
     }
 }
 
+/// Lookups answered from memory and lookups that had to go to the store, for the hit ratio
+/// `/metrics` reports. Relaxed atomics: one uncontended add per lookup.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl CacheStats {
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+}
+
 /// A client with what authenticating it needs.
 #[derive(Debug)]
 pub struct ClientEntry {
@@ -64,6 +87,7 @@ pub struct ClientEntry {
 pub struct ClientCache {
     cache: Cache<Uuid, Arc<ClientEntry>>,
     policy: CachePolicy,
+    pub stats: CacheStats,
 }
 
 impl ClientCache {
@@ -71,6 +95,7 @@ impl ClientCache {
         Self {
             cache: Cache::new(policy.client_capacity.max(1)),
             policy,
+            stats: CacheStats::default(),
         }
     }
 
@@ -82,9 +107,11 @@ impl ClientCache {
     ) -> Result<Option<Arc<ClientEntry>>, StoreError> {
         if let Some(entry) = self.cache.get(&id) {
             if self.policy.fresh(entry.loaded_at, now) {
+                self.stats.hit();
                 return Ok(Some(entry));
             }
         }
+        self.stats.miss();
         // Unknown ids are not remembered: a client added a moment ago (`tessera admin client
         // add` runs in another process) must work at once.
         let Some(client) = store.client(id).await? else {
@@ -115,6 +142,7 @@ pub struct TokenCache {
     cache: Option<Cache<SecretHash, Arc<TokenRecord>>>,
     /// Bumped by every revocation, before its cache entry is dropped.
     revocations: AtomicU64,
+    pub stats: CacheStats,
 }
 
 impl TokenCache {
@@ -125,11 +153,17 @@ impl TokenCache {
         Self {
             cache,
             revocations: AtomicU64::new(0),
+            stats: CacheStats::default(),
         }
     }
 
     pub fn get(&self, hash: &SecretHash) -> Option<Arc<TokenRecord>> {
-        self.cache.as_ref()?.get(hash)
+        let found = self.cache.as_ref().and_then(|c| c.get(hash));
+        match found {
+            Some(_) => self.stats.hit(),
+            None => self.stats.miss(),
+        }
+        found
     }
 
     /// A record that nobody else can know of yet (just issued).
@@ -200,6 +234,7 @@ pub struct ScopeCatalogue {
     /// When a miss last forced a reload: unknown scope strings must not make every request
     /// reread the table.
     last_forced: AtomicI64,
+    pub stats: CacheStats,
 }
 
 impl ScopeCatalogue {
@@ -208,6 +243,7 @@ impl ScopeCatalogue {
             current: RwLock::new(None),
             policy,
             last_forced: AtomicI64::new(i64::MIN),
+            stats: CacheStats::default(),
         }
     }
 
@@ -222,8 +258,14 @@ impl ScopeCatalogue {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         match current {
-            Some(c) if self.policy.fresh(c.loaded_at, now) => Ok(c),
-            _ => self.reload(store, now).await,
+            Some(c) if self.policy.fresh(c.loaded_at, now) => {
+                self.stats.hit();
+                Ok(c)
+            }
+            _ => {
+                self.stats.miss();
+                self.reload(store, now).await
+            }
         }
     }
 

@@ -23,6 +23,9 @@ pub struct AuthConfig {
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
     pub id_token_algorithm: crate::keys::SigningAlgorithm,
+    /// Usernames (normalised) of the people who may read the audit log, with a token that
+    /// carries the `view_audit` scope.
+    pub admin_usernames: Vec<String>,
 }
 
 impl AuthConfig {
@@ -35,6 +38,7 @@ impl AuthConfig {
             refresh_grace: tessera_core::grant::refresh::DEFAULT_GRACE_S,
             secure_cookies: public_url.starts_with("https://"),
             id_token_algorithm: crate::keys::SigningAlgorithm::default(),
+            admin_usernames: Vec::new(),
         }
     }
 

@@ -4,12 +4,13 @@ use crate::cache::{CachePolicy, ClientCache, ScopeCatalogue, TokenCache};
 use crate::config::AuthConfig;
 use crate::http::web::pages::Pages;
 use crate::keys::{KeyError, SigningKeys};
+use crate::metrics::Metrics;
 use crate::service::password::PasswordVerifier;
 use crate::service::throttle::LoginThrottle;
 use std::sync::Arc;
 use tessera_core::clock::Clock;
 use tessera_core::random::SecureRandom;
-use tessera_store::{Store, TokenWriter};
+use tessera_store::{AuditWriter, Store, TokenWriter};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -28,6 +29,9 @@ pub struct Inner {
     pub throttle: LoginThrottle,
     pub passwords: PasswordVerifier,
     pub pages: Pages,
+    pub metrics: Metrics,
+    /// Queues security events for the audit log, off the request path.
+    pub audit: AuditWriter,
 }
 
 impl std::ops::Deref for AppState {
@@ -57,6 +61,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             config,
             writer: TokenWriter::spawn(store.clone()),
+            audit: AuditWriter::spawn(store.clone()),
             store,
             clock,
             rng,
@@ -67,6 +72,7 @@ impl AppState {
             throttle: LoginThrottle::default(),
             passwords: PasswordVerifier::new(hashing_concurrency()).map_err(KeyError::Generate)?,
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
+            metrics: Metrics::new().map_err(|e| KeyError::Generate(e.to_string()))?,
         })))
     }
 }

@@ -9,11 +9,13 @@
 //! write its SQL in `sql.rs`, add the table to both `migrations/` folders, and add its cases to
 //! the shared store test suite (`tests/store.rs`), which runs against both backends.
 
+mod audit;
 mod postgres;
 mod sql;
 mod sqlite;
 mod writer;
 
+pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use writer::TokenWriter;
@@ -229,6 +231,14 @@ pub trait KeyRepository {
 }
 
 #[async_trait]
+pub trait AuditRepository {
+    /// Appends the events in one transaction, in order.
+    async fn insert_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    /// The events `query` selects, newest first.
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+#[async_trait]
 pub trait Store:
     IdentityRepository
     + ClientRepository
@@ -238,6 +248,7 @@ pub trait Store:
     + SessionRepository
     + AuthorizationRepository
     + ConsentRepository
+    + AuditRepository
     + Send
     + Sync
     + 'static

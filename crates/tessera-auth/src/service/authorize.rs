@@ -316,6 +316,7 @@ pub async fn approve(
             .store
             .insert_consents(identity.id, &nodes, state.clock.now())
             .await?;
+        crate::audit::consent_granted(state, identity.id, pending.client_id, &nodes);
         tracing::info!(event = "consent_granted", identity = %identity.id, client = %pending.client_id, "consent granted");
     }
     issue_code(state, pending, session).await

@@ -53,6 +53,7 @@ pub async fn rescind(state: &AppState, identity: Uuid, id: i64) -> Result<bool, 
     }
     let ids: Vec<i64> = doomed.iter().map(|c| c.id).collect();
     state.store.delete_consents(&ids).await?;
+    crate::audit::consent_rescinded(state, identity, target, ids.len(), revoked);
     tracing::info!(event = "consent_rescinded", %identity, consent = id, tokens_revoked = revoked, "consent rescinded");
     Ok(true)
 }

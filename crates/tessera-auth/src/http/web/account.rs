@@ -198,6 +198,7 @@ pub async fn unlink(
     if let Err(e) = state.store.unlink_identity(target).await {
         return failed(&state, &e);
     }
+    crate::audit::identity_unlinked(&state, identity.id, target);
     tracing::info!(event = "identity_unlinked", identity = %identity.id, unlinked = %target, "identity unlinked");
     see_other("/v2/web/account", vec![])
 }
