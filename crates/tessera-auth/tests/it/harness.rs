@@ -48,6 +48,13 @@ pub(crate) struct Reply {
 
 impl TestServer {
     pub(crate) async fn new() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    /// A server whose configuration `f` adjusts first.
+    pub(crate) async fn with_config(f: impl FnOnce(&mut AuthConfig)) -> Self {
+        let mut config = AuthConfig::new("http://tessera.test");
+        f(&mut config);
         let dir = tempfile::tempdir().unwrap();
         let store =
             tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -55,7 +62,7 @@ impl TestServer {
                 .unwrap();
         let clock = Arc::new(FixedClock::new(START));
         let state = AppState::new(
-            AuthConfig::new("http://tessera.test"),
+            config,
             store,
             clock.clone(),
             Arc::new(SeededRandom::new(42)),

@@ -9,4 +9,5 @@ mod flows;
 mod harness;
 mod linking;
 mod oauth;
+mod observe;
 mod secrets;
