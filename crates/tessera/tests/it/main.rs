@@ -4,5 +4,6 @@
 
 mod commands;
 mod config;
+mod observe;
 mod process;
 mod serve;
