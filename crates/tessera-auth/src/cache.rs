@@ -57,6 +57,29 @@ impl CachePolicy {
     }
 }
 
+/// Lookups answered from memory and lookups that had to go to the store, for the hit ratio
+/// `/metrics` reports. Relaxed atomics: one uncontended add per lookup.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl CacheStats {
+    pub fn hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn miss(&self) {
+        self.misses.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+}
+
 /// A client with what authenticating it needs.
 #[derive(Debug)]
 pub struct ClientEntry {
@@ -94,6 +117,7 @@ pub struct ClientCache {
     cache: Cache<Uuid, Arc<ClientEntry>>,
     policy: CachePolicy,
     validity: Validity,
+    pub stats: CacheStats,
 }
 
 impl ClientCache {
@@ -102,6 +126,7 @@ impl ClientCache {
             cache: Cache::new(policy.client_capacity.max(1)),
             policy,
             validity: Validity::new(),
+            stats: CacheStats::default(),
         }
     }
 
@@ -114,10 +139,12 @@ impl ClientCache {
         let trusted = self.validity.trusted();
         if let Some(entry) = self.cache.get(&id).filter(|_| trusted) {
             if self.policy.fresh(entry.loaded_at, now) {
+                self.stats.hit();
                 return Ok(Some(entry));
             }
         }
         let generation = self.validity.generation();
+        self.stats.miss();
         // Unknown ids are not remembered: a client added a moment ago (`tessera admin client
         // add` runs in another process) must work at once.
         let Some(client) = store.client(id).await? else {
@@ -163,6 +190,7 @@ pub struct TokenCache {
     revocations: AtomicU64,
     /// Whether the change feed vouches for what is cached.
     trusted: AtomicBool,
+    pub stats: CacheStats,
 }
 
 impl TokenCache {
@@ -174,14 +202,21 @@ impl TokenCache {
             cache,
             revocations: AtomicU64::new(0),
             trusted: AtomicBool::new(true),
+            stats: CacheStats::default(),
         }
     }
 
     pub fn get(&self, hash: &SecretHash) -> Option<Arc<TokenRecord>> {
         if !self.trusted.load(Ordering::SeqCst) {
+            self.stats.miss();
             return None;
         }
-        self.cache.as_ref()?.get(hash)
+        let found = self.cache.as_ref().and_then(|c| c.get(hash));
+        match found {
+            Some(_) => self.stats.hit(),
+            None => self.stats.miss(),
+        }
+        found
     }
 
     /// A record that nobody else can know of yet (just issued).
@@ -298,6 +333,7 @@ pub struct ScopeCatalogue {
     /// reread the table.
     last_forced: AtomicI64,
     validity: Validity,
+    pub stats: CacheStats,
 }
 
 impl ScopeCatalogue {
@@ -307,6 +343,7 @@ impl ScopeCatalogue {
             policy,
             last_forced: AtomicI64::new(i64::MIN),
             validity: Validity::new(),
+            stats: CacheStats::default(),
         }
     }
 
@@ -321,8 +358,14 @@ impl ScopeCatalogue {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         match current {
-            Some(c) if self.validity.trusted() && self.policy.fresh(c.loaded_at, now) => Ok(c),
-            _ => self.reload(store, now).await,
+            Some(c) if self.validity.trusted() && self.policy.fresh(c.loaded_at, now) => {
+                self.stats.hit();
+                Ok(c)
+            }
+            _ => {
+                self.stats.miss();
+                self.reload(store, now).await
+            }
         }
     }
 

@@ -27,6 +27,9 @@ pub struct AuthConfig {
     pub dns_resolver: Option<std::net::SocketAddr>,
     /// How long one DNS query waits (each is tried twice).
     pub dns_timeout: std::time::Duration,
+    /// Usernames (normalised) of the people who may read the audit log, with a token that
+    /// carries the `view_audit` scope.
+    pub admin_usernames: Vec<String>,
 }
 
 impl AuthConfig {
@@ -41,6 +44,7 @@ impl AuthConfig {
             id_token_algorithm: crate::keys::SigningAlgorithm::default(),
             dns_resolver: None,
             dns_timeout: std::time::Duration::from_secs(2),
+            admin_usernames: Vec::new(),
         }
     }
 

@@ -6,15 +6,17 @@
 //! caches, keys); the rules that need none live in `tessera-core`. This crate must never build
 //! SQL (that is `tessera-store`'s) and never log a secret.
 
+pub mod audit;
 pub mod cache;
 pub mod config;
 pub mod dns;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod service;
 pub mod state;
 pub mod view;
 
 pub use config::AuthConfig;
-pub use http::router;
+pub use http::{metrics_router, router};
 pub use state::AppState;

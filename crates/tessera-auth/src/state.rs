@@ -5,13 +5,14 @@ use crate::config::AuthConfig;
 use crate::dns::{HickoryTxt, NoResolver, TxtLookup};
 use crate::http::web::pages::Pages;
 use crate::keys::{KeyError, SigningKeys};
+use crate::metrics::Metrics;
 use crate::service::password::PasswordVerifier;
 use crate::service::throttle::LoginThrottle;
 use std::sync::Arc;
 use tessera_core::clock::Clock;
 use tessera_core::random::SecureRandom;
 use tessera_core::token::Selectors;
-use tessera_store::{Change, ChangeFeed, ChangeSink, Store, StoreError, TokenWriter};
+use tessera_store::{AuditWriter, Change, ChangeFeed, ChangeSink, Store, StoreError, TokenWriter};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -38,6 +39,9 @@ pub struct Inner {
     pub pages: Pages,
     /// TXT lookups for FQDN verification.
     pub dns: Arc<dyn TxtLookup>,
+    pub metrics: Metrics,
+    /// Queues security events for the audit log, off the request path.
+    pub audit: AuditWriter,
 }
 
 impl std::ops::Deref for AppState {
@@ -84,6 +88,7 @@ impl AppState {
         Ok(Self(Arc::new(Inner {
             config,
             writer: TokenWriter::spawn(store.clone()),
+            audit: AuditWriter::spawn(store.clone()),
             store,
             clock,
             rng,
@@ -98,6 +103,7 @@ impl AppState {
             passwords: PasswordVerifier::new(hashing_concurrency()).map_err(KeyError::Generate)?,
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
             dns,
+            metrics: Metrics::new().map_err(|e| KeyError::Generate(e.to_string()))?,
         })))
     }
 }

@@ -47,3 +47,18 @@ pub fn client_object(c: &Client, scope_ids: Vec<String>) -> ClientObject {
         authentication_policy: c.authentication_policy.map(|p| p.to_string()),
     }
 }
+
+/// An audit event as the API and `tessera admin audit` show it.
+pub fn audit_object(r: &tessera_store::AuditRecord) -> serde_json::Value {
+    let e = &r.event;
+    serde_json::json!({
+        "id": r.id,
+        "time": tessera_core::clock::iso8601(e.at),
+        "type": e.event,
+        "actor": e.actor,
+        "subject": e.subject,
+        "client": e.client_id,
+        "remote_addr": e.remote_addr,
+        "detail": e.detail,
+    })
+}

@@ -84,6 +84,11 @@ fn servers() -> Vec<SeedServer> {
                     "View all identities linked to your account",
                 ),
                 (
+                    urn(auth, "view_audit"),
+                    "View the audit log",
+                    "View Tessera's audit log of security events (administrators only)",
+                ),
+                (
                     urn(auth, "manage_projects"),
                     "Manage projects",
                     "Manage your developer projects and clients",

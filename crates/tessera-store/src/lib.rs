@@ -9,6 +9,7 @@
 //! write its SQL in `sql.rs`, add the table to both `migrations/` folders, and add its cases to
 //! the shared store test suite (`tests/store.rs`), which runs against both backends.
 
+mod audit;
 pub mod feed;
 pub mod maintenance;
 mod postgres;
@@ -16,6 +17,7 @@ mod sql;
 mod sqlite;
 mod writer;
 
+pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
 pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -336,6 +338,14 @@ impl Job {
 }
 
 #[async_trait]
+pub trait AuditRepository {
+    /// Appends the events in one transaction, in order.
+    async fn insert_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    /// The events `query` selects, newest first.
+    async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+#[async_trait]
 pub trait Store:
     IdentityRepository
     + ClientRepository
@@ -348,6 +358,7 @@ pub trait Store:
     + AuthorizationRepository
     + ConsentRepository
     + MaintenanceRepository
+    + AuditRepository
     + Send
     + Sync
     + 'static

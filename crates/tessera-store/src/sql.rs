@@ -127,9 +127,9 @@ macro_rules! impl_repositories {
         use ::uuid::Uuid;
         use $crate::sql::{self as q, conflict};
         use $crate::{
-            AuthorizationRepository, ClientRepository, ConsentParent, ConsentRepository, Expired, FqdnRepository,
-            IdentityRepository, KeyRepository, MaintenanceRepository, NewConsent, ProjectRepository, ScopeRepository,
-            SessionRepository, StoreError, StoredKey, TokenRepository,
+            AuditEvent, AuditQuery, AuditRecord, AuditRepository, AuthorizationRepository, ClientRepository, ConsentParent,
+            ConsentRepository, Expired, FqdnRepository, IdentityRepository, KeyRepository, MaintenanceRepository, NewConsent,
+            ProjectRepository, ScopeRepository, SessionRepository, StoreError, StoredKey, TokenRepository,
         };
 
         const IDENTITY_COLUMNS: &str =
@@ -1391,6 +1391,84 @@ macro_rules! impl_repositories {
                 .await
                 .map_err(conflict("a signing key with this kid"))?;
                 Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl AuditRepository for $store {
+            async fn insert_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+                /// 8 parameters a row.
+                const ROWS: usize = 256;
+                fn statement(chunk: &[AuditEvent]) -> QueryBuilder<'static, $db> {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "INSERT INTO audit_events (at, event, actor, subject, client_id, remote_addr, detail) ",
+                    );
+                    qb.push_values(chunk, |mut b, e| {
+                        b.push_bind(e.at)
+                            .push_bind(e.event.clone())
+                            .push_bind(e.actor.map(|u| u.to_string()))
+                            .push_bind(e.subject.map(|u| u.to_string()))
+                            .push_bind(e.client_id.map(|u| u.to_string()))
+                            .push_bind(e.remote_addr.clone())
+                            .push_bind(e.detail.to_string());
+                    });
+                    qb
+                }
+                match events.len() {
+                    0 => Ok(()),
+                    n if n <= ROWS => {
+                        statement(events).build().execute(&self.writer).await?;
+                        Ok(())
+                    }
+                    _ => {
+                        let mut tx = self.writer.begin().await?;
+                        for chunk in events.chunks(ROWS) {
+                            statement(chunk).build().execute(&mut *tx).await?;
+                        }
+                        tx.commit().await?;
+                        Ok(())
+                    }
+                }
+            }
+
+            async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "SELECT id, at, event, actor, subject, client_id, remote_addr, detail FROM audit_events WHERE 1 = 1",
+                );
+                if let Some(since) = query.since {
+                    qb.push(" AND at >= ").push_bind(since);
+                }
+                if let Some(event) = &query.event {
+                    qb.push(" AND event = ").push_bind(event.clone());
+                }
+                if let Some(before) = query.before_id {
+                    qb.push(" AND id < ").push_bind(before);
+                }
+                let limit = i64::from(query.limit.clamp(1, $crate::MAX_AUDIT_LIMIT));
+                qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+                qb.build()
+                    .fetch_all(&self.reader)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let detail: String = r.try_get("detail")?;
+                        Ok(AuditRecord {
+                            id: r.try_get("id")?,
+                            event: AuditEvent {
+                                at: r.try_get("at")?,
+                                event: r.try_get("event")?,
+                                actor: q::opt_uuid("audit_events", r.try_get("actor")?)?,
+                                subject: q::opt_uuid("audit_events", r.try_get("subject")?)?,
+                                client_id: q::opt_uuid("audit_events", r.try_get("client_id")?)?,
+                                remote_addr: r.try_get("remote_addr")?,
+                                detail: ::serde_json::from_str(&detail).map_err(|e| StoreError::Corrupt {
+                                    table: "audit_events",
+                                    detail: format!("bad detail JSON: {e}"),
+                                })?,
+                            },
+                        })
+                    })
+                    .collect()
             }
         }
     };

@@ -573,6 +573,18 @@ fn policy(id: u128, project: Uuid, at: i64) -> AuthPolicy {
     }
 }
 
+fn audit_event(at: i64, event: &str, actor: Option<Uuid>) -> tessera_store::AuditEvent {
+    tessera_store::AuditEvent {
+        at,
+        event: event.into(),
+        actor,
+        subject: actor,
+        client_id: None,
+        remote_addr: Some("127.0.0.1".into()),
+        detail: serde_json::json!({"username": "alice@example.org", "n": at}),
+    }
+}
+
 #[tokio::test]
 async fn projects_by_admin_update_and_delete_only_when_empty() {
     each_backend(|store| async move {
@@ -842,6 +854,78 @@ async fn fqdns_are_unique_ordered_and_rename_the_resource_server() {
 }
 
 #[tokio::test]
+async fn audit_events_are_appended_and_read_newest_first_with_filters() {
+    each_backend(|store| async move {
+        let alice = Uuid::new_v4();
+        assert!(store
+            .audit_events(&tessera_store::AuditQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty());
+        let events: Vec<_> = (0..300)
+            .map(|i| {
+                let kind = if i % 3 == 0 {
+                    "sign_in_failed"
+                } else {
+                    "token_issued"
+                };
+                audit_event(1_000 + i, kind, (i % 2 == 0).then_some(alice))
+            })
+            .collect();
+        // More rows than one statement takes: the insert is chunked in one transaction.
+        store.insert_audit(&events).await.unwrap();
+        store.insert_audit(&[]).await.unwrap();
+
+        let q = |since, event: Option<&str>, before_id, limit| tessera_store::AuditQuery {
+            since,
+            event: event.map(str::to_owned),
+            before_id,
+            limit,
+        };
+        let newest = store.audit_events(&q(None, None, None, 5)).await.unwrap();
+        assert_eq!(newest.len(), 5);
+        assert_eq!(newest[0].event, events[299], "round trip, newest first");
+        assert!(newest.windows(2).all(|w| w[0].id > w[1].id));
+
+        let failed = store
+            .audit_events(&q(None, Some("sign_in_failed"), None, 1000))
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 100);
+        assert!(failed.iter().all(|r| r.event.event == "sign_in_failed"));
+
+        let recent = store
+            .audit_events(&q(Some(1_290), None, None, 1000))
+            .await
+            .unwrap();
+        assert_eq!(recent.len(), 10);
+        assert!(recent.iter().all(|r| r.event.at >= 1_290));
+
+        let page2 = store
+            .audit_events(&q(None, None, Some(newest[4].id), 3))
+            .await
+            .unwrap();
+        assert_eq!(
+            page2[0].event, events[294],
+            "the next page starts below `before`"
+        );
+
+        // The limit is capped, never unbounded.
+        let all = store
+            .audit_events(&q(None, None, None, u32::MAX))
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 300);
+        let capped = store.audit_events(&q(None, None, None, 0)).await.unwrap();
+        assert_eq!(capped.len(), 1, "a limit of 0 reads one, not everything");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn cleanup_deletes_rows_past_their_margin_in_batches_and_keeps_the_rest() {
     use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
     use tessera_core::session::BrowserSession;
@@ -1075,4 +1159,26 @@ async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&admin)
         .await;
+}
+
+#[tokio::test]
+async fn the_audit_writer_stores_queued_events_by_flush() {
+    each_backend(|store| async move {
+        let writer = tessera_store::AuditWriter::spawn(store.clone());
+        for i in 0..50 {
+            writer.record(audit_event(i, "sign_in", None));
+        }
+        writer.flush().await;
+        let stored = store
+            .audit_events(&tessera_store::AuditQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 50);
+        assert_eq!(stored[0].event.at, 49);
+        assert_eq!(writer.dropped(), 0);
+    })
+    .await;
 }

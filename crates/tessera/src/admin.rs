@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use std::io::BufRead;
 use std::sync::Arc;
 use tessera_auth::service::admin::{self, Profile};
-use tessera_auth::view::{client_object, identity_object};
+use tessera_auth::service::audit_log::{self, Filters};
+use tessera_auth::view::{audit_object, client_object, identity_object};
 use tessera_core::client::ClientType;
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::random::OsRandom;
@@ -26,7 +27,7 @@ async fn open(args: &StoreArgs) -> Result<Arc<dyn Store>> {
     Ok(store)
 }
 
-/// Runs the command and returns the one JSON object to print.
+/// Runs the command and returns the one JSON object to print (null: it printed already).
 pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
     match command {
         AdminCommand::Cleanup { store } => {
@@ -42,6 +43,28 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
                 Some(p) => serde_json::to_value(p)?,
                 None => json!({"skipped": true}),
             })
+        }
+        AdminCommand::Audit {
+            since,
+            event,
+            limit,
+            before,
+            store,
+        } => {
+            let query = audit_log::query(&Filters {
+                since: since.as_deref(),
+                event: event.as_deref(),
+                limit: limit.as_deref(),
+                before: before.as_deref(),
+            })
+            .map_err(anyhow::Error::msg)?;
+            let store = open(&store).await?;
+            let mut out = std::io::stdout().lock();
+            for record in store.audit_events(&query).await? {
+                use std::io::Write;
+                writeln!(out, "{}", audit_object(&record)).context("writing to standard output")?;
+            }
+            Ok(Value::Null)
         }
         AdminCommand::User(AdminUser::Add {
             username,

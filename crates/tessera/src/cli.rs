@@ -75,6 +75,12 @@ pub(crate) struct ServeArgs {
     /// 600). With several nodes, each round runs on one of them.
     #[arg(long, env = "TESSERA_CLEANUP_INTERVAL")]
     pub(crate) cleanup_interval: Option<u64>,
+    /// Address of the operator listener with /metrics, /healthz and /readyz (default: none).
+    #[arg(long, env = "TESSERA_METRICS_LISTEN")]
+    pub(crate) metrics_listen: Option<String>,
+    /// Usernames that may read the audit log through the API (comma-separated).
+    #[arg(long, env = "TESSERA_ADMIN_USERNAMES", value_delimiter = ',')]
+    pub(crate) admin_usernames: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +92,26 @@ pub(crate) enum AdminCommand {
     /// Run one cleanup round now (expired tokens, codes, pending requests, sessions); prints
     /// what it deleted, or `{"skipped": true}` when another node is running one.
     Cleanup {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print audit-log events, newest first, one JSON object a line.
+    Audit {
+        /// Only events at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z, or Unix
+        /// seconds).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only events of this type (sign_in, sign_in_failed, token_issued, token_revoked,
+        /// consent_granted, consent_rescinded, client_secret_created, client_secret_deleted,
+        /// identity_linked, identity_unlinked).
+        #[arg(long = "type")]
+        event: Option<String>,
+        /// At most this many events (1 to 1000, default 100).
+        #[arg(long)]
+        limit: Option<String>,
+        /// Only events older than this event id (the next page).
+        #[arg(long)]
+        before: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -50,7 +50,9 @@ fn main() -> ExitCode {
             }
             Command::Admin(command) => {
                 let out = admin::run(command).await?;
-                println!("{}", serde_json::to_string_pretty(&out)?);
+                if !out.is_null() {
+                    println!("{}", serde_json::to_string_pretty(&out)?);
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Command::Scope(command) => seeds::scope(command).await,

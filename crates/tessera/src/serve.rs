@@ -33,6 +33,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.id_token_algorithm = settings.id_token_algorithm;
     config.refresh_idle_lifetime = settings.refresh_token_idle_lifetime;
     config.dns_resolver = settings.dns_resolver;
+    config.admin_usernames = settings.admin_usernames.clone();
     let clock = Arc::new(SystemClock);
     let state = AppState::new(config, store.clone(), clock.clone(), Arc::new(OsRandom))
         .await
@@ -42,7 +43,15 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         clock,
         std::time::Duration::from_secs(settings.cleanup_interval),
     );
-    let app = tessera_auth::router(state);
+    let app = tessera_auth::router(state.clone());
+    let metrics = match settings.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (metrics_listen)"))?,
+        ),
+        None => None,
+    };
 
     // The first line on stdout says where to reach the server (tests with port 0 read it).
     println!(
@@ -50,11 +59,28 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         public_url.trim_end_matches('/')
     );
     tracing::info!(listen = %local, public_url = %public_url, "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    if let Some(m) = metrics {
+        let addr = m.local_addr()?;
+        println!("Tessera metrics are on http://{addr}/metrics");
+        tracing::info!(metrics_listen = %addr, "serving metrics");
+        let ops = tessera_auth::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(m, ops).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
+    // With the peer address, so sign-in throttling and the audit log know who called.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     cleanup.abort();
+    // Events of the last requests are still queued for the audit log.
+    state.audit.flush().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -27,6 +27,8 @@ pub(crate) struct FileConfig {
     pub(crate) refresh_token_idle_lifetime: Option<i64>,
     pub(crate) dns_resolver: Option<String>,
     pub(crate) cleanup_interval: Option<u64>,
+    pub(crate) metrics_listen: Option<String>,
+    pub(crate) admin_usernames: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -113,6 +115,10 @@ pub(crate) struct ServeSettings {
     pub(crate) dns_resolver: Option<SocketAddr>,
     /// Seconds between background cleanup rounds (expired tokens, codes, sessions).
     pub(crate) cleanup_interval: u64,
+    /// Where /metrics (and the health checks) are served; none: nowhere.
+    pub(crate) metrics_listen: Option<SocketAddr>,
+    /// Normalised usernames of the audit log's readers.
+    pub(crate) admin_usernames: Vec<String>,
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
@@ -179,8 +185,39 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
     if !(1..=24 * 3600).contains(&cleanup_interval) {
         bail!("cleanup_interval must be between 1 second and 1 day, not {cleanup_interval}");
     }
+    let metrics_listen = args
+        .metrics_listen
+        .clone()
+        .or(file.metrics_listen.clone())
+        .map(|m| {
+            m.parse::<SocketAddr>().with_context(|| {
+                format!("metrics_listen: {m:?} is not an address like 127.0.0.1:9421")
+            })
+        })
+        .transpose()?;
+    if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
+        bail!("metrics_listen must differ from listen");
+    }
+    let mut admin_usernames = Vec::new();
+    for name in args
+        .admin_usernames
+        .clone()
+        .or(file.admin_usernames.clone())
+        .unwrap_or_default()
+    {
+        let name = name.trim();
+        if name.is_empty() {
+            continue;
+        }
+        if tessera_core::identity::validate_username(name).is_err() {
+            bail!("admin_usernames: {name:?} is not a username like alice@example.org");
+        }
+        admin_usernames.push(tessera_core::identity::normalize_username(name));
+    }
     Ok(ServeSettings {
         listen,
+        metrics_listen,
+        admin_usernames,
         database: database(&args.store, &file)?,
         public_url,
         access_token_lifetime: lifetime,

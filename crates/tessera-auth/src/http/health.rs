@@ -11,9 +11,17 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
+/// How long readiness waits for the database: a load balancer's probe must get an answer
+/// (503) while the pool is still trying to reconnect.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The process can reach its database.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.store.ping().await {
+    let ping = tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await;
+    match ping
+        .map_err(|_| "timed out".to_owned())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+    {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -434,6 +434,7 @@ pub async fn approve(
             .store
             .insert_consents_as(identity.id, effective_identity, &nodes, state.clock.now())
             .await?;
+        crate::audit::consent_granted(state, identity.id, pending.client_id, &nodes);
         tracing::info!(event = "consent_granted", identity = %identity.id, client = %pending.client_id, "consent granted");
     }
     issue_code(state, pending, session, effective_identity).await

@@ -54,6 +54,7 @@ pub async fn rescind(state: &AppState, identity: Uuid, id: i64) -> Result<bool, 
     state.store.delete_consents(&ids).await?;
     let revoked = changes.len() - 1;
     state.publish(changes).await?;
+    crate::audit::consent_rescinded(state, identity, target, ids.len(), revoked);
     tracing::info!(event = "consent_rescinded", %identity, consent = id, tokens_revoked = revoked, "consent rescinded");
     Ok(true)
 }

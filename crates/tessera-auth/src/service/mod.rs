@@ -2,6 +2,7 @@
 //! a domain result or an error that says which rule was broken.
 
 pub mod admin;
+pub mod audit_log;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;

@@ -35,6 +35,7 @@ pub async fn verify(
     let account = normalize_username(username);
     let wait = state.throttle.wait(&account, address, now);
     if wait > 0 {
+        crate::audit::sign_in_failed(state, username, crate::metrics::SignInResult::Throttled);
         return Err(SignInError::Throttled(wait));
     }
     let found = if account.is_empty() || account.len() > 256 {
@@ -57,10 +58,12 @@ pub async fn verify(
     match identity.filter(|_| ok) {
         Some(i) => {
             state.throttle.succeeded(&account);
+            crate::audit::signed_in(state, &i);
             Ok(i)
         }
         None => {
             state.throttle.failed(&account, address, now);
+            crate::audit::sign_in_failed(state, username, crate::metrics::SignInResult::Failed);
             tracing::info!(event = "sign_in_failed", "sign-in failed");
             Err(SignInError::Rejected)
         }

@@ -2,6 +2,8 @@
 
 use super::id_token;
 use super::issue::{self, Grant};
+use crate::audit;
+use crate::metrics::{GrantKind, RevokeReason};
 use crate::state::AppState;
 use std::sync::Arc;
 use tessera_core::client::Client;
@@ -75,6 +77,7 @@ pub async fn client_credentials(
         effective_identity: None,
     };
     let minted = issue::mint(state, &grant, &plans);
+    audit::tokens_issued(state, GrantKind::ClientCredentials, &minted.records);
     issue::store(state, minted.records).await?;
     let mut infos = minted.infos.into_iter();
     let top = infos
@@ -123,6 +126,13 @@ pub async fn authorization_code(
         state
             .publish(vec![Change::FamilyRevoked(record.family_id)])
             .await?;
+        audit::family_revoked(
+            state,
+            client.id,
+            record.family_id,
+            revoked.len(),
+            RevokeReason::CodeReplayed,
+        );
         tracing::warn!(event = "code_replayed", client = %client.id, revoked = revoked.len(), "authorization code replayed; its tokens were revoked");
         return Err(invalid("the authorization code has been used already"));
     }
@@ -177,6 +187,7 @@ pub async fn authorization_code(
         id_token =
             Some(id_token::sign(state, &input).map_err(|e| GrantError::Internal(e.to_string()))?);
     }
+    audit::tokens_issued(state, GrantKind::AuthorizationCode, &minted.records);
     issue::store(state, minted.records).await?;
     let mut infos = minted.infos.into_iter();
     let top = infos
@@ -229,8 +240,15 @@ pub async fn refresh(
         Ok(p) => p,
         Err(RefreshError::Reused) => {
             if let Some(family) = rt.family_id {
-                state.store.revoke_family(family, now).await?;
+                let revoked = state.store.revoke_family(family, now).await?;
                 state.publish(vec![Change::FamilyRevoked(family)]).await?;
+                audit::family_revoked(
+                    state,
+                    client.id,
+                    family,
+                    revoked.len(),
+                    RevokeReason::RefreshReused,
+                );
             }
             tracing::warn!(event = "refresh_token_reused", client = %client.id, "refresh token reused after rotation; family revoked");
             return Err(invalid("the refresh token has been used already"));
@@ -245,6 +263,7 @@ pub async fn refresh(
     if plan == RefreshPlan::RotateAgain {
         // The first rotation's answer was evidently lost: what it issued must not stay alive.
         let children = state.store.revoke_children(&rt.hash, now).await?;
+        audit::children_revoked(state, &rt, children.len());
         state
             .publish(children.into_iter().map(Change::TokenRevoked).collect())
             .await?;
@@ -261,6 +280,7 @@ pub async fn refresh(
         effective_identity: rt.effective_identity,
     };
     let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan));
+    audit::tokens_issued(state, GrantKind::RefreshToken, &minted.records);
     issue::store(state, minted.records).await?;
     if !rotate {
         state
@@ -372,6 +392,7 @@ pub async fn dependent(
         effective_identity: record.effective_identity,
     };
     let minted = issue::mint(state, &grant, &plans);
+    audit::tokens_issued(state, GrantKind::DependentToken, &minted.records);
     issue::store(state, minted.records).await?;
     tracing::info!(event = "dependent_tokens_issued", caller = %caller.id, count = minted.infos.len(), "dependent tokens issued");
     Ok(minted.infos)
@@ -683,6 +704,7 @@ pub async fn revoke(state: &AppState, caller: &Client, presented: &str) -> Resul
     let now = state.clock.now();
     state.store.revoke_token(&record.hash, now).await?;
     let mut changes = vec![Change::TokenRevoked(record.hash)];
+    let mut also = 0;
     // RFC 7009 §2.1: revoking a refresh token also ends the access tokens of the same grant for
     // the same resource server (the one issued beside it and those refreshed from it).
     if record.kind == TokenKind::RefreshToken {
@@ -697,11 +719,13 @@ pub async fn revoke(state: &AppState, caller: &Client, presented: &str) -> Resul
                     && state.store.revoke_token(&t.hash, now).await?
                 {
                     changes.push(Change::TokenRevoked(t.hash));
+                    also += 1;
                 }
             }
         }
     }
     state.publish(changes).await?;
+    audit::token_revoked(state, caller.id, &record, also);
     tracing::info!(event = "token_revoked", client = %record.client_id, resource_server = %record.resource_server, "token revoked");
     Ok(())
 }

@@ -12,5 +12,6 @@ mod fqdns;
 mod harness;
 mod linking;
 mod oauth;
+mod observe;
 mod projects;
 mod secrets;

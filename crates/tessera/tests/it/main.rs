@@ -9,5 +9,6 @@ mod crash;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;
+mod observe;
 mod process;
 mod serve;

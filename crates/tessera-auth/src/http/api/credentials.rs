@@ -33,6 +33,7 @@ pub(super) async fn create(
     let caller = basic_client(&state, presented).await?;
     let client = managed_client(&state, &caller.client, &id).await?;
     let (cred, secret) = service::create(&state, &client, &body.credential.name).await?;
+    crate::audit::client_secret_created(&state, caller.client.id, &cred);
     Ok(Json(json!({"credential": to_object(&cred, Some(&secret))})))
 }
 
@@ -44,5 +45,6 @@ pub(super) async fn delete(
     let caller = basic_client(&state, presented).await?;
     let client = managed_client(&state, &caller.client, &id).await?;
     let deleted = service::delete(&state, &client, &credential).await?;
+    crate::audit::client_secret_deleted(&state, caller.client.id, &deleted);
     Ok(Json(json!({"credential": to_object(&deleted, None)})))
 }

@@ -1,6 +1,7 @@
 //! The Globus Auth REST API (`/v2/api/*`): every answer in an envelope, every error in the
 //! `errors[]` envelope.
 
+mod audit;
 mod clients;
 mod consents;
 mod credentials;
@@ -80,6 +81,7 @@ pub(super) fn routes() -> Router<AppState> {
             "/v2/api/clients/{id}/credentials/{credential}",
             delete(credentials::delete),
         )
+        .route("/v2/api/audit", get(audit::list))
         .route("/v2/api/scopes", get(scopes::search))
         .route(
             "/v2/api/scopes/{id}",

@@ -202,6 +202,7 @@ pub async fn unlink(
     let _ = state
         .publish(vec![Change::IdentitySetChanged(target)])
         .await;
+    crate::audit::identity_unlinked(&state, identity.id, target);
     tracing::info!(event = "identity_unlinked", identity = %identity.id, unlinked = %target, "identity unlinked");
     see_other("/v2/web/account", vec![])
 }

@@ -218,6 +218,7 @@ async fn link(
             Change::IdentitySetChanged(other.id),
         ])
         .await;
+    crate::audit::identity_linked(state, current.1.id, other.id);
     tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, "identity linked");
     see_other("/v2/web/account", vec![])
 }

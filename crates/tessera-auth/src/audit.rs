@@ -1,0 +1,287 @@
+//! The audit log of security events, and the counters that go with them.
+//!
+//! Services call one function here per event; each queues an [`AuditEvent`] for the batched
+//! writer (`tessera_store::AuditWriter`, never waiting for the database) and bumps the matching
+//! counter of [`crate::metrics`]. Events carry who acted, whom it concerns, the client, the
+//! caller's address (set for the request by the metrics layer) and a small JSON detail — never a
+//! password, token or secret: tokens appear as the first 8 bytes of their SHA-256 in hex (the
+//! store keeps the full hash, so an admin can find the row), which cannot be turned back into
+//! the token.
+//!
+//! Event types: `sign_in`, `sign_in_failed`, `token_issued`, `token_revoked`,
+//! `consent_granted`, `consent_rescinded`, `client_secret_created`, `client_secret_deleted`,
+//! `identity_linked`, `identity_unlinked`.
+
+use crate::metrics::{GrantKind, RevokeReason, SignInResult};
+use crate::state::AppState;
+use serde_json::{json, Value};
+use std::net::IpAddr;
+use std::sync::Arc;
+use tessera_core::client::ClientCredential;
+use tessera_core::consent::Consent;
+use tessera_core::grant::TokenRecord;
+use tessera_core::identity::Identity;
+use tessera_core::secret::SecretHash;
+use tessera_core::token::TokenKind;
+use tessera_store::{AuditEvent, NewConsent};
+use uuid::Uuid;
+
+/// Every event type, for validating filters.
+pub const EVENT_TYPES: &[&str] = &[
+    "sign_in",
+    "sign_in_failed",
+    "token_issued",
+    "token_revoked",
+    "consent_granted",
+    "consent_rescinded",
+    "client_secret_created",
+    "client_secret_deleted",
+    "identity_linked",
+    "identity_unlinked",
+];
+
+tokio::task_local! {
+    /// The address of the connection the current request came on, when known.
+    pub static REMOTE_ADDR: Option<IpAddr>;
+}
+
+/// The longest username kept from a failed sign-in (it is whatever was typed).
+const MAX_TYPED_USERNAME: usize = 256;
+
+fn remote_addr() -> Option<String> {
+    REMOTE_ADDR
+        .try_with(|a| *a)
+        .ok()
+        .flatten()
+        .map(|a| a.to_string())
+}
+
+/// The public handle of a token in the log: the first 8 bytes of its SHA-256, in hex.
+pub fn token_ref(hash: &SecretHash) -> String {
+    hash.as_bytes()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn record(
+    state: &AppState,
+    event: &str,
+    actor: Option<Uuid>,
+    subject: Option<Uuid>,
+    client_id: Option<Uuid>,
+    detail: Value,
+) {
+    state.audit.record(AuditEvent {
+        at: state.clock.now(),
+        event: event.to_owned(),
+        actor,
+        subject,
+        client_id,
+        remote_addr: remote_addr(),
+        detail,
+    });
+}
+
+/// A password sign-in succeeded.
+pub fn signed_in(state: &AppState, identity: &Identity) {
+    state.metrics.sign_in(SignInResult::Succeeded);
+    record(
+        state,
+        "sign_in",
+        Some(identity.id),
+        Some(identity.id),
+        None,
+        json!({"username": identity.username}),
+    );
+}
+
+/// A password sign-in was refused (`Failed`) or not even tried (`Throttled`). `typed` is the
+/// username as typed; the password is never seen here.
+pub fn sign_in_failed(state: &AppState, typed: &str, result: SignInResult) {
+    state.metrics.sign_in(result);
+    let username: String = typed.chars().take(MAX_TYPED_USERNAME).collect();
+    let reason = match result {
+        SignInResult::Throttled => "throttled",
+        _ => "rejected",
+    };
+    record(
+        state,
+        "sign_in_failed",
+        None,
+        None,
+        None,
+        json!({"username": username, "reason": reason}),
+    );
+}
+
+/// Tokens were minted for `grant` (call with the records about to be stored).
+pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRecord>]) {
+    let refresh = records
+        .iter()
+        .filter(|r| r.kind == TokenKind::RefreshToken)
+        .count() as u64;
+    state
+        .metrics
+        .issued(grant, records.len() as u64 - refresh, refresh);
+    for r in records {
+        let mut detail = json!({
+            "grant_type": grant.as_str(),
+            "token_type": r.kind.as_str(),
+            "token": token_ref(&r.hash),
+            "resource_server": r.resource_server,
+            "scope": r.scope,
+        });
+        if let Some(family) = r.family_id {
+            detail["family_id"] = json!(family);
+        }
+        record(
+            state,
+            "token_issued",
+            Some(r.client_id),
+            Some(r.subject),
+            Some(r.client_id),
+            detail,
+        );
+    }
+}
+
+/// `caller` revoked `token` (RFC 7009); `also` more tokens of its grant went with it.
+pub fn token_revoked(state: &AppState, caller: Uuid, token: &TokenRecord, also: u64) {
+    state.metrics.revoked(RevokeReason::Revocation, 1 + also);
+    record(
+        state,
+        "token_revoked",
+        Some(caller),
+        Some(token.subject),
+        Some(token.client_id),
+        json!({
+            "reason": RevokeReason::Revocation.as_str(),
+            "token": token_ref(&token.hash),
+            "token_type": token.kind.as_str(),
+            "resource_server": token.resource_server,
+            "grant_tokens_revoked": also,
+        }),
+    );
+}
+
+/// A whole token family was revoked (a replayed code, a reused refresh token).
+pub fn family_revoked(
+    state: &AppState,
+    client: Uuid,
+    family: Uuid,
+    revoked: usize,
+    reason: RevokeReason,
+) {
+    state.metrics.revoked(reason, revoked as u64);
+    record(
+        state,
+        "token_revoked",
+        None,
+        None,
+        Some(client),
+        json!({"reason": reason.as_str(), "family_id": family, "tokens_revoked": revoked}),
+    );
+}
+
+/// The tokens issued from refresh token `parent` were revoked (its rotation was repeated).
+pub fn children_revoked(state: &AppState, parent: &TokenRecord, revoked: usize) {
+    let reason = RevokeReason::RotationRepeated;
+    state.metrics.revoked(reason, revoked as u64);
+    record(
+        state,
+        "token_revoked",
+        None,
+        Some(parent.subject),
+        Some(parent.client_id),
+        json!({
+            "reason": reason.as_str(),
+            "parent": token_ref(&parent.hash),
+            "family_id": parent.family_id,
+            "tokens_revoked": revoked,
+        }),
+    );
+}
+
+/// `identity` approved new consents for `client`.
+pub fn consent_granted(state: &AppState, identity: Uuid, client: Uuid, nodes: &[NewConsent]) {
+    let scopes: Vec<&str> = nodes.iter().map(|n| n.scope_string.as_str()).collect();
+    record(
+        state,
+        "consent_granted",
+        Some(identity),
+        Some(identity),
+        Some(client),
+        json!({"scopes": scopes}),
+    );
+}
+
+/// `identity` rescinded `consent` and the `removed` consents beneath it (itself included).
+pub fn consent_rescinded(
+    state: &AppState,
+    identity: Uuid,
+    consent: &Consent,
+    removed: usize,
+    tokens_revoked: usize,
+) {
+    state
+        .metrics
+        .revoked(RevokeReason::ConsentRescinded, tokens_revoked as u64);
+    record(
+        state,
+        "consent_rescinded",
+        Some(identity),
+        Some(identity),
+        Some(consent.client_id),
+        json!({
+            "consent_id": consent.id,
+            "scope": consent.scope_string,
+            "consents_removed": removed,
+            "tokens_revoked": tokens_revoked,
+        }),
+    );
+}
+
+/// `actor` created a secret for its client (the secret itself is not recorded).
+pub fn client_secret_created(state: &AppState, actor: Uuid, credential: &ClientCredential) {
+    secret_event(state, "client_secret_created", actor, credential);
+}
+
+pub fn client_secret_deleted(state: &AppState, actor: Uuid, credential: &ClientCredential) {
+    secret_event(state, "client_secret_deleted", actor, credential);
+}
+
+fn secret_event(state: &AppState, event: &str, actor: Uuid, credential: &ClientCredential) {
+    record(
+        state,
+        event,
+        Some(actor),
+        Some(credential.client_id),
+        Some(credential.client_id),
+        json!({"credential_id": credential.id, "name": credential.name}),
+    );
+}
+
+/// The signed-in `identity` proved `other` and linked it into its set.
+pub fn identity_linked(state: &AppState, identity: Uuid, other: Uuid) {
+    record(
+        state,
+        "identity_linked",
+        Some(identity),
+        Some(other),
+        None,
+        json!({}),
+    );
+}
+
+pub fn identity_unlinked(state: &AppState, identity: Uuid, other: Uuid) {
+    record(
+        state,
+        "identity_unlinked",
+        Some(identity),
+        Some(other),
+        None,
+        json!({}),
+    );
+}
