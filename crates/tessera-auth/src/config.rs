@@ -6,6 +6,8 @@
 /// way a leaked token ever stops working.
 pub const MIN_TOKEN_LIFETIME_S: i64 = 120;
 pub const MAX_TOKEN_LIFETIME_S: i64 = 365 * 24 * 3600;
+/// Signing keys are replaced every 30 days unless configured otherwise.
+pub const DEFAULT_KEY_ROTATION_S: i64 = 30 * 24 * 3600;
 
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -23,6 +25,15 @@ pub struct AuthConfig {
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,
     pub id_token_algorithm: crate::keys::SigningAlgorithm,
+    /// How JWT access tokens are signed (for resource servers that chose JWTs).
+    pub access_token_algorithm: crate::keys::AccessTokenAlgorithm,
+    /// Signing keys are replaced this often (seconds; 0: never).
+    pub key_rotation_interval: i64,
+    /// How often this node rereads the key table, to pick up another node's rotation.
+    pub key_poll_interval: i64,
+    /// Seals signing keys at rest; `None` stores them in clear (library use and tests; the
+    /// binary always configures one).
+    pub master_key: Option<crate::keys::MasterKey>,
 }
 
 impl AuthConfig {
@@ -35,7 +46,20 @@ impl AuthConfig {
             refresh_grace: tessera_core::grant::refresh::DEFAULT_GRACE_S,
             secure_cookies: public_url.starts_with("https://"),
             id_token_algorithm: crate::keys::SigningAlgorithm::default(),
+            access_token_algorithm: crate::keys::AccessTokenAlgorithm::default(),
+            key_rotation_interval: DEFAULT_KEY_ROTATION_S,
+            key_poll_interval: 5,
+            master_key: None,
         }
+    }
+
+    /// The key lifecycle these settings give.
+    pub fn key_policy(&self) -> crate::keys::KeyPolicy {
+        crate::keys::KeyPolicy::new(
+            self.key_rotation_interval,
+            self.key_poll_interval,
+            self.access_token_lifetime,
+        )
     }
 
     pub fn issuer(&self) -> &str {

@@ -44,5 +44,6 @@ pub fn client_object(c: &Client, scope_ids: Vec<String>) -> ClientObject {
         preselect_idp: c.preselect_idp.map(|p| p.to_string()),
         prompt_for_named_grant: c.is_public(),
         userinfo_from_effective_identity: true,
+        access_token_format: c.access_token_format.as_str().to_owned(),
     }
 }

@@ -110,6 +110,7 @@ mod tests {
             preselect_idp: None,
             allows_templating: false,
             resource_server_name: None,
+            access_token_format: Default::default(),
             created_at: 0,
         }
     }

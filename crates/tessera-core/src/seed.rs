@@ -248,6 +248,7 @@ fn base_client(id: Uuid, name: &str, client_type: ClientType, now: UnixTime) -> 
         preselect_idp: None,
         allows_templating: false,
         resource_server_name: None,
+        access_token_format: Default::default(),
         created_at: now,
     }
 }

@@ -365,7 +365,7 @@ async fn dependent_tokens_are_fetched_once_and_cached_until_they_expire() {
         resource_server: graph.id.clone(),
         scopes: vec![graph_scope],
     };
-    let minted = issue::mint(&s.state, &grant, &[plan]);
+    let minted = issue::mint(&s.state, &grant, &[plan]).await.unwrap();
     let user_token = minted.infos[0].access_token.clone();
     issue::store(&s.state, minted.records).await.unwrap();
 

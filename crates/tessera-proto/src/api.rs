@@ -125,6 +125,14 @@ pub struct ClientObject {
     pub preselect_idp: Option<String>,
     pub prompt_for_named_grant: bool,
     pub userinfo_from_effective_identity: bool,
+    /// Tessera extension: `opaque` (default) or `jwt` (RFC 9068) access tokens for this
+    /// client's scopes.
+    #[serde(default = "opaque")]
+    pub access_token_format: String,
+}
+
+fn opaque() -> String {
+    "opaque".to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,9 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.max_body_bytes = settings.max_body_bytes;
     config.id_token_algorithm = settings.id_token_algorithm;
     config.refresh_idle_lifetime = settings.refresh_token_idle_lifetime;
+    config.access_token_algorithm = settings.keys.access_token_algorithm;
+    config.key_rotation_interval = settings.keys.key_rotation_interval;
+    config.master_key = Some(settings.keys.master_key.clone());
     let state = AppState::new(config, store, Arc::new(SystemClock), Arc::new(OsRandom))
         .await
         .context("starting the authorization server")?;

@@ -114,6 +114,7 @@ pub async fn add_client(
         preselect_idp: None,
         allows_templating: false,
         resource_server_name: None,
+        access_token_format: Default::default(),
         created_at: now,
     };
     store.insert_client(&client).await?;

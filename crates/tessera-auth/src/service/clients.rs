@@ -5,7 +5,8 @@ use super::credentials::mint;
 use super::Failure;
 use crate::state::AppState;
 use tessera_core::client::{
-    validate_client_name, Client, ClientCredential, ClientType, Links, Visibility,
+    validate_client_name, AccessTokenFormat, Client, ClientCredential, ClientType, Links,
+    Visibility,
 };
 use tessera_core::secret::Secret;
 use uuid::Uuid;
@@ -47,6 +48,7 @@ pub async fn instantiate(
         preselect_idp: None,
         allows_templating: false,
         resource_server_name: None,
+        access_token_format: Default::default(),
         created_at: now,
     };
     state.store.insert_client(&client).await?;
@@ -75,4 +77,40 @@ pub async fn managed_client(
         ));
     }
     Ok(entry.client.clone())
+}
+
+/// `PUT /v2/api/clients/{id}`: the fields a client may change about itself. Only
+/// `access_token_format` (a Tessera extension) exists so far; any other field is refused rather
+/// than silently ignored.
+pub async fn update(
+    state: &AppState,
+    caller: &Client,
+    target: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Client, Failure> {
+    let mut client = managed_client(state, caller, target).await?;
+    if let Some(other) = fields.keys().find(|k| *k != "access_token_format") {
+        return Err(Failure::BadRequest(format!(
+            "{other:?} cannot be changed through this API yet; only access_token_format can"
+        )));
+    }
+    if let Some(v) = fields.get("access_token_format") {
+        let format = v
+            .as_str()
+            .and_then(AccessTokenFormat::parse)
+            .ok_or_else(|| {
+                Failure::BadRequest("access_token_format must be \"opaque\" or \"jwt\"".into())
+            })?;
+        if !state
+            .store
+            .set_access_token_format(client.id, format)
+            .await?
+        {
+            return Err(Failure::NotFound(format!("no client {target}")));
+        }
+        state.clients.invalidate(client.id);
+        client.access_token_format = format;
+        tracing::info!(event = "client_updated", client = %client.id, access_token_format = format.as_str(), "client updated");
+    }
+    Ok(client)
 }

@@ -37,6 +37,15 @@ pub enum GrantError {
     Store(#[from] StoreError),
 }
 
+impl From<issue::IssueError> for GrantError {
+    fn from(e: issue::IssueError) -> Self {
+        match e {
+            issue::IssueError::Store(e) => Self::Store(e),
+            issue::IssueError::Key(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 /// RFC 6749 §4.4: the client acts for itself. One token per resource server (spec §2.3).
 pub async fn client_credentials(
     state: &AppState,
@@ -73,7 +82,7 @@ pub async fn client_credentials(
         offline: false,
         parent: None,
     };
-    let minted = issue::mint(state, &grant, &plans);
+    let minted = issue::mint(state, &grant, &plans).await?;
     issue::store(state, minted.records).await?;
     let mut infos = minted.infos.into_iter();
     let top = infos
@@ -142,7 +151,7 @@ pub async fn authorization_code(
         offline: record.offline,
         parent: None,
     };
-    let minted = issue::mint(state, &grant, &plans);
+    let minted = issue::mint(state, &grant, &plans).await?;
     let mut id_token = None;
     if let Some(top) = minted
         .infos
@@ -241,7 +250,7 @@ pub async fn refresh(
         offline: rotate,
         parent: Some(rt.hash),
     };
-    let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan));
+    let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan)).await?;
     issue::store(state, minted.records).await?;
     if rotate {
         state.store.mark_rotated(&rt.hash, now).await?;
@@ -353,7 +362,7 @@ pub async fn dependent(
         offline,
         parent: None,
     };
-    let minted = issue::mint(state, &grant, &plans);
+    let minted = issue::mint(state, &grant, &plans).await?;
     issue::store(state, minted.records).await?;
     tracing::info!(event = "dependent_tokens_issued", caller = %caller.id, count = minted.infos.len(), "dependent tokens issued");
     Ok(minted.infos)
@@ -391,19 +400,33 @@ pub async fn exchange(
     }
 }
 
-/// The record of a presented access or refresh token, from the cache or the store. Malformed
-/// strings are refused here without a lookup.
+/// The longest JWT access token looked up (ours are well under 1 KiB).
+const MAX_JWT_LEN: usize = 4096;
+
+/// The record of a presented access or refresh token (opaque, or one of our JWT access tokens),
+/// from the cache or the store. Malformed strings and JWTs we did not sign are refused here
+/// without a lookup.
 pub async fn lookup(
     state: &AppState,
     presented: &str,
 ) -> Result<Option<Arc<TokenRecord>>, StoreError> {
-    match token::classify(presented) {
-        Ok(TokenKind::AccessToken | TokenKind::RefreshToken) => {}
+    let jwt = match token::classify(presented) {
+        Ok(TokenKind::AccessToken | TokenKind::RefreshToken) => false,
+        _ if presented.len() <= MAX_JWT_LEN
+            && presented.bytes().filter(|b| *b == b'.').count() == 2 =>
+        {
+            true
+        }
         _ => return Ok(None),
-    }
+    };
     let hash = SecretHash::of(presented);
     if let Some(r) = state.tokens.get(&hash) {
+        // Only what we issued is cached: a hit is ours, signature and all.
         return Ok(Some(r));
+    }
+    // A JWT reaches the store only with a valid signature of one of our access-token keys.
+    if jwt && !state.keys.is_own_access_token(presented) {
+        return Ok(None);
     }
     let generation = state.tokens.generation();
     let Some(record) = state.store.token(&hash).await? else {

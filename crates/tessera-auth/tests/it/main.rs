@@ -7,6 +7,7 @@ mod browser;
 mod dependent;
 mod flows;
 mod harness;
+mod jwt;
 mod linking;
 mod oauth;
 mod secrets;

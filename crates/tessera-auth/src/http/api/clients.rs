@@ -27,6 +27,25 @@ pub(super) async fn get_client(
     Ok(Json(json!({"client": client_object(&client, scope_ids)})))
 }
 
+/// `PUT /v2/api/clients/{id}` (spec §4), Basic: a client changes itself or its children.
+pub(super) async fn update(
+    State(state): State<AppState>,
+    presented: Presented,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ClientEnvelope<serde_json::Map<String, Value>>>,
+) -> Result<Json<Value>, ApiError> {
+    let caller = basic_client(&state, presented).await?;
+    let client = crate::service::clients::update(&state, &caller.client, &id, &body.client).await?;
+    let scope_ids = state
+        .store
+        .scopes_of_client(client.id)
+        .await?
+        .iter()
+        .map(|s| s.id.to_string())
+        .collect();
+    Ok(Json(json!({"client": client_object(&client, scope_ids)})))
+}
+
 #[derive(serde::Deserialize)]
 pub(super) struct NewClient {
     template_id: Option<String>,

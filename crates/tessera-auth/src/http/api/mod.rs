@@ -26,7 +26,10 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v2/api/identities", get(identities::identities))
         .route("/v2/api/clients", axum::routing::post(clients::create))
-        .route("/v2/api/clients/{id}", get(clients::get_client))
+        .route(
+            "/v2/api/clients/{id}",
+            get(clients::get_client).put(clients::update),
+        )
         .route("/v2/api/identities/{id}/consents", get(consents::list))
         .route(
             "/v2/api/identities/{id}/consents/{consent}",
