@@ -60,7 +60,7 @@ pub(crate) struct JwtVerifier {
     leeway: Duration,
     endpoints: tokio::sync::OnceCell<Endpoints>,
     snapshot: RwLock<Arc<KeySnapshot>>,
-    /// One fetch at a time; holds when the last one was attempted.
+    /// One fetch at a time; holds when a `kid` missing from fresh keys last caused one.
     refetch: tokio::sync::Mutex<Option<Instant>>,
     fetches: AtomicU64,
 }
@@ -171,10 +171,13 @@ impl JwtVerifier {
         if again.fetched_at != snap.fetched_at {
             return Ok(again.keys.get(kid).map(|(a, k)| (*a, k.clone())));
         }
-        if fresh && last.is_some_and(|t| t.elapsed() < self.min_refetch) {
-            return Ok(None);
+        if fresh {
+            // Fresh keys and an unknown kid: a rotation, or made-up ids; limit the latter.
+            if last.is_some_and(|t| t.elapsed() < self.min_refetch) {
+                return Ok(None);
+            }
+            *last = Some(Instant::now());
         }
-        *last = Some(Instant::now());
         match self.fetch().await {
             Ok(new) => {
                 let found = new.keys.get(kid).map(|(a, k)| (*a, k.clone()));
