@@ -444,7 +444,11 @@ async fn jwt_access_tokens_are_validated_offline_and_bad_ones_refused() {
     for _ in 0..20 {
         guard.validate(&token).await.unwrap();
     }
-    assert_eq!(s.introspections.load(Ordering::SeqCst), 0, "never introspected");
+    assert_eq!(
+        s.introspections.load(Ordering::SeqCst),
+        0,
+        "never introspected"
+    );
     assert_eq!(guard.jwks_fetches(), 1, "the JWKS is fetched once");
 
     let now = SystemClock.now();
@@ -454,14 +458,23 @@ async fn jwt_access_tokens_are_validated_offline_and_bad_ones_refused() {
     };
     let bad = [
         ("tampered", tamper(&token)),
-        ("expired", s.forge(claims(&api.id, &s.url, now - 7200, now - 3600))),
+        (
+            "expired",
+            s.forge(claims(&api.id, &s.url, now - 7200, now - 3600)),
+        ),
         ("not yet valid", {
             let mut c = claims(&api.id, &s.url, now, now + 7200);
             c["nbf"] = serde_json::json!(now + 3600);
             s.forge(c)
         }),
-        ("for another resource server", s.forge(claims("someone-else", &s.url, now, now + 3600))),
-        ("from another issuer", s.forge(claims(&api.id, "https://evil.example", now, now + 3600))),
+        (
+            "for another resource server",
+            s.forge(claims("someone-else", &s.url, now, now + 3600)),
+        ),
+        (
+            "from another issuer",
+            s.forge(claims(&api.id, "https://evil.example", now, now + 3600)),
+        ),
         ("garbage", "a.b.c".to_owned()),
     ];
     for (why, t) in &bad {

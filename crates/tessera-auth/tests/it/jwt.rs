@@ -233,3 +233,148 @@ async fn rotation_publishes_the_next_key_after_the_current_one_and_keeps_the_ret
         "the current key stays first until the next activates"
     );
 }
+
+#[tokio::test]
+async fn signing_keys_are_sealed_at_rest_and_clear_rows_of_old_databases_are_sealed_on_start() {
+    use std::sync::Arc;
+    use tessera_auth::keys::MasterKey;
+    use tessera_auth::{AppState, AuthConfig};
+    use tessera_core::clock::FixedClock;
+    use tessera_core::random::SeededRandom;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let start = |master: Option<MasterKey>| {
+        let url = url.clone();
+        async move {
+            let mut config = AuthConfig::new("http://tessera.test");
+            config.master_key = master;
+            AppState::new(
+                config,
+                tessera_store::connect(&url).await.unwrap(),
+                Arc::new(FixedClock::new(START)),
+                Arc::new(SeededRandom::new(1)),
+            )
+            .await
+        }
+    };
+    // A database from before encryption at rest: keys in clear.
+    let old = start(None).await.unwrap();
+    let jwks = old.keys.jwks(START);
+    let rows = old.store.signing_keys().await.unwrap();
+    assert!(rows.iter().all(|k| k.private_pem.contains("PRIVATE KEY")));
+    drop(old);
+
+    let master = MasterKey::generate().unwrap();
+    let sealed = start(Some(master.clone())).await.unwrap();
+    assert_eq!(sealed.keys.jwks(START), jwks, "the same keys, now sealed");
+    for row in sealed.store.signing_keys().await.unwrap() {
+        assert!(row.private_pem.starts_with("sealed:v1:"));
+        assert!(!row.private_pem.contains("PRIVATE KEY"));
+        let clear = &rows.iter().find(|r| r.kid == row.kid).unwrap().private_pem;
+        let body_line = clear.lines().nth(1).unwrap();
+        assert!(
+            !row.private_pem.contains(body_line),
+            "no part of the key either"
+        );
+    }
+    drop(sealed);
+    // Another master key cannot open them, and without one the server does not start.
+    assert!(start(Some(MasterKey::generate().unwrap())).await.is_err());
+    assert!(start(None).await.is_err());
+    assert!(start(Some(master)).await.is_ok());
+}
+
+/// Two nodes on one PostgreSQL database: one rotates, the other publishes the new key within
+/// its poll interval and both switch to it at its activation.
+#[tokio::test]
+async fn two_postgres_nodes_agree_on_a_rotation_one_of_them_made() {
+    use std::sync::Arc;
+    use tessera_auth::keys::MasterKey;
+    use tessera_auth::{AppState, AuthConfig};
+    use tessera_core::clock::{Clock, SystemClock};
+    use tessera_core::random::OsRandom;
+    let Ok(base) = std::env::var("TESSERA_TEST_POSTGRES_URL") else {
+        eprintln!("notice: TESSERA_TEST_POSTGRES_URL is not set; PostgreSQL node test skipped");
+        return;
+    };
+    let admin = sqlx::PgPool::connect(&base).await.unwrap();
+    let db = format!("tessera_keys_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let url = format!("{prefix}/{db}");
+    let master = MasterKey::generate().unwrap();
+    let node = |url: String, master: MasterKey| async move {
+        let mut config = AuthConfig::new("http://tessera.test");
+        config.master_key = Some(master);
+        config.key_poll_interval = 1;
+        AppState::new(
+            config,
+            tessera_store::connect(&url).await.unwrap(),
+            Arc::new(SystemClock),
+            Arc::new(OsRandom),
+        )
+        .await
+        .unwrap()
+    };
+    // Started at once: one key per family between them.
+    let (a, b) = tokio::join!(node(url.clone(), master.clone()), node(url.clone(), master));
+    let kids = |n: &AppState| -> Vec<String> {
+        n.keys
+            .jwks(SystemClock.now())
+            .keys
+            .into_iter()
+            .map(|k| k.kid)
+            .collect()
+    };
+    assert_eq!(kids(&a), kids(&b));
+    assert_eq!(kids(&a).len(), 2);
+
+    let policy = tessera_auth::keys::KeyPolicy {
+        rotation_interval: 3600,
+        publish_ahead: 3,
+        retain: 3600,
+    };
+    let added = a
+        .keys
+        .rotate_now(a.store.as_ref(), SystemClock.now(), policy)
+        .await
+        .unwrap();
+    assert_eq!(added.len(), 2);
+    // b publishes them within its poll interval, before they sign.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while kids(&b).len() < 4 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b never saw the rotation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        SystemClock.now()
+            < a.keys
+                .summary(SystemClock.now())
+                .iter()
+                .map(|k| k.activates_at)
+                .max()
+                .unwrap(),
+        "published before it signs"
+    );
+    // After activation both sign ID tokens with the new RSA key, which both publish first.
+    tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
+    let now = SystemClock.now();
+    for n in [&a, &b] {
+        let jwt = n.keys.sign(now, &json!({"sub": "x"})).unwrap();
+        assert_eq!(
+            jsonwebtoken::decode_header(&jwt).unwrap().kid.unwrap(),
+            added[0]
+        );
+        assert_eq!(kids(n)[0], added[0]);
+    }
+    drop((a, b));
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}

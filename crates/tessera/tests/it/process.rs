@@ -30,6 +30,8 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env_remove("TESSERA_CONFIG")
+            .env_remove("TESSERA_MASTER_KEY")
+            .env_remove("TESSERA_MASTER_KEY_FILE")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -101,6 +103,8 @@ pub(crate) fn run(
         "TESSERA_CLIENT_ID",
         "TESSERA_CLIENT_SECRET",
         "TESSERA_DATABASE_URL",
+        "TESSERA_MASTER_KEY",
+        "TESSERA_MASTER_KEY_FILE",
     ] {
         cmd.env_remove(var);
     }
