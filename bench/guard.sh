@@ -15,7 +15,8 @@ cleanup() { for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null |
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-(cd "$ROOT" && cargo build --release -q -p tessera -p tessera-guard --example graph_service)
+# Target flags select targets: the binary and the example need a build each.
+(cd "$ROOT" && cargo build --release -q -p tessera && cargo build --release -q -p tessera-guard --example graph_service)
 TESSERA="$TARGET_DIR/release/tessera"
 EXAMPLE="$TARGET_DIR/release/examples/graph_service"
 
