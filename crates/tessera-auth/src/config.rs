@@ -6,6 +6,8 @@
 /// way a leaked token ever stops working.
 pub const MIN_TOKEN_LIFETIME_S: i64 = 120;
 pub const MAX_TOKEN_LIFETIME_S: i64 = 365 * 24 * 3600;
+/// Signing keys are replaced every 30 days unless configured otherwise.
+pub const DEFAULT_KEY_ROTATION_S: i64 = 30 * 24 * 3600;
 
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
@@ -30,6 +32,15 @@ pub struct AuthConfig {
     /// Usernames (normalised) of the people who may read the audit log, with a token that
     /// carries the `view_audit` scope.
     pub admin_usernames: Vec<String>,
+    /// How JWT access tokens are signed (for resource servers that chose JWTs).
+    pub access_token_algorithm: crate::keys::AccessTokenAlgorithm,
+    /// Signing keys are replaced this often (seconds; 0: never).
+    pub key_rotation_interval: i64,
+    /// How often this node rereads the key table, to pick up another node's rotation.
+    pub key_poll_interval: i64,
+    /// Seals signing keys at rest; `None` stores them in clear (library use and tests; the
+    /// binary always configures one).
+    pub master_key: Option<crate::keys::MasterKey>,
 }
 
 impl AuthConfig {
@@ -45,7 +56,20 @@ impl AuthConfig {
             dns_resolver: None,
             dns_timeout: std::time::Duration::from_secs(2),
             admin_usernames: Vec::new(),
+            access_token_algorithm: crate::keys::AccessTokenAlgorithm::default(),
+            key_rotation_interval: DEFAULT_KEY_ROTATION_S,
+            key_poll_interval: 5,
+            master_key: None,
         }
+    }
+
+    /// The key lifecycle these settings give.
+    pub fn key_policy(&self) -> crate::keys::KeyPolicy {
+        crate::keys::KeyPolicy::new(
+            self.key_rotation_interval,
+            self.key_poll_interval,
+            self.access_token_lifetime,
+        )
     }
 
     pub fn issuer(&self) -> &str {

@@ -63,8 +63,10 @@ impl AppState {
         tessera_store::seed_defaults(store.as_ref(), clock.now()).await?;
         let keys = SigningKeys::load_or_generate(
             store.as_ref(),
-            clock.as_ref(),
+            clock.now(),
             config.id_token_algorithm,
+            config.access_token_algorithm,
+            config.master_key.clone(),
         )
         .await?;
         let policy = CachePolicy::for_backend(store.backend());
@@ -85,7 +87,7 @@ impl AppState {
         let weak: std::sync::Weak<CacheSink> = Arc::downgrade(&sink);
         let weak: std::sync::Weak<dyn ChangeSink> = weak;
         feed.subscribe(weak).await?;
-        Ok(Self(Arc::new(Inner {
+        let state = Self(Arc::new(Inner {
             config,
             writer: TokenWriter::spawn(store.clone()),
             audit: AuditWriter::spawn(store.clone()),
@@ -104,7 +106,9 @@ impl AppState {
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
             dns,
             metrics: Metrics::new().map_err(|e| KeyError::Generate(e.to_string()))?,
-        })))
+        }));
+        spawn_key_maintenance(&state);
+        Ok(state)
     }
 }
 
@@ -125,6 +129,31 @@ impl Inner {
     pub fn cache_sink(&self) -> &CacheSink {
         &self.sink
     }
+}
+
+/// Every poll interval: rotate keys that are due, drop expired ones, pick up other nodes'
+/// rotations. Ends when the state is dropped.
+fn spawn_key_maintenance(state: &AppState) {
+    let weak = Arc::downgrade(&state.0);
+    let every =
+        std::time::Duration::from_secs(state.config.key_poll_interval.max(1).unsigned_abs());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { return };
+            let now = inner.clock.now();
+            if let Err(e) = inner
+                .keys
+                .maintain(inner.store.as_ref(), now, inner.config.key_policy())
+                .await
+            {
+                tracing::error!(error = %e, "signing-key maintenance failed");
+            }
+        }
+    });
 }
 
 /// Password hashes verified at once: one per core, so sign-ins never starve token traffic.

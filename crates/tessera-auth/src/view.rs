@@ -45,6 +45,7 @@ pub fn client_object(c: &Client, scope_ids: Vec<String>) -> ClientObject {
         prompt_for_named_grant: c.is_public(),
         userinfo_from_effective_identity: c.userinfo_from_effective_identity,
         authentication_policy: c.authentication_policy.map(|p| p.to_string()),
+        access_token_format: c.access_token_format.as_str().to_owned(),
     }
 }
 

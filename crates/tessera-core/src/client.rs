@@ -89,6 +89,32 @@ impl Visibility {
     }
 }
 
+/// How access tokens for a resource server's scopes are issued (a Tessera extension): opaque
+/// strings checked by introspection (the default, as Globus), or RFC 9068 JWTs that a
+/// resource server can check offline against the JWKS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AccessTokenFormat {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+impl AccessTokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opaque => "opaque",
+            Self::Jwt => "jwt",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "opaque" => Some(Self::Opaque),
+            "jwt" => Some(Self::Jwt),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Links {
     pub privacy_policy: Option<String>,
@@ -121,6 +147,8 @@ pub struct Client {
     /// An explicit resource-server name for the well-known services whose name is neither an
     /// FQDN of theirs nor their id (`auth.globus.org`, `flows.globus.org`, `funcx_service`).
     pub resource_server_name: Option<String>,
+    /// The format of access tokens issued for this client's scopes.
+    pub access_token_format: AccessTokenFormat,
     pub created_at: UnixTime,
 }
 
@@ -198,6 +226,7 @@ mod tests {
             authentication_policy: None,
             userinfo_from_effective_identity: true,
             resource_server_name: None,
+            access_token_format: Default::default(),
             created_at: 0,
         }
     }

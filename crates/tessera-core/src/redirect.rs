@@ -80,6 +80,7 @@ mod tests {
             authentication_policy: None,
             userinfo_from_effective_identity: true,
             resource_server_name: None,
+            access_token_format: Default::default(),
             created_at: 0,
         }
     }

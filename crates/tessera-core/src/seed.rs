@@ -255,6 +255,7 @@ fn base_client(id: Uuid, name: &str, client_type: ClientType, now: UnixTime) -> 
         authentication_policy: None,
         userinfo_from_effective_identity: true,
         resource_server_name: None,
+        access_token_format: Default::default(),
         created_at: now,
     }
 }

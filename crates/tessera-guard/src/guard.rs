@@ -1,5 +1,6 @@
 //! The guard: cached introspection and cached dependent tokens.
 
+use crate::jwt::JwtVerifier;
 use crate::GuardError;
 use quick_cache::sync::Cache;
 use serde::Deserialize;
@@ -84,6 +85,8 @@ struct Inner {
     dependent: Cache<(Key, String), DependentEntry>,
     /// Calls made to the auth server, for metrics and tests.
     introspections: AtomicU64,
+    /// Offline validation of JWT access tokens.
+    jwt: JwtVerifier,
 }
 
 impl std::fmt::Debug for Guard {
@@ -106,9 +109,34 @@ pub struct GuardBuilder {
     negative_ttl: Duration,
     capacity: usize,
     timeout: Duration,
+    jwks_max_age: Duration,
+    jwks_min_refetch: Duration,
+    leeway: Duration,
+    algorithms: Vec<jsonwebtoken::Algorithm>,
 }
 
 impl GuardBuilder {
+    /// How long fetched signing keys are used before they are fetched again (default 5 min).
+    pub fn jwks_max_age(mut self, d: Duration) -> Self {
+        self.jwks_max_age = d;
+        self
+    }
+    /// The shortest time between two fetches for an unknown `kid` (default 10 s): a flood of
+    /// made-up key ids costs the auth server one request per interval.
+    pub fn jwks_min_refetch(mut self, d: Duration) -> Self {
+        self.jwks_min_refetch = d;
+        self
+    }
+    /// Clock leeway for `exp`/`nbf` of JWT access tokens (default 30 s).
+    pub fn leeway(mut self, d: Duration) -> Self {
+        self.leeway = d;
+        self
+    }
+    /// The JWT signature algorithms accepted (default ES256 and EdDSA).
+    pub fn algorithms(mut self, algs: &[jsonwebtoken::Algorithm]) -> Self {
+        self.algorithms = algs.to_vec();
+        self
+    }
     /// How long an introspection answer is trusted (default 10 s). A revoked token keeps
     /// working for at most this long.
     pub fn ttl(mut self, ttl: Duration) -> Self {
@@ -140,6 +168,20 @@ impl GuardBuilder {
             .build()
             .map_err(|e| GuardError::Unavailable(e.to_string()))?;
         let base = self.base.trim_end_matches('/').to_owned();
+        // A JWT names its resource server in `aud`; Tessera's default name is the client id.
+        let jwt_audience = self
+            .audience
+            .clone()
+            .unwrap_or_else(|| self.client_id.clone());
+        let jwt = JwtVerifier::new(
+            http.clone(),
+            &base,
+            jwt_audience,
+            self.algorithms,
+            self.jwks_max_age,
+            self.jwks_min_refetch,
+            self.leeway,
+        );
         Ok(Guard {
             inner: Arc::new(Inner {
                 http,
@@ -153,6 +195,7 @@ impl GuardBuilder {
                 cache: Cache::new(self.capacity),
                 dependent: Cache::new(self.capacity),
                 introspections: AtomicU64::new(0),
+                jwt,
             }),
         })
     }
@@ -184,7 +227,19 @@ impl Guard {
             negative_ttl: Duration::from_secs(2),
             capacity: 100_000,
             timeout: Duration::from_secs(10),
+            jwks_max_age: Duration::from_secs(300),
+            jwks_min_refetch: Duration::from_secs(10),
+            leeway: Duration::from_secs(30),
+            algorithms: vec![
+                jsonwebtoken::Algorithm::ES256,
+                jsonwebtoken::Algorithm::EdDSA,
+            ],
         }
+    }
+
+    /// How many times this guard fetched the JWKS.
+    pub fn jwks_fetches(&self) -> u64 {
+        self.inner.jwt.fetches()
     }
 
     /// How many introspection calls this guard has made.
@@ -195,6 +250,10 @@ impl Guard {
     /// The token's information if it is active (and meant for this service), from the cache
     /// when fresh. Concurrent misses for one token share one call.
     pub async fn validate(&self, token: &str) -> Result<Arc<TokenInfo>, GuardError> {
+        // RFC 9068 JWTs are checked offline; opaque tokens (no dots) are introspected.
+        if token.bytes().filter(|b| *b == b'.').count() == 2 {
+            return self.inner.jwt.validate(token).await.map(Arc::new);
+        }
         let k = key(token);
         loop {
             match self.inner.cache.get_value_or_guard_async(&k).await {

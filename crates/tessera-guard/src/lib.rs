@@ -8,12 +8,19 @@
 //! callers wait for it. It checks required scopes, answers refusals with RFC 6750 errors, and
 //! fetches dependent tokens for calls to downstream services, cached until they expire.
 //!
+//! JWT access tokens (RFC 9068, `typ: at+jwt`) are validated offline instead: signature against
+//! the auth server's JWKS (found through its discovery document, cached, fetched again for an
+//! unknown `kid` at most once per interval), the algorithm allow-list, `iss`, `aud` (this
+//! service's resource-server name), `exp`/`nbf` with a small leeway. A revoked JWT stays valid
+//! here until it expires: that is the trade a resource server makes by choosing JWTs.
+//!
 //! This crate speaks only HTTP to the auth server; it must never link the server itself, so a
 //! third-party service can use it against any deployment.
 
 mod error;
 mod extract;
 mod guard;
+mod jwt;
 
 pub use error::GuardError;
 pub use extract::Authenticated;

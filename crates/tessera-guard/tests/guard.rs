@@ -366,7 +366,7 @@ async fn dependent_tokens_are_fetched_once_and_cached_until_they_expire() {
         resource_server: graph.id.clone(),
         scopes: vec![graph_scope],
     };
-    let minted = issue::mint(&s.state, &grant, &[plan]);
+    let minted = issue::mint(&s.state, &grant, &[plan]).await.unwrap();
     let user_token = minted.infos[0].access_token.clone();
     issue::store(&s.state, minted.records).await.unwrap();
 
@@ -397,4 +397,185 @@ async fn dependent_tokens_are_fetched_once_and_cached_until_they_expire() {
             .await,
         Err(GuardError::InsufficientScope(_))
     ));
+}
+
+impl Server {
+    /// `rs` chooses JWT access tokens for its scopes.
+    async fn choose_jwt(&self, rs: &Creds) {
+        let id = rs.id.parse().unwrap();
+        assert!(self
+            .state
+            .store
+            .set_access_token_format(id, tessera_core::client::AccessTokenFormat::Jwt)
+            .await
+            .unwrap());
+        self.state.clients.invalidate(id);
+    }
+
+    /// A JWT signed with the server's own access-token key, claims as given.
+    fn forge(&self, claims: serde_json::Value) -> String {
+        self.state
+            .keys
+            .sign_access_token(SystemClock.now(), &claims)
+            .unwrap()
+    }
+}
+
+fn tamper(jwt: &str) -> String {
+    let mut b = jwt.as_bytes().to_vec();
+    let i = b.len() - 3;
+    b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(b).unwrap()
+}
+
+#[tokio::test]
+async fn jwt_access_tokens_are_validated_offline_and_bad_ones_refused() {
+    let s = server().await;
+    let (api, portal) = (s.client("api").await, s.client("portal").await);
+    s.choose_jwt(&api).await;
+    let scope = s.scope(&api, "data").await;
+    let token = s.cc_token(&portal, &scope).await;
+    assert_eq!(token.matches('.').count(), 2, "a JWT");
+    let guard = s.guard(&api, Duration::from_secs(30));
+
+    let info = guard.validate(&token).await.unwrap();
+    assert_eq!(info.client_id, portal.id);
+    assert_eq!(info.sub, portal.id);
+    assert_eq!(info.scopes, vec![scope.clone()]);
+    for _ in 0..20 {
+        guard.validate(&token).await.unwrap();
+    }
+    assert_eq!(
+        s.introspections.load(Ordering::SeqCst),
+        0,
+        "never introspected"
+    );
+    assert_eq!(guard.jwks_fetches(), 1, "the JWKS is fetched once");
+
+    let now = SystemClock.now();
+    let claims = |aud: &str, iss: &str, iat: i64, exp: i64| {
+        serde_json::json!({"iss": iss, "sub": portal.id, "aud": aud, "client_id": portal.id,
+            "scope": scope, "iat": iat, "exp": exp, "jti": "x"})
+    };
+    let bad = [
+        ("tampered", tamper(&token)),
+        (
+            "expired",
+            s.forge(claims(&api.id, &s.url, now - 7200, now - 3600)),
+        ),
+        ("not yet valid", {
+            let mut c = claims(&api.id, &s.url, now, now + 7200);
+            c["nbf"] = serde_json::json!(now + 3600);
+            s.forge(c)
+        }),
+        (
+            "for another resource server",
+            s.forge(claims("someone-else", &s.url, now, now + 3600)),
+        ),
+        (
+            "from another issuer",
+            s.forge(claims(&api.id, "https://evil.example", now, now + 3600)),
+        ),
+        ("garbage", "a.b.c".to_owned()),
+    ];
+    for (why, t) in &bad {
+        assert!(
+            matches!(guard.validate(t).await, Err(GuardError::InvalidToken)),
+            "{why}"
+        );
+    }
+    // Within the leeway an expired token still passes (clock skew), past it not.
+    assert!(guard
+        .validate(&s.forge(claims(&api.id, &s.url, now - 100, now - 10)))
+        .await
+        .is_ok());
+
+    // Through the extractor: RFC 6750 answers.
+    let app = Router::new()
+        .route(
+            "/data",
+            get(|who: Authenticated| async move { who.token.client_id.clone() }),
+        )
+        .with_state(guard.clone());
+    let call = |t: String| {
+        app.clone().oneshot(
+            axum::http::Request::builder()
+                .uri("/data")
+                .header(header::AUTHORIZATION, format!("Bearer {t}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+    assert_eq!(call(token.clone()).await.unwrap().status(), StatusCode::OK);
+    let r = call(bad[1].1.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .contains("error=\"invalid_token\""));
+    assert_eq!(s.introspections.load(Ordering::SeqCst), 0);
+
+    // Opaque tokens of other resource servers still go to introspection.
+    let other = s.client("other").await;
+    let opaque_scope = s.scope(&other, "x").await;
+    let opaque = s.cc_token(&portal, &opaque_scope).await;
+    let other_guard = s.guard(&other, Duration::from_secs(30));
+    other_guard.validate(&opaque).await.unwrap();
+    assert_eq!(s.introspections.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_on_its_unknown_kid_and_made_up_kids_are_rate_limited() {
+    let s = server().await;
+    let (api, portal) = (s.client("api").await, s.client("portal").await);
+    s.choose_jwt(&api).await;
+    let scope = s.scope(&api, "data").await;
+    let old = s.cc_token(&portal, &scope).await;
+    let guard = s.guard(&api, Duration::from_secs(30));
+    guard.validate(&old).await.unwrap();
+    assert_eq!(guard.jwks_fetches(), 1);
+
+    let policy = tessera_auth::keys::KeyPolicy {
+        rotation_interval: 3600,
+        publish_ahead: 1,
+        retain: 3600,
+    };
+    let added = s
+        .state
+        .keys
+        .rotate_now(s.state.store.as_ref(), SystemClock.now(), policy)
+        .await
+        .unwrap();
+    assert_eq!(added.len(), 2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let new = s.cc_token(&portal, &scope).await;
+    let kid = |t: &str| {
+        let h = t.split('.').next().unwrap();
+        let h: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, h).unwrap(),
+        )
+        .unwrap();
+        h["kid"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(kid(&new), added[1], "the new key signs");
+    assert_ne!(kid(&old), kid(&new));
+    // The guard's cached JWKS predates the key: one fetch, then both tokens verify.
+    guard.validate(&new).await.unwrap();
+    guard.validate(&old).await.unwrap();
+    assert_eq!(guard.jwks_fetches(), 2);
+
+    // A made-up kid cannot make the guard hammer the JWKS endpoint.
+    let header = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        br#"{"alg":"ES256","typ":"at+jwt","kid":"made-up"}"#,
+    );
+    let rest = new.split_once('.').unwrap().1;
+    for _ in 0..5 {
+        assert!(matches!(
+            guard.validate(&format!("{header}.{rest}")).await,
+            Err(GuardError::InvalidToken)
+        ));
+    }
+    assert_eq!(guard.jwks_fetches(), 2, "rate-limited");
+    assert_eq!(s.introspections.load(Ordering::SeqCst), 0);
 }

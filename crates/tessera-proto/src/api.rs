@@ -138,6 +138,14 @@ pub struct ClientObject {
     /// A Tessera extension: the policy of the client's project its users must satisfy.
     #[serde(default)]
     pub authentication_policy: Option<String>,
+    /// Tessera extension: `opaque` (default) or `jwt` (RFC 9068) access tokens for this
+    /// client's scopes.
+    #[serde(default = "opaque")]
+    pub access_token_format: String,
+}
+
+fn opaque() -> String {
+    "opaque".to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,18 +2,31 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A public key (RFC 7517/7518/8037): `RSA` has `n` and `e`, `EC` has `crv`, `x` and `y`,
+/// `OKP` (Ed25519) has `crv` and `x`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Jwk {
     pub kty: String,
+    #[serde(default)]
     pub alg: String,
-    #[serde(rename = "use")]
+    #[serde(rename = "use", default)]
     pub use_: String,
+    #[serde(default)]
     pub kid: String,
-    pub n: String,
-    pub e: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
 }
 
-/// Only `keys[0]` is used by the Globus SDK (spec §2.9): the signing key must come first.
+/// Only `keys[0]` is used by the Globus SDK (spec §2.9): the RSA key that signs ID tokens must
+/// come first. Keys that are about to sign, have stopped signing, or sign access tokens follow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JwkSet {
     pub keys: Vec<Jwk>,

@@ -26,7 +26,7 @@ pub use writer::TokenWriter;
 use async_trait::async_trait;
 use std::sync::Arc;
 use tessera_core::auth_policy::AuthPolicy;
-use tessera_core::client::{Client, ClientCredential};
+use tessera_core::client::{AccessTokenFormat, Client, ClientCredential};
 use tessera_core::clock::UnixTime;
 use tessera_core::consent::Consent;
 use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
@@ -61,13 +61,17 @@ pub enum Backend {
     Postgres,
 }
 
-/// A signing key as stored. The private key is PKCS#8 PEM.
+/// A signing key as stored. `private_pem` is PKCS#8 PEM, or that PEM sealed with the master
+/// key (the auth server decides; the store only keeps text).
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
     pub kid: String,
+    /// `RS512` (an RSA key, for ID tokens), `ES256` or `EdDSA` (access tokens).
     pub algorithm: String,
     pub private_pem: String,
     pub created_at: UnixTime,
+    /// When the key starts to sign; until then it is only published (the "next" key).
+    pub activates_at: UnixTime,
 }
 
 impl std::fmt::Debug for StoredKey {
@@ -77,6 +81,7 @@ impl std::fmt::Debug for StoredKey {
             .field("algorithm", &self.algorithm)
             .field("private_pem", &"[redacted]")
             .field("created_at", &self.created_at)
+            .field("activates_at", &self.activates_at)
             .finish()
     }
 }
@@ -125,6 +130,12 @@ pub trait ClientRepository {
     async fn clients_of_project(&self, project: Uuid) -> Result<Vec<Client>, StoreError>;
     async fn insert_credential(&self, credential: &ClientCredential) -> Result<(), StoreError>;
     async fn credentials(&self, client_id: Uuid) -> Result<Vec<ClientCredential>, StoreError>;
+    /// False when the client does not exist.
+    async fn set_access_token_format(
+        &self,
+        id: Uuid,
+        format: AccessTokenFormat,
+    ) -> Result<bool, StoreError>;
     async fn delete_credential(
         &self,
         client_id: Uuid,
@@ -287,6 +298,23 @@ pub trait KeyRepository {
     /// Oldest first.
     async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
     async fn insert_signing_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    /// Inserts `key` unless a key of the same algorithm was created after
+    /// `unless_created_after` or is still waiting to activate at `now`; false when it did not.
+    /// Atomic across nodes (an advisory lock on PostgreSQL): concurrent rotations add one key.
+    async fn add_signing_key(
+        &self,
+        key: &StoredKey,
+        unless_created_after: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Replaces a key's stored material if it is still `from` (sealing a legacy clear key).
+    async fn replace_key_material(
+        &self,
+        kid: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<bool, StoreError>;
+    async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
 }
 
 /// Rows the background cleanup deletes once they are past their end.

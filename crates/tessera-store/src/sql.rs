@@ -5,7 +5,7 @@
 //! only substitutes the concrete `sqlx` database type.
 
 use crate::StoreError;
-use tessera_core::client::{ClientType, Visibility};
+use tessera_core::client::{AccessTokenFormat, ClientType, Visibility};
 use tessera_core::identity::{IdentityStatus, IdentityType, CLIENTS_IDP_ID};
 use tessera_core::scope::DependentScope;
 use uuid::Uuid;
@@ -75,6 +75,13 @@ pub(crate) fn client_type(s: &str) -> Result<ClientType, StoreError> {
     })
 }
 
+pub(crate) fn access_token_format(s: &str) -> Result<AccessTokenFormat, StoreError> {
+    AccessTokenFormat::parse(s).ok_or_else(|| StoreError::Corrupt {
+        table: "clients",
+        detail: format!("access_token_format {s:?}"),
+    })
+}
+
 pub(crate) fn visibility(s: &str) -> Result<Visibility, StoreError> {
     Visibility::parse(s).ok_or_else(|| StoreError::Corrupt {
         table: "clients",
@@ -97,6 +104,9 @@ pub(crate) fn identity_type(idp: Uuid) -> IdentityType {
     }
 }
 
+/// The `pg_advisory_xact_lock` key that serialises signing-key rotations across nodes.
+pub(crate) const SIGNING_KEY_LOCK: i64 = 0x7465_7373_6b65_7973; // "tesskeys"
+
 /// Maps a unique-key violation to `Conflict`, anything else to `Database`.
 pub(crate) fn conflict(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |e| match &e {
@@ -112,7 +122,7 @@ macro_rules! impl_repositories {
     ($store:ty, $db:ty, $row:ty) => {
         use ::async_trait::async_trait;
         use ::sqlx::{QueryBuilder, Row};
-        use ::tessera_core::client::{Client, ClientCredential, Links};
+        use ::tessera_core::client::{AccessTokenFormat, Client, ClientCredential, Links};
         use ::tessera_core::clock::UnixTime;
         use ::tessera_core::consent::Consent;
         use ::tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
@@ -136,7 +146,7 @@ macro_rules! impl_repositories {
             "id, username, name, email, organization, identity_provider, status, created_at";
         const CLIENT_COLUMNS: &str = "id, name, client_type, visibility, redirect_uris, fqdns, privacy_policy, \
             terms_and_conditions, parent_client, project, required_idp, preselect_idp, allows_templating, \
-            resource_server_name, created_at, authentication_policy, userinfo_from_effective_identity";
+            resource_server_name, created_at, authentication_policy, userinfo_from_effective_identity, access_token_format";
         const SCOPE_COLUMNS: &str = "id, client_id, resource_server, scope_string, name, description, advertised, \
             allows_refresh_token, required_domains, dependent_scopes, created_at";
         const TOKEN_COLUMNS: &str = "hash, kind, client_id, subject, subject_kind, resource_server, scope, issued_at, \
@@ -185,6 +195,7 @@ macro_rules! impl_repositories {
                 preselect_idp: q::opt_uuid("clients", r.try_get("preselect_idp")?)?,
                 allows_templating: r.try_get("allows_templating")?,
                 resource_server_name: r.try_get("resource_server_name")?,
+                access_token_format: q::access_token_format(&r.try_get::<String, _>("access_token_format")?)?,
                 created_at: r.try_get("created_at")?,
                 authentication_policy: q::opt_uuid("clients", r.try_get("authentication_policy")?)?,
                 userinfo_from_effective_identity: r.try_get("userinfo_from_effective_identity")?,
@@ -511,7 +522,7 @@ macro_rules! impl_repositories {
             async fn write_client(&self, c: &Client, seed: bool) -> Result<(), StoreError> {
                 let sql = format!(
                     "INSERT INTO clients ({CLIENT_COLUMNS}) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17){}",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18){}",
                     if seed { " ON CONFLICT (id) DO NOTHING" } else { "" }
                 );
                 ::sqlx::query(&sql)
@@ -532,6 +543,7 @@ macro_rules! impl_repositories {
                     .bind(c.created_at)
                     .bind(c.authentication_policy.map(|u| u.to_string()))
                     .bind(c.userinfo_from_effective_identity)
+                    .bind(c.access_token_format.as_str())
                     .execute(&self.writer)
                     .await
                     .map_err(conflict("a client with this id"))?;
@@ -581,16 +593,18 @@ macro_rules! impl_repositories {
             }
 
             async fn update_client(&self, c: &Client) -> Result<bool, StoreError> {
+                // `fqdns` is not written here: only `FqdnRepository` changes it (with
+                // `client_fqdns` and the scopes' resource server, in one transaction).
                 let done = ::sqlx::query(
-                    "UPDATE clients SET name = $2, visibility = $3, redirect_uris = $4, fqdns = $5, privacy_policy = $6, \
-                     terms_and_conditions = $7, project = $8, required_idp = $9, preselect_idp = $10, \
-                     authentication_policy = $11, userinfo_from_effective_identity = $12 WHERE id = $1",
+                    "UPDATE clients SET name = $2, visibility = $3, redirect_uris = $4, privacy_policy = $5, \
+                     terms_and_conditions = $6, project = $7, required_idp = $8, preselect_idp = $9, \
+                     authentication_policy = $10, userinfo_from_effective_identity = $11, access_token_format = $12 \
+                     WHERE id = $1",
                 )
                 .bind(c.id.to_string())
                 .bind(&c.name)
                 .bind(c.visibility.as_str())
                 .bind(q::to_json(&c.redirect_uris))
-                .bind(q::to_json(&c.fqdns))
                 .bind(&c.links.privacy_policy)
                 .bind(&c.links.terms_and_conditions)
                 .bind(c.project.map(|u| u.to_string()))
@@ -598,6 +612,7 @@ macro_rules! impl_repositories {
                 .bind(c.preselect_idp.map(|u| u.to_string()))
                 .bind(c.authentication_policy.map(|u| u.to_string()))
                 .bind(c.userinfo_from_effective_identity)
+                .bind(c.access_token_format.as_str())
                 .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() > 0)
@@ -642,6 +657,15 @@ macro_rules! impl_repositories {
                 .iter()
                 .map(credential_from_row)
                 .collect()
+            }
+
+            async fn set_access_token_format(&self, id: Uuid, format: AccessTokenFormat) -> Result<bool, StoreError> {
+                let done = ::sqlx::query("UPDATE clients SET access_token_format = $1 WHERE id = $2")
+                    .bind(format.as_str())
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn delete_credential(
@@ -1338,6 +1362,16 @@ macro_rules! impl_repositories {
             }
         }
 
+        fn key_from_row(r: &$row) -> Result<StoredKey, StoreError> {
+            Ok(StoredKey {
+                kid: r.try_get("kid")?,
+                algorithm: r.try_get("algorithm")?,
+                private_pem: r.try_get("private_pem")?,
+                created_at: r.try_get("created_at")?,
+                activates_at: r.try_get("activates_at")?,
+            })
+        }
+
         #[async_trait]
         impl MaintenanceRepository for $store {
             async fn purge_batch(&self, what: Expired, before: UnixTime, limit: i64) -> Result<u64, StoreError> {
@@ -1362,35 +1396,84 @@ macro_rules! impl_repositories {
         #[async_trait]
         impl KeyRepository for $store {
             async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
-                let rows = ::sqlx::query(
-                    "SELECT kid, algorithm, private_pem, created_at FROM signing_keys ORDER BY created_at, kid",
+                ::sqlx::query(
+                    "SELECT kid, algorithm, private_pem, created_at, activates_at FROM signing_keys ORDER BY created_at, kid",
                 )
                 .fetch_all(&self.reader)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(StoredKey {
-                            kid: r.try_get("kid")?,
-                            algorithm: r.try_get("algorithm")?,
-                            private_pem: r.try_get("private_pem")?,
-                            created_at: r.try_get("created_at")?,
-                        })
-                    })
-                    .collect()
+                .await?
+                .iter()
+                .map(key_from_row)
+                .collect()
             }
 
             async fn insert_signing_key(&self, k: &StoredKey) -> Result<(), StoreError> {
                 ::sqlx::query(
-                    "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at, activates_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
                 )
                 .bind(&k.kid)
                 .bind(&k.algorithm)
                 .bind(&k.private_pem)
                 .bind(k.created_at)
+                .bind(k.activates_at)
                 .execute(&self.writer)
                 .await
                 .map_err(conflict("a signing key with this kid"))?;
                 Ok(())
+            }
+
+            async fn add_signing_key(
+                &self,
+                k: &StoredKey,
+                unless_created_after: UnixTime,
+                now: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                if $crate::Store::backend(self) == $crate::Backend::Postgres {
+                    // Nodes that decide to rotate at once queue here; the second sees the first's key.
+                    ::sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(q::SIGNING_KEY_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // On SQLite one statement that writes holds the write lock from its start.
+                let done = ::sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at, activates_at) \
+                     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM signing_keys \
+                     WHERE algorithm = $2 AND (created_at > $6 OR activates_at > $7))",
+                )
+                .bind(&k.kid)
+                .bind(&k.algorithm)
+                .bind(&k.private_pem)
+                .bind(k.created_at)
+                .bind(k.activates_at)
+                .bind(unless_created_after)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict("a signing key with this kid"))?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn replace_key_material(&self, kid: &str, from: &str, to: &str) -> Result<bool, StoreError> {
+                let done = ::sqlx::query(
+                    "UPDATE signing_keys SET private_pem = $1 WHERE kid = $2 AND private_pem = $3",
+                )
+                .bind(to)
+                .bind(kid)
+                .bind(from)
+                .execute(&self.writer)
+                .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
+                let done = ::sqlx::query("DELETE FROM signing_keys WHERE kid = $1")
+                    .bind(kid)
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() > 0)
             }
         }
 

@@ -79,6 +79,7 @@ fn client(id: Uuid, name: &str) -> Client {
         authentication_policy: None,
         userinfo_from_effective_identity: true,
         resource_server_name: None,
+        access_token_format: Default::default(),
         created_at: 1_000,
     }
 }
@@ -331,18 +332,89 @@ async fn signing_keys_are_kept_in_order_and_redacted_in_debug() {
             algorithm: "RS512".into(),
             private_pem: "PEM-SECRET".into(),
             created_at: 1,
+            activates_at: 1,
         };
         let k2 = StoredKey {
             kid: "b".into(),
             algorithm: "RS512".into(),
             private_pem: "PEM2".into(),
             created_at: 2,
+            activates_at: 2,
         };
         store.insert_signing_key(&k2).await.unwrap();
         store.insert_signing_key(&k1).await.unwrap();
         assert_eq!(store.signing_keys().await.unwrap(), vec![k1.clone(), k2]);
         assert!(!format!("{k1:?}").contains("PEM-SECRET"));
         store.ping().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_signing_key_is_added_once_however_many_nodes_rotate_at_once() {
+    each_backend(|store| async move {
+        let key = |kid: &str, alg: &str, created: i64, activates: i64| StoredKey {
+            kid: kid.into(),
+            algorithm: alg.into(),
+            private_pem: format!("PEM-{kid}"),
+            created_at: created,
+            activates_at: activates,
+        };
+        // First key: added unless any key of the algorithm exists.
+        assert!(store
+            .add_signing_key(&key("a", "ES256", 10, 10), i64::MIN, 10)
+            .await
+            .unwrap());
+        assert!(!store
+            .add_signing_key(&key("a2", "ES256", 10, 10), i64::MIN, 10)
+            .await
+            .unwrap());
+        // Another algorithm is another key family.
+        assert!(store
+            .add_signing_key(&key("r", "RS512", 10, 10), i64::MIN, 10)
+            .await
+            .unwrap());
+        // Eight nodes rotate at once: one next key.
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .add_signing_key(&key(&format!("n{i}"), "ES256", 100, 150), 50, 100)
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut added = 0;
+        for t in tasks {
+            added += usize::from(t.await.unwrap());
+        }
+        assert_eq!(added, 1);
+        // While it waits to activate no other is added, even past the interval.
+        assert!(!store
+            .add_signing_key(&key("x", "ES256", 140, 190), i64::MAX, 140)
+            .await
+            .unwrap());
+        assert_eq!(store.signing_keys().await.unwrap().len(), 3);
+        // Sealing replaces material only if it is unchanged; deleting removes the row.
+        assert!(store
+            .replace_key_material("a", "PEM-a", "sealed")
+            .await
+            .unwrap());
+        assert!(!store
+            .replace_key_material("a", "PEM-a", "other")
+            .await
+            .unwrap());
+        assert!(store.delete_signing_key("a").await.unwrap());
+        let left: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(left.len(), 2);
+        assert!(!left.contains(&"a".to_owned()));
     })
     .await;
 }

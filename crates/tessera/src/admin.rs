@@ -1,15 +1,17 @@
 //! `tessera admin …`: operator bootstrap straight on the database.
 
-use crate::cli::{AdminClient, AdminCommand, AdminUser, StoreArgs};
+use crate::cli::{AdminClient, AdminCommand, AdminKeys, AdminUser, KeyArgs, StoreArgs};
 use crate::settings::{self, FileConfig};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::io::BufRead;
 use std::sync::Arc;
+use tessera_auth::keys::SigningKeys;
 use tessera_auth::service::admin::{self, Profile};
 use tessera_auth::service::audit_log::{self, Filters};
 use tessera_auth::view::{audit_object, client_object, identity_object};
-use tessera_core::client::ClientType;
+use tessera_auth::AuthConfig;
+use tessera_core::client::{AccessTokenFormat, ClientType};
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::random::OsRandom;
 use tessera_core::secret::Secret;
@@ -101,15 +103,18 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             confidential: _,
             native,
             redirect_uris,
+            access_token_format,
             store,
         }) => {
             let store = open(&store).await?;
+            let format = AccessTokenFormat::parse(&access_token_format)
+                .context("access-token-format must be opaque or jwt")?;
             let kind = if native {
                 ClientType::PublicInstalled
             } else {
                 ClientType::Confidential
             };
-            let (client, secret) = admin::add_client(
+            let (mut client, secret) = admin::add_client(
                 store.as_ref(),
                 &SystemClock,
                 &OsRandom,
@@ -118,6 +123,10 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
                 redirect_uris,
             )
             .await?;
+            if format != client.access_token_format {
+                store.set_access_token_format(client.id, format).await?;
+                client.access_token_format = format;
+            }
             let mut out = json!({"client_id": client.id.to_string()});
             if let Some(secret) = secret {
                 out["client_secret"] = json!(secret.expose());
@@ -125,5 +134,43 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             out["client"] = serde_json::to_value(client_object(&client, vec![]))?;
             Ok(out)
         }
+        AdminCommand::Keys(AdminKeys::Rotate { store, keys }) => {
+            let (store, signing, config) = open_keys(&store, &keys).await?;
+            let now = SystemClock.now();
+            let added = signing
+                .rotate_now(store.as_ref(), now, config.key_policy())
+                .await?;
+            Ok(json!({"added": added, "keys": signing.summary(now)}))
+        }
+        AdminCommand::Keys(AdminKeys::List { store, keys }) => {
+            let (_, signing, _) = open_keys(&store, &keys).await?;
+            Ok(json!({"keys": signing.summary(SystemClock.now())}))
+        }
     }
+}
+
+/// The store and its signing keys, opened with the same key settings `serve` uses.
+async fn open_keys(
+    args: &StoreArgs,
+    key_args: &KeyArgs,
+) -> Result<(Arc<dyn Store>, SigningKeys, AuthConfig)> {
+    let file = FileConfig::load(args.config.as_deref())?;
+    let db = settings::database(args, &file)?;
+    let key_settings = settings::keys(key_args, &file, &db)?;
+    let store = open(args).await?;
+    let mut config = AuthConfig::new("http://localhost");
+    config.access_token_algorithm = key_settings.access_token_algorithm;
+    config.key_rotation_interval = key_settings.key_rotation_interval;
+    config.access_token_lifetime = file
+        .access_token_lifetime
+        .unwrap_or(config.access_token_lifetime);
+    let signing = SigningKeys::load_or_generate(
+        store.as_ref(),
+        SystemClock.now(),
+        config.id_token_algorithm,
+        config.access_token_algorithm,
+        Some(key_settings.master_key),
+    )
+    .await?;
+    Ok((store, signing, config))
 }

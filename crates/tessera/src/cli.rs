@@ -81,6 +81,24 @@ pub(crate) struct ServeArgs {
     /// Usernames that may read the audit log through the API (comma-separated).
     #[arg(long, env = "TESSERA_ADMIN_USERNAMES", value_delimiter = ',')]
     pub(crate) admin_usernames: Option<Vec<String>>,
+    #[command(flatten)]
+    pub(crate) keys: KeyArgs,
+}
+
+/// How signing keys are kept: shared by `serve` and `admin keys`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct KeyArgs {
+    /// A file holding the 256-bit master key that encrypts signing keys at rest (base64 or hex).
+    /// TESSERA_MASTER_KEY may hold the key itself. Default on SQLite: <data-dir>/master.key,
+    /// created on first start.
+    #[arg(long, env = "TESSERA_MASTER_KEY_FILE")]
+    pub(crate) master_key_file: Option<PathBuf>,
+    /// JWT access-token signing algorithm: ES256 (default) or EdDSA.
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_ALGORITHM")]
+    pub(crate) access_token_algorithm: Option<String>,
+    /// Seconds between signing-key rotations (default 2592000, 30 days; 0: never).
+    #[arg(long, env = "TESSERA_KEY_ROTATION_INTERVAL")]
+    pub(crate) key_rotation_interval: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +133,27 @@ pub(crate) enum AdminCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    #[command(subcommand)]
+    Keys(AdminKeys),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminKeys {
+    /// Add the next signing keys now (ID tokens and access tokens); they are published at once
+    /// and sign after the publication lead. Prints the keys and their states as JSON.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Print the signing keys and their states (next, current, retired) as JSON.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,6 +187,9 @@ pub(crate) enum AdminClient {
         native: bool,
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
+        /// Access tokens for this client's scopes: opaque (default) or jwt (RFC 9068).
+        #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt"])]
+        access_token_format: String,
         #[command(flatten)]
         store: StoreArgs,
     },

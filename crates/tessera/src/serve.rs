@@ -34,6 +34,9 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.refresh_idle_lifetime = settings.refresh_token_idle_lifetime;
     config.dns_resolver = settings.dns_resolver;
     config.admin_usernames = settings.admin_usernames.clone();
+    config.access_token_algorithm = settings.keys.access_token_algorithm;
+    config.key_rotation_interval = settings.keys.key_rotation_interval;
+    config.master_key = Some(settings.keys.master_key.clone());
     let clock = Arc::new(SystemClock);
     let state = AppState::new(config, store.clone(), clock.clone(), Arc::new(OsRandom))
         .await

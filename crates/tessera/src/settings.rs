@@ -1,13 +1,14 @@
 //! Settings from flags, `TESSERA_*` environment variables and a TOML file, in that order of
 //! precedence, validated once at start with messages that say what to fix.
 
-use crate::cli::{ServeArgs, StoreArgs};
+use crate::cli::{KeyArgs, ServeArgs, StoreArgs};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tessera_auth::config::DEFAULT_KEY_ROTATION_S;
 use tessera_auth::config::{MAX_TOKEN_LIFETIME_S, MIN_TOKEN_LIFETIME_S};
-use tessera_auth::keys::SigningAlgorithm;
+use tessera_auth::keys::{AccessTokenAlgorithm, MasterKey, SigningAlgorithm};
 
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
 pub(crate) const DEFAULT_DATA_DIR: &str = "tessera-data";
@@ -29,6 +30,9 @@ pub(crate) struct FileConfig {
     pub(crate) cleanup_interval: Option<u64>,
     pub(crate) metrics_listen: Option<String>,
     pub(crate) admin_usernames: Option<Vec<String>>,
+    pub(crate) master_key_file: Option<PathBuf>,
+    pub(crate) access_token_algorithm: Option<String>,
+    pub(crate) key_rotation_interval: Option<i64>,
 }
 
 impl FileConfig {
@@ -119,6 +123,97 @@ pub(crate) struct ServeSettings {
     pub(crate) metrics_listen: Option<SocketAddr>,
     /// Normalised usernames of the audit log's readers.
     pub(crate) admin_usernames: Vec<String>,
+    pub(crate) keys: KeySettings,
+}
+
+/// How signing keys are sealed, signed with and rotated.
+#[derive(Debug)]
+pub(crate) struct KeySettings {
+    pub(crate) master_key: MasterKey,
+    pub(crate) access_token_algorithm: AccessTokenAlgorithm,
+    pub(crate) key_rotation_interval: i64,
+}
+
+/// The master key: TESSERA_MASTER_KEY, else the master-key file, else (SQLite only)
+/// `<data-dir>/master.key`, created 0600 on first use. PostgreSQL nodes share keys, so each must
+/// be given the same master key: none is made up.
+pub(crate) fn keys(args: &KeyArgs, file: &FileConfig, db: &Database) -> Result<KeySettings> {
+    let master_key = if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
+        MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("TESSERA_MASTER_KEY: {e}"))?
+    } else if let Some(path) = args
+        .master_key_file
+        .clone()
+        .or(file.master_key_file.clone())
+    {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the master key file {}", path.display()))?;
+        MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    } else {
+        match db {
+            Database::Sqlite { data_dir } => data_dir_master_key(data_dir)?,
+            Database::Postgres { .. } => bail!(
+                "PostgreSQL needs a master key to encrypt the signing keys at rest, the same on \
+                 every node: set master_key_file (--master-key-file, TESSERA_MASTER_KEY_FILE) or \
+                 TESSERA_MASTER_KEY to 32 random bytes in base64 (e.g. `openssl rand -base64 32`)"
+            ),
+        }
+    };
+    let alg = args
+        .access_token_algorithm
+        .clone()
+        .or(file.access_token_algorithm.clone())
+        .unwrap_or_else(|| "ES256".into());
+    let access_token_algorithm = AccessTokenAlgorithm::parse(&alg)
+        .with_context(|| format!("access_token_algorithm must be ES256 or EdDSA, not {alg:?}"))?;
+    let interval = args
+        .key_rotation_interval
+        .or(file.key_rotation_interval)
+        .unwrap_or(DEFAULT_KEY_ROTATION_S);
+    if interval != 0 && !(60..=10 * 365 * 24 * 3600).contains(&interval) {
+        bail!("key_rotation_interval must be 0 (never) or between 60 seconds and 10 years, not {interval}");
+    }
+    Ok(KeySettings {
+        master_key,
+        access_token_algorithm,
+        key_rotation_interval: interval,
+    })
+}
+
+fn data_dir_master_key(data_dir: &Path) -> Result<MasterKey> {
+    let path = data_dir.join("master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            return MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let key = MasterKey::generate().map_err(anyhow::Error::msg)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(&path) {
+        Ok(mut f) => {
+            use std::io::Write;
+            writeln!(f, "{}", key.encode())
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+            Ok(key)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
 }
 
 pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
@@ -172,6 +267,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
             "refresh_token_idle_lifetime must be between 3600 seconds and 5 years, not {refresh}"
         );
     }
+    let database = database(&args.store, &file)?;
+    let keys = keys(&args.keys, &file, &database)?;
     let dns_resolver = args
         .dns_resolver
         .clone()
@@ -215,10 +312,11 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         admin_usernames.push(tessera_core::identity::normalize_username(name));
     }
     Ok(ServeSettings {
+        keys,
         listen,
         metrics_listen,
         admin_usernames,
-        database: database(&args.store, &file)?,
+        database,
         public_url,
         access_token_lifetime: lifetime,
         log_format,

@@ -52,5 +52,5 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Discove
 }
 
 pub async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
-    Json(state.keys.jwks().clone())
+    Json(state.keys.jwks(state.clock.now()))
 }

@@ -116,6 +116,7 @@ pub async fn add_client(
         authentication_policy: None,
         userinfo_from_effective_identity: true,
         resource_server_name: None,
+        access_token_format: Default::default(),
         created_at: now,
     };
     store.insert_client(&client).await?;

@@ -49,6 +49,7 @@ pub async fn instantiate(
         authentication_policy: None,
         userinfo_from_effective_identity: true,
         resource_server_name: None,
+        access_token_format: Default::default(),
         created_at: now,
     };
     state.store.insert_client(&client).await?;

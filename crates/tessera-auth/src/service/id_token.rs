@@ -108,7 +108,7 @@ pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<String, KeyErr
     if let Some(n) = input.nonce {
         claims.insert("nonce".into(), json!(n));
     }
-    state.keys.sign(&Value::Object(claims))
+    state.keys.sign(now, &Value::Object(claims))
 }
 
 #[cfg(test)]

@@ -1,8 +1,11 @@
 //! Minting tokens for a grant: one access token (and, offline, one refresh token) per resource
 //! server, recorded durably before anyone sees them.
 
+use crate::keys::KeyError;
 use crate::state::AppState;
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
+use tessera_core::client::AccessTokenFormat;
 use tessera_core::clock::UnixTime;
 use tessera_core::grant::{SubjectKind, TokenPlan, TokenRecord};
 use tessera_core::secret::SecretHash;
@@ -64,14 +67,103 @@ impl Grant {
     }
 }
 
-pub fn mint(state: &AppState, grant: &Grant, plans: &[TokenPlan]) -> Minted {
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// The access-token format the resource server of `resource_server` chose.
+async fn format_of(
+    state: &AppState,
+    resource_server: &str,
+    now: UnixTime,
+) -> Result<AccessTokenFormat, StoreError> {
+    let catalogue = state.scopes.get(state.store.as_ref(), now).await?;
+    let Some(owner) = catalogue.owner_of(resource_server) else {
+        return Ok(AccessTokenFormat::Opaque);
+    };
+    Ok(state
+        .clients
+        .get(state.store.as_ref(), owner, now)
+        .await?
+        .map_or(AccessTokenFormat::Opaque, |e| e.client.access_token_format))
+}
+
+/// An RFC 9068 access token: the claims a resource server needs to decide offline.
+fn jwt_access_token(
+    state: &AppState,
+    grant: &Grant,
+    plan: &TokenPlan,
+    username: Option<&str>,
+    now: UnixTime,
+    expires_at: UnixTime,
+) -> Result<String, KeyError> {
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(state.config.issuer()));
+    claims.insert("sub".into(), json!(grant.subject.to_string()));
+    claims.insert("aud".into(), json!(plan.resource_server));
+    claims.insert("client_id".into(), json!(grant.client_id.to_string()));
+    claims.insert("scope".into(), json!(plan.scopes.join(" ")));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(expires_at));
+    claims.insert("jti".into(), json!(state.rng.uuid_v4().to_string()));
+    if let Some(u) = username {
+        claims.insert("username".into(), json!(u));
+    }
+    if let Some(t) = grant.auth_time {
+        claims.insert("auth_time".into(), json!(t));
+    }
+    state.keys.sign_access_token(now, &Value::Object(claims))
+}
+
+/// Mints the tokens of `plans`: opaque strings, or JWTs for resource servers that chose them
+/// (signed here, so the opaque path signs nothing).
+pub async fn mint(
+    state: &AppState,
+    grant: &Grant,
+    plans: &[TokenPlan],
+) -> Result<Minted, IssueError> {
     let now = state.clock.now();
     let lifetime = state.config.access_token_lifetime;
     let mut infos = Vec::with_capacity(plans.len());
     let mut records = Vec::with_capacity(plans.len() * 2);
+    let mut username: Option<Option<String>> = None;
     for plan in plans {
-        let (access, hash) =
-            TokenKind::AccessToken.generate_selected(state.rng.as_ref(), state.selectors.next(now));
+        let (access, hash) = match format_of(state, &plan.resource_server, now).await? {
+            AccessTokenFormat::Opaque => {
+                let (access, hash) = TokenKind::AccessToken
+                    .generate_selected(state.rng.as_ref(), state.selectors.next(now));
+                (access.expose().to_owned(), hash)
+            }
+            AccessTokenFormat::Jwt => {
+                if username.is_none() {
+                    username = Some(match grant.subject_kind {
+                        SubjectKind::Identity => state
+                            .store
+                            .identities_by_ids(&[grant.subject])
+                            .await?
+                            .into_iter()
+                            .next()
+                            .map(|i| i.username),
+                        SubjectKind::Client => None,
+                    });
+                }
+                let jwt = jwt_access_token(
+                    state,
+                    grant,
+                    plan,
+                    username.as_ref().and_then(|u| u.as_deref()),
+                    now,
+                    now + lifetime,
+                )?;
+                // A JWT has no selector: `token::lookup_hash` gives its plain SHA-256.
+                let hash = SecretHash::of(&jwt);
+                (jwt, hash)
+            }
+        };
         records.push(grant.record(TokenKind::AccessToken, hash, plan, now, now + lifetime));
         let refresh = grant.offline.then(|| {
             let (refresh, hash) = TokenKind::RefreshToken
@@ -86,7 +178,7 @@ pub fn mint(state: &AppState, grant: &Grant, plans: &[TokenPlan]) -> Minted {
             refresh.expose().to_owned()
         });
         infos.push(TokenInfo {
-            access_token: access.expose().to_owned(),
+            access_token: access,
             scope: plan.scopes.join(" "),
             resource_server: plan.resource_server.clone(),
             expires_in: lifetime,
@@ -94,7 +186,7 @@ pub fn mint(state: &AppState, grant: &Grant, plans: &[TokenPlan]) -> Minted {
             refresh_token: refresh,
         });
     }
-    Minted { infos, records }
+    Ok(Minted { infos, records })
 }
 
 /// Commits the records (group commit), then makes them visible to this node's cache.

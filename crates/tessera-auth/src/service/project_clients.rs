@@ -8,7 +8,8 @@ use super::projects::{administered, Manager};
 use super::Failure;
 use crate::state::AppState;
 use tessera_core::client::{
-    validate_client_name, Client, ClientCredential, ClientType, Links, Visibility,
+    validate_client_name, AccessTokenFormat, Client, ClientCredential, ClientType, Links,
+    Visibility,
 };
 use tessera_core::identity::LOCAL_IDP_ID;
 use tessera_core::secret::Secret;
@@ -37,6 +38,9 @@ pub struct ClientFields {
     #[serde(default, deserialize_with = "present")]
     pub authentication_policy: Option<Option<String>>,
     pub userinfo_from_effective_identity: Option<bool>,
+    /// A Tessera extension: `opaque` (default) or `jwt` (RFC 9068) access tokens for the
+    /// client's scopes.
+    pub access_token_format: Option<String>,
 }
 
 fn present<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
@@ -116,6 +120,11 @@ async fn apply(state: &AppState, c: &mut Client, f: ClientFields) -> Result<(), 
     if let Some(u) = f.userinfo_from_effective_identity {
         c.userinfo_from_effective_identity = u;
     }
+    if let Some(format) = f.access_token_format {
+        c.access_token_format = AccessTokenFormat::parse(&format).ok_or_else(|| {
+            Failure::BadRequest("access_token_format must be \"opaque\" or \"jwt\"".into())
+        })?;
+    }
     if let Some(p) = f.authentication_policy {
         c.authentication_policy = match p {
             None => None,
@@ -172,6 +181,7 @@ pub async fn create(
         allows_templating: false,
         authentication_policy: None,
         userinfo_from_effective_identity: true,
+        access_token_format: AccessTokenFormat::Opaque,
         resource_server_name: None,
         created_at: now,
     };

@@ -39,6 +39,15 @@ pub enum GrantError {
     Store(#[from] StoreError),
 }
 
+impl From<issue::IssueError> for GrantError {
+    fn from(e: issue::IssueError) -> Self {
+        match e {
+            issue::IssueError::Store(e) => Self::Store(e),
+            issue::IssueError::Key(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
 /// RFC 6749 §4.4: the client acts for itself. One token per resource server (spec §2.3).
 pub async fn client_credentials(
     state: &AppState,
@@ -76,7 +85,7 @@ pub async fn client_credentials(
         parent: None,
         effective_identity: None,
     };
-    let minted = issue::mint(state, &grant, &plans);
+    let minted = issue::mint(state, &grant, &plans).await?;
     audit::tokens_issued(state, GrantKind::ClientCredentials, &minted.records);
     issue::store(state, minted.records).await?;
     let mut infos = minted.infos.into_iter();
@@ -154,7 +163,7 @@ pub async fn authorization_code(
         parent: None,
         effective_identity: record.effective_identity,
     };
-    let minted = issue::mint(state, &grant, &plans);
+    let minted = issue::mint(state, &grant, &plans).await?;
     let mut id_token = None;
     if let Some(top) = minted
         .infos
@@ -279,7 +288,7 @@ pub async fn refresh(
         parent: Some(rt.hash),
         effective_identity: rt.effective_identity,
     };
-    let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan));
+    let minted = issue::mint(state, &grant, std::slice::from_ref(&token_plan)).await?;
     audit::tokens_issued(state, GrantKind::RefreshToken, &minted.records);
     issue::store(state, minted.records).await?;
     if !rotate {
@@ -391,7 +400,7 @@ pub async fn dependent(
         parent: None,
         effective_identity: record.effective_identity,
     };
-    let minted = issue::mint(state, &grant, &plans);
+    let minted = issue::mint(state, &grant, &plans).await?;
     audit::tokens_issued(state, GrantKind::DependentToken, &minted.records);
     issue::store(state, minted.records).await?;
     tracing::info!(event = "dependent_tokens_issued", caller = %caller.id, count = minted.infos.len(), "dependent tokens issued");
@@ -430,19 +439,33 @@ pub async fn exchange(
     }
 }
 
-/// The record of a presented access or refresh token, from the cache or the store. Malformed
-/// strings are refused here without a lookup.
+/// The longest JWT access token looked up (ours are well under 1 KiB).
+const MAX_JWT_LEN: usize = 4096;
+
+/// The record of a presented access or refresh token (opaque, or one of our JWT access tokens),
+/// from the cache or the store. Malformed strings and JWTs we did not sign are refused here
+/// without a lookup.
 pub async fn lookup(
     state: &AppState,
     presented: &str,
 ) -> Result<Option<Arc<TokenRecord>>, StoreError> {
-    match token::classify(presented) {
-        Ok(TokenKind::AccessToken | TokenKind::RefreshToken) => {}
+    let jwt = match token::classify(presented) {
+        Ok(TokenKind::AccessToken | TokenKind::RefreshToken) => false,
+        _ if presented.len() <= MAX_JWT_LEN
+            && presented.bytes().filter(|b| *b == b'.').count() == 2 =>
+        {
+            true
+        }
         _ => return Ok(None),
-    }
+    };
     let hash = token::lookup_hash(presented);
     if let Some(r) = state.tokens.get(&hash) {
+        // Only what we issued is cached: a hit is ours, signature and all.
         return Ok(Some(r));
+    }
+    // A JWT reaches the store only with a valid signature of one of our access-token keys.
+    if jwt && !state.keys.is_own_access_token(presented) {
+        return Ok(None);
     }
     let generation = state.tokens.generation();
     let Some(record) = state.store.token(&hash).await? else {

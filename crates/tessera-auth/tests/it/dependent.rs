@@ -22,6 +22,11 @@ struct World<'a> {
 }
 
 async fn world(s: &TestServer) -> World<'_> {
+    world_with(s, false).await
+}
+
+/// `graph_jwt`: graph chose JWT access tokens, so the portal's token is one.
+async fn world_with(s: &TestServer, graph_jwt: bool) -> World<'_> {
     let alice = admin::add_user(
         s.state.store.as_ref(),
         s.clock.as_ref(),
@@ -35,6 +40,16 @@ async fn world(s: &TestServer) -> World<'_> {
     .id
     .to_string();
     let graph = s.client("graph", ClientType::Confidential).await;
+    if graph_jwt {
+        s.json(
+            Method::PUT,
+            &format!("/v2/api/clients/{}", graph.id),
+            Some(&graph.basic()),
+            Some(json!({"client": {"access_token_format": "jwt"}})),
+        )
+        .await
+        .ok();
+    }
     let transfer_id = s
         .get(
             &format!("/v2/api/scopes?scope_strings={TRANSFER}"),
@@ -279,4 +294,33 @@ async fn rescinding_the_root_consent_revokes_every_dependent_token() {
         )
         .await;
     r.oauth_error(400, "invalid_grant");
+}
+
+#[tokio::test]
+async fn a_jwt_access_token_is_exchanged_for_dependent_tokens_and_revocation_ends_that() {
+    let s = TestServer::new().await;
+    let w = world_with(&s, true).await;
+    let claims = crate::jwt::claims_of(&w.portal_token);
+    assert_eq!(claims["sub"], w.alice.as_str());
+    assert_eq!(
+        claims["username"], "alice@example.org",
+        "a person's username"
+    );
+    assert_eq!(claims["aud"], w.graph.id.as_str());
+    let r = w.dependent(&w.graph, &w.portal_token, &[]).await;
+    r.ok();
+    assert_eq!(r.body[0]["resource_server"], "transfer.api.globus.org");
+    let dep = r.body[0]["access_token"].as_str().unwrap().to_owned();
+    assert!(!dep.contains('.'), "transfer keeps opaque tokens");
+    let r = s
+        .form(
+            "/v2/oauth2/token/revoke",
+            Some(&w.portal.basic()),
+            &format!("token={}", w.portal_token),
+        )
+        .await;
+    r.ok();
+    w.dependent(&w.graph, &w.portal_token, &[])
+        .await
+        .oauth_error(400, "invalid_grant");
 }

@@ -927,3 +927,72 @@ async fn revoking_a_refresh_token_ends_the_access_tokens_of_its_grant() {
     // Another resource server's tokens from the same login are not part of that grant.
     refresh(&s, &native, transfer_rt, None).await.ok();
 }
+
+/// The Globus SDK verifies an ID token with `keys[0]` of a JWKS it fetches right after the
+/// exchange; other OIDC clients cache the JWKS and match `kid`. Neither may fail while keys
+/// rotate underneath them.
+#[tokio::test]
+async fn id_tokens_verify_throughout_key_rotations_for_keys0_and_kid_matching_clients() {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    use std::collections::{HashMap, HashSet};
+    use tessera_core::clock::Clock;
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let native = s.client("notebook", ClientType::PublicInstalled).await;
+    let policy = tessera_auth::keys::KeyPolicy {
+        rotation_interval: 600,
+        publish_ahead: 60,
+        retain: 300,
+    };
+    let rsa = |k: &Value| {
+        DecodingKey::from_rsa_components(k["n"].as_str().unwrap(), k["e"].as_str().unwrap())
+            .unwrap()
+    };
+    let load = |jwks: &Value| -> HashMap<String, DecodingKey> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["kty"] == "RSA")
+            .map(|k| (k["kid"].as_str().unwrap().to_owned(), rsa(k)))
+            .collect()
+    };
+    let mut v = Validation::new(Algorithm::RS512);
+    v.set_audience(&[&native.id]);
+    v.validate_exp = false; // the test clock is not the wall clock
+    let mut cache = load(&s.get("/jwk.json", None).await.body);
+    let (mut sdk_failures, mut kid_failures, mut refetches) = (0, 0, 0);
+    let mut signers = HashSet::new();
+    for _ in 0..14 {
+        let mut b = Browser::new(&s);
+        let code = native_code(&mut b, &native, true).await;
+        let r = exchange(&s, &native, &code, VERIFIER).await;
+        r.ok();
+        let id_token = r.body["id_token"].as_str().unwrap();
+        // The SDK: a fresh JWKS, keys[0].
+        let jwks = s.get("/jwk.json", None).await.body;
+        if jsonwebtoken::decode::<Value>(id_token, &rsa(&jwks["keys"][0]), &v).is_err() {
+            sdk_failures += 1;
+        }
+        // A caching client: its JWKS until a kid is unknown.
+        let kid = jsonwebtoken::decode_header(id_token).unwrap().kid.unwrap();
+        if !cache.contains_key(&kid) {
+            cache = load(&s.get("/jwk.json", None).await.body);
+            refetches += 1;
+        }
+        match cache.get(&kid) {
+            Some(key) if jsonwebtoken::decode::<Value>(id_token, key, &v).is_ok() => {}
+            _ => kid_failures += 1,
+        }
+        signers.insert(kid);
+        s.clock.advance(150);
+        s.state
+            .keys
+            .maintain(s.state.store.as_ref(), s.clock.now(), policy)
+            .await
+            .unwrap();
+    }
+    assert_eq!((sdk_failures, kid_failures), (0, 0));
+    assert!(signers.len() >= 3, "keys rotated: {signers:?}");
+    assert!(refetches >= 2);
+}

@@ -10,6 +10,7 @@ mod dns_server;
 mod flows;
 mod fqdns;
 mod harness;
+mod jwt;
 mod linking;
 mod oauth;
 mod observe;

@@ -62,6 +62,45 @@ fn bad_settings_are_refused_before_serving() {
         &[],
         "postgres://",
     );
+    refused(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--access-token-algorithm",
+            "HS256",
+        ],
+        &[],
+        "access_token_algorithm",
+    );
+    refused(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--key-rotation-interval",
+            "5",
+        ],
+        &[],
+        "key_rotation_interval",
+    );
+    refused(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("TESSERA_MASTER_KEY", "too-short")],
+        "TESSERA_MASTER_KEY",
+    );
+    // PostgreSQL nodes share keys: none is made up for them (refused before connecting).
+    refused(
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            "postgres://127.0.0.1:1/none",
+        ],
+        &[],
+        "master key",
+    );
 }
 
 #[test]

@@ -18,6 +18,9 @@ pub(crate) struct Server {
     _owned: Option<tempfile::TempDir>,
 }
 
+/// The master key of test nodes on PostgreSQL (which refuse to start without one).
+pub(crate) const TEST_MASTER_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
 impl Server {
     pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
@@ -45,17 +48,28 @@ impl Server {
     pub(crate) fn start_pg(url: &str, extra: &[&str]) -> Self {
         let mut args = vec!["--database-url", url];
         args.extend_from_slice(extra);
-        let mut s = Self::start_with(&args, Path::new(""));
+        let mut s = Self::start_with_env(
+            &args,
+            Path::new(""),
+            &[("TESSERA_MASTER_KEY", TEST_MASTER_KEY)],
+        );
         s.database_url = Some(url.to_owned());
         s
     }
 
     fn start_with(args: &[&str], data_dir: &Path) -> Self {
+        Self::start_with_env(args, data_dir, &[])
+    }
+
+    fn start_with_env(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env_remove("TESSERA_CONFIG")
             .env_remove("TESSERA_DATABASE_URL")
+            .env_remove("TESSERA_MASTER_KEY")
+            .env_remove("TESSERA_MASTER_KEY_FILE")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -84,7 +98,7 @@ impl Server {
             Some(url) => {
                 let mut a = args.to_vec();
                 a.extend(["--database-url", url]);
-                run(&a, None, stdin, &[])
+                run(&a, None, stdin, &[("TESSERA_MASTER_KEY", TEST_MASTER_KEY)])
             }
             None => run(args, Some(&self.data_dir), stdin, &[]),
         }
@@ -141,6 +155,8 @@ pub(crate) fn run(
         "TESSERA_CLIENT_ID",
         "TESSERA_CLIENT_SECRET",
         "TESSERA_DATABASE_URL",
+        "TESSERA_MASTER_KEY",
+        "TESSERA_MASTER_KEY_FILE",
     ] {
         cmd.env_remove(var);
     }

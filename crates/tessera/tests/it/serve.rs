@@ -161,3 +161,73 @@ async fn tokens_and_keys_survive_a_restart_and_a_second_server_on_the_same_data_
         "an acknowledged token survives a restart"
     );
 }
+
+#[tokio::test]
+async fn the_master_key_is_made_private_and_an_operator_rotation_reaches_the_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start_in(dir.path());
+    let key_file = dir.path().join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the owner reads the master key");
+    }
+    let http = reqwest::Client::new();
+    let kids = |url: String| {
+        let http = http.clone();
+        async move {
+            let jwks: serde_json::Value = http
+                .get(format!("{url}/jwk.json"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = kids(server.url.clone()).await;
+    assert_eq!(before.len(), 2, "an RSA key and an access-token key");
+
+    let listed = json(&server.admin(&["admin", "keys", "list"], None));
+    assert_eq!(listed["keys"][0]["state"], "current");
+    let rotated = json(&server.admin(&["admin", "keys", "rotate"], None));
+    let added: Vec<String> = rotated["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(added.len(), 2);
+    assert!(rotated["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|k| k["state"] == "next"));
+    // The server picks the rotation up by polling; the new keys come after the current ones.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let now = kids(server.url.clone()).await;
+        if now.len() == 4 {
+            assert_eq!(
+                now[0], before[0],
+                "the signing key stays keys[0] until the next signs"
+            );
+            assert_eq!(now[1], added[0]);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotation never showed: {now:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(server.terminate().success());
+}
