@@ -21,6 +21,8 @@ SCALE_LARGE="${BENCH_SCALE_LARGE:-0}"            # 10000000 for the 10 M run; 0:
 SCALE_RATE="${BENCH_SCALE_RATE:-}"               # default: half of each backend's introspection peak
 SCALE_SAMPLE=1000                                # real tokens issued for the scale runs
 export BENCH_CHECK_STATUS=0
+# PostgreSQL nodes refuse to start without a master key for the signing keys; a throwaway one.
+export TESSERA_MASTER_KEY=${TESSERA_MASTER_KEY:-$(head -c 32 /dev/urandom | base64)}
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LUA="$ROOT/bench/form_post.lua"

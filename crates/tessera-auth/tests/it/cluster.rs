@@ -86,7 +86,7 @@ async fn a_consent_rescinded_on_one_node_is_refused_by_the_other_within_a_second
 
     // Node B takes the token and now holds its record.
     b.get("/v2/oauth2/userinfo", Some(&bearer)).await.ok();
-    let hash = tessera_core::secret::SecretHash::of(at);
+    let hash = tessera_core::token::lookup_hash(at);
     assert!(b.state.tokens.get(&hash).is_some(), "B caches the record");
 
     // Alice rescinds her openid consent on node A...

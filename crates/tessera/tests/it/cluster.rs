@@ -65,7 +65,7 @@ impl Db {
 
     /// Revokes a token behind every node's back: no notification.
     async fn revoke_silently(&self, token: &str) {
-        let hash = tessera_core::secret::SecretHash::of(token);
+        let hash = tessera_core::token::lookup_hash(token);
         let done = sqlx::query("UPDATE tokens SET revoked_at = 1 WHERE hash = $1")
             .bind(hash.as_bytes().to_vec())
             .execute(&self.pool)
