@@ -15,9 +15,11 @@
 use crate::metrics::{GrantKind, RevokeReason, SignInResult};
 use crate::state::AppState;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tessera_core::client::ClientCredential;
+use tessera_core::clock::UnixTime;
 use tessera_core::consent::Consent;
 use tessera_core::grant::TokenRecord;
 use tessera_core::identity::Identity;
@@ -116,7 +118,11 @@ pub fn sign_in_failed(state: &AppState, typed: &str, result: SignInResult) {
     );
 }
 
-/// Tokens were minted for `grant` (call with the records about to be stored).
+/// Tokens were minted for `grant` (call with the records about to be stored). Tokens of user
+/// grants are logged one by one; client-credentials tokens (a service may ask for thousands a
+/// second, and each has a row in the token table already) are counted per client, resource
+/// server, scope and address, and each count becomes one `token_issued` event a second later
+/// (`count`, the first token's reference, the first and last times).
 pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRecord>]) {
     let refresh = records
         .iter()
@@ -125,6 +131,13 @@ pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRec
     state
         .metrics
         .issued(grant, records.len() as u64 - refresh, refresh);
+    if grant == GrantKind::ClientCredentials {
+        let addr = remote_addr();
+        for r in records {
+            state.issuance.add(r, addr.clone(), state.clock.now());
+        }
+        return;
+    }
     for r in records {
         let mut detail = json!({
             "grant_type": grant.as_str(),
@@ -144,6 +157,79 @@ pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRec
             Some(r.client_id),
             detail,
         );
+    }
+}
+
+/// How often the client-credentials tally is written to the log.
+pub const TALLY_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TallyKey {
+    client: Uuid,
+    resource_server: String,
+    scope: String,
+    remote_addr: Option<String>,
+}
+
+#[derive(Debug)]
+struct Tally {
+    count: u64,
+    first_token: String,
+    first_at: UnixTime,
+    last_at: UnixTime,
+}
+
+/// Client-credentials tokens issued since the tally was last written (one short lock a token).
+#[derive(Debug, Default)]
+pub struct IssuanceTally(Mutex<HashMap<TallyKey, Tally>>);
+
+impl IssuanceTally {
+    fn add(&self, r: &TokenRecord, remote_addr: Option<String>, at: UnixTime) {
+        let key = TallyKey {
+            client: r.client_id,
+            resource_server: r.resource_server.clone(),
+            scope: r.scope.clone(),
+            remote_addr,
+        };
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key)
+            .and_modify(|t| {
+                t.count += 1;
+                t.last_at = at;
+            })
+            .or_insert_with(|| Tally {
+                count: 1,
+                first_token: token_ref(&r.hash),
+                first_at: at,
+                last_at: at,
+            });
+    }
+
+    fn take(&self) -> HashMap<TallyKey, Tally> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Turns the client-credentials tally into `token_issued` events (queued for the writer).
+pub fn write_tally(state: &AppState) {
+    for (k, t) in state.issuance.take() {
+        state.audit.record(AuditEvent {
+            at: t.first_at,
+            event: "token_issued".to_owned(),
+            actor: Some(k.client),
+            subject: Some(k.client),
+            client_id: Some(k.client),
+            remote_addr: k.remote_addr,
+            detail: json!({
+                "grant_type": GrantKind::ClientCredentials.as_str(),
+                "token_type": TokenKind::AccessToken.as_str(),
+                "count": t.count,
+                "token": t.first_token,
+                "resource_server": k.resource_server,
+                "scope": k.scope,
+                "last_at": t.last_at,
+            }),
+        });
     }
 }
 

@@ -42,6 +42,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Queues security events for the audit log, off the request path.
     pub audit: AuditWriter,
+    /// Client-credentials issuance counted for the audit log (written once a second).
+    pub issuance: crate::audit::IssuanceTally,
 }
 
 impl std::ops::Deref for AppState {
@@ -91,6 +93,7 @@ impl AppState {
             config,
             writer: TokenWriter::spawn(store.clone()),
             audit: AuditWriter::spawn(store.clone()),
+            issuance: crate::audit::IssuanceTally::default(),
             store,
             clock,
             rng,
@@ -108,8 +111,31 @@ impl AppState {
             metrics: Metrics::new().map_err(|e| KeyError::Generate(e.to_string()))?,
         }));
         spawn_key_maintenance(&state);
+        spawn_tally_writer(&state);
         Ok(state)
     }
+
+    /// Stores every security event recorded so far (the tally included); for a clean shutdown
+    /// and for tests that read the log.
+    pub async fn flush_audit(&self) {
+        crate::audit::write_tally(self);
+        self.audit.flush().await;
+    }
+}
+
+/// Once a second: the client-credentials tally becomes `token_issued` events. Ends when the
+/// state is dropped.
+fn spawn_tally_writer(state: &AppState) {
+    let weak = Arc::downgrade(&state.0);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::audit::TALLY_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(inner) = weak.upgrade() else { return };
+            crate::audit::write_tally(&AppState(inner));
+        }
+    });
 }
 
 impl Inner {

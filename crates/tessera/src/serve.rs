@@ -83,7 +83,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     .context("serving")?;
     cleanup.abort();
     // Events of the last requests are still queued for the audit log.
-    state.audit.flush().await;
+    state.flush_audit().await;
     tracing::info!("stopped");
     Ok(())
 }

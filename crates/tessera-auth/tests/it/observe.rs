@@ -87,7 +87,7 @@ async fn user_token(s: &TestServer, native: &Client, username: &str, scope: &str
 }
 
 async fn audit_log(s: &TestServer) -> Vec<AuditRecord> {
-    s.state.audit.flush().await;
+    s.state.flush_audit().await;
     s.state
         .store
         .audit_events(&AuditQuery {
@@ -260,7 +260,7 @@ async fn the_audit_api_is_for_administrators_with_the_view_audit_scope() {
     let root = user_token(&s, &native, "root@example.org", &scope).await;
     let alice = user_token(&s, &native, "alice@example.org", &scope).await;
     let root_plain = user_token(&s, &native, "root@example.org", "openid").await;
-    s.state.audit.flush().await;
+    s.state.flush_audit().await;
 
     let bearer = |t: &str| format!("Bearer {t}");
     s.get("/v2/api/audit", None)
@@ -501,6 +501,7 @@ async fn every_security_event_is_recorded_by_its_flow() {
         .unwrap();
     assert_eq!(cc_issued.event.subject, Some(portal_id));
     assert_eq!(cc_issued.event.remote_addr.as_deref(), Some("10.1.2.3"));
+    assert_eq!(cc_issued.event.detail["count"], 1);
     let token_ref = cc_issued.event.detail["token"].as_str().unwrap();
     assert_eq!(token_ref.len(), 16);
     assert!(token_ref.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -554,4 +555,27 @@ async fn every_security_event_is_recorded_by_its_flow() {
     ] {
         assert!(!text.contains(secret), "{secret} is in the audit log");
     }
+}
+
+#[tokio::test]
+async fn client_credentials_tokens_are_counted_into_one_event_per_client_and_scope() {
+    let s = TestServer::new().await;
+    let portal = s.client("portal", ClientType::Confidential).await;
+    let body = "grant_type=client_credentials&scope=openid";
+    for _ in 0..3 {
+        s.form("/v2/oauth2/token", Some(&portal.basic()), body)
+            .await
+            .ok();
+    }
+    let log = audit_log(&s).await;
+    let cc: Vec<_> = of_type(&log, "token_issued")
+        .into_iter()
+        .filter(|r| r.event.detail["grant_type"] == "client_credentials")
+        .collect();
+    assert_eq!(cc.len(), 1, "{cc:?}");
+    assert_eq!(cc[0].event.detail["count"], 3);
+    assert_eq!(cc[0].event.client_id, Some(portal.id.parse().unwrap()));
+    assert_eq!(cc[0].event.detail["resource_server"], "auth.globus.org");
+    // Nothing is left to write: the tally starts again.
+    assert!(of_type(&audit_log(&s).await, "token_issued").len() == 1);
 }
