@@ -15,14 +15,9 @@ pub(super) async fn get_client(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let client = super::project_clients::managed(&state, presented, &id).await?;
-    let scope_ids = state
-        .store
-        .scopes_of_client(client.id)
-        .await?
-        .iter()
-        .map(|s| s.id.to_string())
-        .collect();
-    Ok(Json(json!({"client": client_object(&client, scope_ids)})))
+    Ok(Json(
+        json!({"client": super::project_clients::object(&state, &client).await?}),
+    ))
 }
 
 #[derive(serde::Deserialize)]

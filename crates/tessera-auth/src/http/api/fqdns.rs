@@ -8,7 +8,6 @@ use crate::http::extract::{ApiJson, Presented};
 use crate::service::clients::managed_client;
 use crate::service::fqdns as service;
 use crate::state::AppState;
-use crate::view::client_object;
 use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
@@ -20,14 +19,9 @@ pub(super) struct NewFqdn {
 }
 
 async fn envelope(state: &AppState, client: &Client) -> Result<Json<Value>, ApiError> {
-    let scope_ids = state
-        .store
-        .scopes_of_client(client.id)
-        .await?
-        .iter()
-        .map(|s| s.id.to_string())
-        .collect();
-    Ok(Json(json!({"client": client_object(client, scope_ids)})))
+    Ok(Json(
+        json!({"client": super::project_clients::object(state, client).await?}),
+    ))
 }
 
 pub(super) async fn add(
