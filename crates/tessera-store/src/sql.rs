@@ -686,6 +686,32 @@ macro_rules! impl_repositories {
         }
 
         impl $store {
+            /// Deletes row `id` (`delete`) in one transaction with the check that nothing refers to
+            /// it (`count` yields `n`); `Conflict(what)` when something does, false when unknown.
+            async fn delete_unless_used(
+                &self,
+                id: Uuid,
+                count: &str,
+                delete: &str,
+                what: &'static str,
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                let used: i64 = ::sqlx::query(count)
+                    .bind(id.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("n")?;
+                if used > 0 {
+                    return Err(StoreError::Conflict(what));
+                }
+                let done = ::sqlx::query(delete)
+                    .bind(id.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() > 0)
+            }
+
             async fn write_admins(
                 tx: &mut ::sqlx::Transaction<'_, $db>,
                 p: &Project,
@@ -820,24 +846,14 @@ macro_rules! impl_repositories {
             }
 
             async fn delete_project(&self, id: Uuid) -> Result<bool, StoreError> {
-                let mut tx = self.writer.begin().await?;
-                let used: i64 = ::sqlx::query(
+                self.delete_unless_used(
+                    id,
                     "SELECT (SELECT COUNT(*) FROM clients WHERE project = $1) \
                      + (SELECT COUNT(*) FROM auth_policies WHERE project_id = $1) AS n",
+                    "DELETE FROM projects WHERE id = $1",
+                    "clients or policies in this project",
                 )
-                .bind(id.to_string())
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-                if used > 0 {
-                    return Err(StoreError::Conflict("clients or policies in this project"));
-                }
-                let done = ::sqlx::query("DELETE FROM projects WHERE id = $1")
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(done.rows_affected() > 0)
+                .await
             }
 
             async fn insert_policy(&self, p: &AuthPolicy) -> Result<(), StoreError> {
@@ -896,21 +912,13 @@ macro_rules! impl_repositories {
             }
 
             async fn delete_policy(&self, id: Uuid) -> Result<bool, StoreError> {
-                let mut tx = self.writer.begin().await?;
-                let used: i64 = ::sqlx::query("SELECT COUNT(*) AS n FROM clients WHERE authentication_policy = $1")
-                    .bind(id.to_string())
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get("n")?;
-                if used > 0 {
-                    return Err(StoreError::Conflict("clients that use this policy"));
-                }
-                let done = ::sqlx::query("DELETE FROM auth_policies WHERE id = $1")
-                    .bind(id.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(done.rows_affected() > 0)
+                self.delete_unless_used(
+                    id,
+                    "SELECT COUNT(*) AS n FROM clients WHERE authentication_policy = $1",
+                    "DELETE FROM auth_policies WHERE id = $1",
+                    "clients that use this policy",
+                )
+                .await
             }
         }
 
