@@ -104,6 +104,11 @@ pub(crate) fn identity_type(idp: Uuid) -> IdentityType {
     }
 }
 
+/// The columns of `tokens`, in the order every statement lists them.
+pub(crate) const TOKEN_COLUMNS: &str = "hash, kind, client_id, subject, subject_kind, resource_server, \
+    scope, issued_at, expires_at, revoked_at, family_id, session_id, auth_time, parent, rotated_at, \
+    effective_identity";
+
 /// The `pg_advisory_xact_lock` key that serialises signing-key rotations across nodes.
 pub(crate) const SIGNING_KEY_LOCK: i64 = 0x7465_7373_6b65_7973; // "tesskeys"
 
@@ -149,8 +154,7 @@ macro_rules! impl_repositories {
             resource_server_name, created_at, authentication_policy, userinfo_from_effective_identity, access_token_format";
         const SCOPE_COLUMNS: &str = "id, client_id, resource_server, scope_string, name, description, advertised, \
             allows_refresh_token, required_domains, dependent_scopes, created_at";
-        const TOKEN_COLUMNS: &str = "hash, kind, client_id, subject, subject_kind, resource_server, scope, issued_at, \
-            expires_at, revoked_at, family_id, session_id, auth_time, parent, rotated_at, effective_identity";
+        const TOKEN_COLUMNS: &str = crate::sql::TOKEN_COLUMNS;
         const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, scope, code_challenge, identity_id, session_id, \
             auth_time, offline, nonce, family_id, created_at, expires_at, exchanged_at, effective_identity";
         const PENDING_COLUMNS: &str = "id, client_id, redirect_uri, scope, state, code_challenge, nonce, offline, \
@@ -1043,47 +1047,11 @@ macro_rules! impl_repositories {
         #[async_trait]
         impl TokenRepository for $store {
             async fn insert_tokens(&self, records: &[TokenRecord]) -> Result<(), StoreError> {
-                /// 16 parameters a row; 64 rows a statement stays under every bind limit.
-                const ROWS: usize = 64;
-                fn statement(chunk: &[TokenRecord]) -> QueryBuilder<'static, $db> {
-                    let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO tokens ({TOKEN_COLUMNS}) "));
-                    qb.push_values(chunk, |mut b, r| {
-                        b.push_bind(r.hash.as_bytes().to_vec())
-                            .push_bind(r.kind.as_str())
-                            .push_bind(r.client_id.to_string())
-                            .push_bind(r.subject.to_string())
-                            .push_bind(r.subject_kind.as_str())
-                            .push_bind(r.resource_server.clone())
-                            .push_bind(r.scope.clone())
-                            .push_bind(r.issued_at)
-                            .push_bind(r.expires_at)
-                            .push_bind(r.revoked_at)
-                            .push_bind(r.family_id.map(|u| u.to_string()))
-                            .push_bind(r.session_id.map(|u| u.to_string()))
-                            .push_bind(r.auth_time)
-                            .push_bind(r.parent.map(|p| p.as_bytes().to_vec()))
-                            .push_bind(r.rotated_at)
-                            .push_bind(r.effective_identity.map(|u| u.to_string()));
-                    });
-                    qb
+                // The batch statement differs by dialect (see `insert_token_rows` of each store).
+                if records.is_empty() {
+                    return Ok(());
                 }
-                match records.len() {
-                    0 => Ok(()),
-                    // One statement is atomic by itself: one round trip to the database instead
-                    // of three (BEGIN, INSERT, COMMIT) on the issuance hot path.
-                    n if n <= ROWS => {
-                        statement(records).build().execute(&self.writer).await.map_err(conflict("a token with this hash"))?;
-                        Ok(())
-                    }
-                    _ => {
-                        let mut tx = self.writer.begin().await?;
-                        for chunk in records.chunks(ROWS) {
-                            statement(chunk).build().execute(&mut *tx).await.map_err(conflict("a token with this hash"))?;
-                        }
-                        tx.commit().await?;
-                        Ok(())
-                    }
-                }
+                self.insert_token_rows(records).await.map_err(conflict("a token with this hash"))
             }
 
             async fn token(&self, hash: &SecretHash) -> Result<Option<TokenRecord>, StoreError> {

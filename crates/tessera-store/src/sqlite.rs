@@ -8,10 +8,11 @@ use crate::feed::{ChangeFeed, LocalFeed};
 use crate::{Backend, Job, Lease, Store, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, Sqlite};
+use sqlx::{Pool, QueryBuilder, Sqlite};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tessera_core::grant::TokenRecord;
 
 pub struct SqliteStore {
     reader: Pool<Sqlite>,
@@ -42,7 +43,10 @@ impl SqliteStore {
         // The writer never checkpoints: a checkpoint fsyncs, and issuance must not wait for it.
         // Checkpoints (which fsync) mostly run in the background; the writer checkpoints itself
         // only as a safety net when the log passes 8 MB, and then finds little left to copy.
+        // No `test_before_acquire`: an in-process connection does not break, and the ping is a
+        // round trip through sqlx's worker thread before every statement.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -55,6 +59,7 @@ impl SqliteStore {
             .await?;
         tokio::spawn(checkpoint_loop(checkpointer));
         let reader = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
@@ -128,5 +133,51 @@ impl Store for SqliteStore {
 
     async fn try_lead(&self, _job: Job) -> Result<Option<Lease>, StoreError> {
         Ok(self.jobs.clone().try_lock_owned().ok().map(Lease::new))
+    }
+}
+
+impl SqliteStore {
+    /// A batch of issued tokens: multi-row INSERTs of at most 64 rows (16 parameters a row stays
+    /// under SQLite's bind limit). One statement is atomic by itself, so a batch that fits is
+    /// one call instead of BEGIN, INSERT, COMMIT.
+    pub(crate) async fn insert_token_rows(
+        &self,
+        records: &[TokenRecord],
+    ) -> Result<(), sqlx::Error> {
+        const ROWS: usize = 64;
+        fn statement(chunk: &[TokenRecord]) -> QueryBuilder<'static, Sqlite> {
+            let mut qb = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO tokens ({}) ",
+                crate::sql::TOKEN_COLUMNS
+            ));
+            qb.push_values(chunk, |mut b, r| {
+                b.push_bind(r.hash.as_bytes().to_vec())
+                    .push_bind(r.kind.as_str())
+                    .push_bind(r.client_id.to_string())
+                    .push_bind(r.subject.to_string())
+                    .push_bind(r.subject_kind.as_str())
+                    .push_bind(r.resource_server.clone())
+                    .push_bind(r.scope.clone())
+                    .push_bind(r.issued_at)
+                    .push_bind(r.expires_at)
+                    .push_bind(r.revoked_at)
+                    .push_bind(r.family_id.map(|u| u.to_string()))
+                    .push_bind(r.session_id.map(|u| u.to_string()))
+                    .push_bind(r.auth_time)
+                    .push_bind(r.parent.map(|p| p.as_bytes().to_vec()))
+                    .push_bind(r.rotated_at)
+                    .push_bind(r.effective_identity.map(|u| u.to_string()));
+            });
+            qb
+        }
+        if records.len() <= ROWS {
+            statement(records).build().execute(&self.writer).await?;
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        for chunk in records.chunks(ROWS) {
+            statement(chunk).build().execute(&mut *tx).await?;
+        }
+        tx.commit().await
     }
 }
