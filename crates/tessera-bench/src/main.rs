@@ -58,28 +58,30 @@ fn bodies() -> Result<Bodies, serde_json::Error> {
     })
 }
 
-/// Parse the form as Tessera's `OAuthForm` does first; a malformed body is a 400.
+/// Parse the form as Tessera's `OAuthForm` does first (into owned pairs, refusing repeats).
 fn answer(form: &[u8], body: &Bytes) -> Response {
-    match serde_urlencoded::from_bytes::<Vec<(String, String)>>(form) {
-        Ok(pairs) => {
-            std::hint::black_box(pairs);
-            let mut r = (StatusCode::OK, body.clone()).into_response();
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            // Tessera's OAuth answers are never cached (RFC 6749 §5.1); same header bytes.
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-            r
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(form) {
+        if pairs.iter().any(|(seen, _)| *seen == k) {
+            return (
+                StatusCode::BAD_REQUEST,
+                "a parameter was given more than once",
+            )
+                .into_response();
         }
-        Err(_) => (
-            StatusCode::BAD_REQUEST,
-            "the body is not valid form encoding",
-        )
-            .into_response(),
+        pairs.push((k.into_owned(), v.into_owned()));
     }
+    std::hint::black_box(pairs);
+    let mut r = (StatusCode::OK, body.clone()).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // Tessera's OAuth answers are never cached (RFC 6749 §5.1); same header bytes.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r
 }
 
 fn router(bodies: Bodies) -> Router {
