@@ -244,12 +244,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let response = crate::audit::REMOTE_ADDR
         .scope(addr, next.run(request))
         .await;
-    state.metrics.observe(
-        &method,
-        route.as_ref().map_or("unmatched", MatchedPath::as_str),
-        response.status(),
-        started.elapsed().as_secs_f64(),
-    );
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let status = response.status();
+    if status.is_server_error() {
+        // Request spans are at debug level (see `http::router`): this is what says where.
+        tracing::warn!(%method, route, status = status.as_u16(), "request failed");
+    }
+    state
+        .metrics
+        .observe(&method, route, status, started.elapsed().as_secs_f64());
     response
 }
 
