@@ -1,5 +1,6 @@
 //! In-process caches of what the hot paths read: clients with their credential hashes, token
-//! records, and the scope catalogue.
+//! records, the scope catalogue, identities ([`identities`]) and rendered introspection
+//! answers ([`answers`]).
 //!
 //! Correctness never depends on a TTL. Every change to a client's secrets, a scope or a token
 //! is published on the store's change feed (`tessera_store::feed`), which applies it to this
@@ -12,6 +13,11 @@
 //! its notification (or an operator editing rows by hand). Token records have no TTL; a
 //! revocation whose notification was lost that way is sent again when it is repeated.
 
+mod answers;
+mod identities;
+
+pub use answers::{AnswerCache, PartsMask};
+pub use identities::IdentityCache;
 use quick_cache::sync::Cache;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -32,6 +38,9 @@ pub struct CachePolicy {
     pub cache_tokens: bool,
     pub token_capacity: usize,
     pub client_capacity: usize,
+    pub identity_capacity: usize,
+    /// Rendered introspection answers (about 0.7 KB each).
+    pub answer_capacity: usize,
 }
 
 impl CachePolicy {
@@ -42,12 +51,16 @@ impl CachePolicy {
                 cache_tokens: true,
                 token_capacity: 200_000,
                 client_capacity: 10_000,
+                identity_capacity: 50_000,
+                answer_capacity: 20_000,
             },
             Backend::Postgres => Self {
                 entry_ttl: Some(300),
                 cache_tokens: true,
                 token_capacity: 200_000,
                 client_capacity: 10_000,
+                identity_capacity: 50_000,
+                answer_capacity: 20_000,
             },
         }
     }
@@ -449,41 +462,70 @@ pub struct CacheSink {
     pub clients: Arc<ClientCache>,
     pub tokens: Arc<TokenCache>,
     pub scopes: Arc<ScopeCatalogue>,
+    pub identities: Arc<IdentityCache>,
+    pub answers: Arc<AnswerCache>,
+}
+
+impl CacheSink {
+    pub fn new(policy: CachePolicy) -> Self {
+        Self {
+            clients: Arc::new(ClientCache::new(policy)),
+            tokens: Arc::new(TokenCache::new(policy)),
+            scopes: Arc::new(ScopeCatalogue::new(policy)),
+            identities: Arc::new(IdentityCache::new(policy.identity_capacity)),
+            answers: Arc::new(AnswerCache::new(policy.answer_capacity)),
+        }
+    }
 }
 
 impl ChangeSink for CacheSink {
     fn apply(&self, change: &Change) {
         match change {
+            // A revoked token's answer is never used again: the record is checked first.
             Change::TokenRevoked(hash) => self.tokens.revoked(hash),
             Change::FamilyRevoked(family) => self.tokens.family_revoked(*family),
-            Change::ClientChanged(id) => self.clients.invalidate(*id),
-            Change::ScopesChanged => self.scopes.invalidate(),
-            // Nothing cached holds consents or identity sets; the tokens a rescission revoked
-            // arrive as `TokenRevoked`.
-            Change::ConsentRescinded(_) | Change::IdentitySetChanged(_) => {}
+            Change::ClientChanged(id) => {
+                self.clients.invalidate(*id);
+                self.answers.changed();
+            }
+            Change::ScopesChanged => {
+                self.scopes.invalidate();
+                self.answers.changed();
+            }
+            Change::IdentitySetChanged(id) => {
+                self.identities.invalidate(*id);
+                self.answers.changed();
+            }
+            // Nothing cached holds consents; the tokens a rescission revoked arrive as
+            // `TokenRevoked`.
+            Change::ConsentRescinded(_) => {}
             Change::FlushAll => {
                 self.tokens.flush();
                 self.clients.flush();
                 self.scopes.invalidate();
+                self.identities.flush();
+                self.answers.flush();
             }
         }
     }
 
     fn set_trusted(&self, trusted: bool) {
         self.tokens.trusted.store(trusted, Ordering::SeqCst);
-        self.clients
-            .validity
-            .trusted
-            .store(trusted, Ordering::SeqCst);
-        self.scopes
-            .validity
-            .trusted
-            .store(trusted, Ordering::SeqCst);
+        for validity in [
+            &self.clients.validity,
+            &self.scopes.validity,
+            &self.identities.validity,
+            &self.answers.validity,
+        ] {
+            validity.trusted.store(trusted, Ordering::SeqCst);
+        }
         if !trusted {
             // In-flight fills compare generations: make them drop what they read.
             self.tokens.revocations.fetch_add(1, Ordering::SeqCst);
             self.clients.validity.bump();
             self.scopes.validity.bump();
+            self.identities.validity.bump();
+            self.answers.validity.bump();
         }
     }
 }
@@ -532,11 +574,24 @@ mod tests {
     }
 
     fn sink() -> CacheSink {
-        let p = CachePolicy::for_backend(Backend::Postgres);
-        CacheSink {
-            clients: Arc::new(ClientCache::new(p)),
-            tokens: Arc::new(TokenCache::new(p)),
-            scopes: Arc::new(ScopeCatalogue::new(p)),
+        CacheSink::new(CachePolicy::for_backend(Backend::Postgres))
+    }
+
+    #[test]
+    fn client_scope_and_identity_changes_make_remembered_answers_stale() {
+        let s = sink();
+        let t = SecretHash([1; 32]);
+        for change in [
+            Change::ClientChanged(Uuid::from_u128(1)),
+            Change::ScopesChanged,
+            Change::IdentitySetChanged(Uuid::from_u128(2)),
+            Change::FlushAll,
+        ] {
+            let body = bytes::Bytes::from_static(b"{}");
+            s.answers.insert(t, 0, 10, s.answers.generation(), body);
+            assert!(s.answers.get(&t, 0, 10).is_some());
+            s.apply(&change);
+            assert!(s.answers.get(&t, 0, 10).is_none(), "{change:?}");
         }
     }
 

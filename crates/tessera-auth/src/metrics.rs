@@ -289,6 +289,8 @@ pub fn render(state: &AppState) -> Result<String, prometheus::Error> {
         ("client", &state.clients.stats),
         ("token", &state.tokens.stats),
         ("scope", &state.scopes.stats),
+        ("identity", &state.identities.stats),
+        ("introspection_answer", &state.answers.stats),
     ];
     let mut samples: Vec<(&[(&str, &str)], u64)> = Vec::new();
     let labels: Vec<[(&str, &str); 2]> = caches

@@ -1,6 +1,8 @@
 //! What every handler shares.
 
-use crate::cache::{CachePolicy, CacheSink, ClientCache, ScopeCatalogue, TokenCache};
+use crate::cache::{
+    AnswerCache, CachePolicy, CacheSink, ClientCache, IdentityCache, ScopeCatalogue, TokenCache,
+};
 use crate::config::AuthConfig;
 use crate::dns::{HickoryTxt, NoResolver, TxtLookup};
 use crate::http::web::pages::Pages;
@@ -30,6 +32,10 @@ pub struct Inner {
     pub clients: Arc<ClientCache>,
     pub tokens: Arc<TokenCache>,
     pub scopes: Arc<ScopeCatalogue>,
+    /// Identities by id (written once, never updated).
+    pub identities: Arc<IdentityCache>,
+    /// Rendered introspection answers.
+    pub answers: Arc<AnswerCache>,
     /// Where changes to cached things are published (to every node's caches, this one's too).
     pub feed: Arc<dyn ChangeFeed>,
     /// The caches as the feed sees them; the feed holds it weakly.
@@ -80,11 +86,7 @@ impl AppState {
                 Arc::new(NoResolver(why))
             }
         };
-        let sink = Arc::new(CacheSink {
-            clients: Arc::new(ClientCache::new(policy)),
-            tokens: Arc::new(TokenCache::new(policy)),
-            scopes: Arc::new(ScopeCatalogue::new(policy)),
-        });
+        let sink = Arc::new(CacheSink::new(policy));
         let feed = store.feed();
         let weak: std::sync::Weak<CacheSink> = Arc::downgrade(&sink);
         let weak: std::sync::Weak<dyn ChangeSink> = weak;
@@ -102,6 +104,8 @@ impl AppState {
             clients: sink.clients.clone(),
             tokens: sink.tokens.clone(),
             scopes: sink.scopes.clone(),
+            identities: sink.identities.clone(),
+            answers: sink.answers.clone(),
             feed,
             sink,
             throttle: LoginThrottle::default(),

@@ -2,8 +2,8 @@
 
 use super::error::OAuthError;
 use super::extract::{OAuthForm, Presented};
-use super::{authenticate_oauth, oauth_json};
-use crate::service::tokens::{self, Includes};
+use super::{authenticate_oauth, oauth_json, oauth_json_bytes};
+use crate::service::introspect::{self, Includes, IntrospectError};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -28,8 +28,10 @@ pub async fn introspect(
             includes.policies.push(id);
         }
     }
-    match tokens::introspect(&state, &caller.client, token, includes).await? {
-        Some(active) => Ok(oauth_json(&active)),
-        None => Ok(oauth_json(&ActiveFlag { active: false })),
+    match introspect::introspect(&state, &caller.client, token, includes).await {
+        Ok(Some(answer)) => Ok(oauth_json_bytes(answer)),
+        Ok(None) => Ok(oauth_json(&ActiveFlag { active: false })),
+        Err(IntrospectError::Store(e)) => Err(e.into()),
+        Err(e @ IntrospectError::Render(_)) => Err(OAuthError::internal(&e)),
     }
 }

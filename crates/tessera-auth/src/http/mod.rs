@@ -92,15 +92,23 @@ async fn not_found() -> ApiError {
 /// A JSON success answer of an OAuth endpoint: never cached (RFC 6749 §5.1).
 pub(crate) fn oauth_json<T: Serialize>(body: &T) -> Response {
     // Serialized into a buffer of a typical answer's size (axum's `Json` starts at 128 bytes
-    // and grows it several times for an introspection answer).
+    // and grows it several times for a token answer).
     let mut buf = Vec::with_capacity(1024);
     if let Err(e) = serde_json::to_writer(&mut buf, body) {
         return OAuthError::internal(&e).into_response();
     }
+    oauth_json_bytes(buf.into())
+}
+
+/// [`oauth_json`] of an answer serialized already.
+pub(crate) fn oauth_json_bytes(body: bytes::Bytes) -> Response {
     let mut r = (
         StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        buf,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
     )
         .into_response();
     no_store(&mut r);

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod fqdns;
 pub mod id_token;
 pub mod identities;
+pub mod introspect;
 pub mod issue;
 pub mod password;
 pub mod project_clients;

@@ -14,10 +14,7 @@ use tessera_core::identity::{client_identity, Identity};
 use tessera_core::policy;
 use tessera_core::secret::SecretHash;
 use tessera_core::token::{self, TokenKind};
-use tessera_proto::oauth::{
-    ActiveIntrospection, GrantType, IdentityDetail, PolicyEvaluation, SessionAuthentication,
-    SessionInfo, TokenInfo, TokenResponse,
-};
+use tessera_proto::oauth::{GrantType, TokenInfo, TokenResponse};
 use tessera_proto::scope::{distinct_roots, parse_scope_request};
 use tessera_store::{Change, StoreError};
 
@@ -499,11 +496,10 @@ pub async fn subject(
             Ok(entry.map(|e| client_identity(&e.client)))
         }
         SubjectKind::Identity => Ok(state
-            .store
-            .identities_by_ids(&[record.subject])
+            .identities
+            .get(state.store.as_ref(), record.subject)
             .await?
-            .into_iter()
-            .next()),
+            .map(|i| Identity::clone(&i))),
     }
 }
 
@@ -521,166 +517,12 @@ pub async fn described(
             .await?
             .is_none_or(|c| c.client.userinfo_from_effective_identity);
         if wants {
-            if let Some(i) = state
-                .store
-                .identities_by_ids(&[eff])
-                .await?
-                .into_iter()
-                .next()
-            {
-                return Ok(Some(i));
+            if let Some(i) = state.identities.get(state.store.as_ref(), eff).await? {
+                return Ok(Some(Identity::clone(&i)));
             }
         }
     }
     subject(state, record).await
-}
-
-/// `policy_evaluations` (Globus introspection with `authentication_policies`): whether the
-/// identities authenticated for the grant (the one signed in with, and the effective one)
-/// satisfy each policy. Unknown policies evaluate to false.
-async fn evaluate_policies(
-    state: &AppState,
-    record: &TokenRecord,
-    ids: &[uuid::Uuid],
-) -> Result<std::collections::BTreeMap<String, PolicyEvaluation>, StoreError> {
-    let mut authenticated = vec![record.subject];
-    if let Some(e) = record.effective_identity {
-        authenticated.push(e);
-    }
-    let identities = match record.subject_kind {
-        SubjectKind::Identity => state.store.identities_by_ids(&authenticated).await?,
-        SubjectKind::Client => Vec::new(),
-    };
-    let mut out = std::collections::BTreeMap::new();
-    for id in ids {
-        let policy = state.store.policy(*id).await?;
-        let evaluation = policy.is_some_and(|p| identities.iter().any(|i| p.satisfied_by(i)));
-        out.insert(id.to_string(), PolicyEvaluation { evaluation });
-    }
-    Ok(out)
-}
-
-/// Which optional parts of an introspection answer were asked for (`include=`, spec §2.5).
-#[derive(Debug, Default, Clone)]
-pub struct Includes {
-    pub identity_set: bool,
-    pub identity_set_detail: bool,
-    pub session_info: bool,
-    /// `authentication_policies=<ids>`: evaluate these policies (`policy_evaluations`).
-    pub policies: Vec<uuid::Uuid>,
-}
-
-impl Includes {
-    pub fn parse(csv: Option<&str>) -> Self {
-        let mut out = Self::default();
-        for item in csv.unwrap_or("").split(',').map(str::trim) {
-            match item {
-                "identity_set" => out.identity_set = true,
-                "identity_set_detail" => out.identity_set_detail = true,
-                "session_info" => out.session_info = true,
-                _ => {} // unknown includes are ignored, as Globus does
-            }
-        }
-        out
-    }
-}
-
-/// RFC 7662: the active answer, or `None` for "tell them `{"active": false}`" — unknown,
-/// malformed, expired, revoked, or not the caller's to see.
-pub async fn introspect(
-    state: &AppState,
-    caller: &Client,
-    presented: &str,
-    includes: Includes,
-) -> Result<Option<ActiveIntrospection>, StoreError> {
-    let Some(record) = active(state, presented).await? else {
-        return Ok(None);
-    };
-    if !policy::may_introspect(caller, &record) {
-        return Ok(None);
-    }
-    let Some(signed_in) = subject(state, &record).await? else {
-        return Ok(None);
-    };
-    let identity = match record.effective_identity {
-        None => signed_in.clone(),
-        Some(_) => described(state, &record)
-            .await?
-            .unwrap_or_else(|| signed_in.clone()),
-    };
-    let mut aud = vec![record.resource_server.clone()];
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
-    if let Some(owner) = catalogue
-        .owner_of(&record.resource_server)
-        .map(|id| id.to_string())
-    {
-        if !aud.contains(&owner) {
-            aud.push(owner);
-        }
-    }
-    let policy_evaluations = if includes.policies.is_empty() {
-        None
-    } else {
-        Some(evaluate_policies(state, &record, &includes.policies).await?)
-    };
-    let set = if (includes.identity_set || includes.identity_set_detail)
-        && record.subject_kind == SubjectKind::Identity
-    {
-        state.store.identity_set(signed_in.id).await?
-    } else {
-        vec![identity.clone()]
-    };
-    let detail = |i: &Identity| IdentityDetail {
-        id: i.id.to_string(),
-        sub: i.id.to_string(),
-        username: i.username.clone(),
-        name: i.name.clone(),
-        email: i.email.clone(),
-        organization: i.organization.clone(),
-        identity_provider: i.identity_provider.to_string(),
-        identity_provider_display_name: i.provider_display_name().to_owned(),
-        identity_type: i.identity_type.as_str().to_owned(),
-        status: i.status.as_str().to_owned(),
-    };
-    Ok(Some(ActiveIntrospection {
-        active: true,
-        token_type: "Bearer".into(),
-        scope: record.scope.clone(),
-        client_id: record.client_id.to_string(),
-        sub: identity.id.to_string(),
-        username: identity.username.clone(),
-        name: identity.name.clone(),
-        email: identity.email.clone(),
-        aud,
-        iss: state.config.issuer().to_owned(),
-        exp: record.expires_at,
-        iat: record.issued_at,
-        nbf: record.issued_at,
-        identity_set: includes
-            .identity_set
-            .then(|| set.iter().map(|i| i.id.to_string()).collect()),
-        identity_set_detail: includes
-            .identity_set_detail
-            .then(|| set.iter().map(detail).collect()),
-        // Client tokens come from no browser session: no authentications to report.
-        session_info: includes.session_info.then(|| SessionInfo {
-            session_id: record.session_id.map(|s| s.to_string()),
-            authentications: record
-                .auth_time
-                .map(|t| {
-                    let auth = SessionAuthentication {
-                        idp: signed_in.identity_provider.to_string(),
-                        auth_time: t,
-                    };
-                    [(signed_in.id.to_string(), auth)].into_iter().collect()
-                })
-                .unwrap_or_default(),
-        }),
-        policy_evaluations,
-    }))
 }
 
 /// `/v2/oauth2/token/validate` (spec §2.6): is this token active and the caller's own?

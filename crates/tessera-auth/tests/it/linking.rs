@@ -29,6 +29,11 @@ async fn a_user_links_and_unlinks_an_identity_and_the_set_shows_everywhere() {
     let alice = user(&s, "alice@example.org").await;
     let work = user(&s, "alice@university.edu").await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
+    let api = s.client("api", ClientType::Confidential).await;
+    let data = s.scope(&api, "data").await["scope_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut b = Browser::new(&s);
 
     // Sign in as alice and get a token that may see the identity set.
@@ -37,7 +42,9 @@ async fn a_user_links_and_unlinks_an_identity_and_the_set_shows_everywhere() {
         ("redirect_uri", "http://tessera.test/v2/web/auth-code"),
         (
             "scope",
-            "openid profile urn:globus:auth:scope:auth.globus.org:view_identity_set",
+            &format!(
+                "openid profile urn:globus:auth:scope:auth.globus.org:view_identity_set {data}"
+            ),
         ),
         ("response_type", "code"),
         ("code_challenge", &crate::browser::challenge(VERIFIER)),
@@ -54,10 +61,31 @@ async fn a_user_links_and_unlinks_an_identity_and_the_set_shows_everywhere() {
         ("client_id", native.id.as_str()),
     ])
     .unwrap();
-    let at = s.form("/v2/oauth2/token", None, &body).await.body["access_token"]
+    let tokens = s.form("/v2/oauth2/token", None, &body).await.body;
+    let at = tokens["access_token"].as_str().unwrap().to_owned();
+    // The token for the API, which the API introspects with the identity set: its answer is
+    // remembered (`cache::answers`) and must follow every link and unlink.
+    let api_token = tokens["other_tokens"][0]["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
+    let introspected_set = async || {
+        let r = s
+            .form(
+                "/v2/oauth2/token/introspect",
+                Some(&api.basic()),
+                &format!("token={api_token}&include=identity_set"),
+            )
+            .await;
+        let mut ids: Vec<String> = r.body["identity_set"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no identity_set: {}", r.body))
+            .iter()
+            .map(|i| i.as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
     let set_ids = |v: &Value| {
         let mut ids: Vec<String> = v["identity_set"]
             .as_array()
@@ -72,6 +100,8 @@ async fn a_user_links_and_unlinks_an_identity_and_the_set_shows_everywhere() {
         .get("/v2/oauth2/userinfo", Some(&format!("Bearer {at}")))
         .await;
     assert_eq!(set_ids(&info.body), vec![alice.clone()]);
+    assert_eq!(introspected_set().await, vec![alice.clone()]);
+    assert_eq!(introspected_set().await, vec![alice.clone()], "remembered");
 
     // Link: the wrong password links nothing; the right one does.
     let page = b.get("/v2/web/login?link=1").await;
@@ -114,6 +144,7 @@ async fn a_user_links_and_unlinks_an_identity_and_the_set_shows_everywhere() {
         .get("/v2/oauth2/userinfo", Some(&format!("Bearer {at}")))
         .await;
     assert_eq!(set_ids(&info.body), both);
+    assert_eq!(introspected_set().await, both);
 
     // Unlink from the account page.
     let account = b.get("/v2/web/account").await;
@@ -129,6 +160,7 @@ async fn a_user_links_and_unlinks_an_identity_and_the_set_shows_everywhere() {
         .get("/v2/oauth2/userinfo", Some(&format!("Bearer {at}")))
         .await;
     assert_eq!(set_ids(&info.body), vec![alice.clone()]);
+    assert_eq!(introspected_set().await, vec![alice.clone()]);
     // The identity signed in with cannot be unlinked; strangers' identities are not ours.
     let r = b
         .post(

@@ -1,7 +1,7 @@
 //! The OAuth endpoints: client credentials, introspection, validate, revoke, userinfo.
 
 use crate::harness::{basic, TestServer};
-use axum::http::header;
+use axum::http::{header, Method};
 use serde_json::json;
 use tessera_core::client::ClientType;
 
@@ -261,6 +261,48 @@ async fn introspection_tells_only_the_holder_and_the_audience() {
         portal.id.as_str()
     );
     assert!(detail.body.get("session_info").is_none());
+}
+
+#[tokio::test]
+async fn a_remembered_introspection_answer_follows_what_it_states() {
+    let s = TestServer::new().await;
+    let portal = s.client("portal", ClientType::Confidential).await;
+    let api = s.client("api", ClientType::Confidential).await;
+    let data = s.scope(&api, "data").await["scope_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = s.token(&portal, &data).await;
+    let first = s.introspect(&api, &token).await;
+    assert_eq!(first["name"], "portal");
+    let hits = s.state.answers.stats.hits();
+    assert_eq!(s.introspect(&api, &token).await, first);
+    assert_eq!(
+        s.state.answers.stats.hits(),
+        hits + 1,
+        "answered from memory"
+    );
+
+    // The subject renames itself: the next answer says so.
+    s.json(
+        Method::PUT,
+        &format!("/v2/api/clients/{}", portal.id),
+        Some(&portal.basic()),
+        Some(json!({"client": {"name": "Portal Two"}})),
+    )
+    .await
+    .ok();
+    assert_eq!(s.introspect(&api, &token).await["name"], "Portal Two");
+
+    // Revoked: inactive at once, whatever was remembered.
+    s.form(
+        "/v2/oauth2/token/revoke",
+        Some(&portal.basic()),
+        &format!("token={token}"),
+    )
+    .await
+    .ok();
+    assert_eq!(s.introspect(&api, &token).await, json!({"active": false}));
 }
 
 #[tokio::test]
