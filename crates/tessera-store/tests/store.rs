@@ -1254,3 +1254,41 @@ async fn the_audit_writer_stores_queued_events_by_flush() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_token_batch_survives_the_loss_of_the_writers_connection() {
+    let base = match std::env::var(PG_ENV) {
+        Ok(b) if !b.is_empty() => b,
+        _ => {
+            eprintln!("notice: {PG_ENV} is not set; writer-connection test skipped");
+            return;
+        }
+    };
+    let (store, db, admin) = fresh_pg(&base).await;
+    let rng = SeededRandom::new(rand::random());
+    let owner = Uuid::new_v4();
+    let first: Vec<_> = (0..3).map(|_| token(owner, &rng)).collect();
+    store.insert_tokens(&first).await.unwrap();
+    // A database restart, as far as this node's sessions can tell: every one of them ends.
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&db)
+    .fetch_all(&admin)
+    .await
+    .unwrap();
+    assert!(!ended.is_empty());
+    let second: Vec<_> = (0..3).map(|_| token(owner, &rng)).collect();
+    store
+        .insert_tokens(&second)
+        .await
+        .expect("the batch is retried on a fresh connection");
+    for t in first.iter().chain(&second) {
+        assert_eq!(store.token(&t.hash).await.unwrap().as_ref(), Some(t));
+    }
+    drop(store);
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&admin)
+        .await;
+}
