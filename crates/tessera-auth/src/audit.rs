@@ -132,9 +132,10 @@ pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRec
         .metrics
         .issued(grant, records.len() as u64 - refresh, refresh);
     if grant == GrantKind::ClientCredentials {
-        let addr = remote_addr();
+        let addr = REMOTE_ADDR.try_with(|a| *a).ok().flatten();
+        let now = state.clock.now();
         for r in records {
-            state.issuance.add(r, addr.clone(), state.clock.now());
+            state.issuance.add(r, addr, now);
         }
         return;
     }
@@ -163,73 +164,72 @@ pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRec
 /// How often the client-credentials tally is written to the log.
 pub const TALLY_PERIOD: std::time::Duration = std::time::Duration::from_secs(1);
 
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct TallyKey {
-    client: Uuid,
-    resource_server: String,
-    scope: String,
-    remote_addr: Option<String>,
-}
-
 #[derive(Debug)]
 struct Tally {
+    resource_server: String,
+    scope: String,
     count: u64,
     first_token: String,
     first_at: UnixTime,
     last_at: UnixTime,
 }
 
-/// Client-credentials tokens issued since the tally was last written (one short lock a token).
+/// Client-credentials tokens issued since the tally was last written (one short lock a token),
+/// by client and address, then by resource server and scope: a client asks for a handful of
+/// scope sets, searched in order, so counting a token allocates nothing.
 #[derive(Debug, Default)]
-pub struct IssuanceTally(Mutex<HashMap<TallyKey, Tally>>);
+pub struct IssuanceTally(Mutex<HashMap<(Uuid, Option<IpAddr>), Vec<Tally>>>);
 
 impl IssuanceTally {
-    fn add(&self, r: &TokenRecord, remote_addr: Option<String>, at: UnixTime) {
-        let key = TallyKey {
-            client: r.client_id,
-            resource_server: r.resource_server.clone(),
-            scope: r.scope.clone(),
-            remote_addr,
-        };
+    fn add(&self, r: &TokenRecord, remote_addr: Option<IpAddr>, at: UnixTime) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key)
-            .and_modify(|t| {
+        let tallies = map.entry((r.client_id, remote_addr)).or_default();
+        match tallies
+            .iter_mut()
+            .find(|t| t.resource_server == r.resource_server && t.scope == r.scope)
+        {
+            Some(t) => {
                 t.count += 1;
                 t.last_at = at;
-            })
-            .or_insert_with(|| Tally {
+            }
+            None => tallies.push(Tally {
+                resource_server: r.resource_server.clone(),
+                scope: r.scope.clone(),
                 count: 1,
                 first_token: token_ref(&r.hash),
                 first_at: at,
                 last_at: at,
-            });
+            }),
+        }
     }
 
-    fn take(&self) -> HashMap<TallyKey, Tally> {
+    fn take(&self) -> HashMap<(Uuid, Option<IpAddr>), Vec<Tally>> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
 
 /// Turns the client-credentials tally into `token_issued` events (queued for the writer).
 pub fn write_tally(state: &AppState) {
-    for (k, t) in state.issuance.take() {
-        state.audit.record(AuditEvent {
-            at: t.first_at,
-            event: "token_issued".to_owned(),
-            actor: Some(k.client),
-            subject: Some(k.client),
-            client_id: Some(k.client),
-            remote_addr: k.remote_addr,
-            detail: json!({
-                "grant_type": GrantKind::ClientCredentials.as_str(),
-                "token_type": TokenKind::AccessToken.as_str(),
-                "count": t.count,
-                "token": t.first_token,
-                "resource_server": k.resource_server,
-                "scope": k.scope,
-                "last_at": t.last_at,
-            }),
-        });
+    for ((client, addr), tallies) in state.issuance.take() {
+        for t in tallies {
+            state.audit.record(AuditEvent {
+                at: t.first_at,
+                event: "token_issued".to_owned(),
+                actor: Some(client),
+                subject: Some(client),
+                client_id: Some(client),
+                remote_addr: addr.map(|a| a.to_string()),
+                detail: json!({
+                    "grant_type": GrantKind::ClientCredentials.as_str(),
+                    "token_type": TokenKind::AccessToken.as_str(),
+                    "count": t.count,
+                    "token": t.first_token,
+                    "resource_server": t.resource_server,
+                    "scope": t.scope,
+                    "last_at": t.last_at,
+                }),
+            });
+        }
     }
 }
 

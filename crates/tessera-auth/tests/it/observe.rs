@@ -567,15 +567,28 @@ async fn client_credentials_tokens_are_counted_into_one_event_per_client_and_sco
             .await
             .ok();
     }
+    for _ in 0..2 {
+        s.form(
+            "/v2/oauth2/token",
+            Some(&portal.basic()),
+            "grant_type=client_credentials&scope=email",
+        )
+        .await
+        .ok();
+    }
     let log = audit_log(&s).await;
-    let cc: Vec<_> = of_type(&log, "token_issued")
+    let mut cc: Vec<_> = of_type(&log, "token_issued")
         .into_iter()
         .filter(|r| r.event.detail["grant_type"] == "client_credentials")
         .collect();
-    assert_eq!(cc.len(), 1, "{cc:?}");
-    assert_eq!(cc[0].event.detail["count"], 3);
-    assert_eq!(cc[0].event.client_id, Some(portal.id.parse().unwrap()));
-    assert_eq!(cc[0].event.detail["resource_server"], "auth.globus.org");
+    cc.sort_by_key(|r| r.event.detail["scope"].as_str().unwrap().to_owned());
+    assert_eq!(cc.len(), 2, "one event per scope: {cc:?}");
+    assert_eq!(cc[0].event.detail["scope"], "email");
+    assert_eq!(cc[0].event.detail["count"], 2);
+    assert_eq!(cc[1].event.detail["scope"], "openid");
+    assert_eq!(cc[1].event.detail["count"], 3);
+    assert_eq!(cc[1].event.client_id, Some(portal.id.parse().unwrap()));
+    assert_eq!(cc[1].event.detail["resource_server"], "auth.globus.org");
     // Nothing is left to write: the tally starts again.
-    assert!(of_type(&audit_log(&s).await, "token_issued").len() == 1);
+    assert!(of_type(&audit_log(&s).await, "token_issued").len() == 2);
 }
