@@ -178,7 +178,10 @@ struct Tally {
 /// by client and address, then by resource server and scope: a client asks for a handful of
 /// scope sets, searched in order, so counting a token allocates nothing.
 #[derive(Debug, Default)]
-pub struct IssuanceTally(Mutex<HashMap<(Uuid, Option<IpAddr>), Vec<Tally>>>);
+pub struct IssuanceTally(Mutex<Tallies>);
+
+/// Tallies by client and address.
+type Tallies = HashMap<(Uuid, Option<IpAddr>), Vec<Tally>>;
 
 impl IssuanceTally {
     fn add(&self, r: &TokenRecord, remote_addr: Option<IpAddr>, at: UnixTime) {
@@ -203,7 +206,7 @@ impl IssuanceTally {
         }
     }
 
-    fn take(&self) -> HashMap<(Uuid, Option<IpAddr>), Vec<Tally>> {
+    fn take(&self) -> Tallies {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
