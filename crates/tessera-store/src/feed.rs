@@ -5,9 +5,13 @@
 //! as a [`ChangeSink`]. On SQLite one server owns the data, so the feed is in-process only
 //! ([`LocalFeed`]). On PostgreSQL ([`PgFeed`]) a change is applied locally at once and then
 //! sent with `pg_notify` right after the change committed; a dedicated connection per node
-//! LISTENs and applies what other nodes send. When that connection is lost the sink is told to
-//! trust nothing it holds ([`ChangeSink::set_trusted`]`(false)`: serve nothing from caches)
-//! until the listener is back, and the gap is treated as [`Change::FlushAll`].
+//! LISTENs and applies what other nodes send. The database also announces every committed
+//! change a cache depends on by itself, as node [`DB_NODE`] (migration 0010: triggers that
+//! NOTIFY inside the writing transaction, so the notice is delivered exactly when the change
+//! commits, whoever made it); every node applies those, its own included. When the listening
+//! connection is lost the sink is told to trust nothing it holds
+//! ([`ChangeSink::set_trusted`]`(false)`: serve nothing from caches) until the listener is
+//! back, and the gap is treated as [`Change::FlushAll`].
 //!
 //! Payloads carry token hashes and ids, never tokens or secrets.
 
@@ -147,6 +151,9 @@ impl ChangeFeed for LocalFeed {
 
 /// The PostgreSQL channel every node listens on.
 pub const CHANNEL: &str = "tessera_changes";
+/// The sender name of the notices the database's triggers send (migration 0010). No node is
+/// called that (nodes are named by a UUID), so every node applies them.
+pub const DB_NODE: &str = "db";
 /// PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
 const MAX_PAYLOAD: usize = 7900;
 /// How often an idle listener checks its connection by notifying itself.
