@@ -42,9 +42,9 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- A deleted token that may still be live somewhere's cache. The cleanup deletes tokens an hour
--- after they expired (already refused everywhere): those announce nothing. 300 s of margin for
--- clocks that disagree.
+-- A deleted token that may still be live in some node's cache. The cleanup deletes tokens an
+-- hour after they expired (refused everywhere already): those announce nothing. 300 s of margin
+-- for clocks that disagree.
 CREATE FUNCTION tessera_tokens_deleted() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM tessera_announce(ARRAY(
@@ -61,7 +61,8 @@ DECLARE
     source TEXT := CASE TG_OP
         WHEN 'INSERT' THEN 'new_rows'
         WHEN 'DELETE' THEN 'old_rows'
-        ELSE '((TABLE old_rows EXCEPT TABLE new_rows) UNION ALL (TABLE new_rows EXCEPT TABLE old_rows))'
+        ELSE '((TABLE old_rows EXCEPT TABLE new_rows) '
+            'UNION ALL (TABLE new_rows EXCEPT TABLE old_rows))'
     END;
     changes TEXT[];
 BEGIN
@@ -94,23 +95,28 @@ CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON tokens
 -- to its credentials, scopes and FQDNs, whose triggers announce them too.
 CREATE TRIGGER tessera_changes_update AFTER UPDATE ON clients
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_delete AFTER DELETE ON clients
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON clients
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_truncated();
 
 -- A client's secrets are cached with it.
 CREATE TRIGGER tessera_changes_insert AFTER INSERT ON client_credentials
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_update AFTER UPDATE ON client_credentials
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_delete AFTER DELETE ON client_credentials
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON client_credentials
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_truncated();
 
@@ -132,32 +138,39 @@ CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON scopes
 -- transaction, which their own triggers announce as well; this also covers hand edits.)
 CREATE TRIGGER tessera_changes_insert AFTER INSERT ON client_fqdns
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', ''), 's']$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', ''), 's']$$);
 CREATE TRIGGER tessera_changes_update AFTER UPDATE ON client_fqdns
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', ''), 's']$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', ''), 's']$$);
 CREATE TRIGGER tessera_changes_delete AFTER DELETE ON client_fqdns
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', ''), 's']$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', ''), 's']$$);
 CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON client_fqdns
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_truncated();
 
 -- Identity sets: every identity that joined, moved or left.
 CREATE TRIGGER tessera_changes_insert AFTER INSERT ON identity_links
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['i' || replace(r.identity_id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['i' || replace(r.identity_id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_update AFTER UPDATE ON identity_links
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['i' || replace(r.identity_id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['i' || replace(r.identity_id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_delete AFTER DELETE ON identity_links
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['i' || replace(r.identity_id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['i' || replace(r.identity_id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON identity_links
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_truncated();
 
 -- Consents: rescinding deletes them (granting inserts, which nothing needs to hear about).
 CREATE TRIGGER tessera_changes_delete AFTER DELETE ON consents
     REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION tessera_rows_changed($$ARRAY['r' || replace(r.identity_id, '-', '')]$$);
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['r' || replace(r.identity_id, '-', '')]$$);
 CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON consents
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_truncated();
