@@ -1180,7 +1180,7 @@ impl tessera_store::ChangeSink for Recorder {
 }
 
 #[tokio::test]
-async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
+async fn publishing_applies_locally_and_the_database_tells_every_node_itself_included() {
     use tessera_store::{Change, ChangeSink};
     let base = match std::env::var(PG_ENV) {
         Ok(b) if !b.is_empty() => b,
@@ -1203,7 +1203,7 @@ async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
     two.feed().subscribe(weak(&there)).await.unwrap();
     // Connecting counts as a gap: both start with a flush.
     let settle = |r: Arc<Recorder>, n: usize| async move {
-        for _ in 0..200 {
+        for _ in 0..500 {
             if r.changes.lock().unwrap().len() >= n {
                 break;
             }
@@ -1212,21 +1212,49 @@ async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
         std::mem::take(&mut *r.changes.lock().unwrap())
     };
     assert_eq!(settle(there.clone(), 1).await, vec![Change::FlushAll]);
-    settle(here.clone(), 1).await;
+    assert_eq!(settle(here.clone(), 1).await, vec![Change::FlushAll]);
 
-    // 1000 hashes are about 66 kB: several notifications, all delivered, in order.
-    let many: Vec<Change> = (0..1000)
-        .map(|i| Change::TokenRevoked(SecretHash::of(&i.to_string())))
-        .chain([Change::ScopesChanged])
-        .collect();
-    one.feed().publish(&many).await.unwrap();
-    assert_eq!(settle(there.clone(), many.len()).await, many);
-    // By now our own notifications have come back too; they must not be applied twice.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Publishing applies here at once and sends nothing: the database speaks for every change.
+    let published = vec![
+        Change::TokenRevoked(SecretHash::of("published")),
+        Change::FamilyRevoked(Uuid::new_v4()),
+    ];
+    one.feed().publish(&published).await.unwrap();
     assert_eq!(
-        settle(here.clone(), many.len()).await,
-        many,
-        "applied locally once, not again when it comes back"
+        std::mem::take(&mut *here.changes.lock().unwrap()),
+        published
+    );
+
+    // A family of 250 revoked by node one: every node hears of each token from the database,
+    // node one too, in several notices. (Had `publish` sent anything, it would come first.)
+    let rng = SeededRandom::new(rand::random());
+    let (owner, family) = (Uuid::new_v4(), Uuid::new_v4());
+    let members: Vec<_> = (0..250)
+        .map(|_| TokenRecord {
+            family_id: Some(family),
+            ..live_token(owner, &rng)
+        })
+        .collect();
+    one.insert_tokens(&members).await.unwrap();
+    one.revoke_family(family, 5).await.unwrap();
+    let mut want: Vec<[u8; 32]> = members.iter().map(|m| *m.hash.as_bytes()).collect();
+    want.sort();
+    let hashes = |changes: Vec<Change>| {
+        let mut got: Vec<[u8; 32]> = changes
+            .iter()
+            .map(|c| match c {
+                Change::TokenRevoked(h) => *h.as_bytes(),
+                other => panic!("not announced by the database: {other:?}"),
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(hashes(settle(there.clone(), 250).await), want);
+    assert_eq!(
+        hashes(settle(here.clone(), 250).await),
+        want,
+        "the writer too"
     );
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&admin)
