@@ -3,7 +3,7 @@
 //! answers ([`answers`]).
 //!
 //! Correctness never depends on a TTL, and nothing expires by age. Every change to a client's
-//! secrets, a scope or a token reaches the caches through the store's change feed
+//! secrets, a scope, a token or an identity reaches the caches through the store's change feed
 //! (`tessera_store::feed`): the service that made it applies it to this process's caches at
 //! once, and on PostgreSQL the database itself announces every committed change to every node
 //! (triggers that NOTIFY inside the writing transaction), so neither a node that dies right

@@ -1601,6 +1601,20 @@ async fn postgres_announces_identity_set_and_consent_changes_on_commit() {
     };
     let store = db.store.clone();
     let i = |id: &Uuid| format!("i{}", id.simple());
+    // Identities are cached by id: a new one is in no cache, a hand edit drops it.
+    let alice = identity("alice@example.org");
+    store.insert_identity(&alice, None).await.unwrap();
+    assert_eq!(db.changes().await, set([]), "a new identity");
+    db.sql(&format!(
+        "UPDATE identities SET name = 'Alice B.' WHERE id = '{}'",
+        alice.id
+    ))
+    .await;
+    assert_eq!(db.changes().await, set([i(&alice.id)]), "by hand");
+    db.sql(&format!("DELETE FROM identities WHERE id = '{}'", alice.id))
+        .await;
+    assert_eq!(db.changes().await, set([i(&alice.id)]), "by hand");
+
     let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
     store.link_identities(a, b, 10).await.unwrap();
     assert_eq!(db.changes().await, set([i(&a), i(&b)]));

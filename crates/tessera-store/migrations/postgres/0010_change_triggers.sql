@@ -1,13 +1,13 @@
 -- The database announces every committed change that a node's caches depend on (token records,
--- clients with their secrets, the scope catalogue; consents and identity sets too), on the
+-- clients with their secrets, the scope catalogue, identities and their sets; consents too), on the
 -- channel the nodes LISTEN on (see crates/tessera-store/src/feed.rs). NOTIFY inside the writing
 -- transaction is delivered if, and only if, that transaction commits, so no change can commit
 -- unannounced: not one whose node died before telling the others, not one made by hand.
 --
 -- Payloads use the feed's wire format, "<node> <change>;<change>...", with node "db" (no node
 -- has that name, so every node applies them, the writer too). Changes: t<token hash in hex>,
--- c<client id>, s (scopes), r<identity> (consents rescinded), i<identity> (identity set),
--- * (flush everything). Keep in step with `Change::decode`.
+-- c<client id>, s (scopes), r<identity> (consents rescinded), i<identity> (the identity or its
+-- set), * (flush everything). Keep in step with `Change::decode`.
 --
 -- Statement-level triggers with transition tables: one firing per statement, however many rows
 -- it touched, and a statement that touched no row announces nothing. Token INSERTs (issuance,
@@ -149,6 +149,20 @@ CREATE TRIGGER tessera_changes_delete AFTER DELETE ON client_fqdns
     FOR EACH STATEMENT EXECUTE FUNCTION
         tessera_rows_changed($$ARRAY['c' || replace(r.client_id, '-', ''), 's']$$);
 CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON client_fqdns
+    FOR EACH STATEMENT EXECUTE FUNCTION tessera_truncated();
+
+-- Identities are cached by id (and described in rendered introspection answers). No code path
+-- updates or deletes one, so this costs nothing; a hand edit is announced as a change of the
+-- identity's set, which drops its entry and every rendered answer. A new identity is in no cache.
+CREATE TRIGGER tessera_changes_update AFTER UPDATE ON identities
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['i' || replace(r.id, '-', '')]$$);
+CREATE TRIGGER tessera_changes_delete AFTER DELETE ON identities
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION
+        tessera_rows_changed($$ARRAY['i' || replace(r.id, '-', '')]$$);
+CREATE TRIGGER tessera_changes_truncate AFTER TRUNCATE ON identities
     FOR EACH STATEMENT EXECUTE FUNCTION tessera_truncated();
 
 -- Identity sets: every identity that joined, moved or left.
