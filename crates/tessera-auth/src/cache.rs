@@ -2,16 +2,14 @@
 //! records, the scope catalogue, identities ([`identities`]) and rendered introspection
 //! answers ([`answers`]).
 //!
-//! Correctness never depends on a TTL. Every change to a client's secrets, a scope or a token
-//! is published on the store's change feed (`tessera_store::feed`), which applies it to this
-//! process's caches at once and, on PostgreSQL, to every other node's through LISTEN/NOTIFY.
-//! While a node's listener is disconnected its caches are not trusted: every read goes to the
-//! database until the listener is back and the caches have been flushed.
-//!
-//! On PostgreSQL client and scope entries still expire after five minutes: a safety net for
-//! the one gap the feed cannot close, a node that dies between committing a change and sending
-//! its notification (or an operator editing rows by hand). Token records have no TTL; a
-//! revocation whose notification was lost that way is sent again when it is repeated.
+//! Correctness never depends on a TTL, and nothing expires by age. Every change to a client's
+//! secrets, a scope, a token or an identity reaches the caches through the store's change feed
+//! (`tessera_store::feed`): the service that made it applies it to this process's caches at
+//! once, and on PostgreSQL the database itself announces every committed change to every node
+//! (triggers that NOTIFY inside the writing transaction), so neither a node that dies right
+//! after its commit nor an operator editing rows by hand leaves a cache stale. While a node's
+//! listener is disconnected its caches are not trusted: every read goes to the database until
+//! the listener is back and the caches have been flushed.
 
 mod answers;
 mod identities;
@@ -54,8 +52,9 @@ impl CachePolicy {
                 identity_capacity: 50_000,
                 answer_capacity: 20_000,
             },
+            // No TTL: the database announces every committed change (see the module doc).
             Backend::Postgres => Self {
-                entry_ttl: Some(300),
+                entry_ttl: None,
                 cache_tokens: true,
                 token_capacity: 200_000,
                 client_capacity: 10_000,
@@ -634,9 +633,9 @@ mod tests {
     }
 
     #[test]
-    fn postgres_policy_caches_tokens_and_keeps_a_long_safety_ttl_for_clients() {
+    fn postgres_policy_caches_tokens_and_expires_nothing_by_age() {
         let p = CachePolicy::for_backend(Backend::Postgres);
         assert!(p.cache_tokens);
-        assert!(p.fresh(10, 309) && !p.fresh(10, 310));
+        assert!(p.fresh(10, 10 + 365 * 86_400));
     }
 }

@@ -36,7 +36,8 @@ pub struct Inner {
     pub identities: Arc<IdentityCache>,
     /// Rendered introspection answers.
     pub answers: Arc<AnswerCache>,
-    /// Where changes to cached things are published (to every node's caches, this one's too).
+    /// Where changes to cached things are published (to this node's caches; the database tells
+    /// the others).
     pub feed: Arc<dyn ChangeFeed>,
     /// The caches as the feed sees them; the feed holds it weakly.
     sink: Arc<CacheSink>,
@@ -143,13 +144,12 @@ fn spawn_tally_writer(state: &AppState) {
 }
 
 impl Inner {
-    /// Tells every node's caches (this one's first) about changes that just committed.
-    /// A failure to tell the others is an error: the caller's answer must not claim a
-    /// revocation that other nodes may not have heard of (repeating it sends it again).
+    /// Applies changes that just committed to this node's caches at once. Other nodes hear of
+    /// them from the database, which on PostgreSQL announces every committed change itself
+    /// (`tessera_store::feed`); on SQLite there are no other nodes.
     pub async fn publish(&self, changes: Vec<Change>) -> Result<(), StoreError> {
         let result = self.feed.publish(&changes).await;
         if let Err(e) = &result {
-            // The local caches have it already; other nodes may not.
             tracing::error!(error = %e, changes = changes.len(), "publishing a change failed");
         }
         result

@@ -2,12 +2,16 @@
 //! cached has changed.
 //!
 //! Publishers are the services that change data; subscribers are the in-process caches, given
-//! as a [`ChangeSink`]. On SQLite one server owns the data, so the feed is in-process only
-//! ([`LocalFeed`]). On PostgreSQL ([`PgFeed`]) a change is applied locally at once and then
-//! sent with `pg_notify` right after the change committed; a dedicated connection per node
-//! LISTENs and applies what other nodes send. When that connection is lost the sink is told to
-//! trust nothing it holds ([`ChangeSink::set_trusted`]`(false)`: serve nothing from caches)
-//! until the listener is back, and the gap is treated as [`Change::FlushAll`].
+//! as a [`ChangeSink`]. Publishing applies a change to this process's sinks at once. On SQLite
+//! one server owns the data, so that is all ([`LocalFeed`]). On PostgreSQL ([`PgFeed`]) the
+//! database itself tells every node: triggers (migration 0010) call `pg_notify` inside the
+//! writing transaction, so a notice is delivered if, and when, its change commits, whoever made
+//! it (a node that dies right after its commit, an operator's hand edit). The notices come from
+//! node [`DB_NODE`], and a dedicated connection per node LISTENs and applies them, the writing
+//! node's included (applying an invalidation twice is harmless). When that connection is lost
+//! the sink is told to trust nothing it holds ([`ChangeSink::set_trusted`]`(false)`: serve
+//! nothing from caches) until the listener is back, and the gap is treated as
+//! [`Change::FlushAll`].
 //!
 //! Payloads carry token hashes and ids, never tokens or secrets.
 
@@ -42,19 +46,10 @@ pub enum Change {
 }
 
 impl Change {
-    fn encode(&self) -> String {
-        match self {
-            Self::TokenRevoked(h) => format!("t{}", hex(h.as_bytes())),
-            Self::FamilyRevoked(id) => format!("f{}", id.simple()),
-            Self::ClientChanged(id) => format!("c{}", id.simple()),
-            Self::ScopesChanged => "s".into(),
-            Self::ConsentRescinded(id) => format!("r{}", id.simple()),
-            Self::IdentitySetChanged(id) => format!("i{}", id.simple()),
-            Self::FlushAll => "*".into(),
-        }
-    }
-
-    /// Anything not understood (a newer node's message, a manual NOTIFY) flushes: fail safe.
+    /// One change on the wire: `t<token hash in hex>`, `f<family>`, `c<client>`, `s`,
+    /// `r<identity>`, `i<identity>`, `*`; ids are UUIDs, simple or hyphenated. Migration 0010's
+    /// triggers write all but `f` (they announce a family's tokens one by one). Anything not
+    /// understood (a newer schema's notice, a hand-written NOTIFY) flushes: fail safe.
     fn decode(s: &str) -> Self {
         let id = |rest: &str| Uuid::try_parse(rest).ok();
         let (tag, rest) = s.split_at(s.len().min(1));
@@ -69,10 +64,6 @@ impl Change {
         };
         parsed.unwrap_or(Self::FlushAll)
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn unhex(s: &str) -> Option<SecretHash> {
@@ -99,8 +90,9 @@ pub trait ChangeFeed: Send + Sync {
     /// Makes `sink` follow the feed for as long as it lives. Returns once it is following (on
     /// PostgreSQL: once the listener is connected).
     async fn subscribe(&self, sink: Weak<dyn ChangeSink>) -> Result<(), StoreError>;
-    /// Applies `changes` to this process's sinks, then tells the other nodes. Call it right
-    /// after the changes committed.
+    /// Applies `changes` to this process's sinks at once. Call it right after the changes
+    /// committed. Other nodes are not told from here: on PostgreSQL the database announces
+    /// every committed change itself (see the module doc).
     async fn publish(&self, changes: &[Change]) -> Result<(), StoreError>;
 }
 
@@ -147,37 +139,16 @@ impl ChangeFeed for LocalFeed {
 
 /// The PostgreSQL channel every node listens on.
 pub const CHANNEL: &str = "tessera_changes";
-/// PostgreSQL refuses payloads of 8000 bytes or more; stay well below.
-const MAX_PAYLOAD: usize = 7900;
+/// The sender name of the notices the database's triggers send (migration 0010). No node is
+/// called that (nodes are named by a UUID), so every node applies them.
+pub const DB_NODE: &str = "db";
 /// How often an idle listener checks its connection by notifying itself.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Silence this long (heartbeats included) means the connection is gone.
 const SILENCE_LIMIT: Duration = Duration::from_secs(3);
 
-/// Splits changes into payloads under PostgreSQL's limit: `<node> <change>;<change>…`.
-fn payloads(node: &str, changes: &[Change]) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for c in changes {
-        let item = c.encode();
-        if !current.is_empty() && current.len() + 1 + item.len() > MAX_PAYLOAD {
-            out.push(std::mem::take(&mut current));
-        }
-        if current.is_empty() {
-            current.push_str(node);
-            current.push(' ');
-        } else {
-            current.push(';');
-        }
-        current.push_str(&item);
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// A received payload: who sent it and what changed (`None`: a heartbeat).
+/// A received payload, `<node> <change>;<change>…`: who sent it and what changed (`None`: a
+/// heartbeat, `<node> ping`).
 fn parse_payload(payload: &str) -> (&str, Option<Vec<Change>>) {
     let (node, body) = payload.split_once(' ').unwrap_or((payload, ""));
     if body == "ping" {
@@ -190,7 +161,7 @@ fn parse_payload(payload: &str) -> (&str, Option<Vec<Change>>) {
 pub struct PgFeed {
     pool: Pool<Postgres>,
     url: String,
-    /// This process's id in payloads, so it skips its own notifications.
+    /// This process's id in its heartbeats, so it can tell its own from other nodes'.
     node: String,
     sinks: Arc<Sinks>,
 }
@@ -222,18 +193,15 @@ impl ChangeFeed for PgFeed {
         Ok(())
     }
 
+    /// Local only. Every change a service publishes is also announced by the triggers of
+    /// migration 0010, from inside the transaction that committed it, to every node: a token
+    /// row revoked, rotated or extended (`TokenRevoked`; a `FamilyRevoked` arrives as the
+    /// `TokenRevoked` of each row it revoked), a client updated or its credentials or FQDNs
+    /// changed (`ClientChanged`), scopes written (`ScopesChanged`), consents deleted
+    /// (`ConsentRescinded`), identity links written (`IdentitySetChanged`). Sending them from
+    /// here as well would only repeat those notices, later and not atomically with the commit.
     async fn publish(&self, changes: &[Change]) -> Result<(), StoreError> {
-        if changes.is_empty() {
-            return Ok(());
-        }
         self.sinks.apply(changes);
-        for payload in payloads(&self.node, changes) {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(payload)
-                .execute(&self.pool)
-                .await?;
-        }
         Ok(())
     }
 }
@@ -333,9 +301,10 @@ async fn run_listener(
                     return false;
                 };
                 if from == node {
-                    continue; // our own heartbeat or change, applied when published
+                    continue; // our own heartbeat
                 }
-                // `None`: another node's heartbeat.
+                // `None`: another node's heartbeat. Changes come from the database's triggers
+                // (`DB_NODE`), whoever made them.
                 for c in changes.iter().flatten() {
                     s.apply(c);
                 }
@@ -369,36 +338,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn changes_round_trip_and_unknown_ones_flush() {
-        let all = vec![
-            Change::TokenRevoked(SecretHash::of("x")),
-            Change::FamilyRevoked(Uuid::from_u128(7)),
-            Change::ClientChanged(Uuid::from_u128(8)),
-            Change::ScopesChanged,
-            Change::ConsentRescinded(Uuid::from_u128(9)),
-            Change::IdentitySetChanged(Uuid::from_u128(10)),
-            Change::FlushAll,
-        ];
-        let p = payloads("node1", &all);
-        assert_eq!(p.len(), 1);
-        let (from, got) = parse_payload(&p[0]);
-        assert_eq!(from, "node1");
-        assert_eq!(got.unwrap(), all);
+    fn database_payloads_decode_and_unknown_changes_flush() {
+        let hash = SecretHash::of("x");
+        let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let id = |n: u128| Uuid::from_u128(n).simple().to_string();
+        // As the triggers of migration 0010 write them.
+        let payload = format!("db t{hex};f{};c{};s;r{};i{};*", id(7), id(8), id(9), id(10));
+        let (from, got) = parse_payload(&payload);
+        assert_eq!(from, DB_NODE);
+        assert_eq!(
+            got.unwrap(),
+            vec![
+                Change::TokenRevoked(hash),
+                Change::FamilyRevoked(Uuid::from_u128(7)),
+                Change::ClientChanged(Uuid::from_u128(8)),
+                Change::ScopesChanged,
+                Change::ConsentRescinded(Uuid::from_u128(9)),
+                Change::IdentitySetChanged(Uuid::from_u128(10)),
+                Change::FlushAll,
+            ]
+        );
+        assert_eq!(
+            Change::decode("c00000000-0000-0000-0000-000000000008"),
+            Change::ClientChanged(Uuid::from_u128(8))
+        );
+        // Not understood (a newer schema's change, a hand-written NOTIFY): flush, fail safe.
         assert_eq!(Change::decode("x123"), Change::FlushAll);
         assert_eq!(Change::decode("tzz"), Change::FlushAll);
+        assert_eq!(Change::decode(&format!("t{}", &hex[2..])), Change::FlushAll);
+        assert_eq!(Change::decode("cnot-a-uuid"), Change::FlushAll);
+        assert_eq!(Change::decode("s1"), Change::FlushAll);
         assert_eq!(Change::decode(""), Change::FlushAll);
         assert_eq!(parse_payload("n ping").1, None);
-    }
-
-    #[test]
-    fn large_batches_split_under_the_payload_limit() {
-        let many: Vec<Change> = (0..1000)
-            .map(|i| Change::TokenRevoked(SecretHash::of(&i.to_string())))
-            .collect();
-        let p = payloads("0123456789abcdef0123456789abcdef", &many);
-        assert!(p.len() > 1);
-        assert!(p.iter().all(|s| s.len() < 8000));
-        let back: Vec<Change> = p.iter().flat_map(|s| parse_payload(s).1.unwrap()).collect();
-        assert_eq!(back, many);
     }
 }

@@ -1180,7 +1180,7 @@ impl tessera_store::ChangeSink for Recorder {
 }
 
 #[tokio::test]
-async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
+async fn publishing_applies_locally_and_the_database_tells_every_node_itself_included() {
     use tessera_store::{Change, ChangeSink};
     let base = match std::env::var(PG_ENV) {
         Ok(b) if !b.is_empty() => b,
@@ -1203,7 +1203,7 @@ async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
     two.feed().subscribe(weak(&there)).await.unwrap();
     // Connecting counts as a gap: both start with a flush.
     let settle = |r: Arc<Recorder>, n: usize| async move {
-        for _ in 0..200 {
+        for _ in 0..500 {
             if r.changes.lock().unwrap().len() >= n {
                 break;
             }
@@ -1212,25 +1212,459 @@ async fn the_change_feed_reaches_other_nodes_and_splits_large_batches() {
         std::mem::take(&mut *r.changes.lock().unwrap())
     };
     assert_eq!(settle(there.clone(), 1).await, vec![Change::FlushAll]);
-    settle(here.clone(), 1).await;
+    assert_eq!(settle(here.clone(), 1).await, vec![Change::FlushAll]);
 
-    // 1000 hashes are about 66 kB: several notifications, all delivered, in order.
-    let many: Vec<Change> = (0..1000)
-        .map(|i| Change::TokenRevoked(SecretHash::of(&i.to_string())))
-        .chain([Change::ScopesChanged])
-        .collect();
-    one.feed().publish(&many).await.unwrap();
-    assert_eq!(settle(there.clone(), many.len()).await, many);
-    // By now our own notifications have come back too; they must not be applied twice.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Publishing applies here at once and sends nothing: the database speaks for every change.
+    let published = vec![
+        Change::TokenRevoked(SecretHash::of("published")),
+        Change::FamilyRevoked(Uuid::new_v4()),
+    ];
+    one.feed().publish(&published).await.unwrap();
     assert_eq!(
-        settle(here.clone(), many.len()).await,
-        many,
-        "applied locally once, not again when it comes back"
+        std::mem::take(&mut *here.changes.lock().unwrap()),
+        published
+    );
+
+    // A family of 250 revoked by node one: every node hears of each token from the database,
+    // node one too, in several notices. (Had `publish` sent anything, it would come first.)
+    let rng = SeededRandom::new(rand::random());
+    let (owner, family) = (Uuid::new_v4(), Uuid::new_v4());
+    let members: Vec<_> = (0..250)
+        .map(|_| TokenRecord {
+            family_id: Some(family),
+            ..live_token(owner, &rng)
+        })
+        .collect();
+    one.insert_tokens(&members).await.unwrap();
+    one.revoke_family(family, 5).await.unwrap();
+    let mut want: Vec<[u8; 32]> = members.iter().map(|m| *m.hash.as_bytes()).collect();
+    want.sort();
+    let hashes = |changes: Vec<Change>| {
+        let mut got: Vec<[u8; 32]> = changes
+            .iter()
+            .map(|c| match c {
+                Change::TokenRevoked(h) => *h.as_bytes(),
+                other => panic!("not announced by the database: {other:?}"),
+            })
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(hashes(settle(there.clone(), 250).await), want);
+    assert_eq!(
+        hashes(settle(here.clone(), 250).await),
+        want,
+        "the writer too"
     );
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&admin)
         .await;
+}
+
+/// A fresh PostgreSQL database with the store on it, a plain connection for hand-written SQL,
+/// and a LISTEN connection on the change channel.
+struct Announcements {
+    store: Arc<dyn Store>,
+    sql: sqlx::PgPool,
+    received: tokio::sync::mpsc::UnboundedReceiver<String>,
+    fences: u32,
+    db: String,
+    admin: sqlx::PgPool,
+}
+
+impl Announcements {
+    async fn start(test: &str) -> Option<Self> {
+        let base = match std::env::var(PG_ENV) {
+            Ok(b) if !b.is_empty() => b,
+            _ => {
+                eprintln!("notice: {PG_ENV} is not set; {test} skipped");
+                return None;
+            }
+        };
+        let (store, db, admin) = fresh_pg(&base).await;
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let url = format!("{prefix}/{db}");
+        let mut listener = sqlx::postgres::PgListener::connect(&url).await.unwrap();
+        listener.listen(tessera_store::feed::CHANNEL).await.unwrap();
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(n) = listener.recv().await {
+                if tx.send(n.payload().to_owned()).is_err() {
+                    return;
+                }
+            }
+        });
+        Some(Self {
+            store,
+            sql: sqlx::PgPool::connect(&url).await.unwrap(),
+            received,
+            fences: 0,
+            db,
+            admin,
+        })
+    }
+
+    /// Every payload of transactions that committed before this call. Notifications arrive in
+    /// commit order, so those come before a fence notified now.
+    async fn payloads(&mut self) -> Vec<String> {
+        self.fences += 1;
+        let fence = format!("fence {}", self.fences);
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(tessera_store::feed::CHANNEL)
+            .bind(&fence)
+            .execute(&self.sql)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        loop {
+            let p = tokio::time::timeout(std::time::Duration::from_secs(10), self.received.recv())
+                .await
+                .expect("the fence came back")
+                .unwrap();
+            if p == fence {
+                return out;
+            }
+            out.push(p);
+        }
+    }
+
+    /// The changes announced since the last call (a set: a row may be announced by more than
+    /// one trigger). Every payload comes from node `db` and is under PostgreSQL's limit.
+    async fn changes(&mut self) -> std::collections::BTreeSet<String> {
+        let mut all = std::collections::BTreeSet::new();
+        for p in self.payloads().await {
+            assert!(p.len() < 8000, "{} bytes", p.len());
+            let from_db = format!("{} ", tessera_store::feed::DB_NODE);
+            let body = p
+                .strip_prefix(&from_db)
+                .unwrap_or_else(|| panic!("not from db: {p}"));
+            all.extend(body.split(';').map(str::to_owned));
+        }
+        all
+    }
+
+    async fn sql(&self, statement: &str) {
+        sqlx::query(statement).execute(&self.sql).await.unwrap();
+    }
+
+    async fn finish(self) {
+        self.sql.close().await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db))
+            .execute(&self.admin)
+            .await;
+    }
+}
+
+fn set<const N: usize>(codes: [String; N]) -> std::collections::BTreeSet<String> {
+    codes.into_iter().collect()
+}
+
+fn t(hash: &SecretHash) -> String {
+    let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    format!("t{hex}")
+}
+
+fn live_token(client_id: Uuid, rng: &SeededRandom) -> TokenRecord {
+    TokenRecord {
+        expires_at: 4_000_000_000,
+        ..token(client_id, rng)
+    }
+}
+
+#[tokio::test]
+async fn postgres_announces_token_changes_on_commit_and_never_issuance() {
+    let Some(mut db) = Announcements::start("token change-trigger test").await else {
+        return;
+    };
+    let rng = SeededRandom::new(rand::random());
+    let owner = Uuid::new_v4();
+    let family = Uuid::new_v4();
+    let mut rt = live_token(owner, &rng);
+    rt.kind = TokenKind::RefreshToken;
+    rt.family_id = Some(family);
+    let mut child = live_token(owner, &rng);
+    child.family_id = Some(family);
+    child.parent = Some(rt.hash);
+    let (a, b) = (live_token(owner, &rng), live_token(owner, &rng));
+    let store = db.store.clone();
+
+    // Issuance, one statement or many in a transaction, announces nothing.
+    store
+        .insert_tokens(&[rt.clone(), child.clone(), a.clone(), b.clone()])
+        .await
+        .unwrap();
+    let many: Vec<_> = (0..100).map(|_| live_token(owner, &rng)).collect();
+    store.insert_tokens(&many).await.unwrap();
+    TokenWriter::spawn(store.clone())
+        .write(vec![live_token(owner, &rng)])
+        .await
+        .unwrap();
+    assert_eq!(db.changes().await, set([]), "issuance is silent");
+
+    assert!(store.revoke_token(&a.hash, 5).await.unwrap());
+    assert_eq!(db.changes().await, set([t(&a.hash)]));
+    assert!(!store.revoke_token(&a.hash, 6).await.unwrap());
+    assert_eq!(db.changes().await, set([]), "a row left as it was");
+
+    assert!(store.mark_rotated(&rt.hash, 7).await.unwrap());
+    assert_eq!(db.changes().await, set([t(&rt.hash)]));
+    store.extend_token(&b.hash, 4_000_000_100).await.unwrap();
+    assert_eq!(db.changes().await, set([t(&b.hash)]));
+    assert_eq!(
+        store.revoke_children(&rt.hash, 8).await.unwrap(),
+        vec![child.hash]
+    );
+    assert_eq!(db.changes().await, set([t(&child.hash)]));
+    store.revoke_family(family, 9).await.unwrap();
+    assert_eq!(db.changes().await, set([t(&rt.hash)]));
+
+    // By hand, as an operator (or a node that died before telling anyone) would.
+    let c = &many[0];
+    let hex = &t(&c.hash)[1..];
+    db.sql(&format!(
+        "UPDATE tokens SET revoked_at = 10 WHERE hash = '\\x{hex}'"
+    ))
+    .await;
+    assert_eq!(db.changes().await, set([t(&c.hash)]));
+    db.sql(&format!(
+        "DELETE FROM tokens WHERE hash = '\\x{}'",
+        &t(&many[1].hash)[1..]
+    ))
+    .await;
+    assert_eq!(
+        db.changes().await,
+        set([t(&many[1].hash)]),
+        "a live row deleted"
+    );
+    // The cleanup deletes tokens long expired: nobody needs to hear of those.
+    store.insert_tokens(&[token(owner, &rng)]).await.unwrap();
+    assert_eq!(
+        store
+            .purge_batch(tessera_store::Expired::Tokens, 1_000, 1_000)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(db.changes().await, set([]));
+
+    // Nothing is announced for a transaction that rolls back.
+    let mut tx = db.sql.begin().await.unwrap();
+    sqlx::query("UPDATE tokens SET revoked_at = 11 WHERE revoked_at IS NULL")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(db.changes().await, set([]), "rolled back");
+
+    // A family revocation of 250 tokens: several payloads, every hash once.
+    let big = Uuid::new_v4();
+    let members: Vec<_> = (0..250)
+        .map(|_| TokenRecord {
+            family_id: Some(big),
+            ..live_token(owner, &rng)
+        })
+        .collect();
+    store.insert_tokens(&members).await.unwrap();
+    assert_eq!(db.changes().await, set([]));
+    store.revoke_family(big, 12).await.unwrap();
+    let payloads = db.payloads().await;
+    assert!(payloads.len() >= 3, "{} payloads", payloads.len());
+    let got: std::collections::BTreeSet<String> = payloads
+        .iter()
+        .flat_map(|p| p["db ".len()..].split(';').map(str::to_owned))
+        .collect();
+    assert_eq!(got, members.iter().map(|m| t(&m.hash)).collect());
+    // Past 10000 rows in one statement, every node is told to flush instead.
+    db.sql(
+        "INSERT INTO tokens (hash, kind, client_id, subject, subject_kind, resource_server, scope, \
+         issued_at, expires_at, family_id) SELECT sha256(('huge' || g)::bytea), 'access_token', 'c', \
+         's', 'client', 'rs', 's', 0, 4000000000, 'huge' FROM generate_series(1, 10001) AS g",
+    )
+    .await;
+    assert_eq!(db.changes().await, set([]));
+    db.sql("UPDATE tokens SET revoked_at = 13 WHERE family_id = 'huge'")
+        .await;
+    assert_eq!(db.payloads().await, ["db *"]);
+    db.sql("TRUNCATE tokens").await;
+    assert_eq!(db.payloads().await, ["db *"]);
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn postgres_announces_client_secret_scope_and_fqdn_changes_on_commit() {
+    let Some(mut db) = Announcements::start("client change-trigger test").await else {
+        return;
+    };
+    let store = db.store.clone();
+    let c = |id: &Uuid| format!("c{}", id.simple());
+    let s = || "s".to_owned();
+    let mut owner = client(Uuid::new_v4(), "rs");
+    // A new client is in nobody's cache.
+    store.insert_client(&owner).await.unwrap();
+    assert_eq!(db.changes().await, set([]));
+    owner.name = "renamed".into();
+    assert!(store.update_client(&owner).await.unwrap());
+    assert_eq!(db.changes().await, set([c(&owner.id)]));
+    assert!(store
+        .set_access_token_format(owner.id, tessera_core::client::AccessTokenFormat::Jwt)
+        .await
+        .unwrap());
+    assert_eq!(db.changes().await, set([c(&owner.id)]));
+
+    let cred = ClientCredential {
+        id: Uuid::new_v4(),
+        client_id: owner.id,
+        name: "first".into(),
+        secret_hash: SecretHash::of("s1"),
+        created_at: 7,
+    };
+    store.insert_credential(&cred).await.unwrap();
+    assert_eq!(db.changes().await, set([c(&owner.id)]));
+    store.delete_credential(owner.id, cred.id).await.unwrap();
+    assert_eq!(db.changes().await, set([c(&owner.id)]));
+    store.insert_credential(&cred).await.unwrap();
+    db.changes().await;
+    db.sql(&format!(
+        "DELETE FROM client_credentials WHERE id = '{}'",
+        cred.id
+    ))
+    .await;
+    assert_eq!(db.changes().await, set([c(&owner.id)]), "by hand");
+
+    let mut scope = Scope {
+        id: Uuid::new_v4(),
+        client_id: owner.id,
+        resource_server: owner.id.to_string(),
+        scope_string: format!("https://auth.globus.org/scopes/{}/all", owner.id),
+        name: "All".into(),
+        description: "Everything".into(),
+        advertised: false,
+        allows_refresh_token: true,
+        required_domains: vec![],
+        dependent_scopes: vec![],
+        created_at: 3,
+    };
+    store.insert_scope(&scope).await.unwrap();
+    assert_eq!(db.changes().await, set([s()]));
+    store.seed_scope(&scope).await.unwrap();
+    assert_eq!(
+        db.changes().await,
+        set([]),
+        "seeding what exists changes nothing"
+    );
+    scope.name = "Everything at all".into();
+    assert!(store.update_scope(&scope).await.unwrap());
+    assert_eq!(db.changes().await, set([s()]));
+
+    // FQDNs rename the client's resource server: the client and the catalogue.
+    store.add_fqdn(owner.id, "a.example.org", 5).await.unwrap();
+    assert_eq!(db.changes().await, set([c(&owner.id), s()]));
+    store.remove_fqdn(owner.id, "a.example.org").await.unwrap();
+    assert_eq!(db.changes().await, set([c(&owner.id), s()]));
+    db.sql(&format!(
+        "INSERT INTO client_fqdns (fqdn, client_id, position, verified_at) VALUES ('b.example.org', '{}', 1, 0)",
+        owner.id
+    ))
+    .await;
+    assert_eq!(db.changes().await, set([c(&owner.id), s()]), "by hand");
+
+    assert!(store.delete_scope(scope.id).await.unwrap());
+    assert_eq!(db.changes().await, set([s()]));
+    store.insert_scope(&scope).await.unwrap();
+    store.insert_credential(&cred).await.unwrap();
+    db.changes().await;
+
+    // Rolled back: nothing.
+    let mut tx = db.sql.begin().await.unwrap();
+    for statement in [
+        "DELETE FROM client_credentials",
+        "UPDATE scopes SET name = 'x'",
+        "UPDATE clients SET name = 'x'",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await.unwrap();
+    }
+    tx.rollback().await.unwrap();
+    assert_eq!(db.changes().await, set([]), "rolled back");
+
+    // Deleting a client cascades to its secrets, scopes and names; all are announced.
+    db.sql(&format!("DELETE FROM clients WHERE id = '{}'", owner.id))
+        .await;
+    assert_eq!(db.changes().await, set([c(&owner.id), s()]));
+    db.finish().await;
+}
+
+#[tokio::test]
+async fn postgres_announces_identity_set_and_consent_changes_on_commit() {
+    use tessera_store::{ConsentParent, NewConsent};
+    let Some(mut db) = Announcements::start("identity change-trigger test").await else {
+        return;
+    };
+    let store = db.store.clone();
+    let i = |id: &Uuid| format!("i{}", id.simple());
+    // Identities are cached by id: a new one is in no cache, a hand edit drops it.
+    let alice = identity("alice@example.org");
+    store.insert_identity(&alice, None).await.unwrap();
+    assert_eq!(db.changes().await, set([]), "a new identity");
+    db.sql(&format!(
+        "UPDATE identities SET name = 'Alice B.' WHERE id = '{}'",
+        alice.id
+    ))
+    .await;
+    assert_eq!(db.changes().await, set([i(&alice.id)]), "by hand");
+    db.sql(&format!("DELETE FROM identities WHERE id = '{}'", alice.id))
+        .await;
+    assert_eq!(db.changes().await, set([i(&alice.id)]), "by hand");
+
+    let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    store.link_identities(a, b, 10).await.unwrap();
+    assert_eq!(db.changes().await, set([i(&a), i(&b)]));
+    store.link_identities(c, a, 11).await.unwrap(); // a's whole set moves into c's
+    assert_eq!(db.changes().await, set([i(&a), i(&b), i(&c)]));
+    store.link_identities(a, b, 12).await.unwrap();
+    assert_eq!(db.changes().await, set([]), "linked already");
+    store.unlink_identity(b).await.unwrap();
+    assert_eq!(db.changes().await, set([i(&b)]));
+
+    let nodes = vec![
+        NewConsent {
+            client_id: Uuid::new_v4(),
+            scope_id: Uuid::new_v4(),
+            scope_string: "a".into(),
+            parent: ConsentParent::Root,
+            allows_refresh: true,
+        },
+        NewConsent {
+            client_id: Uuid::new_v4(),
+            scope_id: Uuid::new_v4(),
+            scope_string: "b".into(),
+            parent: ConsentParent::New(0),
+            allows_refresh: true,
+        },
+    ];
+    let made = store.insert_consents(a, &nodes, 9).await.unwrap();
+    store.insert_consents(b, &nodes, 9).await.unwrap();
+    assert_eq!(db.changes().await, set([]), "granting is silent");
+    store
+        .delete_consents(&made.iter().map(|m| m.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    assert_eq!(db.changes().await, set([format!("r{}", a.simple())]));
+    let mut tx = db.sql.begin().await.unwrap();
+    sqlx::query("DELETE FROM consents")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM identity_links")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(db.changes().await, set([]), "rolled back");
+    db.sql("DELETE FROM consents").await;
+    assert_eq!(db.changes().await, set([format!("r{}", b.simple())]));
+    db.sql("TRUNCATE identity_links").await;
+    assert_eq!(db.payloads().await, ["db *"]);
+    db.finish().await;
 }
 
 #[tokio::test]

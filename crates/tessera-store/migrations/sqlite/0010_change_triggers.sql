@@ -1,0 +1,3 @@
+-- The change triggers of PostgreSQL migration 0010 have no SQLite counterpart: one process owns
+-- a SQLite database, and its in-process LocalFeed applies every change to its caches as it
+-- publishes it. This file keeps the two migration directories numbered alike.
