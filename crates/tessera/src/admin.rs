@@ -37,6 +37,7 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             let purged = tessera_store::maintenance::purge_expired(
                 store.as_ref(),
                 SystemClock.now(),
+                tessera_store::maintenance::DEFAULT_AUDIT_RETENTION_S,
                 tessera_store::maintenance::BATCH_ROWS,
                 tessera_store::maintenance::BATCH_PAUSE,
             )
