@@ -60,16 +60,16 @@ DRIVER="$TARGET_DIR/release/examples/rotation_load"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 
-# start LOG ARGS...: starts a server whose first stdout line names its URL; prints the URL.
+# start LOG ARGS...: starts a server whose first stdout line names its URL, sets STARTED to the
+# URL. Not in a subshell: PIDS must keep the process for the cleanup.
 start() {
     local log="$1"; shift
     "$@" >"$log.out" 2>"$log.err" &
     PIDS+=($!)
     for _ in $(seq 1 300); do
-        local url; url=$(grep -o 'http://[0-9.:]*' "$log.out" 2>/dev/null | head -n1 || true)
-        if [[ -n "$url" ]]; then
-            until curl -fs "$url/healthz" >/dev/null; do sleep 0.1; done
-            echo "$url"; return
+        STARTED=$(grep -o 'http://[0-9.:]*' "$log.out" 2>/dev/null | head -n1 || true)
+        if [[ -n "$STARTED" ]] && curl -fs "$STARTED/healthz" >/dev/null; then
+            return
         fi
         sleep 0.1
     done
@@ -83,8 +83,9 @@ deploy() {
     local port nodes=() i
     port=$(free_port)
     for ((i = 0; i < count; i++)); do
-        nodes+=("$(start "$WORK/$name-$i" "$TESSERA" serve --listen 127.0.0.1:0 "$@" \
-            --public-url "http://127.0.0.1:$port" --key-rotation-interval "$INTERVAL" --log-format json)")
+        start "$WORK/$name-$i" "$TESSERA" serve --listen 127.0.0.1:0 "$@" \
+            --public-url "http://127.0.0.1:$port" --key-rotation-interval "$INTERVAL" --log-format json
+        nodes+=("$STARTED")
     done
     local rs portal rs_id rs_secret scope
     rs=$("$TESSERA" admin client add --name rotation-api --confidential --access-token-format jwt "$@")
@@ -133,6 +134,7 @@ RUN_START=$(date +%s)
 for name in "${NAMES[@]}"; do
     (set -a; . "$WORK/$name.env"; exec "$DRIVER") >"$WORK/$name.summary" &
     DRIVERS+=($!)
+    PIDS+=($!)
 done
 STATUS=0
 for i in "${!NAMES[@]}"; do
