@@ -20,21 +20,23 @@ command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk 
 TESSERA="$TARGET_DIR/release/tessera"
 EXAMPLE="$TARGET_DIR/release/examples/graph_service"
 
-# Starts a server whose first stdout line names its URL; prints the URL.
+# Starts a server whose first stdout line names its URL; sets STARTED to the URL. Not in a
+# subshell ($(start …)): PIDS must keep the process, or the cleanup leaves it running.
 start() {
     local log="$1"; shift
     "$@" >"$log.out" 2>"$log.err" &
     PIDS+=($!)
     for _ in $(seq 1 100); do
-        local url; url=$(grep -o 'http://[0-9.:]*' "$log.out" 2>/dev/null | head -n1 || true)
-        [[ -n "$url" ]] && { echo "$url"; return; }
+        STARTED=$(grep -o 'http://[0-9.:]*' "$log.out" 2>/dev/null | head -n1 || true)
+        [[ -n "$STARTED" ]] && return
         sleep 0.1
     done
     echo "could not start $*" >&2; cat "$log.err" >&2; exit 1
 }
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 
-AUTH=$(start "$WORK/tessera" "$TESSERA" serve --listen 127.0.0.1:0 --data-dir "$WORK/data")
+start "$WORK/tessera" "$TESSERA" serve --listen 127.0.0.1:0 --data-dir "$WORK/data"
+AUTH=$STARTED
 until curl -fs "$AUTH/healthz" >/dev/null; do sleep 0.1; done
 GRAPH=$("$TESSERA" admin client add --name graph --confidential --data-dir "$WORK/data")
 PORTAL=$("$TESSERA" admin client add --name portal --confidential --data-dir "$WORK/data")
@@ -51,11 +53,13 @@ JSCOPE=$(TESSERA_AUTH_URL=$AUTH TESSERA_CLIENT_ID=$JGID TESSERA_CLIENT_SECRET=$J
 JWT=$(TESSERA_AUTH_URL=$AUTH TESSERA_CLIENT_ID=$PID_ TESSERA_CLIENT_SECRET=$PSEC "$TESSERA" token get "$JSCOPE")
 [[ "$JWT" == *.*.* ]] || { echo "the JWT resource server got no JWT: $JWT" >&2; exit 1; }
 
-SERVICE=$(TESSERA_AUTH_URL=$AUTH TESSERA_CLIENT_ID=$GID TESSERA_CLIENT_SECRET=$GSEC GRAPH_SCOPE=$SCOPE \
-    start "$WORK/graph" "$EXAMPLE" 127.0.0.1:0)
+TESSERA_AUTH_URL=$AUTH TESSERA_CLIENT_ID=$GID TESSERA_CLIENT_SECRET=$GSEC GRAPH_SCOPE=$SCOPE \
+    start "$WORK/graph" "$EXAMPLE" 127.0.0.1:0
+SERVICE=$STARTED
 curl -fs -H "Authorization: Bearer $TOKEN" "$SERVICE/graph" >/dev/null || { echo "the guarded route refused the token" >&2; exit 1; }
-JSERVICE=$(TESSERA_AUTH_URL=$AUTH TESSERA_CLIENT_ID=$JGID TESSERA_CLIENT_SECRET=$JGSEC GRAPH_SCOPE=$JSCOPE \
-    start "$WORK/graph-jwt" "$EXAMPLE" 127.0.0.1:0)
+TESSERA_AUTH_URL=$AUTH TESSERA_CLIENT_ID=$JGID TESSERA_CLIENT_SECRET=$JGSEC GRAPH_SCOPE=$JSCOPE \
+    start "$WORK/graph-jwt" "$EXAMPLE" 127.0.0.1:0
+JSERVICE=$STARTED
 curl -fs -H "Authorization: Bearer $JWT" "$JSERVICE/graph" >/dev/null || { echo "the guarded route refused the JWT" >&2; exit 1; }
 
 measure() { # name, url, extra wrk args...

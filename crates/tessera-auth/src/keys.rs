@@ -330,6 +330,20 @@ impl KeySet {
     }
 }
 
+/// How long before the next RSA key activates ID tokens are already signed by it, their answer
+/// held back until it activates (see [`SigningKeys::sign`]). Longer than the SDK takes from the
+/// exchange to its JWKS fetch; far shorter than the publication lead, so every node has the key.
+pub const ID_TOKEN_HOLD_S: i64 = 2;
+
+/// An ID token, and when it may be handed out.
+#[derive(Debug)]
+pub struct SignedIdToken {
+    pub jwt: String,
+    /// `None`: at once. Otherwise not before this time, when its key starts to sign and becomes
+    /// `keys[0]` of the JWKS.
+    pub not_before: Option<UnixTime>,
+}
+
 /// A key as `tessera admin keys list` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KeySummary {
@@ -741,16 +755,43 @@ impl SigningKeys {
         out
     }
 
-    /// Signs `claims` as an ID token with the current RSA key.
-    pub fn sign<T: serde::Serialize>(&self, now: UnixTime, claims: &T) -> Result<String, KeyError> {
+    /// Signs `claims` as an ID token: with the current RSA key, or, within [`ID_TOKEN_HOLD_S`]
+    /// of the next RSA key's activation, with the next key, to be handed out no earlier than
+    /// that activation ([`SignedIdToken::not_before`]).
+    ///
+    /// The Globus SDK verifies an ID token with `keys[0]` of a JWKS it fetches right after the
+    /// exchange, and `keys[0]` changes the instant the next key activates: a token signed by
+    /// the old key a moment before that instant would fail against the JWKS fetched a moment
+    /// after. Signed by the next key and held until the instant, it verifies against `keys[0]`
+    /// from then on (and by `kid` at any time: the next key is published well ahead).
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        now: UnixTime,
+        claims: &T,
+    ) -> Result<SignedIdToken, KeyError> {
         let set = self.snapshot();
-        let key = set.current(Family::Rsa, now).ok_or(KeyError::Invalid {
-            kid: String::new(),
-            detail: "no RSA key is active".into(),
-        })?;
+        let ordered = set.ordered(Family::Rsa, now);
+        // Next keys come soonest first.
+        let soon = ordered
+            .iter()
+            .find(|(k, s)| *s == KeyState::Next && k.activates_at - now <= ID_TOKEN_HOLD_S)
+            .map(|(k, _)| *k);
+        let (key, not_before) = match soon {
+            Some(k) => (k, Some(k.activates_at)),
+            None => (
+                set.current(Family::Rsa, now).ok_or(KeyError::Invalid {
+                    kid: String::new(),
+                    detail: "no RSA key is active".into(),
+                })?,
+                None,
+            ),
+        };
         let mut header = Header::new(self.algorithm.jwt());
         header.kid = Some(key.kid.clone());
-        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+        Ok(SignedIdToken {
+            jwt: jsonwebtoken::encode(&header, claims, &key.encoding)?,
+            not_before,
+        })
     }
 
     /// Signs `claims` as an RFC 9068 access token (`typ: at+jwt`) with the current
@@ -871,7 +912,7 @@ mod tests {
             SigningAlgorithm::RS512,
             AccessTokenAlgorithm::ES256,
         );
-        let jwt = keys.sign(10, &claims()).unwrap();
+        let jwt = keys.sign(10, &claims()).unwrap().jwt;
         let jwks = keys.jwks(10);
         let jwk = &jwks.keys[0];
         assert_eq!(
@@ -892,7 +933,7 @@ mod tests {
         // The same key signs RS256 when configured so, and says so in the JWKS.
         let rs256 = keys_from(&[rsa], SigningAlgorithm::RS256, AccessTokenAlgorithm::ES256);
         assert_eq!(rs256.jwks(10).keys[0].alg, "RS256");
-        let jwt = rs256.sign(10, &claims()).unwrap();
+        let jwt = rs256.sign(10, &claims()).unwrap().jwt;
         let mut v = Validation::new(Algorithm::RS256);
         v.set_audience(&["a"]);
         assert!(jsonwebtoken::decode::<Claims>(&jwt, &decoding, &v).is_ok());
@@ -956,6 +997,31 @@ mod tests {
             AccessTokenAlgorithm::ES256,
         );
         assert_eq!(legacy.jwks(10).keys[0].kid, a.kid);
+    }
+
+    #[test]
+    fn id_tokens_are_signed_by_the_next_key_just_before_it_activates_and_held_until_then() {
+        let old = generate(Family::Rsa, 0, 0).unwrap();
+        let new = generate(Family::Rsa, 100, 200).unwrap();
+        let keys = keys_from(
+            &[old.clone(), new.clone()],
+            SigningAlgorithm::RS512,
+            AccessTokenAlgorithm::ES256,
+        );
+        let signed = |t| {
+            let s = keys.sign(t, &claims()).unwrap();
+            (
+                jsonwebtoken::decode_header(&s.jwt).unwrap().kid.unwrap(),
+                s.not_before,
+            )
+        };
+        assert_eq!(signed(200 - ID_TOKEN_HOLD_S - 1), (old.kid.clone(), None));
+        for t in 200 - ID_TOKEN_HOLD_S..200 {
+            assert_eq!(signed(t), (new.kid.clone(), Some(200)), "at {t}");
+            assert_eq!(keys.jwks(t).keys[0].kid, old.kid, "still keys[0] at {t}");
+        }
+        assert_eq!(signed(200), (new.kid.clone(), None));
+        assert_eq!(keys.jwks(200).keys[0].kid, new.kid);
     }
 
     #[test]

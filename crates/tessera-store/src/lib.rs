@@ -324,12 +324,14 @@ pub enum Expired {
     AuthorizationCodes,
     PendingAuthorizations,
     Sessions,
+    /// Audit events, by the time they happened (`at`): past the retention, not an expiry.
+    AuditEvents,
 }
 
 #[async_trait]
 pub trait MaintenanceRepository {
-    /// Deletes at most `limit` rows of `what` whose `expires_at` is before `before`; returns
-    /// how many it deleted.
+    /// Deletes at most `limit` rows of `what` whose `expires_at` (an audit event's `at`) is
+    /// before `before`; returns how many it deleted.
     async fn purge_batch(
         &self,
         what: Expired,

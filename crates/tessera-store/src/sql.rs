@@ -1352,14 +1352,16 @@ macro_rules! impl_repositories {
         impl MaintenanceRepository for $store {
             async fn purge_batch(&self, what: Expired, before: UnixTime, limit: i64) -> Result<u64, StoreError> {
                 // By key through a bounded subquery: both dialects, one short transaction each.
-                let (table, key) = match what {
-                    Expired::Tokens => ("tokens", "hash"),
-                    Expired::AuthorizationCodes => ("authorization_codes", "hash"),
-                    Expired::PendingAuthorizations => ("authorization_requests", "id"),
-                    Expired::Sessions => ("sessions", "hash"),
+                // Each time column is indexed (the expiries since 0001/0008, audit_events.at since 0009).
+                let (table, key, time) = match what {
+                    Expired::Tokens => ("tokens", "hash", "expires_at"),
+                    Expired::AuthorizationCodes => ("authorization_codes", "hash", "expires_at"),
+                    Expired::PendingAuthorizations => ("authorization_requests", "id", "expires_at"),
+                    Expired::Sessions => ("sessions", "hash", "expires_at"),
+                    Expired::AuditEvents => ("audit_events", "id", "at"),
                 };
                 let done = ::sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at < $1 LIMIT $2)"
+                    "DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {time} < $1 LIMIT $2)"
                 ))
                 .bind(before)
                 .bind(limit)

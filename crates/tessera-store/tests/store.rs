@@ -1077,7 +1077,7 @@ async fn cleanup_deletes_rows_past_their_margin_in_batches_and_keeps_the_rest() 
         store.insert_session(&old_session).await.unwrap();
         store.insert_session(&current).await.unwrap();
 
-        let purged = purge_expired(store.as_ref(), NOW, 1000, std::time::Duration::ZERO)
+        let purged = purge_expired(store.as_ref(), NOW, 0, 1000, std::time::Duration::ZERO)
             .await
             .unwrap()
             .unwrap();
@@ -1087,7 +1087,8 @@ async fn cleanup_deletes_rows_past_their_margin_in_batches_and_keeps_the_rest() 
                 tokens: 2500,
                 authorization_codes: 1,
                 pending_authorizations: 1,
-                sessions: 1
+                sessions: 1,
+                audit_events: 0,
             }
         );
         for t in [&live, &recent, &rotated] {
@@ -1103,11 +1104,90 @@ async fn cleanup_deletes_rows_past_their_margin_in_batches_and_keeps_the_rest() 
         assert!(store.pending(waiting).await.unwrap().is_some());
         assert!(store.session(&old_session.hash).await.unwrap().is_none());
         assert!(store.session(&current.hash).await.unwrap().is_some());
-        let again = purge_expired(store.as_ref(), NOW, 1000, std::time::Duration::ZERO)
+        let again = purge_expired(store.as_ref(), NOW, 0, 1000, std::time::Duration::ZERO)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(again.total(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cleanup_deletes_audit_events_older_than_the_retention_in_batches_and_zero_keeps_them() {
+    use tessera_store::maintenance::{purge_expired, Purged, DEFAULT_AUDIT_RETENTION_S};
+    const NOW: i64 = 2_000_000_000;
+    const KEEP: i64 = DEFAULT_AUDIT_RETENTION_S;
+    let all = |store: Arc<dyn Store>| async move {
+        store
+            .audit_events(&tessera_store::AuditQuery {
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    };
+    each_backend(|store| async move {
+        let alice = Uuid::new_v4();
+        // More than two batches of old events, one exactly at the limit, a few recent ones.
+        let mut events: Vec<_> = (0..2500)
+            .map(|i| audit_event(NOW - KEEP - 1 - i, "token_issued", Some(alice)))
+            .collect();
+        events.push(audit_event(NOW - KEEP, "sign_in", Some(alice)));
+        events.extend((0..5).map(|i| audit_event(NOW - i * 86_400, "sign_in", Some(alice))));
+        store.insert_audit(&events).await.unwrap();
+
+        // Retention 0: nothing is deleted, however old.
+        let kept = purge_expired(store.as_ref(), NOW, 0, 1000, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(kept, Purged::default());
+        assert_eq!(
+            all(store.clone()).await.len(),
+            1000,
+            "a full page: all still there"
+        );
+
+        let purged = purge_expired(store.as_ref(), NOW, KEEP, 1000, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                audit_events: 2500,
+                ..Purged::default()
+            }
+        );
+        let left = all(store.clone()).await;
+        assert_eq!(left.len(), 6);
+        assert!(left.iter().all(|r| r.event.at >= NOW - KEEP));
+        assert_eq!(
+            left.last().unwrap().event,
+            events[2500],
+            "an event exactly as old as the retention is kept"
+        );
+        // A shorter retention, a day later: the recent ones older than it go too.
+        let purged = purge_expired(
+            store.as_ref(),
+            NOW + 86_400,
+            2 * 86_400 + 1,
+            1000,
+            std::time::Duration::ZERO,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            purged.audit_events, 4,
+            "the one at the limit and three of the recent"
+        );
+        let left = all(store.clone()).await;
+        assert_eq!(
+            left.iter().map(|r| r.event.at).collect::<Vec<_>>(),
+            vec![NOW - 86_400, NOW]
+        );
     })
     .await;
 }
@@ -1137,8 +1217,8 @@ async fn cleanup_on_two_postgres_nodes_at_once_deletes_each_row_once() {
     // Whole rounds: the lease lets one node run at a time; the sum is every row, once.
     let pause = std::time::Duration::from_millis(5);
     let (a, b) = tokio::join!(
-        purge_expired(one.as_ref(), 1_000_000, 500, pause),
-        purge_expired(two.as_ref(), 1_000_000, 500, pause)
+        purge_expired(one.as_ref(), 1_000_000, 0, 500, pause),
+        purge_expired(two.as_ref(), 1_000_000, 0, 500, pause)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert!(a.is_some() || b.is_some());

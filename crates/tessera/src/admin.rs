@@ -32,11 +32,14 @@ async fn open(args: &StoreArgs) -> Result<Arc<dyn Store>> {
 /// Runs the command and returns the one JSON object to print (null: it printed already).
 pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
     match command {
-        AdminCommand::Cleanup { store } => {
+        AdminCommand::Cleanup { store, retention } => {
+            let file = FileConfig::load(store.config.as_deref())?;
+            let audit_retention = settings::audit_retention(&retention, &file)?;
             let store = open(&store).await?;
             let purged = tessera_store::maintenance::purge_expired(
                 store.as_ref(),
                 SystemClock.now(),
+                audit_retention,
                 tessera_store::maintenance::BATCH_ROWS,
                 tessera_store::maintenance::BATCH_PAUSE,
             )

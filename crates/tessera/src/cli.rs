@@ -82,7 +82,18 @@ pub(crate) struct ServeArgs {
     #[arg(long, env = "TESSERA_ADMIN_USERNAMES", value_delimiter = ',')]
     pub(crate) admin_usernames: Option<Vec<String>>,
     #[command(flatten)]
+    pub(crate) retention: RetentionArgs,
+    #[command(flatten)]
     pub(crate) keys: KeyArgs,
+}
+
+/// What the cleanup keeps: shared by `serve` and `admin cleanup`.
+#[derive(Debug, Args, Clone, Default)]
+pub(crate) struct RetentionArgs {
+    /// Seconds audit events are kept before the cleanup deletes them (default 31536000, 365
+    /// days; 0: for ever).
+    #[arg(long, env = "TESSERA_AUDIT_RETENTION")]
+    pub(crate) audit_retention: Option<i64>,
 }
 
 /// How signing keys are kept: shared by `serve` and `admin keys`.
@@ -107,11 +118,14 @@ pub(crate) enum AdminCommand {
     User(AdminUser),
     #[command(subcommand)]
     Client(AdminClient),
-    /// Run one cleanup round now (expired tokens, codes, pending requests, sessions); prints
-    /// what it deleted, or `{"skipped": true}` when another node is running one.
+    /// Run one cleanup round now (expired tokens, codes, pending requests, sessions, audit
+    /// events past the retention); prints what it deleted, or `{"skipped": true}` when another
+    /// node is running one.
     Cleanup {
         #[command(flatten)]
         store: StoreArgs,
+        #[command(flatten)]
+        retention: RetentionArgs,
     },
     /// Print audit-log events, newest first, one JSON object a line.
     Audit {

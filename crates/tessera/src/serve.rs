@@ -45,6 +45,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         store,
         clock,
         std::time::Duration::from_secs(settings.cleanup_interval),
+        settings.audit_retention,
     );
     let app = tessera_auth::router(state.clone());
     let metrics = match settings.metrics_listen {

@@ -1,7 +1,7 @@
 //! Settings from flags, `TESSERA_*` environment variables and a TOML file, in that order of
 //! precedence, validated once at start with messages that say what to fix.
 
-use crate::cli::{KeyArgs, ServeArgs, StoreArgs};
+use crate::cli::{KeyArgs, RetentionArgs, ServeArgs, StoreArgs};
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use tessera_auth::config::DEFAULT_KEY_ROTATION_S;
 use tessera_auth::config::{MAX_TOKEN_LIFETIME_S, MIN_TOKEN_LIFETIME_S};
 use tessera_auth::keys::{AccessTokenAlgorithm, MasterKey, SigningAlgorithm};
+use tessera_store::maintenance::DEFAULT_AUDIT_RETENTION_S;
 
 pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
 pub(crate) const DEFAULT_DATA_DIR: &str = "tessera-data";
@@ -33,6 +34,7 @@ pub(crate) struct FileConfig {
     pub(crate) master_key_file: Option<PathBuf>,
     pub(crate) access_token_algorithm: Option<String>,
     pub(crate) key_rotation_interval: Option<i64>,
+    pub(crate) audit_retention: Option<i64>,
 }
 
 impl FileConfig {
@@ -123,6 +125,8 @@ pub(crate) struct ServeSettings {
     pub(crate) metrics_listen: Option<SocketAddr>,
     /// Normalised usernames of the audit log's readers.
     pub(crate) admin_usernames: Vec<String>,
+    /// Seconds audit events are kept (0: for ever).
+    pub(crate) audit_retention: i64,
     pub(crate) keys: KeySettings,
 }
 
@@ -177,6 +181,22 @@ pub(crate) fn keys(args: &KeyArgs, file: &FileConfig, db: &Database) -> Result<K
         access_token_algorithm,
         key_rotation_interval: interval,
     })
+}
+
+/// Seconds audit events are kept: 0 (for ever), or from a day to a century. Under a day is
+/// refused: `365` is more likely days written as seconds than a wish to keep six minutes.
+pub(crate) fn audit_retention(args: &RetentionArgs, file: &FileConfig) -> Result<i64> {
+    let retention = args
+        .audit_retention
+        .or(file.audit_retention)
+        .unwrap_or(DEFAULT_AUDIT_RETENTION_S);
+    if retention != 0 && !(24 * 3600..=100 * 365 * 24 * 3600).contains(&retention) {
+        bail!(
+            "audit_retention is in seconds: 0 (keep audit events for ever) or between 86400 (a \
+             day) and 3153600000 (100 years), not {retention}"
+        );
+    }
+    Ok(retention)
 }
 
 fn data_dir_master_key(data_dir: &Path) -> Result<MasterKey> {
@@ -292,6 +312,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
             })
         })
         .transpose()?;
+    let audit_retention = audit_retention(&args.retention, &file)?;
     if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
         bail!("metrics_listen must differ from listen");
     }
@@ -316,6 +337,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         listen,
         metrics_listen,
         admin_usernames,
+        audit_retention,
         database,
         public_url,
         access_token_lifetime: lifetime,
@@ -382,6 +404,36 @@ mod tests {
             assert!(parse_dns_resolver(bad).is_err(), "{bad}");
         }
         assert!(toml::from_str::<FileConfig>("dns_resolver = \"127.0.0.1:53\"").is_ok());
+    }
+
+    #[test]
+    fn audit_retention_is_a_year_by_default_zero_keeps_for_ever_and_days_are_refused() {
+        let from = |flag: Option<i64>, toml: &str| {
+            let file: FileConfig = toml::from_str(toml).unwrap();
+            audit_retention(
+                &RetentionArgs {
+                    audit_retention: flag,
+                },
+                &file,
+            )
+        };
+        assert_eq!(from(None, "").unwrap(), 31_536_000);
+        assert_eq!(from(None, "audit_retention = 0").unwrap(), 0);
+        assert_eq!(from(None, "audit_retention = 86400").unwrap(), 86_400);
+        // The flag (or its environment variable) wins over the file.
+        assert_eq!(
+            from(Some(7 * 86_400), "audit_retention = 0").unwrap(),
+            604_800
+        );
+        for bad in [365, 86_399, -1, 100 * 365 * 86_400 + 1] {
+            let e = from(Some(bad), "").unwrap_err().to_string();
+            assert!(
+                e.contains("audit_retention") && e.contains(&bad.to_string()),
+                "{e}"
+            );
+        }
+        let e = from(None, "audit_retention = 30").unwrap_err().to_string();
+        assert!(e.contains("audit_retention"), "{e}");
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! OpenID Connect ID tokens (OIDC Core §2, §3.1.3.6), shaped as the Globus SDK verifies them
 //! (spec §2.9): RS512, `aud` = the client that redeemed the code, integer `iat`/`exp`.
 
-use crate::keys::KeyError;
-use crate::keys::SigningAlgorithm;
+use crate::keys::{KeyError, SignedIdToken, SigningAlgorithm};
 use crate::state::AppState;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -85,7 +84,8 @@ pub struct IdTokenInput<'a> {
     pub nonce: Option<&'a str>,
 }
 
-pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<String, KeyError> {
+/// The ID token, and when it may be handed out (see [`crate::keys::SigningKeys::sign`]).
+pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<SignedIdToken, KeyError> {
     let now = state.clock.now();
     let mut claims = identity_claims(
         input.identity,

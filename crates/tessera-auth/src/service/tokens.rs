@@ -3,6 +3,7 @@
 use super::id_token;
 use super::issue::{self, Grant};
 use crate::audit;
+use crate::keys::ID_TOKEN_HOLD_S;
 use crate::metrics::{GrantKind, RevokeReason};
 use crate::state::AppState;
 use std::sync::Arc;
@@ -162,6 +163,7 @@ pub async fn authorization_code(
     };
     let minted = issue::mint(state, &grant, &plans).await?;
     let mut id_token = None;
+    let mut not_before = None;
     if let Some(top) = minted
         .infos
         .first()
@@ -190,11 +192,16 @@ pub async fn authorization_code(
             auth_time: record.auth_time,
             nonce: record.nonce.as_deref(),
         };
-        id_token =
-            Some(id_token::sign(state, &input).map_err(|e| GrantError::Internal(e.to_string()))?);
+        let signed =
+            id_token::sign(state, &input).map_err(|e| GrantError::Internal(e.to_string()))?;
+        not_before = signed.not_before;
+        id_token = Some(signed.jwt);
     }
     audit::tokens_issued(state, GrantKind::AuthorizationCode, &minted.records);
     issue::store(state, minted.records).await?;
+    if let Some(at) = not_before {
+        hold_until(state, at).await;
+    }
     let mut infos = minted.infos.into_iter();
     let top = infos
         .next()
@@ -205,6 +212,17 @@ pub async fn authorization_code(
         state: None,
         other_tokens: infos.collect(),
     })
+}
+
+/// Holds an answer until the clock reaches `at`: an ID token signed by the key that signs from
+/// then must not reach a client that would fetch the JWKS before `keys[0]` is that key. A
+/// clock that does not get there (a test's) is waited for [`ID_TOKEN_HOLD_S`] and a second.
+async fn hold_until(state: &AppState, at: tessera_core::clock::UnixTime) {
+    let limit = std::time::Instant::now()
+        + std::time::Duration::from_secs(ID_TOKEN_HOLD_S.unsigned_abs() + 1);
+    while state.clock.now() < at && std::time::Instant::now() < limit {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// RFC 6749 §6: exactly one token for the refresh token's resource server, with a refresh token

@@ -996,3 +996,73 @@ async fn id_tokens_verify_throughout_key_rotations_for_keys0_and_kid_matching_cl
     assert!(signers.len() >= 3, "keys rotated: {signers:?}");
     assert!(refetches >= 2);
 }
+
+/// The SDK's JWKS fetch right after an exchange may land after the RSA key changed: an ID token
+/// signed by the old key a moment before would then fail against `keys[0]` (found by
+/// bench/rotation.sh). Just before the switch the next key signs, and the answer waits for the
+/// switch, so the JWKS fetched after it starts with the key that signed.
+#[tokio::test]
+async fn an_id_token_issued_a_moment_before_the_key_changes_verifies_with_keys0_after_it() {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    use tessera_core::clock::Clock;
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let native = s.client("notebook", ClientType::PublicInstalled).await;
+    let policy = tessera_auth::keys::KeyPolicy {
+        rotation_interval: 600,
+        publish_ahead: 60,
+        retain: 3600,
+    };
+    let old = s.get("/jwk.json", None).await.body["keys"][0]["kid"].clone();
+    let added = s
+        .state
+        .keys
+        .rotate_now(s.state.store.as_ref(), s.clock.now(), policy)
+        .await
+        .unwrap();
+    let switch = s.clock.now() + 60;
+    s.clock.advance(59);
+    let mut b = Browser::new(&s);
+    let code = native_code(&mut b, &native, false).await;
+    // The switch comes while the exchange is answered.
+    let clock = s.clock.clone();
+    let tick = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        clock.advance(1);
+    });
+    let r = exchange(&s, &native, &code, VERIFIER).await;
+    assert!(
+        s.clock.now() >= switch,
+        "the answer waited for the next key to sign"
+    );
+    tick.await.unwrap();
+    r.ok();
+    let id_token = r.body["id_token"].as_str().unwrap();
+    let kid = jsonwebtoken::decode_header(id_token).unwrap().kid.unwrap();
+    assert_eq!(kid, added[0], "the next key signed it (not {old})");
+    let jwks = s.get("/jwk.json", None).await.body;
+    let first = &jwks["keys"][0];
+    assert_eq!(first["kid"], kid.as_str());
+    let key = DecodingKey::from_rsa_components(
+        first["n"].as_str().unwrap(),
+        first["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut v = Validation::new(Algorithm::RS512);
+    v.set_audience(&[&native.id]);
+    v.validate_exp = false;
+    assert!(jsonwebtoken::decode::<Value>(id_token, &key, &v).is_ok());
+
+    // Far from a switch nothing waits, and the current key signs.
+    s.clock.advance(100);
+    let code = native_code(&mut b, &native, false).await;
+    let started = std::time::Instant::now();
+    let r = exchange(&s, &native, &code, VERIFIER).await;
+    r.ok();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    let id_token = r.body["id_token"].as_str().unwrap();
+    assert_eq!(
+        jsonwebtoken::decode_header(id_token).unwrap().kid.unwrap(),
+        added[0]
+    );
+}

@@ -369,7 +369,7 @@ async fn two_postgres_nodes_agree_on_a_rotation_one_of_them_made() {
     tokio::time::sleep(std::time::Duration::from_millis(3200)).await;
     let now = SystemClock.now();
     for n in [&a, &b] {
-        let jwt = n.keys.sign(now, &json!({"sub": "x"})).unwrap();
+        let jwt = n.keys.sign(now, &json!({"sub": "x"})).unwrap().jwt;
         assert_eq!(
             jsonwebtoken::decode_header(&jwt).unwrap().kid.unwrap(),
             added[0]

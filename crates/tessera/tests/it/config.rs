@@ -86,6 +86,11 @@ fn bad_settings_are_refused_before_serving() {
     );
     refused(
         &["serve", "--listen", "127.0.0.1:0"],
+        &[("TESSERA_AUDIT_RETENTION", "365")],
+        "audit_retention",
+    );
+    refused(
+        &["serve", "--listen", "127.0.0.1:0"],
         &[("TESSERA_MASTER_KEY", "too-short")],
         "TESSERA_MASTER_KEY",
     );

@@ -136,3 +136,53 @@ async fn metrics_listener_and_admin_audit_show_what_happened() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `tessera admin cleanup` deletes audit events older than the retention (a year unless told
+/// otherwise; 0 keeps them) and says how many.
+#[tokio::test]
+async fn admin_cleanup_deletes_audit_events_past_the_retention_and_says_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Some(dir.path());
+    let first = json(&run(&["admin", "cleanup"], data, None, &[]));
+    assert_eq!(first["audit_events"], 0, "{first}");
+    let db = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("tessera.db").display()
+    ))
+    .await
+    .unwrap();
+    // Three events from 1970 and one from now.
+    sqlx::query(
+        "INSERT INTO audit_events (at, event, detail) VALUES (0, 'sign_in', '{}'), \
+         (1, 'sign_in', '{}'), (2, 'token_issued', '{}'), \
+         (CAST(strftime('%s', 'now') AS INTEGER), 'sign_in', '{}')",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_events")
+            .fetch_one(&db)
+            .await
+            .unwrap()
+    };
+    let kept = json(&run(
+        &["admin", "cleanup"],
+        data,
+        None,
+        &[("TESSERA_AUDIT_RETENTION", "0")],
+    ));
+    assert_eq!(kept["audit_events"], 0, "{kept}");
+    assert_eq!(count().await, 4);
+    let refused = run(
+        &["admin", "cleanup", "--audit-retention", "365"],
+        data,
+        None,
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("audit_retention"));
+    let purged = json(&run(&["admin", "cleanup"], data, None, &[]));
+    assert_eq!(purged["audit_events"], 3, "{purged}");
+    assert_eq!(count().await, 1);
+}

@@ -157,6 +157,7 @@ pub(crate) fn run(
         "TESSERA_DATABASE_URL",
         "TESSERA_MASTER_KEY",
         "TESSERA_MASTER_KEY_FILE",
+        "TESSERA_AUDIT_RETENTION",
     ] {
         cmd.env_remove(var);
     }
