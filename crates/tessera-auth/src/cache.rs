@@ -25,15 +25,13 @@ use tessera_core::clock::UnixTime;
 use tessera_core::grant::TokenRecord;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
-use tessera_store::{Backend, Change, ChangeSink, Store, StoreError};
+use tessera_store::{Change, ChangeSink, Store, StoreError};
 use uuid::Uuid;
 
+/// How many entries each cache keeps (the same on both backends: on PostgreSQL the database
+/// announces every committed change, so nothing needs to expire by age either).
 #[derive(Debug, Clone, Copy)]
 pub struct CachePolicy {
-    /// How long a client or scope entry is trusted; `None`: until invalidated or evicted.
-    pub entry_ttl: Option<i64>,
-    /// Whether token records are cached.
-    pub cache_tokens: bool,
     pub token_capacity: usize,
     pub client_capacity: usize,
     pub identity_capacity: usize,
@@ -41,31 +39,14 @@ pub struct CachePolicy {
     pub answer_capacity: usize,
 }
 
-impl CachePolicy {
-    pub fn for_backend(backend: Backend) -> Self {
-        match backend {
-            Backend::Sqlite => Self {
-                entry_ttl: None,
-                cache_tokens: true,
-                token_capacity: 200_000,
-                client_capacity: 10_000,
-                identity_capacity: 50_000,
-                answer_capacity: 20_000,
-            },
-            // No TTL: the database announces every committed change (see the module doc).
-            Backend::Postgres => Self {
-                entry_ttl: None,
-                cache_tokens: true,
-                token_capacity: 200_000,
-                client_capacity: 10_000,
-                identity_capacity: 50_000,
-                answer_capacity: 20_000,
-            },
+impl Default for CachePolicy {
+    fn default() -> Self {
+        Self {
+            token_capacity: 200_000,
+            client_capacity: 10_000,
+            identity_capacity: 50_000,
+            answer_capacity: 20_000,
         }
-    }
-
-    fn fresh(&self, loaded_at: UnixTime, now: UnixTime) -> bool {
-        self.entry_ttl.is_none_or(|ttl| now - loaded_at < ttl)
     }
 }
 
@@ -97,7 +78,6 @@ impl CacheStats {
 pub struct ClientEntry {
     pub client: Client,
     pub credentials: Vec<ClientCredential>,
-    loaded_at: UnixTime,
 }
 
 /// Whether the change feed vouches for a cache, and a generation bumped by every
@@ -127,7 +107,6 @@ impl Validity {
 
 pub struct ClientCache {
     cache: Cache<Uuid, Arc<ClientEntry>>,
-    policy: CachePolicy,
     validity: Validity,
     pub stats: CacheStats,
 }
@@ -136,7 +115,6 @@ impl ClientCache {
     pub fn new(policy: CachePolicy) -> Self {
         Self {
             cache: Cache::new(policy.client_capacity.max(1)),
-            policy,
             validity: Validity::new(),
             stats: CacheStats::default(),
         }
@@ -146,14 +124,11 @@ impl ClientCache {
         &self,
         store: &dyn Store,
         id: Uuid,
-        now: UnixTime,
     ) -> Result<Option<Arc<ClientEntry>>, StoreError> {
         let trusted = self.validity.trusted();
         if let Some(entry) = self.cache.get(&id).filter(|_| trusted) {
-            if self.policy.fresh(entry.loaded_at, now) {
-                self.stats.hit();
-                return Ok(Some(entry));
-            }
+            self.stats.hit();
+            return Ok(Some(entry));
         }
         let generation = self.validity.generation();
         self.stats.miss();
@@ -170,7 +145,6 @@ impl ClientCache {
         let entry = Arc::new(ClientEntry {
             client,
             credentials,
-            loaded_at: now,
         });
         if trusted {
             // Insert, then check: an invalidation either bumped the generation before the
@@ -197,7 +171,7 @@ impl ClientCache {
 /// Token records by hash. Filled at issuance and on lookup; a revocation overwrites nothing
 /// it cannot see, so lookups use a generation check (see [`TokenCache::fill`]).
 pub struct TokenCache {
-    cache: Option<Cache<SecretHash, Arc<TokenRecord>>>,
+    cache: Cache<SecretHash, Arc<TokenRecord>>,
     /// Bumped by every revocation, before its cache entry is dropped.
     revocations: AtomicU64,
     /// Whether the change feed vouches for what is cached.
@@ -207,11 +181,8 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn new(policy: CachePolicy) -> Self {
-        let cache = policy
-            .cache_tokens
-            .then(|| Cache::new(policy.token_capacity.max(1)));
         Self {
-            cache,
+            cache: Cache::new(policy.token_capacity.max(1)),
             revocations: AtomicU64::new(0),
             trusted: AtomicBool::new(true),
             stats: CacheStats::default(),
@@ -223,7 +194,7 @@ impl TokenCache {
             self.stats.miss();
             return None;
         }
-        let found = self.cache.as_ref().and_then(|c| c.get(hash));
+        let found = self.cache.get(hash);
         match found {
             Some(_) => self.stats.hit(),
             None => self.stats.miss(),
@@ -233,10 +204,8 @@ impl TokenCache {
 
     /// A record that nobody else can know of yet (just issued).
     pub fn insert_new(&self, record: Arc<TokenRecord>) {
-        if let Some(c) = &self.cache {
-            if self.trusted.load(Ordering::SeqCst) {
-                c.insert(record.hash, record);
-            }
+        if self.trusted.load(Ordering::SeqCst) {
+            self.cache.insert(record.hash, record);
         }
     }
 
@@ -251,37 +220,30 @@ impl TokenCache {
     /// counter before the check (and the record is dropped here) or drops the entry itself
     /// after the insert.
     pub fn fill(&self, record: Arc<TokenRecord>, generation: u64) {
-        let Some(c) = &self.cache else { return };
         let hash = record.hash;
-        c.insert(hash, record);
+        self.cache.insert(hash, record);
         if self.revocations.load(Ordering::SeqCst) != generation
             || !self.trusted.load(Ordering::SeqCst)
         {
-            c.remove(&hash);
+            self.cache.remove(&hash);
         }
     }
 
     /// Every cached token of `family` was revoked.
     pub fn family_revoked(&self, family: Uuid) {
         self.revocations.fetch_add(1, Ordering::SeqCst);
-        if let Some(c) = &self.cache {
-            c.retain(|_, r| r.family_id != Some(family));
-        }
+        self.cache.retain(|_, r| r.family_id != Some(family));
     }
 
     pub fn flush(&self) {
         self.revocations.fetch_add(1, Ordering::SeqCst);
-        if let Some(c) = &self.cache {
-            c.clear();
-        }
+        self.cache.clear();
     }
 
     /// Call after the store has marked the token revoked.
     pub fn revoked(&self, hash: &SecretHash) {
         self.revocations.fetch_add(1, Ordering::SeqCst);
-        if let Some(c) = &self.cache {
-            c.remove(hash);
-        }
+        self.cache.remove(hash);
     }
 }
 
@@ -293,7 +255,6 @@ pub struct Catalogue {
     aliases: HashMap<String, String>,
     /// Resource-server name -> the client that owns it, for `aud`.
     owners: HashMap<String, Uuid>,
-    loaded_at: UnixTime,
 }
 
 impl Catalogue {
@@ -340,7 +301,6 @@ impl Catalogue {
 
 pub struct ScopeCatalogue {
     current: RwLock<Option<Arc<Catalogue>>>,
-    policy: CachePolicy,
     /// When a miss last forced a reload: unknown scope strings must not make every request
     /// reread the table.
     last_forced: AtomicI64,
@@ -348,35 +308,32 @@ pub struct ScopeCatalogue {
     pub stats: CacheStats,
 }
 
-impl ScopeCatalogue {
-    pub fn new(policy: CachePolicy) -> Self {
+impl Default for ScopeCatalogue {
+    fn default() -> Self {
         Self {
             current: RwLock::new(None),
-            policy,
             last_forced: AtomicI64::new(i64::MIN),
             validity: Validity::new(),
             stats: CacheStats::default(),
         }
     }
+}
 
-    pub async fn get(
-        &self,
-        store: &dyn Store,
-        now: UnixTime,
-    ) -> Result<Arc<Catalogue>, StoreError> {
+impl ScopeCatalogue {
+    pub async fn get(&self, store: &dyn Store) -> Result<Arc<Catalogue>, StoreError> {
         let current = self
             .current
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         match current {
-            Some(c) if self.validity.trusted() && self.policy.fresh(c.loaded_at, now) => {
+            Some(c) if self.validity.trusted() => {
                 self.stats.hit();
                 Ok(c)
             }
             _ => {
                 self.stats.miss();
-                self.reload(store, now).await
+                self.reload(store).await
             }
         }
     }
@@ -389,7 +346,7 @@ impl ScopeCatalogue {
         now: UnixTime,
         wanted: &[&str],
     ) -> Result<Arc<Catalogue>, StoreError> {
-        let c = self.get(store, now).await?;
+        let c = self.get(store).await?;
         if wanted.iter().all(|w| c.by_string(w).is_some()) {
             return Ok(c);
         }
@@ -400,7 +357,7 @@ impl ScopeCatalogue {
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
         {
-            return self.reload(store, now).await;
+            return self.reload(store).await;
         }
         Ok(c)
     }
@@ -410,7 +367,7 @@ impl ScopeCatalogue {
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    async fn reload(&self, store: &dyn Store, now: UnixTime) -> Result<Arc<Catalogue>, StoreError> {
+    async fn reload(&self, store: &dyn Store) -> Result<Arc<Catalogue>, StoreError> {
         let generation = self.validity.generation();
         let scopes = store.all_scopes().await?;
         let mut by_string = HashMap::with_capacity(scopes.len());
@@ -444,7 +401,6 @@ impl ScopeCatalogue {
             by_id,
             aliases,
             owners,
-            loaded_at: now,
         });
         if self.validity.trusted() {
             let mut current = self.current.write().unwrap_or_else(|p| p.into_inner());
@@ -470,7 +426,7 @@ impl CacheSink {
         Self {
             clients: Arc::new(ClientCache::new(policy)),
             tokens: Arc::new(TokenCache::new(policy)),
-            scopes: Arc::new(ScopeCatalogue::new(policy)),
+            scopes: Arc::new(ScopeCatalogue::default()),
             identities: Arc::new(IdentityCache::new(policy.identity_capacity)),
             answers: Arc::new(AnswerCache::new(policy.answer_capacity)),
         }
@@ -558,7 +514,7 @@ mod tests {
 
     #[test]
     fn a_lookup_that_raced_a_revocation_is_not_cached() {
-        let cache = TokenCache::new(CachePolicy::for_backend(Backend::Sqlite));
+        let cache = TokenCache::new(CachePolicy::default());
         let r = record("a");
         let generation = cache.generation(); // the lookup starts and reads the store...
         cache.revoked(&r.hash); // ...while a revocation lands
@@ -573,7 +529,7 @@ mod tests {
     }
 
     fn sink() -> CacheSink {
-        CacheSink::new(CachePolicy::for_backend(Backend::Postgres))
+        CacheSink::new(CachePolicy::default())
     }
 
     #[test]
@@ -630,12 +586,5 @@ mod tests {
         s.apply(&Change::FamilyRevoked(family));
         assert!(s.tokens.get(&m.hash).is_none());
         assert!(s.tokens.get(&other.hash).is_some());
-    }
-
-    #[test]
-    fn postgres_policy_caches_tokens_and_expires_nothing_by_age() {
-        let p = CachePolicy::for_backend(Backend::Postgres);
-        assert!(p.cache_tokens);
-        assert!(p.fresh(10, 10 + 365 * 86_400));
     }
 }

@@ -78,7 +78,7 @@ impl AppState {
             config.master_key.clone(),
         )
         .await?;
-        let policy = CachePolicy::for_backend(store.backend());
+        let policy = CachePolicy::default();
         let dns: Arc<dyn TxtLookup> = match HickoryTxt::new(config.dns_resolver, config.dns_timeout)
         {
             Ok(r) => Arc::new(r),

@@ -315,7 +315,7 @@ async fn dependent_tokens_are_fetched_once_and_cached_until_they_expire() {
     let catalogue = s
         .state
         .scopes
-        .get(s.state.store.as_ref(), SystemClock.now())
+        .get(s.state.store.as_ref())
         .await
         .unwrap();
     let transfer = catalogue

@@ -69,10 +69,7 @@ pub async fn native_like(state: &AppState, client: &Client) -> Result<bool, Stor
     let Some(parent) = client.parent_client else {
         return Ok(false);
     };
-    let parent = state
-        .clients
-        .get(state.store.as_ref(), parent, state.clock.now())
-        .await?;
+    let parent = state.clients.get(state.store.as_ref(), parent).await?;
     Ok(parent.is_some_and(|p| p.client.allows_templating))
 }
 
@@ -121,12 +118,7 @@ pub async fn start(
         .as_deref()
         .ok_or_else(|| page("Unknown application", "The request names no client_id."))?;
     let client = match Uuid::parse_str(client_id) {
-        Ok(id) => {
-            state
-                .clients
-                .get(state.store.as_ref(), id, state.clock.now())
-                .await?
-        }
+        Ok(id) => state.clients.get(state.store.as_ref(), id).await?,
         Err(_) => None,
     };
     let client = client.ok_or_else(|| {
@@ -342,11 +334,7 @@ pub async fn effective(
     client_id: Uuid,
     signed_in: &Identity,
 ) -> Result<Effective, StoreError> {
-    let Some(client) = state
-        .clients
-        .get(state.store.as_ref(), client_id, state.clock.now())
-        .await?
-    else {
+    let Some(client) = state.clients.get(state.store.as_ref(), client_id).await? else {
         return Ok(Effective::SignedIn);
     };
     let Some(req) = client_requirement(state, &client.client).await? else {
@@ -413,10 +401,7 @@ pub async fn approve(
     };
     let requests = parse_scope_request(&pending.scope).unwrap_or_default();
     let existing = state.store.consents_of(identity.id).await?;
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     let mut nodes: Vec<NewConsent> = Vec::new();
     for root in &requests {
         add_missing(
@@ -570,15 +555,12 @@ pub async fn consent_view(
 ) -> Result<Option<ConsentView>, StoreError> {
     let Some(client) = state
         .clients
-        .get(state.store.as_ref(), pending.client_id, state.clock.now())
+        .get(state.store.as_ref(), pending.client_id)
         .await?
     else {
         return Ok(None);
     };
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     fn view(r: &ScopeRequest, c: &crate::cache::Catalogue) -> ScopeView {
         let s = c.by_string(&r.scope);
         ScopeView {

@@ -47,7 +47,7 @@ pub async fn authenticate(
     let id = Uuid::parse_str(&raw_id).map_err(|_| ClientAuthError::Failed)?;
     let entry = state
         .clients
-        .get(state.store.as_ref(), id, state.clock.now())
+        .get(state.store.as_ref(), id)
         .await?
         .ok_or(ClientAuthError::Failed)?;
     match secret {

@@ -24,7 +24,7 @@ pub async fn instantiate(
     let id = Uuid::parse_str(template_id).map_err(|_| bad())?;
     let template = state
         .clients
-        .get(state.store.as_ref(), id, state.clock.now())
+        .get(state.store.as_ref(), id)
         .await?
         .ok_or_else(bad)?;
     if !template.client.allows_templating {
@@ -69,7 +69,7 @@ pub async fn managed_client(
         Uuid::parse_str(target).map_err(|_| Failure::NotFound(format!("no client {target}")))?;
     let entry = state
         .clients
-        .get(state.store.as_ref(), id, state.clock.now())
+        .get(state.store.as_ref(), id)
         .await?
         .ok_or_else(|| Failure::NotFound(format!("no client {target}")))?;
     if !caller.manages(&entry.client) {

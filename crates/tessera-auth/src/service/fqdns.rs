@@ -33,10 +33,7 @@ pub async fn add(state: &AppState, client: &Client, raw: &str) -> Result<Client,
     }
     // The names of the seeded services (transfer.api.globus.org, ...) are resource-server
     // names already: whoever took one would become the audience of that service's tokens.
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     if catalogue.owner_of(&fqdn).is_some_and(|o| o != client.id) {
         return Err(Failure::Conflict(format!(
             "{fqdn} is the resource-server name of another client"

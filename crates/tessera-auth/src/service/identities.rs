@@ -15,11 +15,7 @@ pub async fn by_ids(state: &AppState, ids: &[Uuid]) -> Result<Vec<Identity>, Sto
     for id in dedup(ids) {
         if let Some(p) = people.iter().find(|p| p.id == id) {
             out.push(p.clone());
-        } else if let Some(entry) = state
-            .clients
-            .get(state.store.as_ref(), id, state.clock.now())
-            .await?
-        {
+        } else if let Some(entry) = state.clients.get(state.store.as_ref(), id).await? {
             out.push(client_identity(&entry.client));
         }
     }
@@ -41,11 +37,7 @@ pub async fn by_usernames(
     let mut out = Vec::with_capacity(normalized.len());
     for name in &normalized {
         if let Some(id) = client_id_from_username(name) {
-            if let Some(entry) = state
-                .clients
-                .get(state.store.as_ref(), id, state.clock.now())
-                .await?
-            {
+            if let Some(entry) = state.clients.get(state.store.as_ref(), id).await? {
                 out.push(client_identity(&entry.client));
             }
         } else if let Some(p) = people

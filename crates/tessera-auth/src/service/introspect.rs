@@ -116,10 +116,7 @@ async fn render(
             .unwrap_or_else(|| signed_in.clone()),
     };
     let mut aud = vec![record.resource_server.clone()];
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     if let Some(owner) = catalogue
         .owner_of(&record.resource_server)
         .map(|id| id.to_string())

@@ -79,15 +79,14 @@ pub enum IssueError {
 async fn format_of(
     state: &AppState,
     resource_server: &str,
-    now: UnixTime,
 ) -> Result<AccessTokenFormat, StoreError> {
-    let catalogue = state.scopes.get(state.store.as_ref(), now).await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     let Some(owner) = catalogue.owner_of(resource_server) else {
         return Ok(AccessTokenFormat::Opaque);
     };
     Ok(state
         .clients
-        .get(state.store.as_ref(), owner, now)
+        .get(state.store.as_ref(), owner)
         .await?
         .map_or(AccessTokenFormat::Opaque, |e| e.client.access_token_format))
 }
@@ -132,7 +131,7 @@ pub async fn mint(
     let mut records = Vec::with_capacity(plans.len() * 2);
     let mut username: Option<Option<String>> = None;
     for plan in plans {
-        let (access, hash) = match format_of(state, &plan.resource_server, now).await? {
+        let (access, hash) = match format_of(state, &plan.resource_server).await? {
             AccessTokenFormat::Opaque => {
                 let (access, hash) = TokenKind::AccessToken
                     .generate_selected(state.rng.as_ref(), state.selectors.next(now));

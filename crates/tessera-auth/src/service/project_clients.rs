@@ -224,7 +224,7 @@ pub async fn managed(state: &AppState, actor: &Actor<'_>, raw: &str) -> Result<C
             let id = Uuid::parse_str(raw).map_err(|_| not_found())?;
             let entry = state
                 .clients
-                .get(state.store.as_ref(), id, state.clock.now())
+                .get(state.store.as_ref(), id)
                 .await?
                 .ok_or_else(not_found)?;
             let Some(project) = entry.client.project else {

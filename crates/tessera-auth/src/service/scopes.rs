@@ -47,10 +47,7 @@ async fn check_dependents(
             "at most {MAX_DEPENDENTS} dependent scopes"
         )));
     }
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     let mut out: Vec<DependentScope> = Vec::with_capacity(given.len());
     for d in given {
         let id = Uuid::parse_str(&d.scope).map_err(|_| {
@@ -163,7 +160,7 @@ async fn owned(state: &AppState, caller: &Client, id: &str) -> Result<Scope, Fai
     let scope = get(state, id).await?;
     let owner = state
         .clients
-        .get(state.store.as_ref(), scope.client_id, state.clock.now())
+        .get(state.store.as_ref(), scope.client_id)
         .await?;
     match owner {
         Some(o) if caller.manages(&o.client) => Ok(scope),
@@ -210,10 +207,7 @@ pub async fn update(
 
 pub async fn delete(state: &AppState, caller: &Client, id: &str) -> Result<Scope, Failure> {
     let scope = owned(state, caller, id).await?;
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     if let Some(parent) = catalogue.dependents_on(scope.id).next() {
         return Err(Failure::Conflict(format!(
             "{} is a dependent scope of {}; remove it there first",
@@ -246,10 +240,7 @@ pub async fn search(
         )),
         (Some(strings), None) => {
             // Aliases (the FQDN forms) find the scope they name.
-            let catalogue = state
-                .scopes
-                .get(state.store.as_ref(), state.clock.now())
-                .await?;
+            let catalogue = state.scopes.get(state.store.as_ref()).await?;
             let strings: Vec<String> = split(strings)
                 .into_iter()
                 .map(|s| {

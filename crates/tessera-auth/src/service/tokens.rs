@@ -147,7 +147,7 @@ pub async fn authorization_code(
         .map_err(|e| invalid(&e.to_string()))?;
 
     let requests = parse_scope_request(&record.scope).map_err(|e| invalid(&e.to_string()))?;
-    let catalogue = state.scopes.get(state.store.as_ref(), now).await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     let plans = client_credentials::plan(&requests, |s| catalogue.by_string(s))
         .map_err(|e| invalid(&e.to_string()))?;
     let grant = Grant {
@@ -383,10 +383,7 @@ pub async fn dependent(
         let filter: Vec<&str> = filter.split_whitespace().collect();
         wanted.retain(|w| filter.contains(&w.as_str()));
     }
-    let catalogue = state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     let mut plans: Vec<TokenPlan> = Vec::new();
     for w in &wanted {
         let Some(scope) = catalogue.by_string(w) else {
@@ -509,7 +506,7 @@ pub async fn subject(
         SubjectKind::Client => {
             let entry = state
                 .clients
-                .get(state.store.as_ref(), record.subject, state.clock.now())
+                .get(state.store.as_ref(), record.subject)
                 .await?;
             Ok(entry.map(|e| client_identity(&e.client)))
         }
@@ -531,7 +528,7 @@ pub async fn described(
     if let (Some(eff), SubjectKind::Identity) = (record.effective_identity, record.subject_kind) {
         let wants = state
             .clients
-            .get(state.store.as_ref(), record.client_id, state.clock.now())
+            .get(state.store.as_ref(), record.client_id)
             .await?
             .is_none_or(|c| c.client.userinfo_from_effective_identity);
         if wants {
@@ -557,7 +554,7 @@ pub async fn validate(
     }
     let owner = state
         .clients
-        .get(state.store.as_ref(), record.client_id, state.clock.now())
+        .get(state.store.as_ref(), record.client_id)
         .await?;
     Ok(owner.is_some_and(|o| policy::may_revoke(caller, &o.client)))
 }
@@ -576,7 +573,7 @@ pub async fn revoke(state: &AppState, caller: &Client, presented: &str) -> Resul
     let allowed = record.client_id == caller.id || {
         let owner = state
             .clients
-            .get(state.store.as_ref(), record.client_id, state.clock.now())
+            .get(state.store.as_ref(), record.client_id)
             .await?;
         owner.is_some_and(|o| policy::may_revoke(caller, &o.client))
     };

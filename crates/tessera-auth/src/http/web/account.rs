@@ -63,11 +63,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         Ok(a) => a,
         Err(e) => return failed(&state, &e),
     };
-    let catalogue = match state
-        .scopes
-        .get(state.store.as_ref(), state.clock.now())
-        .await
-    {
+    let catalogue = match state.scopes.get(state.store.as_ref()).await {
         Ok(c) => c,
         Err(e) => return failed(&state, &e),
     };
@@ -88,7 +84,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         }
         let name = match state
             .clients
-            .get(state.store.as_ref(), root.client_id, state.clock.now())
+            .get(state.store.as_ref(), root.client_id)
             .await
         {
             Ok(Some(c)) => c.client.name.clone(),

@@ -31,7 +31,7 @@ async fn client_name(state: &AppState, request: &str) -> Option<String> {
     let pending = authorize::pending(state, request).await.ok()??;
     let client = state
         .clients
-        .get(state.store.as_ref(), pending.client_id, state.clock.now())
+        .get(state.store.as_ref(), pending.client_id)
         .await
         .ok()??;
     Some(client.client.name.clone())
@@ -308,7 +308,7 @@ async fn link_for_request(
     };
     let satisfied = match state
         .clients
-        .get(state.store.as_ref(), pending.client_id, state.clock.now())
+        .get(state.store.as_ref(), pending.client_id)
         .await
     {
         Ok(Some(c)) => match authorize::client_requirement(state, &c.client).await {

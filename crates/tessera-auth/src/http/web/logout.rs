@@ -16,11 +16,7 @@ use uuid::Uuid;
 async fn return_link(state: &AppState, q: &HashMap<String, String>) -> Option<String> {
     let uri = q.get("redirect_uri")?;
     let id = Uuid::parse_str(q.get("client_id")?).ok()?;
-    let client = state
-        .clients
-        .get(state.store.as_ref(), id, state.clock.now())
-        .await
-        .ok()??;
+    let client = state.clients.get(state.store.as_ref(), id).await.ok()??;
     let native = authorize::native_like(state, &client.client).await.ok()?;
     tessera_core::redirect::allowed(
         &client.client,
