@@ -312,12 +312,7 @@ async fn dependent_tokens_are_fetched_once_and_cached_until_they_expire() {
     )
     .await
     .unwrap();
-    let catalogue = s
-        .state
-        .scopes
-        .get(s.state.store.as_ref())
-        .await
-        .unwrap();
+    let catalogue = s.state.scopes.get(s.state.store.as_ref()).await.unwrap();
     let transfer = catalogue
         .by_string("urn:globus:auth:scope:transfer.api.globus.org:all")
         .unwrap()
