@@ -103,6 +103,23 @@ impl Validity {
     fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
+
+    /// Caches `value`, read from the store after `generation` was read, unless an invalidation
+    /// ran meanwhile. Insert, then check: an invalidation either bumped the generation before
+    /// the check (the entry is dropped here) or removes the entry itself after the insert.
+    fn keep<K, V>(&self, cache: &Cache<K, V>, key: K, value: V, generation: u64)
+    where
+        K: Eq + std::hash::Hash + Clone,
+        V: Clone,
+    {
+        if !self.trusted() {
+            return;
+        }
+        cache.insert(key.clone(), value);
+        if self.generation() != generation || !self.trusted() {
+            cache.remove(&key);
+        }
+    }
 }
 
 pub struct ClientCache {
@@ -147,12 +164,8 @@ impl ClientCache {
             credentials,
         });
         if trusted {
-            // Insert, then check: an invalidation either bumped the generation before the
-            // check (the entry is dropped here) or removes the entry itself after the insert.
-            self.cache.insert(id, entry.clone());
-            if self.validity.generation() != generation || !self.validity.trusted() {
-                self.cache.remove(&id);
-            }
+            self.validity
+                .keep(&self.cache, id, entry.clone(), generation);
         }
         Ok(Some(entry))
     }

@@ -47,11 +47,8 @@ impl IdentityCache {
         };
         let identity = Arc::new(identity);
         if trusted {
-            // Insert, then check: see `ClientCache::get`.
-            self.cache.insert(id, identity.clone());
-            if self.validity.generation() != generation || !self.validity.trusted() {
-                self.cache.remove(&id);
-            }
+            self.validity
+                .keep(&self.cache, id, identity.clone(), generation);
         }
         Ok(Some(identity))
     }
