@@ -103,71 +103,53 @@ impl Validity {
     fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
-
-    /// Caches `value`, read from the store after `generation` was read, unless an invalidation
-    /// ran meanwhile. Insert, then check: an invalidation either bumped the generation before
-    /// the check (the entry is dropped here) or removes the entry itself after the insert.
-    fn keep<K, V>(&self, cache: &Cache<K, V>, key: K, value: V, generation: u64)
-    where
-        K: Eq + std::hash::Hash + Clone,
-        V: Clone,
-    {
-        if !self.trusted() {
-            return;
-        }
-        cache.insert(key.clone(), value);
-        if self.generation() != generation || !self.trusted() {
-            cache.remove(&key);
-        }
-    }
 }
 
-pub struct ClientCache {
-    cache: Cache<Uuid, Arc<ClientEntry>>,
+/// Entries by id, read from the store on a miss and kept until the change feed drops them
+/// (clients with their credentials here, identities in [`identities`]).
+pub struct ByIdCache<V> {
+    cache: Cache<Uuid, Arc<V>>,
     validity: Validity,
     pub stats: CacheStats,
 }
 
-impl ClientCache {
-    pub fn new(policy: CachePolicy) -> Self {
+impl<V> ByIdCache<V> {
+    pub fn new(capacity: usize) -> Self {
         Self {
-            cache: Cache::new(policy.client_capacity.max(1)),
+            cache: Cache::new(capacity.max(1)),
             validity: Validity::new(),
             stats: CacheStats::default(),
         }
     }
 
-    pub async fn get(
+    /// The entry for `id`: from memory, or else from `load` (which reads the store). Unknown ids
+    /// are not remembered: what another process added a moment ago (`tessera admin client add`,
+    /// `tessera admin user add`) must be found at once.
+    async fn get_or_load(
         &self,
-        store: &dyn Store,
         id: Uuid,
-    ) -> Result<Option<Arc<ClientEntry>>, StoreError> {
+        load: impl std::future::Future<Output = Result<Option<V>, StoreError>>,
+    ) -> Result<Option<Arc<V>>, StoreError> {
         let trusted = self.validity.trusted();
-        if let Some(entry) = self.cache.get(&id).filter(|_| trusted) {
+        if let Some(found) = self.cache.get(&id).filter(|_| trusted) {
             self.stats.hit();
-            return Ok(Some(entry));
+            return Ok(Some(found));
         }
-        let generation = self.validity.generation();
         self.stats.miss();
-        // Unknown ids are not remembered: a client added a moment ago (`tessera admin client
-        // add` runs in another process) must work at once.
-        let Some(client) = store.client(id).await? else {
+        let generation = self.validity.generation();
+        let Some(value) = load.await? else {
             return Ok(None);
         };
-        let credentials = if client.is_public() {
-            Vec::new()
-        } else {
-            store.credentials(id).await?
-        };
-        let entry = Arc::new(ClientEntry {
-            client,
-            credentials,
-        });
+        let value = Arc::new(value);
         if trusted {
-            self.validity
-                .keep(&self.cache, id, entry.clone(), generation);
+            // Insert, then check: an invalidation either bumped the generation before the
+            // check (the entry is dropped here) or removes the entry itself after the insert.
+            self.cache.insert(id, value.clone());
+            if self.validity.generation() != generation || !self.validity.trusted() {
+                self.cache.remove(&id);
+            }
         }
-        Ok(Some(entry))
+        Ok(Some(value))
     }
 
     pub fn invalidate(&self, id: Uuid) {
@@ -178,6 +160,32 @@ impl ClientCache {
     pub fn flush(&self) {
         self.validity.bump();
         self.cache.clear();
+    }
+}
+
+pub type ClientCache = ByIdCache<ClientEntry>;
+
+impl ByIdCache<ClientEntry> {
+    pub async fn get(
+        &self,
+        store: &dyn Store,
+        id: Uuid,
+    ) -> Result<Option<Arc<ClientEntry>>, StoreError> {
+        self.get_or_load(id, async {
+            let Some(client) = store.client(id).await? else {
+                return Ok(None);
+            };
+            let credentials = if client.is_public() {
+                Vec::new()
+            } else {
+                store.credentials(id).await?
+            };
+            Ok(Some(ClientEntry {
+                client,
+                credentials,
+            }))
+        })
+        .await
     }
 }
 
@@ -437,7 +445,7 @@ pub struct CacheSink {
 impl CacheSink {
     pub fn new(policy: CachePolicy) -> Self {
         Self {
-            clients: Arc::new(ClientCache::new(policy)),
+            clients: Arc::new(ClientCache::new(policy.client_capacity)),
             tokens: Arc::new(TokenCache::new(policy)),
             scopes: Arc::new(ScopeCatalogue::default()),
             identities: Arc::new(IdentityCache::new(policy.identity_capacity)),
