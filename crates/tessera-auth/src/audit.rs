@@ -50,12 +50,12 @@ tokio::task_local! {
 /// The longest username kept from a failed sign-in (it is whatever was typed).
 const MAX_TYPED_USERNAME: usize = 256;
 
+fn remote_ip() -> Option<IpAddr> {
+    REMOTE_ADDR.try_with(|a| *a).ok().flatten()
+}
+
 fn remote_addr() -> Option<String> {
-    REMOTE_ADDR
-        .try_with(|a| *a)
-        .ok()
-        .flatten()
-        .map(|a| a.to_string())
+    remote_ip().map(|a| a.to_string())
 }
 
 /// The public handle of a token in the log: the first 8 bytes of its SHA-256, in hex.
@@ -132,7 +132,7 @@ pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRec
         .metrics
         .issued(grant, records.len() as u64 - refresh, refresh);
     if grant == GrantKind::ClientCredentials {
-        let addr = REMOTE_ADDR.try_with(|a| *a).ok().flatten();
+        let addr = remote_ip();
         let now = state.clock.now();
         for r in records {
             state.issuance.add(r, addr, now);
