@@ -195,40 +195,56 @@ async fn fetch_jwks(http: &reqwest::Client, url: &str) -> Result<Vec<Value>, Str
     }
 }
 
+/// POSTs `form` to node `node`'s token endpoint as the confidential client and returns `field`
+/// of a successful answer; a failure is noted and gives `None`.
+async fn token_field(
+    ctx: &Ctx,
+    http: &reqwest::Client,
+    node: usize,
+    form: &[(&str, &str)],
+    field: &str,
+) -> Option<String> {
+    let answer = http
+        .post(format!("{}/v2/oauth2/token", ctx.nodes[node]))
+        .basic_auth(&ctx.client_id, Some(&ctx.client_secret))
+        .form(form)
+        .send()
+        .await;
+    match answer {
+        Ok(r) if r.status().is_success() => r
+            .json::<Value>()
+            .await
+            .ok()
+            .and_then(|v| v[field].as_str().map(str::to_owned)),
+        Ok(r) => {
+            ctx.note(format!(
+                "node {node}: the token endpoint ({}) answered {}",
+                form[0].1,
+                r.status()
+            ));
+            None
+        }
+        Err(e) => {
+            ctx.note(format!(
+                "node {node}: the token endpoint ({}) failed: {e}",
+                form[0].1
+            ));
+            None
+        }
+    }
+}
+
 /// Gets JWT access tokens and validates each with the guard, until the deadline.
 async fn access_worker(ctx: Arc<Ctx>, worker: usize) {
     let mut turn = worker;
     while Instant::now() < ctx.deadline {
         let node = turn % ctx.nodes.len();
         turn += 1;
-        let answer = ctx
-            .http
-            .post(format!("{}/v2/oauth2/token", ctx.nodes[node]))
-            .basic_auth(&ctx.client_id, Some(&ctx.client_secret))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("scope", ctx.scope.as_str()),
-            ])
-            .send()
-            .await;
-        let token = match answer {
-            Ok(r) if r.status().is_success() => r
-                .json::<Value>()
-                .await
-                .ok()
-                .and_then(|v| v["access_token"].as_str().map(str::to_owned)),
-            Ok(r) => {
-                ctx.note(format!(
-                    "node {node}: the token endpoint answered {}",
-                    r.status()
-                ));
-                None
-            }
-            Err(e) => {
-                ctx.note(format!("node {node}: the token endpoint failed: {e}"));
-                None
-            }
-        };
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("scope", ctx.scope.as_str()),
+        ];
+        let token = token_field(&ctx, &ctx.http, node, &form, "access_token").await;
         let Some((token, kid)) = token.and_then(|t| kid_of(&t).map(|k| (t, k))) else {
             bump(&ctx.stats.at_issue_failed);
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -424,34 +440,12 @@ async fn id_worker(ctx: Arc<Ctx>, worker: usize) {
                 continue;
             }
         };
-        let answer = http
-            .post(format!("{}/v2/oauth2/token", ctx.nodes[b]))
-            .basic_auth(&ctx.client_id, Some(&ctx.client_secret))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", redirect_uri.as_str()),
-            ])
-            .send()
-            .await;
-        let id_token = match answer {
-            Ok(r) if r.status().is_success() => r
-                .json::<Value>()
-                .await
-                .ok()
-                .and_then(|v| v["id_token"].as_str().map(str::to_owned)),
-            Ok(r) => {
-                ctx.note(format!(
-                    "node {b}: the code exchange answered {}",
-                    r.status()
-                ));
-                None
-            }
-            Err(e) => {
-                ctx.note(format!("node {b}: the code exchange failed: {e}"));
-                None
-            }
-        };
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+        ];
+        let id_token = token_field(&ctx, &http, b, &form, "id_token").await;
         let Some((id_token, kid)) = id_token.and_then(|t| kid_of(&t).map(|k| (t, k))) else {
             bump(&ctx.stats.id_flow_failed);
             tokio::time::sleep(Duration::from_millis(100)).await;

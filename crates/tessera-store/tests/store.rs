@@ -84,6 +84,23 @@ fn client(id: Uuid, name: &str) -> Client {
     }
 }
 
+/// The `all` scope of resource server `owner`, with no domains or dependents.
+fn all_scope(owner: Uuid) -> Scope {
+    Scope {
+        id: Uuid::new_v4(),
+        client_id: owner,
+        resource_server: owner.to_string(),
+        scope_string: format!("https://auth.globus.org/scopes/{owner}/all"),
+        name: "All".into(),
+        description: "Everything".into(),
+        advertised: false,
+        allows_refresh_token: true,
+        required_domains: vec![],
+        dependent_scopes: vec![],
+        created_at: 3,
+    }
+}
+
 fn identity(username: &str) -> Identity {
     Identity {
         id: Uuid::new_v4(),
@@ -198,21 +215,13 @@ async fn scopes_crud_and_unique_scope_strings() {
         store.insert_client(&owner).await.unwrap();
         let dep_id = Uuid::new_v4();
         let mut s = Scope {
-            id: Uuid::new_v4(),
-            client_id: owner.id,
-            resource_server: owner.id.to_string(),
-            scope_string: format!("https://auth.globus.org/scopes/{}/all", owner.id),
-            name: "All".into(),
-            description: "Everything".into(),
-            advertised: false,
-            allows_refresh_token: true,
             required_domains: vec!["example.org".into()],
             dependent_scopes: vec![DependentScope {
                 scope_id: dep_id,
                 optional: true,
                 requires_refresh_token: false,
             }],
-            created_at: 3,
+            ..all_scope(owner.id)
         };
         store.insert_scope(&s).await.unwrap();
         let mut again = s.clone();
@@ -829,19 +838,7 @@ async fn fqdns_are_unique_ordered_and_rename_the_resource_server() {
         let other = client(Uuid::new_v4(), "other");
         store.insert_client(&owner).await.unwrap();
         store.insert_client(&other).await.unwrap();
-        let scope = Scope {
-            id: Uuid::new_v4(),
-            client_id: owner.id,
-            resource_server: owner.id.to_string(),
-            scope_string: format!("https://auth.globus.org/scopes/{}/all", owner.id),
-            name: "All".into(),
-            description: "Everything".into(),
-            advertised: false,
-            allows_refresh_token: true,
-            required_domains: vec![],
-            dependent_scopes: vec![],
-            created_at: 3,
-        };
+        let scope = all_scope(owner.id);
         store.insert_scope(&scope).await.unwrap();
         let rs_of_scope = || async {
             store.scopes_by_ids(&[scope.id]).await.unwrap()[0]
@@ -1611,19 +1608,7 @@ async fn postgres_announces_client_secret_scope_and_fqdn_changes_on_commit() {
     .await;
     assert_eq!(db.changes().await, set([c(&owner.id)]), "by hand");
 
-    let mut scope = Scope {
-        id: Uuid::new_v4(),
-        client_id: owner.id,
-        resource_server: owner.id.to_string(),
-        scope_string: format!("https://auth.globus.org/scopes/{}/all", owner.id),
-        name: "All".into(),
-        description: "Everything".into(),
-        advertised: false,
-        allows_refresh_token: true,
-        required_domains: vec![],
-        dependent_scopes: vec![],
-        created_at: 3,
-    };
+    let mut scope = all_scope(owner.id);
     store.insert_scope(&scope).await.unwrap();
     assert_eq!(db.changes().await, set([s()]));
     store.seed_scope(&scope).await.unwrap();

@@ -196,6 +196,29 @@ impl Cluster {
         }
         start.elapsed()
     }
+
+    /// How long since `start` until `node` refuses `secret` (401; panics on anything but 200
+    /// before that, or past `limit`).
+    async fn until_refused(
+        &self,
+        node: &Server,
+        secret: &str,
+        start: Instant,
+        limit: Duration,
+    ) -> Duration {
+        loop {
+            let status = self.token_with(node, secret).await.status();
+            if status == 401 {
+                return start.elapsed();
+            }
+            assert_eq!(status, 200);
+            assert!(
+                start.elapsed() < limit,
+                "still takes the deleted secret after {:?}",
+                start.elapsed()
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -282,22 +305,10 @@ async fn cluster_a_deleted_client_secret_is_refused_by_the_other_node_within_a_s
         .await
         .unwrap();
     assert_eq!(deleted.status(), 200);
-    let start = Instant::now();
-    loop {
-        let status = c.token_with(&c.b, &c.secret).await.status();
-        if status == 401 {
-            break;
-        }
-        assert_eq!(status, 200);
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "B still takes the deleted secret"
-        );
-    }
-    eprintln!(
-        "deleted secret refused by node B after {:?}",
-        start.elapsed()
-    );
+    let took = c
+        .until_refused(&c.b, &c.secret, Instant::now(), Duration::from_secs(1))
+        .await;
+    eprintln!("deleted secret refused by node B after {took:?}");
     db.drop_db().await;
 }
 
@@ -386,21 +397,10 @@ async fn cluster_a_client_secret_deleted_by_plain_sql_is_refused_by_a_node_that_
             .await
             .unwrap();
     assert_eq!(deleted.rows_affected(), 1);
-    loop {
-        let status = c.token_with(&c.b, &c.secret).await.status();
-        if status == 401 {
-            break;
-        }
-        assert_eq!(status, 200);
-        assert!(
-            start.elapsed() < Duration::from_secs(1),
-            "B still takes the deleted secret"
-        );
-    }
-    eprintln!(
-        "secret deleted by SQL refused by node B after {:?}",
-        start.elapsed()
-    );
+    let took = c
+        .until_refused(&c.b, &c.secret, start, Duration::from_secs(1))
+        .await;
+    eprintln!("secret deleted by SQL refused by node B after {took:?}");
     // B reloaded the client from the database: the secret added by hand works now.
     assert_eq!(c.token_with(&c.b, &extra).await.status(), 200);
     db.drop_db().await;
