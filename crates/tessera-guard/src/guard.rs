@@ -76,6 +76,9 @@ struct Inner {
     token_url: String,
     introspect_url: String,
     client_id: String,
+    /// Sent in HTTP Basic as it is, not form-encoded first as RFC 6749 §2.3.1 would have it:
+    /// the Globus SDK sends it so, so every server it works with reads that form (Tessera reads
+    /// both).
     client_secret: String,
     /// This service's resource-server name; a token must name it in `aud`.
     audience: Option<String>,

@@ -2,6 +2,7 @@
 //! of axum's default plain-text rejections (which the SDK cannot parse).
 
 use super::error::{ApiError, OAuthError};
+use crate::service::client_auth::PresentedSecret;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -123,10 +124,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 pub enum Presented {
     None,
     /// RFC 7617 Basic: the id and secret, split at the first `:` (secrets may contain `:`,
-    /// `=`, `+`, `/`; spec §0.2).
+    /// `=`, `+`, `/`; spec §0.2), each form-decoded as RFC 6749 §2.3.1 encodes them; the
+    /// secret is also kept as sent (see [`PresentedSecret`]).
     Basic {
         client_id: String,
-        secret: Secret,
+        secret: PresentedSecret,
     },
     /// RFC 6750 §2.1.
     Bearer(Secret),
@@ -145,22 +147,7 @@ impl Presented {
         let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("basic") {
-            let Ok(decoded) = STANDARD.decode(rest) else {
-                return Self::Malformed("Basic credentials are not base64");
-            };
-            let Ok(decoded) = String::from_utf8(decoded) else {
-                return Self::Malformed("Basic credentials are not UTF-8");
-            };
-            let Some((id, secret)) = decoded.split_once(':') else {
-                return Self::Malformed("Basic credentials lack a ':'");
-            };
-            if id.len() > MAX_CREDENTIAL_LEN || secret.len() > MAX_CREDENTIAL_LEN {
-                return Self::Malformed("Basic credentials are too long");
-            }
-            Self::Basic {
-                client_id: id.to_owned(),
-                secret: Secret::new(secret),
-            }
+            Self::basic(rest)
         } else if scheme.eq_ignore_ascii_case("bearer") {
             if rest.is_empty() {
                 return Self::Malformed("the Bearer token is empty");
@@ -170,6 +157,53 @@ impl Presented {
             Self::Malformed("unsupported Authorization scheme")
         }
     }
+
+    /// The credentials of `Basic <credentials>`.
+    fn basic(credentials: &str) -> Self {
+        let Ok(decoded) = STANDARD.decode(credentials) else {
+            return Self::Malformed("Basic credentials are not base64");
+        };
+        let Ok(decoded) = String::from_utf8(decoded) else {
+            return Self::Malformed("Basic credentials are not UTF-8");
+        };
+        // An encoded id or secret has no ':' (it is `%3A`), and a raw id never has one.
+        let Some((id, secret)) = decoded.split_once(':') else {
+            return Self::Malformed("Basic credentials lack a ':'");
+        };
+        if id.len() > MAX_CREDENTIAL_LEN || secret.len() > MAX_CREDENTIAL_LEN {
+            return Self::Malformed("Basic credentials are too long");
+        }
+        Self::Basic {
+            // Client ids are UUIDs: no reading of one differs but the decoded one (`%2D`).
+            client_id: form_decode(id).unwrap_or_else(|| id.to_owned()),
+            secret: PresentedSecret::basic(secret, form_decode(secret)),
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space, `%XX` a byte),
+/// strictly: `None` for a `%` without two hex digits after it or bytes that are not UTF-8,
+/// which the lenient decoders of `url` and `percent-encoding` pass through instead. Such a
+/// value was not encoded, and is read only as sent.
+fn form_decode(s: &str) -> Option<String> {
+    if !s.contains(['%', '+']) {
+        return Some(s.to_owned());
+    }
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        out.push(match b {
+            b'+' => b' ',
+            b'%' => {
+                let hi = hex(bytes.next()?)?;
+                let lo = hex(bytes.next()?)?;
+                u8::try_from(hi * 16 + lo).ok()?
+            }
+            b => b,
+        });
+    }
+    String::from_utf8(out).ok()
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Presented {
@@ -213,21 +247,110 @@ mod tests {
         h
     }
 
-    #[test]
-    fn basic_splits_at_the_first_colon_only() {
-        let h = with_auth(&format!("Basic {}", STANDARD.encode("id:se:cr=t+/")));
+    /// What a Basic header came to: the id and the secret's readings, or why it is malformed.
+    fn basic(credentials: &[u8]) -> Result<(String, Vec<String>), &'static str> {
+        let h = with_auth(&format!("Basic {}", STANDARD.encode(credentials)));
         match Presented::from_headers(&h) {
-            Presented::Basic { client_id, secret } => {
-                assert_eq!(client_id, "id");
-                assert_eq!(secret.expose(), "se:cr=t+/");
-            }
+            Presented::Basic { client_id, secret } => Ok((
+                client_id,
+                secret.readings().map(|s| s.expose().to_owned()).collect(),
+            )),
+            Presented::Malformed(why) => Err(why),
             other => panic!("{other:?}"),
         }
     }
 
     #[test]
+    fn basic_credentials_are_form_decoded_and_also_read_as_sent() {
+        let ok = |id: &str, readings: &[&str]| {
+            Ok::<_, &'static str>((
+                id.to_owned(),
+                readings.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>(),
+            ))
+        };
+        let uuid = "0b5c1f36-6d0a-4d7b-9c2a-2f2e5f1c7a10";
+        let cases: &[(&[u8], Result<(String, Vec<String>), &'static str>)] = &[
+            // What the Globus SDK sends: nothing encoded, one reading.
+            (b"id:tcs_abc.def-1~", ok("id", &["tcs_abc.def-1~"])),
+            // Split at the first ':' only; '=' and '/' are not special.
+            (b"id:se:cr=t/", ok("id", &["se:cr=t/"])),
+            // What oauth4webapi sends (RFC 6749 §2.3.1): '-', '_', '.', '~' encoded.
+            (
+                b"0b5c1f36%2D6d0a%2D4d7b%2D9c2a%2D2f2e5f1c7a10:tcs%5Fabc%2Edef%2D1%7E",
+                ok(uuid, &["tcs_abc.def-1~", "tcs%5Fabc%2Edef%2D1%7E"]),
+            ),
+            // Lower-case hex digits decode too.
+            (b"id:a%2fb", ok("id", &["a/b", "a%2fb"])),
+            // '+' is a space when decoded; a raw secret with '+' still works as sent.
+            (b"id:a+b", ok("id", &["a b", "a+b"])),
+            // An encoded ':' in the secret (the first ':' splits).
+            (b"id:a%3Ab", ok("id", &["a:b", "a%3Ab"])),
+            // UTF-8 encoded byte by byte.
+            (
+                b"id:%C3%A9t%C3%A9",
+                ok("id", &["\u{e9}t\u{e9}", "%C3%A9t%C3%A9"]),
+            ),
+            // '%' without two hex digits after it: not encoded, read only as sent.
+            (b"id:100%", ok("id", &["100%"])),
+            (b"id:%4", ok("id", &["%4"])),
+            (b"id:%zz+", ok("id", &["%zz+"])),
+            (b"id:%%41", ok("id", &["%%41"])),
+            (b"i%d:x", ok("i%d", &["x"])),
+            // Decoding to bytes that are not UTF-8: read only as sent.
+            (b"id:%FF%FE", ok("id", &["%FF%FE"])),
+            (b"id:%C3", ok("id", &["%C3"])),
+            // An empty secret is a reading like any other (and matches nothing).
+            (b"id:", ok("id", &[""])),
+            // Malformed.
+            (b"no colon", Err("Basic credentials lack a ':'")),
+            (b"", Err("Basic credentials lack a ':'")),
+            (b"id:\xff\xfe", Err("Basic credentials are not UTF-8")),
+            (b"\xc3:x", Err("Basic credentials are not UTF-8")),
+        ];
+        for (credentials, want) in cases {
+            assert_eq!(
+                &basic(credentials),
+                want,
+                "{}",
+                String::from_utf8_lossy(credentials)
+            );
+        }
+        let long = format!("id:{}", "x".repeat(MAX_CREDENTIAL_LEN + 1));
+        assert_eq!(
+            basic(long.as_bytes()),
+            Err("Basic credentials are too long")
+        );
+    }
+
+    #[test]
+    fn form_decoding_is_strict() {
+        for (encoded, want) in [
+            ("", Some("")),
+            ("plain", Some("plain")),
+            ("a+b%20c", Some("a b c")),
+            ("%41%42", Some("AB")),
+            ("%", None),
+            ("%4", None),
+            ("%4g", None),
+            ("%g4", None),
+            ("%\u{e9}", None),
+            ("%80", None),
+        ] {
+            assert_eq!(form_decode(encoded).as_deref(), want, "{encoded}");
+        }
+    }
+
+    #[test]
     fn bad_authorization_headers_are_malformed_not_panics() {
-        for v in ["Basic !!!", "Basic aWQ=", "Bearer", "Digest x", "Basic"] {
+        for v in [
+            "Basic !!!",
+            "Basic aWQ=",
+            "Basic aWQ6eA",
+            "Basic aWQ6eA==junk",
+            "Bearer",
+            "Digest x",
+            "Basic",
+        ] {
             assert!(
                 matches!(
                     Presented::from_headers(&with_auth(v)),

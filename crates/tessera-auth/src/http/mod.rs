@@ -14,7 +14,7 @@ pub mod validate;
 pub mod web;
 
 use crate::cache::ClientEntry;
-use crate::service::client_auth::{self, ClientAuthError, ClientClaim};
+use crate::service::client_auth::{self, ClientAuthError, ClientClaim, PresentedSecret};
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request, StatusCode};
@@ -141,7 +141,7 @@ pub(crate) fn client_claim(
         Presented::None => Ok(match (form_id, form_secret) {
             (Some(id), Some(secret)) => ClientClaim::Secret {
                 client_id: id.to_owned(),
-                secret: tessera_core::secret::Secret::new(secret),
+                secret: PresentedSecret::new(tessera_core::secret::Secret::new(secret)),
             },
             (Some(id), None) => ClientClaim::PublicId(id.to_owned()),
             _ => ClientClaim::None,

@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod client_auth;
 mod cluster;
 mod dependent;
 mod dns_server;
