@@ -20,7 +20,8 @@ pub struct AuthConfig {
     pub max_body_bytes: usize,
     /// A refresh token dies after this many seconds unused ("good for 6 months after last use").
     pub refresh_idle_lifetime: i64,
-    /// How long a rotated refresh token may still be presented once (a lost response).
+    /// How long (seconds) a rotated refresh token may still be presented once, for a response
+    /// lost on the network; 0 (the default): never, its reuse revokes the family at once.
     pub refresh_grace: i64,
     /// Whether cookies get `Secure` (the public URL is https).
     pub secure_cookies: bool,

@@ -58,7 +58,8 @@ pub enum RevokeReason {
     Revocation,
     /// An authorization code was presented twice: its family dies.
     CodeReplayed,
-    /// A rotated refresh token was presented after its grace window: its family dies.
+    /// A rotated refresh token was presented again (after the grace window, if one is set): its
+    /// family dies.
     RefreshReused,
     /// A rotation's answer was lost and the old refresh token came back: its children die.
     RotationRepeated,

@@ -65,6 +65,10 @@ pub(crate) struct ServeArgs {
     /// Seconds a refresh token lives unused (default 15811200, 183 days).
     #[arg(long, env = "TESSERA_REFRESH_TOKEN_IDLE_LIFETIME")]
     pub(crate) refresh_token_idle_lifetime: Option<i64>,
+    /// Seconds a rotated refresh token is still accepted once, for a response lost on the
+    /// network (default 0: never; a second use revokes the whole grant). At most 300.
+    #[arg(long, env = "TESSERA_REFRESH_TOKEN_REUSE_GRACE")]
+    pub(crate) refresh_token_reuse_grace: Option<i64>,
     /// ID-token signing algorithm: RS512 (default, what the Globus SDK expects) or RS256.
     #[arg(long, env = "TESSERA_ID_TOKEN_ALGORITHM")]
     pub(crate) id_token_algorithm: Option<String>,

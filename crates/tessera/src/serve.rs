@@ -32,6 +32,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.max_body_bytes = settings.max_body_bytes;
     config.id_token_algorithm = settings.id_token_algorithm;
     config.refresh_idle_lifetime = settings.refresh_token_idle_lifetime;
+    config.refresh_grace = settings.refresh_token_reuse_grace;
     config.dns_resolver = settings.dns_resolver;
     config.admin_usernames = settings.admin_usernames.clone();
     config.access_token_algorithm = settings.keys.access_token_algorithm;

@@ -35,6 +35,7 @@ pub(crate) struct FileConfig {
     pub(crate) access_token_algorithm: Option<String>,
     pub(crate) key_rotation_interval: Option<i64>,
     pub(crate) audit_retention: Option<i64>,
+    pub(crate) refresh_token_reuse_grace: Option<i64>,
 }
 
 impl FileConfig {
@@ -117,6 +118,8 @@ pub(crate) struct ServeSettings {
     pub(crate) max_body_bytes: usize,
     pub(crate) id_token_algorithm: SigningAlgorithm,
     pub(crate) refresh_token_idle_lifetime: i64,
+    /// Seconds a rotated refresh token is still honoured once (0: never).
+    pub(crate) refresh_token_reuse_grace: i64,
     /// `None`: the system resolver.
     pub(crate) dns_resolver: Option<SocketAddr>,
     /// Seconds between background cleanup rounds (expired tokens, codes, sessions).
@@ -287,6 +290,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
             "refresh_token_idle_lifetime must be between 3600 seconds and 5 years, not {refresh}"
         );
     }
+    let refresh_token_reuse_grace =
+        refresh_token_reuse_grace(args.refresh_token_reuse_grace, &file)?;
     let database = database(&args.store, &file)?;
     let keys = keys(&args.keys, &file, &database)?;
     let dns_resolver = args
@@ -345,9 +350,26 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         max_body_bytes,
         id_token_algorithm,
         refresh_token_idle_lifetime: refresh,
+        refresh_token_reuse_grace,
         dns_resolver,
         cleanup_interval,
     })
+}
+
+/// Seconds a rotated refresh token is honoured once more: 0 (the default: never; its reuse
+/// revokes the family, RFC 9700 §4.14.2) up to 5 minutes. A lost response is retried within
+/// seconds; a longer window only gives a thief longer to go unnoticed.
+pub(crate) fn refresh_token_reuse_grace(flag: Option<i64>, file: &FileConfig) -> Result<i64> {
+    let grace = flag
+        .or(file.refresh_token_reuse_grace)
+        .unwrap_or(tessera_core::grant::refresh::DEFAULT_GRACE_S);
+    if !(0..=300).contains(&grace) {
+        bail!(
+            "refresh_token_reuse_grace must be between 0 (no grace: a reused refresh token \
+             revokes its family at once) and 300 seconds, not {grace}"
+        );
+    }
+    Ok(grace)
 }
 
 /// `ip:port`, or a bare IP for port 53.
@@ -434,6 +456,27 @@ mod tests {
         }
         let e = from(None, "audit_retention = 30").unwrap_err().to_string();
         assert!(e.contains("audit_retention"), "{e}");
+    }
+
+    #[test]
+    fn refresh_token_reuse_grace_is_none_by_default_and_at_most_five_minutes() {
+        let from = |flag: Option<i64>, toml: &str| {
+            refresh_token_reuse_grace(flag, &toml::from_str::<FileConfig>(toml).unwrap())
+        };
+        assert_eq!(from(None, "").unwrap(), 0);
+        assert_eq!(from(None, "refresh_token_reuse_grace = 60").unwrap(), 60);
+        assert_eq!(
+            from(Some(5), "refresh_token_reuse_grace = 60").unwrap(),
+            5,
+            "the flag (or its environment variable) wins over the file"
+        );
+        for bad in [-1, 301, 86_400] {
+            let e = from(Some(bad), "").unwrap_err().to_string();
+            assert!(
+                e.contains("refresh_token_reuse_grace") && e.contains(&bad.to_string()),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -226,7 +226,8 @@ async fn hold_until(state: &AppState, at: tessera_core::clock::UnixTime) {
 }
 
 /// RFC 6749 §6: exactly one token for the refresh token's resource server, with a refresh token
-/// (spec §2.3). Public clients rotate; reuse after the grace window revokes the family.
+/// (spec §2.3). Public clients rotate; reuse of a rotated token (after the grace window, when
+/// one is configured) is refused and revokes the family (RFC 9700 §4.14.2).
 pub async fn refresh(
     state: &AppState,
     client: &Client,
@@ -247,8 +248,8 @@ pub async fn refresh(
     let mut planned = refresh::plan(&rt, client.id, client.is_public(), now, grace);
     // A first rotation is claimed before anything is issued: of two uses at once (on this node
     // or another, perhaps from a copy cached a moment before the other rotated it) only one
-    // claims it; the other decides again on the stored record (a retry within the grace
-    // window, or reuse).
+    // claims it; the other decides again on the stored record (reuse, or a retry within a
+    // grace window).
     if planned == Ok(RefreshPlan::Rotate) && !state.store.mark_rotated(&rt.hash, now).await? {
         state.tokens.revoked(&rt.hash);
         rt = match state.store.token(&rt.hash).await? {

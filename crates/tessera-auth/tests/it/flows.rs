@@ -425,21 +425,58 @@ async fn after_the_redirect_uri_is_trusted_errors_go_back_to_the_client() {
     assert_eq!(location_params(&r)["error"], "invalid_scope");
 }
 
+/// A native client's first token response, with a refresh token.
+async fn native_tokens(s: &TestServer, native: &Client) -> Value {
+    let mut b = Browser::new(s);
+    let code = native_code(&mut b, native, true).await;
+    let first = exchange(s, native, &code, VERIFIER).await;
+    first.ok();
+    first.body
+}
+
 #[tokio::test]
-async fn refresh_tokens_of_public_clients_rotate_and_reuse_after_grace_revokes_the_family() {
+async fn reused_refresh_token_is_refused_at_once_and_revokes_the_family() {
     let s = TestServer::new().await;
     alice(&s).await;
     let native = s.client("notebook", ClientType::PublicInstalled).await;
-    let mut b = Browser::new(&s);
-    let code = native_code(&mut b, &native, true).await;
-    let first = exchange(&s, &native, &code, VERIFIER).await;
-    let rt1 = first.body["refresh_token"].as_str().unwrap().to_owned();
+    let first = native_tokens(&s, &native).await;
+    let rt1 = first["refresh_token"].as_str().unwrap();
+
+    let second = refresh(&s, &native, rt1, None).await;
+    second.ok();
+    assert_eq!(second.body["other_tokens"], json!([]));
+    let rt2 = second.body["refresh_token"].as_str().unwrap();
+    assert_ne!(rt1, rt2, "rotated");
+
+    // The same second, no clock change: the rotated token is refused (RFC 9700 §4.14.2) ...
+    refresh(&s, &native, rt1, None)
+        .await
+        .oauth_error(400, "invalid_grant");
+    // ... and everything of its family dies: the successor, and the first access token.
+    refresh(&s, &native, rt2, None)
+        .await
+        .oauth_error(400, "invalid_grant");
+    for at in [&first["access_token"], &second.body["access_token"]] {
+        s.get(
+            "/v2/oauth2/userinfo",
+            Some(&format!("Bearer {}", at.as_str().unwrap())),
+        )
+        .await
+        .oauth_error(401, "invalid_token");
+    }
+}
+
+#[tokio::test]
+async fn with_a_reuse_grace_a_rotated_refresh_token_works_once_more_within_it() {
+    let s = TestServer::with_config(|c| c.refresh_grace = 60).await;
+    alice(&s).await;
+    let native = s.client("notebook", ClientType::PublicInstalled).await;
+    let first = native_tokens(&s, &native).await;
+    let rt1 = first["refresh_token"].as_str().unwrap().to_owned();
 
     let second = refresh(&s, &native, &rt1, None).await;
     second.ok();
-    assert_eq!(second.body["other_tokens"], json!([]));
     let rt2 = second.body["refresh_token"].as_str().unwrap().to_owned();
-    assert_ne!(rt1, rt2, "rotated");
 
     // Within the grace window the old one works once more (a lost response), and the successor
     // that was never received dies.
@@ -459,7 +496,7 @@ async fn refresh_tokens_of_public_clients_rotate_and_reuse_after_grace_revokes_t
     refresh(&s, &native, &rt3, None)
         .await
         .oauth_error(400, "invalid_grant");
-    let at = first.body["access_token"].as_str().unwrap();
+    let at = first["access_token"].as_str().unwrap();
     s.get("/v2/oauth2/userinfo", Some(&format!("Bearer {at}")))
         .await
         .oauth_error(401, "invalid_token");

@@ -2,9 +2,13 @@
 //!
 //! A refresh token is bound to its client and lives until unused for its idle lifetime
 //! (6 months by default, "good for 6 months after last use"). A public client's refresh token is
-//! rotated on every use; presenting an already-rotated one is reuse, and revokes the whole family
-//! — except within a short grace window, so that a response lost on the network does not log
-//! the user out.
+//! rotated on every use; presenting an already-rotated one is reuse, refused, and revokes the
+//! whole family (RFC 9700 §4.14.2: the second use is how a stolen token is noticed).
+//!
+//! A deployment may trade some of that for availability with a grace window
+//! (`refresh_token_reuse_grace`, 0 by default): within it, a rotated token is honoured once more,
+//! so a response lost on the network does not log the user out — but a thief who uses a token
+//! within the window is not detected either.
 
 use super::TokenRecord;
 use crate::clock::UnixTime;
@@ -12,14 +16,15 @@ use crate::token::TokenKind;
 use uuid::Uuid;
 
 pub const DEFAULT_IDLE_LIFETIME_S: i64 = 183 * 24 * 3600;
-pub const DEFAULT_GRACE_S: i64 = 60;
+/// No grace window: a rotated refresh token is never accepted again.
+pub const DEFAULT_GRACE_S: i64 = 0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshPlan {
     /// Issue a new refresh token and retire this one (public clients).
     Rotate,
-    /// The retired token came back within the grace window: rotate again, and revoke what the
-    /// first rotation issued, which the client evidently never received.
+    /// The retired token came back within a grace window (when one is configured): rotate again,
+    /// and revoke what the first rotation issued, which the client evidently never received.
     RotateAgain,
     /// Keep this refresh token and extend its idle lifetime (confidential clients).
     Keep,
@@ -36,7 +41,8 @@ pub enum RefreshError {
     Reused,
 }
 
-/// Decides what a refresh with `token` by `client` does at `now`.
+/// Decides what a refresh with `token` by `client` does at `now`, with a grace window of
+/// `grace` seconds after a rotation (0: none, not even within the same second).
 pub fn plan(
     token: &TokenRecord,
     client: Uuid,
@@ -56,7 +62,7 @@ pub fn plan(
     match (public, token.rotated_at) {
         (false, _) => Ok(RefreshPlan::Keep),
         (true, None) => Ok(RefreshPlan::Rotate),
-        (true, Some(at)) if now - at <= grace => Ok(RefreshPlan::RotateAgain),
+        (true, Some(at)) if grace > 0 && now - at <= grace => Ok(RefreshPlan::RotateAgain),
         (true, Some(_)) => Err(RefreshError::Reused),
     }
 }
@@ -77,7 +83,7 @@ mod tests {
             resource_server: "auth.globus.org".into(),
             scope: "openid".into(),
             issued_at: 0,
-            expires_at: 1000,
+            expires_at: 10_000,
             revoked_at: None,
             family_id: Some(Uuid::from_u128(3)),
             session_id: None,
@@ -96,7 +102,20 @@ mod tests {
     }
 
     #[test]
-    fn refresh_token_reuse_after_rotation_is_detected_after_the_grace_window() {
+    fn a_rotated_refresh_token_is_reuse_at_once_without_a_grace_window() {
+        let mut t = rt();
+        t.rotated_at = Some(100);
+        for now in [100, 101, 160, 10_000 - 1] {
+            assert_eq!(
+                plan(&t, t.client_id, true, now, DEFAULT_GRACE_S),
+                Err(RefreshError::Reused),
+                "{now}"
+            );
+        }
+    }
+
+    #[test]
+    fn refresh_token_reuse_after_rotation_is_detected_after_a_configured_grace_window() {
         let mut t = rt();
         t.rotated_at = Some(100);
         assert_eq!(
@@ -117,7 +136,7 @@ mod tests {
             Err(RefreshError::WrongClient)
         );
         assert_eq!(
-            plan(&t, t.client_id, true, 1000, 60),
+            plan(&t, t.client_id, true, 10_000, 60),
             Err(RefreshError::Invalid)
         );
         let mut revoked = rt();

@@ -91,6 +91,11 @@ fn bad_settings_are_refused_before_serving() {
     );
     refused(
         &["serve", "--listen", "127.0.0.1:0"],
+        &[("TESSERA_REFRESH_TOKEN_REUSE_GRACE", "3600")],
+        "refresh_token_reuse_grace",
+    );
+    refused(
+        &["serve", "--listen", "127.0.0.1:0"],
         &[("TESSERA_MASTER_KEY", "too-short")],
         "TESSERA_MASTER_KEY",
     );
