@@ -57,6 +57,24 @@ pub fn allowed(client: &Client, native_like: bool, requested: &str, auth_code_pa
     })
 }
 
+/// The longest `next` accepted.
+const MAX_LOCAL_PATH: usize = 2048;
+
+/// `next` if it is a path on this site, to return a person to after signing in or acting on a
+/// page: one leading `/` (not `//` nor `/\`, which browsers read as another host), visible
+/// ASCII only (no spaces, controls or `\`, which browsers treat as `/`), no fragment. Anything
+/// else, a full URL included, is refused: the site must not redirect elsewhere on a link's
+/// say-so (an open redirector).
+pub fn local_path(next: &str) -> Option<&str> {
+    let b = next.as_bytes();
+    let ok = (1..=MAX_LOCAL_PATH).contains(&b.len())
+        && b[0] == b'/'
+        && !matches!(b.get(1), Some(b'/' | b'\\'))
+        && b.iter()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, b'\\' | b'#'));
+    ok.then_some(next)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +155,41 @@ mod tests {
         let c = client(&["http://127.0.0.1:8000/cb"], ClientType::Confidential);
         assert!(allowed(&c, false, "http://127.0.0.1:8000/cb", PAGE));
         assert!(!allowed(&c, false, "http://127.0.0.1:8001/cb", PAGE));
+    }
+
+    #[test]
+    fn next_is_only_ever_a_path_on_this_site() {
+        for ok in [
+            "/",
+            "/v2/web/account",
+            "/v2/web/account?x=1&y=%2F%2F",
+            "/..//evil.example",
+            "/%2F%2Fevil.example",
+        ] {
+            assert_eq!(local_path(ok), Some(ok), "{ok}");
+        }
+        let long = format!("/{}", "a".repeat(MAX_LOCAL_PATH));
+        for bad in [
+            "",
+            "v2/web/account",
+            "//evil.example",
+            "//evil.example/",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\\/evil.example",
+            "https://evil.example/",
+            "http:/evil.example",
+            "javascript:alert(1)",
+            " /v2",
+            "/v2 x",
+            "/v2\tx",
+            "/v2\r\nLocation: https://evil.example",
+            "/a\\b",
+            "/a#b",
+            "/caf\u{e9}",
+            long.as_str(),
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
     }
 }

@@ -32,6 +32,9 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
+/// OpenID Connect Discovery 1.0 §3 and RFC 8414 §2 metadata. Every field whose absence means
+/// something (OIDC Discovery gives `response_modes_supported`, `grant_types_supported` and
+/// `request_uri_parameter_supported` defaults that would be false here) is stated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscoveryDocument {
     pub issuer: String,
@@ -40,8 +43,13 @@ pub struct DiscoveryDocument {
     pub userinfo_endpoint: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
+    /// OpenID Connect RP-Initiated Logout 1.0.
+    pub end_session_endpoint: String,
     pub jwks_uri: String,
+    /// A page for people: what this server is and where its API lives.
+    pub service_documentation: String,
     pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
     pub subject_types_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -51,4 +59,10 @@ pub struct DiscoveryDocument {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub claims_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
+    pub prompt_values_supported: Vec<String>,
+    /// RFC 9207: every authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    pub claims_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
 }

@@ -1,11 +1,13 @@
-//! `GET /v2/oauth2/authorize` (RFC 6749 §4.1.1, spec §2.1): validate, then send the browser to
-//! sign in, to the consent page, or straight back with a code.
+//! `/v2/oauth2/authorize` (RFC 6749 §4.1.1, spec §2.1): validate, then send the browser to
+//! sign in, to the consent page, or straight back with a code. GET with a query, or POST with
+//! the same parameters as a form (OIDC Core §3.1.2.1).
 
 use super::web::cookies;
 use super::web::pages::see_other;
 use crate::service::authorize::{self, AuthorizeError, AuthorizeParams, Next};
 use crate::service::sessions;
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -15,7 +17,19 @@ pub async fn authorize(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params: AuthorizeParams = match serde_urlencoded::from_str(query.as_deref().unwrap_or("")) {
+    run(&state, &headers, query.as_deref().unwrap_or("").as_bytes()).await
+}
+
+pub async fn authorize_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    run(&state, &headers, &body).await
+}
+
+async fn run(state: &AppState, headers: &HeaderMap, encoded: &[u8]) -> Response {
+    let params: AuthorizeParams = match serde_urlencoded::from_bytes(encoded) {
         Ok(p) => p,
         Err(_) => {
             return state.pages.error(
@@ -25,39 +39,35 @@ pub async fn authorize(
             );
         }
     };
-    let pending = match authorize::start(&state, params).await {
+    let current = sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref())
+        .await
+        .ok()
+        .flatten();
+    let signed_in_at = current.as_ref().map(|(session, _)| session.auth_time);
+    let (pending, interaction) = match authorize::start(state, params, signed_in_at).await {
         Ok(p) => p,
         Err(AuthorizeError::Page { title, message }) => {
             return state.pages.error(StatusCode::BAD_REQUEST, title, &message)
         }
         Err(AuthorizeError::Redirect { location, .. }) => return see_other(&location, vec![]),
-        Err(AuthorizeError::Store(e)) => {
-            tracing::error!(error = %e, "authorize failed");
-            return state.pages.error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again.",
-            );
-        }
+        Err(AuthorizeError::Store(e)) => return state.pages.failed("authorize", &e),
     };
-    let current = sessions::current(&state, cookies::get(&headers, cookies::SESSION).as_deref())
-        .await
-        .ok()
-        .flatten();
+    let next = match authorize::next_step(state, &pending, current.as_ref()).await {
+        Ok(next) => next,
+        Err(e) => return state.pages.failed("authorize", &e),
+    };
+    if interaction.silent {
+        return match authorize::without_interaction(state, &pending, next).await {
+            Ok(to) => see_other(&to, vec![]),
+            Err(e) => state.pages.failed("authorize", &e),
+        };
+    }
     let id = pending.id.to_string();
-    match authorize::next_step(&state, &pending, current.as_ref()).await {
-        Ok(Next::SignIn | Next::LinkIdentity(_)) => {
+    match next {
+        Next::SignIn | Next::LinkIdentity(_) => {
             see_other(&super::web::login::url(Some(&id)), vec![])
         }
-        Ok(Next::Consent) => see_other(&super::web::consent::url(&id), vec![]),
-        Ok(Next::Redirect(to)) => see_other(&to, vec![]),
-        Err(e) => {
-            tracing::error!(error = %e, "authorize failed");
-            state.pages.error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again.",
-            )
-        }
+        Next::Consent => see_other(&super::web::consent::url(&id), vec![]),
+        Next::Redirect(to) => see_other(&to, vec![]),
     }
 }

@@ -247,8 +247,11 @@ mod tests {
         h
     }
 
-    /// What a Basic header came to: the id and the secret's readings, or why it is malformed.
-    fn basic(credentials: &[u8]) -> Result<(String, Vec<String>), &'static str> {
+    /// The id and the secret's readings, or why the header is malformed.
+    type Parsed = Result<(String, Vec<String>), &'static str>;
+
+    /// What a Basic header with these credentials came to.
+    fn basic(credentials: &[u8]) -> Parsed {
         let h = with_auth(&format!("Basic {}", STANDARD.encode(credentials)));
         match Presented::from_headers(&h) {
             Presented::Basic { client_id, secret } => Ok((
@@ -262,14 +265,14 @@ mod tests {
 
     #[test]
     fn basic_credentials_are_form_decoded_and_also_read_as_sent() {
-        let ok = |id: &str, readings: &[&str]| {
-            Ok::<_, &'static str>((
+        let ok = |id: &str, readings: &[&str]| -> Parsed {
+            Ok((
                 id.to_owned(),
-                readings.iter().map(|r| (*r).to_owned()).collect::<Vec<_>>(),
+                readings.iter().map(|r| (*r).to_owned()).collect(),
             ))
         };
         let uuid = "0b5c1f36-6d0a-4d7b-9c2a-2f2e5f1c7a10";
-        let cases: &[(&[u8], Result<(String, Vec<String>), &'static str>)] = &[
+        let cases: &[(&[u8], Parsed)] = &[
             // What the Globus SDK sends: nothing encoded, one reading.
             (b"id:tcs_abc.def-1~", ok("id", &["tcs_abc.def-1~"])),
             // Split at the first ':' only; '=' and '/' are not special.

@@ -45,7 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/oauth2/token/validate", post(validate::validate))
         .route("/v2/oauth2/token/revoke", post(revoke::revoke))
         .route("/v2/oauth2/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
-        .route("/v2/oauth2/authorize", get(authorize::authorize))
+        .route(
+            "/v2/oauth2/authorize",
+            get(authorize::authorize).post(authorize::authorize_form),
+        )
         .merge(api::routes())
         .merge(web::routes())
         .fallback(not_found)

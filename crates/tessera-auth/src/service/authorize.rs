@@ -10,6 +10,7 @@ use crate::state::AppState;
 use std::sync::Arc;
 use tessera_core::auth_policy::{self, AuthPolicy, Requirement};
 use tessera_core::client::Client;
+use tessera_core::clock::UnixTime;
 use tessera_core::consent::{consented_paths, covers, expand_declared, requested_paths, Consent};
 use tessera_core::grant::authorization_code::{
     AuthorizationCode, PendingAuthorization, CODE_LIFETIME_S, PENDING_LIFETIME_S,
@@ -24,20 +25,7 @@ use tessera_proto::scope::{distinct_roots, parse_scope_request, ScopeRequest};
 use tessera_store::{ConsentParent, NewConsent, StoreError};
 use uuid::Uuid;
 
-/// The query parameters of `/v2/oauth2/authorize` (spec §2.1).
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct AuthorizeParams {
-    pub client_id: Option<String>,
-    pub redirect_uri: Option<String>,
-    pub scope: Option<String>,
-    pub state: Option<String>,
-    pub response_type: Option<String>,
-    pub access_type: Option<String>,
-    pub code_challenge: Option<String>,
-    pub code_challenge_method: Option<String>,
-    pub prompt: Option<String>,
-    pub nonce: Option<String>,
-}
+pub use super::authorize_params::{AuthorizeParams, Interaction};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -104,11 +92,13 @@ fn error_location(
     with_params(uri, &p)
 }
 
-/// Validates an authorize request and stores it as pending.
+/// Validates an authorize request and stores it as pending; says how the user may be involved.
+/// `signed_in_at` is the `auth_time` of the browser's session, if it has one (for `max_age`).
 pub async fn start(
     state: &AppState,
     p: AuthorizeParams,
-) -> Result<PendingAuthorization, AuthorizeError> {
+    signed_in_at: Option<UnixTime>,
+) -> Result<(PendingAuthorization, Interaction), AuthorizeError> {
     let page = |title: &'static str, message: &str| AuthorizeError::Page {
         title,
         message: message.to_owned(),
@@ -158,6 +148,9 @@ pub async fn start(
             "only response_type=code is supported",
         ));
     }
+    let interaction = p
+        .interaction()
+        .map_err(|(error, description)| back(error, description))?;
     if !client.client.client_type.allows_grant("authorization_code") {
         return Err(back(
             "unauthorized_client",
@@ -216,15 +209,38 @@ pub async fn start(
         code_challenge: challenge,
         nonce: p.nonce.filter(|n| n.len() <= MAX_STATE),
         offline,
-        force_login: p
-            .prompt
-            .as_deref()
-            .is_some_and(|v| v.split(' ').any(|x| x == "login")),
+        force_login: interaction.needs_sign_in(signed_in_at, now),
         created_at: now,
         expires_at: now + PENDING_LIFETIME_S,
     };
     state.store.insert_pending(&pending).await?;
-    Ok(pending)
+    Ok((pending, interaction))
+}
+
+/// Where a `prompt=none` request goes: back to the client with its code, or, where the user
+/// would have to act, with why not (OIDC Core §3.1.2.6), ending the request.
+pub async fn without_interaction(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    next: Next,
+) -> Result<String, StoreError> {
+    let (error, description) = match next {
+        Next::Redirect(to) => return Ok(to),
+        Next::SignIn => ("login_required", "the user must sign in"),
+        Next::Consent => ("consent_required", "the user must consent"),
+        Next::LinkIdentity(_) => (
+            "interaction_required",
+            "the user must sign in with another identity",
+        ),
+    };
+    state.store.delete_pending(pending.id).await?;
+    Ok(error_location(
+        state,
+        &pending.redirect_uri,
+        pending.state.as_deref(),
+        error,
+        description,
+    ))
 }
 
 fn normal_form(requests: &[ScopeRequest]) -> String {

@@ -111,6 +111,34 @@ pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<SignedIdToken,
     state.keys.sign(now, &Value::Object(claims))
 }
 
+/// The client an ID token of ours was issued to (its `aud`), for an `id_token_hint`
+/// (RP-Initiated Logout 1.0 §2): it must be signed by one of our published RSA keys and name us
+/// as `iss`. Expiry does not matter: a hint is often an old token.
+pub fn issued_to(state: &AppState, token: &str) -> Option<Uuid> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::RS512) {
+        return None;
+    }
+    let kid = header.kid?;
+    let jwks = state.keys.jwks(state.clock.now());
+    let jwk = jwks.keys.iter().find(|k| k.kty == "RSA" && k.kid == kid)?;
+    let key = DecodingKey::from_rsa_components(jwk.n.as_deref()?, jwk.e.as_deref()?).ok()?;
+    let mut v = Validation::new(header.alg);
+    v.validate_exp = false;
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &v).ok()?.claims;
+    if claims["iss"] != state.config.issuer() {
+        return None;
+    }
+    let aud = match &claims["aud"] {
+        Value::Array(a) => a.first()?.as_str()?,
+        a => a.as_str()?,
+    };
+    Uuid::parse_str(aud).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::at_hash;

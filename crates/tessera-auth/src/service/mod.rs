@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit_log;
 pub mod authorize;
+pub mod authorize_params;
 pub mod client_auth;
 pub mod clients;
 pub mod consents;

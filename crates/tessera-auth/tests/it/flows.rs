@@ -12,7 +12,7 @@ use tessera_core::secret::Secret;
 const PAGE: &str = "http://tessera.test/v2/web/auth-code";
 const SCOPES: &str = "openid profile email urn:globus:auth:scope:transfer.api.globus.org:all";
 
-async fn alice(s: &TestServer) -> String {
+pub(crate) async fn alice(s: &TestServer) -> String {
     let who = admin::add_user(
         s.state.store.as_ref(),
         s.clock.as_ref(),
@@ -30,7 +30,7 @@ async fn alice(s: &TestServer) -> String {
     who.id.to_string()
 }
 
-fn query(client: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
+pub(crate) fn query(client: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
     let mut p = vec![
         ("client_id", client),
         ("redirect_uri", redirect),
@@ -246,7 +246,7 @@ async fn pkce_downgrade_verifier_without_challenge_is_refused() {
 }
 
 /// A confidential client with a registered redirect URI.
-async fn register_redirect(s: &TestServer, uri: &str) -> Client {
+pub(crate) async fn register_redirect(s: &TestServer, uri: &str) -> Client {
     let (c, secret) = admin::add_client(
         s.state.store.as_ref(),
         s.clock.as_ref(),
@@ -718,7 +718,8 @@ async fn the_session_cookie_is_httponly_and_samesite_lax() {
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
-    assert_eq!(r.headers[header::LOCATION], "/v2/web/account");
+    // A sign-in for no application (and no `next`) ends on the front door.
+    assert_eq!(r.headers[header::LOCATION], "/");
 }
 
 #[tokio::test]

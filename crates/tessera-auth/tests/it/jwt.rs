@@ -29,7 +29,7 @@ pub(crate) fn claims_of(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-fn tamper(jwt: &str) -> String {
+pub(crate) fn tamper(jwt: &str) -> String {
     let mut b = jwt.as_bytes().to_vec();
     let i = b.len() - 3;
     b[i] = if b[i] == b'A' { b'B' } else { b'A' };

@@ -1,4 +1,5 @@
-//! `/v2/web/account`: the apps the signed-in user has allowed, each with "Revoke".
+//! `/v2/web/account`: the signed-in user's linked identities and the apps they have allowed,
+//! each with "Revoke". The front door shows the same for a signed-in visitor.
 
 use super::cookies::{self, csrf, csrf_ok};
 use super::pages::{see_other, with_cookies, STATIC_BASE};
@@ -12,7 +13,8 @@ use serde::Serialize;
 use std::collections::HashMap;
 use tessera_core::clock::iso8601;
 use tessera_core::identity::Identity;
-use tessera_store::Change;
+use tessera_core::redirect::local_path;
+use tessera_store::{Change, StoreError};
 use uuid::Uuid;
 
 #[derive(Serialize)]
@@ -38,35 +40,20 @@ struct App {
     revoke_action: String,
 }
 
-fn failed(state: &AppState, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "account page failed");
-    state.pages.error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again.",
-    )
+/// What the account page (and the front door, signed in) shows of a person: their linked
+/// identities, and the apps they allowed with what each may do.
+#[derive(Serialize)]
+pub(super) struct Overview {
+    identities: Vec<LinkedIdentity>,
+    apps: Vec<App>,
 }
 
-pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let current = match sessions::current(
-        &state,
-        cookies::get(&headers, cookies::SESSION).as_deref(),
-    )
-    .await
-    {
-        Ok(Some(c)) => c,
-        Ok(None) => return see_other("/v2/web/login", vec![]),
-        Err(e) => return failed(&state, &e),
-    };
-    let identity = current.1;
-    let all = match state.store.consents_of(identity.id).await {
-        Ok(a) => a,
-        Err(e) => return failed(&state, &e),
-    };
-    let catalogue = match state.scopes.get(state.store.as_ref()).await {
-        Ok(c) => c,
-        Err(e) => return failed(&state, &e),
-    };
+pub(super) async fn overview(
+    state: &AppState,
+    identity: &Identity,
+) -> Result<Overview, StoreError> {
+    let all = state.store.consents_of(identity.id).await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
     let mut apps: Vec<App> = Vec::new();
     for root in all.iter().filter(|c| c.dependency_path.len() == 1) {
         let scope = ScopeItem {
@@ -85,11 +72,10 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         let name = match state
             .clients
             .get(state.store.as_ref(), root.client_id)
-            .await
+            .await?
         {
-            Ok(Some(c)) => c.client.name.clone(),
-            Ok(None) => root.client_id.to_string(),
-            Err(e) => return failed(&state, &e),
+            Some(c) => c.client.name.clone(),
+            None => root.client_id.to_string(),
         };
         apps.push(App {
             client_name: name,
@@ -99,11 +85,8 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
             revoke_action: format!("/v2/web/account/apps/{}/revoke", root.client_id),
         });
     }
-    let set = match state.store.identity_set(identity.id).await {
-        Ok(s) => s,
-        Err(e) => return failed(&state, &e),
-    };
-    let identities: Vec<LinkedIdentity> = set
+    let set = state.store.identity_set(identity.id).await?;
+    let identities = set
         .iter()
         .map(|i| LinkedIdentity {
             username: i.username.clone(),
@@ -112,17 +95,45 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
                 .then(|| format!("/v2/web/account/identities/{}/unlink", i.id)),
         })
         .collect();
+    Ok(Overview { identities, apps })
+}
+
+/// Where this page is, for a sign-in that should come back to it.
+const HERE: &str = "/v2/web/account";
+
+pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let current = match sessions::current(
+        &state,
+        cookies::get(&headers, cookies::SESSION).as_deref(),
+    )
+    .await
+    {
+        Ok(Some(c)) => c,
+        Ok(None) => return see_other(&super::login::url_then(HERE), vec![]),
+        Err(e) => return state.pages.failed("the account page", &e),
+    };
+    let identity = current.1;
+    let overview = match overview(&state, &identity).await {
+        Ok(o) => o,
+        Err(e) => return state.pages.failed("the account page", &e),
+    };
     let (token, cookie) = csrf(&state, &headers);
     let page = state.pages.render(
         StatusCode::OK,
         "account.html",
         minijinja::context! {
             static_base => STATIC_BASE, username => identity.username, name => identity.name,
-            csrf => token, logout_url => "/v2/web/logout", apps, identities,
+            csrf => token, logout_url => "/v2/web/logout", overview, back => HERE,
             link_url => "/v2/web/login?link=1",
         },
     );
     with_cookies(page, cookie)
+}
+
+/// Where a form on the account page or the front door returns to: its `next`, if that is a
+/// path on this site, else this page.
+fn back(f: &HashMap<String, String>) -> &str {
+    f.get("next").and_then(|n| local_path(n)).unwrap_or(HERE)
 }
 
 /// The signed-in user behind a form POST with a valid CSRF token; otherwise the response to
@@ -141,8 +152,8 @@ async fn form_user(
     }
     match sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref()).await {
         Ok(Some((_, identity))) => Ok(identity),
-        Ok(None) => Err(see_other("/v2/web/login", vec![])),
-        Err(e) => Err(failed(state, &e)),
+        Ok(None) => Err(see_other(&super::login::url_then(back(f)), vec![])),
+        Err(e) => Err(state.pages.failed("the account page", &e)),
     }
 }
 
@@ -162,9 +173,9 @@ pub async fn revoke(
             .error(StatusCode::NOT_FOUND, "No such app", "Nothing was changed.");
     };
     if let Err(e) = consents::rescind_client(&state, identity.id, client).await {
-        return failed(&state, &e);
+        return state.pages.failed("the account page", &e);
     }
-    see_other("/v2/web/account", vec![])
+    see_other(back(&f), vec![])
 }
 
 /// Takes a linked identity out of the signed-in user's set (never the one signed in with).
@@ -180,7 +191,7 @@ pub async fn unlink(
     };
     let set = match state.store.identity_set(identity.id).await {
         Ok(s) => s,
-        Err(e) => return failed(&state, &e),
+        Err(e) => return state.pages.failed("the account page", &e),
     };
     let target = Uuid::parse_str(&identity_id)
         .ok()
@@ -193,12 +204,12 @@ pub async fn unlink(
         );
     };
     if let Err(e) = state.store.unlink_identity(target).await {
-        return failed(&state, &e);
+        return state.pages.failed("the account page", &e);
     }
     let _ = state
         .publish(vec![Change::IdentitySetChanged(target)])
         .await;
     crate::audit::identity_unlinked(&state, identity.id, target);
     tracing::info!(event = "identity_unlinked", identity = %identity.id, unlinked = %target, "identity unlinked");
-    see_other("/v2/web/account", vec![])
+    see_other(back(&f), vec![])
 }

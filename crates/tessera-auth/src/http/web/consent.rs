@@ -18,15 +18,6 @@ pub fn url(request: &str) -> String {
     )
 }
 
-fn failed(state: &AppState, e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "consent page failed");
-    state.pages.error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again.",
-    )
-}
-
 fn expired(state: &AppState) -> Response {
     state.pages.error(
         StatusCode::BAD_REQUEST,
@@ -44,7 +35,7 @@ pub async fn show(
     let pending = match authorize::pending(&state, request).await {
         Ok(Some(p)) => p,
         Ok(None) => return expired(&state),
-        Err(e) => return failed(&state, &e),
+        Err(e) => return state.pages.failed("the consent page", &e),
     };
     let current = match sessions::current(
         &state,
@@ -53,7 +44,7 @@ pub async fn show(
     .await
     {
         Ok(c) => c,
-        Err(e) => return failed(&state, &e),
+        Err(e) => return state.pages.failed("the consent page", &e),
     };
     match authorize::next_step(&state, &pending, current.as_ref()).await {
         Ok(Next::Consent) => {}
@@ -61,7 +52,7 @@ pub async fn show(
             return see_other(&super::login::url(Some(request)), vec![])
         }
         Ok(Next::Redirect(to)) => return see_other(&to, vec![]),
-        Err(e) => return failed(&state, &e),
+        Err(e) => return state.pages.failed("the consent page", &e),
     }
     let Some((_, identity)) = current else {
         return see_other(&super::login::url(Some(request)), vec![]);
@@ -69,7 +60,7 @@ pub async fn show(
     let view = match authorize::consent_view(&state, &pending).await {
         Ok(Some(v)) => v,
         Ok(None) => return expired(&state),
-        Err(e) => return failed(&state, &e),
+        Err(e) => return state.pages.failed("the consent page", &e),
     };
     let (token, cookie) = csrf(&state, &headers);
     let c = &view.client.client;
@@ -102,7 +93,7 @@ pub async fn submit(
     let pending = match authorize::pending(&state, request).await {
         Ok(Some(p)) => p,
         Ok(None) => return expired(&state),
-        Err(e) => return failed(&state, &e),
+        Err(e) => return state.pages.failed("the consent page", &e),
     };
     let current = match sessions::current(
         &state,
@@ -112,7 +103,7 @@ pub async fn submit(
     {
         Ok(Some(c)) => c,
         Ok(None) => return see_other(&super::login::url(Some(request)), vec![]),
-        Err(e) => return failed(&state, &e),
+        Err(e) => return state.pages.failed("the consent page", &e),
     };
     if pending.force_login && current.0.auth_time < pending.created_at {
         return see_other(&super::login::url(Some(request)), vec![]);
@@ -130,6 +121,6 @@ pub async fn submit(
     };
     match outcome {
         Ok(to) => see_other(&to, vec![]),
-        Err(e) => failed(&state, &e),
+        Err(e) => state.pages.failed("the consent page", &e),
     }
 }

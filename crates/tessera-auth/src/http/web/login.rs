@@ -12,9 +12,24 @@ use axum::response::Response;
 use axum::Form;
 use std::collections::HashMap;
 use tessera_core::identity::Identity;
+use tessera_core::redirect::local_path;
 use tessera_core::secret::Secret;
 use tessera_core::session::{BrowserSession, SESSION_LIFETIME_S};
 use tessera_store::Change;
+
+/// The sign-in page for a person who should come back to `next`, a path on this site.
+pub fn url_then(next: &str) -> String {
+    format!(
+        "/v2/web/login?next={}",
+        url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+    )
+}
+
+/// Where a sign-in that is not for an application ends: `next`, if it is a path on this site,
+/// else the front door.
+fn after_sign_in(next: Option<&str>) -> &str {
+    next.and_then(local_path).unwrap_or("/")
+}
 
 /// Where the sign-in page is, for a pending request or none.
 pub fn url(request: Option<&str>) -> String {
@@ -40,7 +55,8 @@ async fn client_name(state: &AppState, request: &str) -> Option<String> {
 /// Which sign-in form to show.
 #[derive(Clone)]
 enum Mode {
-    SignIn,
+    /// An ordinary sign-in; without a request, it ends at `next` (a path on this site).
+    SignIn { next: Option<String> },
     /// "Link another identity", from the account page.
     Link,
     /// The application needs an identity the signed-in person lacks: the one signed in with
@@ -64,20 +80,21 @@ fn form(
     mode: Mode,
 ) -> Response {
     let (token, cookie) = csrf(state, headers);
-    let link = !matches!(mode, Mode::SignIn);
-    let (requirement, signed_in_as) = match mode {
+    let link = !matches!(mode, Mode::SignIn { .. });
+    let (requirement, signed_in_as, next) = match mode {
         Mode::LinkFor {
             requirement,
             signed_in_as,
-        } => (Some(requirement), Some(signed_in_as)),
-        _ => (None, None),
+        } => (Some(requirement), Some(signed_in_as), None),
+        Mode::SignIn { next } => (None, None, next),
+        Mode::Link => (None, None, None),
     };
     let page = state.pages.render(
         status,
         "login.html",
         minijinja::context! {
             action => "/v2/web/login", csrf => token, request, username, error, client_name, link,
-            requirement, signed_in_as, static_base => STATIC_BASE,
+            requirement, signed_in_as, next, static_base => STATIC_BASE,
         },
     );
     with_cookies(page, cookie)
@@ -117,11 +134,13 @@ pub async fn show(
     let mode = if q.get("link").is_some_and(|v| v == "1") {
         Mode::Link
     } else if request.is_empty() {
-        Mode::SignIn
+        Mode::SignIn {
+            next: q.get("next").and_then(|n| local_path(n)).map(str::to_owned),
+        }
     } else {
         missing_identity(&state, &headers, request)
             .await
-            .unwrap_or(Mode::SignIn)
+            .unwrap_or(Mode::SignIn { next: None })
     };
     form(
         &state,
@@ -376,7 +395,9 @@ pub async fn submit(
             if field("link") == "1" {
                 Mode::Link
             } else {
-                Mode::SignIn
+                Mode::SignIn {
+                    next: local_path(field("next")).map(str::to_owned),
+                }
             },
         );
     }
@@ -417,7 +438,9 @@ pub async fn submit(
             username,
             Some(msg),
             name.clone(),
-            Mode::SignIn,
+            Mode::SignIn {
+                next: local_path(field("next")).map(str::to_owned),
+            },
         )
     };
     let (session, secret, identity) =
@@ -441,7 +464,7 @@ pub async fn submit(
         Some(SESSION_LIFETIME_S),
     );
     let location = if request.is_empty() {
-        "/v2/web/account".to_owned()
+        after_sign_in(f.get("next").map(String::as_str)).to_owned()
     } else {
         match authorize::pending(&state, request).await {
             Ok(Some(p)) => match authorize::next_step(&state, &p, Some(&(session, identity))).await

@@ -1,9 +1,13 @@
-//! `/v2/web/logout`: end the browser session; offer the way back to the application when it
-//! named a redirect URI it has registered (`redirect_uri`, `redirect_name`, `client_id`).
+//! `/v2/web/logout`: end the browser session, after asking. Two ways back to the application,
+//! each only to a redirect URI the client has registered:
+//! - OpenID Connect RP-Initiated Logout 1.0 (`end_session_endpoint` in discovery):
+//!   `post_logout_redirect_uri` with `client_id` or an `id_token_hint` of ours, and `state`;
+//!   the browser is sent there once signed out (at once, if nobody was signed in);
+//! - Globus: `redirect_uri`, `redirect_name` and `client_id`; the page offers a link back.
 
 use super::cookies::{self, csrf, csrf_ok};
-use super::pages::{with_cookies, STATIC_BASE};
-use crate::service::{authorize, sessions};
+use super::pages::{see_other, with_cookies, STATIC_BASE};
+use crate::service::{authorize, id_token, sessions};
 use crate::state::AppState;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -12,11 +16,64 @@ use axum::Form;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// The return link, only for a redirect URI the named client may use.
-async fn return_link(state: &AppState, q: &HashMap<String, String>) -> Option<String> {
-    let uri = q.get("redirect_uri")?;
-    let id = Uuid::parse_str(q.get("client_id")?).ok()?;
-    let client = state.clients.get(state.store.as_ref(), id).await.ok()??;
+/// Where the user may go once signed out.
+struct Return {
+    client_id: Uuid,
+    /// The registered URI as given.
+    uri: String,
+    /// RP-Initiated Logout: sent there at once, with `state`. Otherwise a link is offered.
+    automatic: bool,
+}
+
+impl Return {
+    /// Where to send the browser (RP-Initiated Logout §3: `state` comes back).
+    fn location(&self, q: &HashMap<String, String>) -> String {
+        match q.get("state") {
+            Some(s) => authorize::with_params(&self.uri, &[("state", s)]),
+            None => self.uri.clone(),
+        }
+    }
+
+    /// The hidden fields that carry the request through the confirmation form.
+    fn fields(&self, q: &HashMap<String, String>) -> Vec<(&'static str, String)> {
+        let mut f = vec![("client_id", self.client_id.to_string())];
+        if self.automatic {
+            f.push(("post_logout_redirect_uri", self.uri.clone()));
+            f.extend(q.get("state").map(|s| ("state", s.clone())));
+        } else {
+            f.push(("redirect_uri", self.uri.clone()));
+            f.extend(q.get("redirect_name").map(|n| ("redirect_name", n.clone())));
+        }
+        f
+    }
+}
+
+/// The way back the request names, if its client may use it. A `client_id` that is not a
+/// client, or an `id_token_hint` that is not ours or names another client, gives none.
+async fn return_to(state: &AppState, q: &HashMap<String, String>) -> Option<Return> {
+    let named = match q.get("client_id") {
+        Some(id) => Some(Uuid::parse_str(id).ok()?),
+        None => None,
+    };
+    let hinted = match q.get("id_token_hint") {
+        Some(hint) => Some(id_token::issued_to(state, hint)?),
+        None => None,
+    };
+    let client_id = match (named, hinted) {
+        (Some(n), Some(h)) if n != h => return None,
+        (Some(id), _) | (None, Some(id)) => id,
+        (None, None) => return None,
+    };
+    let (uri, automatic) = match (q.get("post_logout_redirect_uri"), q.get("redirect_uri")) {
+        (Some(uri), _) => (uri, true),
+        (None, Some(uri)) => (uri, false),
+        (None, None) => return None,
+    };
+    let client = state
+        .clients
+        .get(state.store.as_ref(), client_id)
+        .await
+        .ok()??;
     let native = authorize::native_like(state, &client.client).await.ok()?;
     tessera_core::redirect::allowed(
         &client.client,
@@ -24,7 +81,11 @@ async fn return_link(state: &AppState, q: &HashMap<String, String>) -> Option<St
         uri,
         &authorize::auth_code_page(state),
     )
-    .then(|| uri.clone())
+    .then(|| Return {
+        client_id,
+        uri: uri.clone(),
+        automatic,
+    })
 }
 
 pub async fn show(
@@ -36,7 +97,13 @@ pub async fn show(
         .await
         .ok()
         .flatten();
-    let redirect_uri = return_link(&state, &q).await;
+    let back = return_to(&state, &q).await;
+    if current.is_none() {
+        if let Some(r) = back.as_ref().filter(|r| r.automatic) {
+            // Nobody to sign out: straight back to the application.
+            return see_other(&r.location(&q), vec![]);
+        }
+    }
     let (token, cookie) = csrf(&state, &headers);
     let page = state.pages.render(
         StatusCode::OK,
@@ -44,7 +111,9 @@ pub async fn show(
         minijinja::context! {
             static_base => STATIC_BASE, signed_in => current.is_some(),
             username => current.map(|(_, i)| i.username), action => "/v2/web/logout", csrf => token,
-            redirect_uri, redirect_name => q.get("redirect_name"), client_id => q.get("client_id"),
+            carry => back.as_ref().map(|r| r.fields(&q)).unwrap_or_default(),
+            redirect_uri => back.as_ref().map(|r| r.uri.clone()),
+            redirect_name => q.get("redirect_name"),
         },
     );
     with_cookies(page, cookie)
@@ -73,13 +142,18 @@ pub async fn submit(
         );
     }
     tracing::info!(event = "sign_out", "signed out");
-    let redirect_uri = return_link(&state, &f).await;
+    let forget = cookies::set(&state, cookies::SESSION, "", Some(0));
+    let back = return_to(&state, &f).await;
+    if let Some(r) = back.as_ref().filter(|r| r.automatic) {
+        return see_other(&r.location(&f), forget.into_iter().collect());
+    }
     let page = state.pages.render(
         StatusCode::OK,
         "logout.html",
         minijinja::context! {
-            static_base => STATIC_BASE, signed_in => false, redirect_uri, redirect_name => f.get("redirect_name"),
+            static_base => STATIC_BASE, signed_in => false,
+            redirect_uri => back.map(|r| r.uri), redirect_name => f.get("redirect_name"),
         },
     );
-    with_cookies(page, cookies::set(&state, cookies::SESSION, "", Some(0)))
+    with_cookies(page, forget)
 }

@@ -1,11 +1,12 @@
-//! The browser pages: sign-in, consent, the auth-code page, logout, the account page. Plain
-//! HTML forms rendered on the server; no JavaScript. Every form carries a CSRF token; every page
-//! forbids framing and is never cached.
+//! The browser pages: the front door, sign-in, consent, the auth-code page, logout, the
+//! account page. Plain HTML forms rendered on the server; no JavaScript. Every form carries a
+//! CSRF token; every page links home, forbids framing and is never cached.
 
 pub mod account;
 pub mod auth_code;
 pub mod consent;
 pub mod cookies;
+pub mod home;
 pub mod login;
 pub mod logout;
 pub mod pages;
@@ -16,6 +17,7 @@ use axum::Router;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(home::show))
         .route("/v2/web/login", get(login::show).post(login::submit))
         .route("/v2/web/consent", get(consent::show).post(consent::submit))
         .route("/v2/web/auth-code", get(auth_code::show))

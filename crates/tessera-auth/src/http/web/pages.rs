@@ -4,7 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 9] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     (
@@ -24,6 +24,11 @@ const TEMPLATES: [(&str, &str); 7] = [
         "account.html",
         include_str!("../../../templates/account.html"),
     ),
+    (
+        "account_parts.html",
+        include_str!("../../../templates/account_parts.html"),
+    ),
+    ("home.html", include_str!("../../../templates/home.html")),
 ];
 
 const STYLE: &str = include_str!("../../../templates/style.css");
@@ -60,6 +65,16 @@ impl Pages {
                 )
             }
         }
+    }
+
+    /// An internal failure on a page: logged with what failed, shown as a plain 500 page.
+    pub fn failed(&self, what: &str, error: &dyn std::fmt::Display) -> Response {
+        tracing::error!(%error, "{what} failed");
+        self.error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Please try again.",
+        )
     }
 
     pub fn error(&self, status: StatusCode, title: &str, message: &str) -> Response {
