@@ -4,22 +4,19 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '..', '..');
-const BIN = process.env.TESSERA_BIN
-  ? resolve(process.cwd(), process.env.TESSERA_BIN)
-  : join(ROOT, 'target', 'release', 'tessera');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'target', 'browser-screenshots');
+import {
+  STEP_MS,
+  TEST_MS,
+  Tessera,
+  base64url,
+  launchChromium,
+  pathOf,
+  screenshot,
+  sleep,
+  withTimeout,
+} from './harness.mjs';
 
 const USERNAME = 'alice@example.org';
 const PASSWORD = 'correct-horse-' + randomBytes(6).toString('hex');
@@ -29,14 +26,9 @@ const TRANSFER_SCOPE = 'urn:globus:auth:scope:transfer.api.globus.org:all';
 const SCOPES = ['openid', 'profile', 'email', TRANSFER_SCOPE];
 const STATE = 'xyz';
 
-const STEP_MS = 10_000; // any single browser action or wait
-const TEST_MS = 30_000; // any single test
-
 // ---- shared state -----------------------------------------------------------
 
-let server; // ChildProcess
-let serverLog = '';
-let dataDir;
+let tessera; // the server
 let base; // e.g. http://127.0.0.1:40123
 let redirectUri;
 let clientId;
@@ -57,119 +49,6 @@ const expectedErrorDocuments = new Set();
 const documents = [];
 
 // ---- helpers ----------------------------------------------------------------
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  const timeout = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function base64url(buf) {
-  return buf.toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** Environment for the server and CLI: no outside config may leak in. */
-function childEnv() {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) {
-    if (k.startsWith('TESSERA_') && k !== 'TESSERA_BIN') delete env[k];
-  }
-  return env;
-}
-
-/** Runs a `tessera admin ...` command and parses the one JSON object it prints. */
-function cli(args, input) {
-  return withTimeout(
-    new Promise((resolvePromise, reject) => {
-      const child = spawn(BIN, args, { env: childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        if (code !== 0) {
-          reject(new Error(`tessera ${args.join(' ')} exited ${code}: ${err || out}`));
-          return;
-        }
-        try {
-          resolvePromise(JSON.parse(out));
-        } catch (e) {
-          reject(new Error(`tessera ${args.join(' ')} printed no JSON: ${out} ${err}`));
-        }
-      });
-      child.stdin.end(input ?? '');
-    }),
-    20_000,
-    `tessera ${args.join(' ')}`,
-  );
-}
-
-/** Starts the server on a free port and resolves with its base URL. */
-function startServer() {
-  return withTimeout(
-    new Promise((resolvePromise, reject) => {
-      server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir], {
-        env: childEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let firstLine = null;
-      let pending = '';
-      server.on('error', reject);
-      server.on('exit', (code, signal) => {
-        if (firstLine === null) {
-          reject(new Error(`server exited (${code ?? signal}) before it listened:\n${serverLog}`));
-        }
-      });
-      server.stderr.on('data', (d) => (serverLog += d));
-      server.stdout.on('data', (d) => {
-        serverLog += d;
-        if (firstLine !== null) return;
-        pending += d;
-        const nl = pending.indexOf('\n');
-        if (nl < 0) return;
-        firstLine = pending.slice(0, nl);
-        const m = firstLine.match(/https?:\/\/[^\s]+/);
-        if (!m) {
-          reject(new Error(`no URL in the server's first line: ${firstLine}`));
-          return;
-        }
-        resolvePromise(new URL(m[0]).origin);
-      });
-    }),
-    20_000,
-    'server start',
-  );
-}
-
-async function waitHealthy() {
-  const deadline = Date.now() + 20_000;
-  let last;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-      last = `status ${res.status}`;
-    } catch (e) {
-      last = e.message;
-    }
-    await sleep(100);
-  }
-  throw new Error(`/healthz never answered 200 (${last})\n${serverLog}`);
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  const timer = setTimeout(() => server.kill('SIGKILL'), 5_000);
-  await withTimeout(exited, 10_000, 'server exit').catch(() => {});
-  clearTimeout(timer);
-}
 
 /** Records console errors, page errors, failed requests and document headers. */
 function watch(p, label) {
@@ -200,14 +79,6 @@ function watch(p, label) {
   });
 }
 
-async function screenshot(p, name) {
-  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, timeout: STEP_MS });
-}
-
-function pathOf(p) {
-  return new URL(p.url()).pathname;
-}
-
 async function userinfo(accessToken) {
   return fetch(`${base}/v2/oauth2/userinfo`, {
     headers: { Authorization: `Bearer ${accessToken}` },
@@ -227,17 +98,12 @@ function appEntries(p, name) {
 
 before(
   async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'tessera-browser-'));
-    base = await startServer();
+    tessera = await new Tessera().start();
+    base = tessera.base;
     redirectUri = `${base}/v2/web/auth-code`;
-    await waitHealthy();
 
-    await cli(
-      ['admin', 'user', 'add', USERNAME, '--password-stdin', '--name', 'Alice Example', '--data-dir', dataDir],
-      `${PASSWORD}\n`,
-    );
-    const client = await cli(['admin', 'client', 'add', '--name', CLIENT_NAME, '--native', '--data-dir', dataDir]);
+    await tessera.admin(['admin', 'user', 'add', USERNAME, '--password-stdin', '--name', 'Alice Example'], `${PASSWORD}\n`);
+    const client = await tessera.admin(['admin', 'client', 'add', '--name', CLIENT_NAME, '--native']);
     clientId = client.client_id;
     assert.ok(clientId, `client add printed no client_id: ${JSON.stringify(client)}`);
 
@@ -255,24 +121,7 @@ before(
     });
     authorizeUrl = `${base}/v2/oauth2/authorize?${q}`;
 
-    browser = await withTimeout(
-      chromium.launch({
-        executablePath: CHROMIUM,
-        timeout: 30_000,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      }),
-      35_000,
-      'chromium launch',
-    );
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1024, height: 768 }, colorScheme: 'light' });
     context.setDefaultTimeout(STEP_MS);
     context.setDefaultNavigationTimeout(15_000);
@@ -285,17 +134,10 @@ before(
 after(
   async () => {
     if (browser) await withTimeout(browser.close(), 10_000, 'browser close').catch(() => {});
-    await stopServer();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    if (process.env.TESSERA_BROWSER_LOG && serverLog) process.stderr.write(serverLog);
+    await tessera?.stop();
   },
   { timeout: 30_000 },
 );
-
-// Should the runner be interrupted, never leave the server behind.
-process.on('exit', () => {
-  if (server && server.exitCode === null) server.kill('SIGKILL');
-});
 
 // ---- tests ------------------------------------------------------------------
 

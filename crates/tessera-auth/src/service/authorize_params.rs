@@ -81,9 +81,10 @@ impl AuthorizeParams {
             match *v {
                 "none" => interaction.silent = true,
                 "login" => interaction.login = true,
-                // Consent already given is not asked again, and there is one account to pick.
-                "consent" | "select_account" => {}
-                _ => return Err(("invalid_request", "unknown prompt value")),
+                // `consent`: consent already given is not asked again; `select_account`: there
+                // is one account to pick. Values of later specs are ignored, as unknown
+                // parameters are (RFC 6749 §3.1).
+                _ => {}
             }
         }
         if interaction.silent && values.len() > 1 {
@@ -120,6 +121,7 @@ mod tests {
         assert!(ok(&[("prompt", "none")]).silent);
         assert!(ok(&[("prompt", "login consent")]).login);
         assert_eq!(ok(&[("prompt", "consent")]), Interaction::default());
+        assert_eq!(ok(&[("prompt", "create")]), Interaction::default());
         assert_eq!(ok(&[("max_age", "0")]).max_age, Some(0));
         assert_eq!(ok(&[("response_mode", "query")]), Interaction::default());
 
@@ -143,7 +145,7 @@ mod tests {
             (&[("response_mode", "fragment")], "invalid_request"),
             (&[("response_mode", "form_post")], "invalid_request"),
             (&[("prompt", "none login")], "invalid_request"),
-            (&[("prompt", "sometimes")], "invalid_request"),
+            (&[("prompt", "none consent")], "invalid_request"),
             (&[("max_age", "-1")], "invalid_request"),
             (&[("max_age", "soon")], "invalid_request"),
         ] {

@@ -11,4 +11,5 @@ mod dns_server;
 mod fqdns;
 mod observe;
 mod process;
+mod readme;
 mod serve;
