@@ -17,7 +17,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the server (Globus Auth API, OAuth2/OIDC).
-    Serve(ServeArgs),
+    // Boxed: the settings outgrew the other commands (clippy::large_enum_variant).
+    Serve(Box<ServeArgs>),
     /// Operator bootstrap, straight on the database (works while the server runs).
     #[command(subcommand)]
     Admin(AdminCommand),

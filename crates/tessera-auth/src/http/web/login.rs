@@ -25,12 +25,6 @@ pub fn url_then(next: &str) -> String {
     )
 }
 
-/// Where a sign-in that is not for an application ends: `next`, if it is a path on this site,
-/// else the front door.
-fn after_sign_in(next: Option<&str>) -> &str {
-    next.and_then(local_path).unwrap_or("/")
-}
-
 /// Where the sign-in page is, for a pending request or none.
 pub fn url(request: Option<&str>) -> String {
     match request {
@@ -383,6 +377,8 @@ pub async fn submit(
 ) -> Response {
     let field = |k: &str| f.get(k).map(String::as_str).unwrap_or("");
     let request = field("request");
+    // Where a sign-in for no application ends: `next`, if it is a path on this site.
+    let next = local_path(field("next")).map(str::to_owned);
     if !csrf_ok(&headers, f.get("csrf").map(String::as_str)) {
         return form(
             &state,
@@ -395,9 +391,7 @@ pub async fn submit(
             if field("link") == "1" {
                 Mode::Link
             } else {
-                Mode::SignIn {
-                    next: local_path(field("next")).map(str::to_owned),
-                }
+                Mode::SignIn { next: next.clone() }
             },
         );
     }
@@ -438,9 +432,7 @@ pub async fn submit(
             username,
             Some(msg),
             name.clone(),
-            Mode::SignIn {
-                next: local_path(field("next")).map(str::to_owned),
-            },
+            Mode::SignIn { next: next.clone() },
         )
     };
     let (session, secret, identity) =
@@ -464,7 +456,7 @@ pub async fn submit(
         Some(SESSION_LIFETIME_S),
     );
     let location = if request.is_empty() {
-        after_sign_in(f.get("next").map(String::as_str)).to_owned()
+        next.clone().unwrap_or_else(|| "/".to_owned())
     } else {
         match authorize::pending(&state, request).await {
             Ok(Some(p)) => match authorize::next_step(&state, &p, Some(&(session, identity))).await
