@@ -92,15 +92,8 @@ async fn world_with(s: &TestServer, graph_jwt: bool) -> World<'_> {
     ])
     .unwrap();
     let r = b.authorize(&q, "alice@example.org").await;
-    let code = location_params(&r)["code"].clone();
-    let body = serde_urlencoded::to_string([
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CALLBACK),
-    ])
-    .unwrap();
     let tokens = s
-        .form("/v2/oauth2/token", Some(&portal.basic()), &body)
+        .redeem(&portal, &location_params(&r)["code"], CALLBACK)
         .await;
     tokens.ok();
     assert_eq!(

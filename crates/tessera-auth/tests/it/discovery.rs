@@ -374,16 +374,7 @@ async fn max_age_asks_for_a_fresh_sign_in_only_when_the_last_is_older() {
     assert!(location.starts_with("/v2/web/login?request="), "{location}");
     // Signing in again is what it takes, and the ID token then says when.
     let p = redirected(&b.authorize(&old, "alice@example.org").await);
-    let code = &p["code"];
-    let body = serde_urlencoded::to_string([
-        ("grant_type", "authorization_code"),
-        ("code", code),
-        ("redirect_uri", CB),
-    ])
-    .unwrap();
-    let tokens = s
-        .form("/v2/oauth2/token", Some(&portal.basic()), &body)
-        .await;
+    let tokens = s.redeem(&portal, &p["code"], CB).await;
     tokens.ok();
     let claims = crate::jwt::claims_of(tokens.body["id_token"].as_str().unwrap());
     assert_eq!(claims["auth_time"], crate::harness::START + 120);

@@ -876,15 +876,8 @@ async fn template_instances_log_in_and_the_template_id_revokes_their_tokens() {
         &[("access_type", "offline"), ("prompt", "login")],
     );
     let r = b.authorize(&q, "alice@example.org").await;
-    let code = location_params(&r)["code"].clone();
-    let body = serde_urlencoded::to_string([
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", PAGE),
-    ])
-    .unwrap();
     let tokens = s
-        .form("/v2/oauth2/token", Some(&instance.basic()), &body)
+        .redeem(&instance, &location_params(&r)["code"], PAGE)
         .await;
     tokens.ok();
     let at = tokens.body["access_token"].as_str().unwrap();

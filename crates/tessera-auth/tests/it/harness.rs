@@ -193,6 +193,18 @@ impl TestServer {
         r.body["scope"].clone()
     }
 
+    /// Redeems an authorization code as the confidential `client` (HTTP Basic).
+    pub(crate) async fn redeem(&self, client: &Client, code: &str, redirect_uri: &str) -> Reply {
+        let body = serde_urlencoded::to_string([
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ])
+        .unwrap();
+        self.form("/v2/oauth2/token", Some(&client.basic()), &body)
+            .await
+    }
+
     pub(crate) async fn introspect(&self, caller: &Client, token: &str) -> Value {
         let r = self
             .form(

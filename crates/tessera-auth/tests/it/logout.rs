@@ -13,16 +13,7 @@ async fn signed_in(s: &TestServer, b: &mut Browser<'_>, portal: &Client) -> Stri
     let r = b
         .authorize(&query(&portal.id, CB, &[]), "alice@example.org")
         .await;
-    let code = location_params(&r)["code"].clone();
-    let body = serde_urlencoded::to_string([
-        ("grant_type", "authorization_code"),
-        ("code", &code),
-        ("redirect_uri", CB),
-    ])
-    .unwrap();
-    let r = s
-        .form("/v2/oauth2/token", Some(&portal.basic()), &body)
-        .await;
+    let r = s.redeem(portal, &location_params(&r)["code"], CB).await;
     r.ok();
     r.body["id_token"].as_str().unwrap().to_owned()
 }
