@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod client_addr;
 pub mod config;
 pub mod dns;
 pub mod http;

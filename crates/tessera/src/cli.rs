@@ -17,7 +17,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the server (Globus Auth API, OAuth2/OIDC).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Operator bootstrap, straight on the database (works while the server runs).
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -81,6 +81,10 @@ pub(crate) struct ServeArgs {
     /// Usernames that may read the audit log through the API (comma-separated).
     #[arg(long, env = "TESSERA_ADMIN_USERNAMES", value_delimiter = ',')]
     pub(crate) admin_usernames: Option<Vec<String>>,
+    /// Reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For or
+    /// Forwarded header names the client (default: none, the peer is the client).
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub(crate) trusted_proxies: Option<Vec<String>>,
     #[command(flatten)]
     pub(crate) retention: RetentionArgs,
     #[command(flatten)]

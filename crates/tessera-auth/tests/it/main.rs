@@ -15,4 +15,5 @@ mod linking;
 mod oauth;
 mod observe;
 mod projects;
+mod proxies;
 mod secrets;

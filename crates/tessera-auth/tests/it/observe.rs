@@ -86,7 +86,7 @@ async fn user_token(s: &TestServer, native: &Client, username: &str, scope: &str
     r.body["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn audit_log(s: &TestServer) -> Vec<AuditRecord> {
+pub(crate) async fn audit_log(s: &TestServer) -> Vec<AuditRecord> {
     s.state.flush_audit().await;
     s.state
         .store
