@@ -315,6 +315,14 @@ pub trait KeyRepository {
         to: &str,
     ) -> Result<bool, StoreError>;
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
+    /// An emergency rotation: deletes every key whose algorithm is one of `replacing` and
+    /// inserts `key`, in one transaction (behind the lock of `add_signing_key` on PostgreSQL),
+    /// so no reader sees the family without a key. Returns the deleted kids.
+    async fn replace_signing_keys(
+        &self,
+        replacing: &[&str],
+        key: &StoredKey,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 /// Rows the background cleanup deletes once they are past their end.

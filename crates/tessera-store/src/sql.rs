@@ -1453,6 +1453,44 @@ macro_rules! impl_repositories {
                     .await?;
                 Ok(done.rows_affected() > 0)
             }
+
+            async fn replace_signing_keys(
+                &self,
+                replacing: &[&str],
+                k: &StoredKey,
+            ) -> Result<Vec<String>, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                if $crate::Store::backend(self) == $crate::Backend::Postgres {
+                    ::sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(q::SIGNING_KEY_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let mut removed = Vec::new();
+                for algorithm in replacing {
+                    let rows = ::sqlx::query("DELETE FROM signing_keys WHERE algorithm = $1 RETURNING kid")
+                        .bind(*algorithm)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for row in rows {
+                        removed.push(row.try_get::<String, _>("kid")?);
+                    }
+                }
+                ::sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at, activates_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&k.kid)
+                .bind(&k.algorithm)
+                .bind(&k.private_pem)
+                .bind(k.created_at)
+                .bind(k.activates_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict("a signing key with this kid"))?;
+                tx.commit().await?;
+                Ok(removed)
+            }
         }
 
         #[async_trait]

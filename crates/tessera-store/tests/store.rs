@@ -429,6 +429,48 @@ async fn a_signing_key_is_added_once_however_many_nodes_rotate_at_once() {
 }
 
 #[tokio::test]
+async fn an_emergency_rotation_replaces_every_key_of_the_family_in_one_step() {
+    each_backend(|store| async move {
+        let key = |kid: &str, alg: &str, at: i64| StoredKey {
+            kid: kid.into(),
+            algorithm: alg.into(),
+            private_pem: format!("PEM-{kid}"),
+            created_at: at,
+            activates_at: at,
+        };
+        for k in [
+            key("old", "ES256", 1),
+            key("next", "ES256", 50),
+            key("ed", "EdDSA", 2),
+            key("rsa", "RS512", 1),
+        ] {
+            store.insert_signing_key(&k).await.unwrap();
+        }
+        let mut removed = store
+            .replace_signing_keys(&["ES256", "EdDSA"], &key("fresh", "ES256", 60))
+            .await
+            .unwrap();
+        removed.sort();
+        assert_eq!(removed, vec!["ed", "next", "old"]);
+        let left: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(left, vec!["rsa", "fresh"], "the other family is untouched");
+        // A kid already stored refuses the whole step: nothing is deleted.
+        assert!(store
+            .replace_signing_keys(&["RS512"], &key("fresh", "RS512", 70))
+            .await
+            .is_err());
+        assert_eq!(store.signing_keys().await.unwrap().len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn codes_are_claimed_once_and_pending_requests_round_trip() {
     use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
     each_backend(|store| async move {

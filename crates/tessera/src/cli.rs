@@ -159,7 +159,18 @@ pub(crate) enum AdminCommand {
 pub(crate) enum AdminKeys {
     /// Add the next signing keys now (ID tokens and access tokens); they are published at once
     /// and sign after the publication lead. Prints the keys and their states as JSON.
+    ///
+    /// With --now (a compromised key): new keys sign at once and every older key of the family
+    /// leaves the JWKS at once; tokens they signed stop verifying. Running servers switch
+    /// within their 5 s key poll.
     Rotate {
+        /// Replace the keys at once instead of scheduling the next ones.
+        #[arg(long)]
+        now: bool,
+        /// Which keys: id-token (the RSA key of ID tokens), access-token (the keys of JWT
+        /// access tokens) or all (default).
+        #[arg(long, default_value = "all", value_parser = ["all", "id-token", "access-token"])]
+        family: String,
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]

@@ -29,6 +29,42 @@ use tessera_store::StoreError;
 /// The `typ` header of RFC 9068 access tokens.
 pub const AT_JWT_TYP: &str = "at+jwt";
 
+/// The keys an operator rotates together: the RSA key that signs ID tokens, or the keys that
+/// sign JWT access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFamily {
+    IdToken,
+    AccessToken,
+}
+
+impl KeyFamily {
+    pub const ALL: [Self; 2] = [Self::IdToken, Self::AccessToken];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "id-token" => Some(Self::IdToken),
+            "access-token" => Some(Self::AccessToken),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::IdToken => "id-token",
+            Self::AccessToken => "access-token",
+        }
+    }
+}
+
+/// What an emergency rotation did ([`SigningKeys::replace_now`]).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Replaced {
+    /// The new keys, signing already.
+    pub added: Vec<String>,
+    /// The keys deleted, no longer published.
+    pub removed: Vec<String>,
+}
+
 /// How ID tokens are signed: RS512 by default (the Globus SDK's choice, spec §2.9), RS256 for
 /// OIDC libraries that accept nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,14 +4,14 @@ use super::master::{is_sealed, MasterKey};
 use super::material::{generate, load, Family};
 use super::set::{retired, KeySet, KeyState};
 use super::{
-    AccessTokenAlgorithm, KeyError, KeyPolicy, KeySummary, SignedIdToken, SigningAlgorithm,
-    AT_JWT_TYP, ID_TOKEN_HOLD_S,
+    AccessTokenAlgorithm, KeyError, KeyFamily, KeyPolicy, KeySummary, Replaced, SignedIdToken,
+    SigningAlgorithm, AT_JWT_TYP, ID_TOKEN_HOLD_S,
 };
 use jsonwebtoken::{Algorithm, Header, Validation};
 use std::sync::{Arc, RwLock};
 use tessera_core::clock::UnixTime;
 use tessera_proto::oidc::JwkSet;
-use tessera_store::{Store, StoreError};
+use tessera_store::{Store, StoreError, StoredKey};
 
 /// The keys this node signs with and publishes; reloaded from the store by [`Self::refresh`].
 pub struct SigningKeys {
@@ -20,6 +20,9 @@ pub struct SigningKeys {
     access_algorithm: AccessTokenAlgorithm,
     master: Option<MasterKey>,
 }
+
+/// How far in the past an emergency key's activation is put (clock skew between nodes).
+const EMERGENCY_BACKDATE_S: i64 = 60;
 
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -88,13 +91,7 @@ impl SigningKeys {
         activates_at: UnixTime,
         unless_created_after: UnixTime,
     ) -> Result<Option<String>, KeyError> {
-        // RSA generation is CPU work of a second or so: keep it off the async threads.
-        let mut key = tokio::task::spawn_blocking(move || generate(family, now, activates_at))
-            .await
-            .map_err(|e| KeyError::Generate(e.to_string()))??;
-        if let Some(m) = &self.master {
-            key.private_pem = m.seal(&key.kid, &key.private_pem)?;
-        }
+        let key = self.new_key(family, now, activates_at).await?;
         match store.add_signing_key(&key, unless_created_after, now).await {
             Ok(true) => {
                 tracing::info!(event = "signing_key_added", kid = %key.kid, algorithm = family.stored(), activates_at, "signing key added");
@@ -102,6 +99,36 @@ impl SigningKeys {
             }
             Ok(false) | Err(StoreError::Conflict(_)) => Ok(None),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A fresh key of `family`, sealed as it will be stored.
+    async fn new_key(
+        &self,
+        family: Family,
+        now: UnixTime,
+        activates_at: UnixTime,
+    ) -> Result<StoredKey, KeyError> {
+        // RSA generation is CPU work of a second or so: keep it off the async threads.
+        let mut key = tokio::task::spawn_blocking(move || generate(family, now, activates_at))
+            .await
+            .map_err(|e| KeyError::Generate(e.to_string()))??;
+        if let Some(m) = &self.master {
+            key.private_pem = m.seal(&key.kid, &key.private_pem)?;
+        }
+        Ok(key)
+    }
+
+    /// The stored algorithms of an operator's key family, and the one its new key gets (access
+    /// tokens: every access-token algorithm, since a key of one no longer configured still
+    /// verifies what it signed, and the configured one).
+    fn members(&self, family: KeyFamily) -> (&'static [Family], Family) {
+        match family {
+            KeyFamily::IdToken => (&[Family::Rsa], Family::Rsa),
+            KeyFamily::AccessToken => (
+                &[Family::Es256, Family::EdDsa],
+                Family::of_access(self.access_algorithm),
+            ),
         }
     }
 
@@ -176,7 +203,7 @@ impl SigningKeys {
         self.refresh(store).await
     }
 
-    /// Adds a next key of every family in use now, whatever the schedule says (an operator's
+    /// Adds a next key of each of `families`, whatever the schedule says (an operator's
     /// rotation); it signs after `publish_ahead`. Returns the new kids (none for a family that
     /// already has a next key).
     pub async fn rotate_now(
@@ -184,9 +211,10 @@ impl SigningKeys {
         store: &dyn Store,
         now: UnixTime,
         policy: KeyPolicy,
+        families: &[KeyFamily],
     ) -> Result<Vec<String>, KeyError> {
         let mut added = Vec::new();
-        for family in [Family::Rsa, Family::of_access(self.access_algorithm)] {
+        for family in families.iter().map(|f| self.members(*f).1) {
             if let Some(kid) = self
                 .add_key(store, family, now, now + policy.publish_ahead, i64::MAX)
                 .await?
@@ -196,6 +224,33 @@ impl SigningKeys {
         }
         self.refresh(store).await?;
         Ok(added)
+    }
+
+    /// The emergency rotation, for a compromised key: for each of `families`, a new key that
+    /// signs at once replaces every key of the family (current, next and retired), and those
+    /// leave the JWKS at once. This node switches now; every other node at its next poll of
+    /// the key table. Tokens the removed keys signed no longer verify (JWT access tokens are
+    /// refused by introspection too).
+    pub async fn replace_now(
+        &self,
+        store: &dyn Store,
+        now: UnixTime,
+        families: &[KeyFamily],
+    ) -> Result<Replaced, KeyError> {
+        let mut out = Replaced::default();
+        for family in families {
+            let (members, new) = self.members(*family);
+            // Activated a little in the past: a node whose clock is behind ours must still find
+            // it current, since the keys it replaces are gone.
+            let key = self.new_key(new, now, now - EMERGENCY_BACKDATE_S).await?;
+            let replacing: Vec<&str> = members.iter().map(|f| f.stored()).collect();
+            let removed = store.replace_signing_keys(&replacing, &key).await?;
+            tracing::warn!(event = "signing_keys_replaced", family = family.as_str(), kid = %key.kid, removed = ?removed, "signing keys replaced at once");
+            out.added.push(key.kid);
+            out.removed.extend(removed);
+        }
+        self.refresh(store).await?;
+        Ok(out)
     }
 
     pub fn algorithm(&self) -> SigningAlgorithm {
@@ -309,6 +364,18 @@ impl SigningKeys {
         header.typ = Some(AT_JWT_TYP.into());
         header.kid = Some(key.kid.clone());
         Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+    }
+
+    /// Whether the access-token key `token`'s header names is still loaded (its signature was
+    /// checked by [`Self::is_own_access_token`] when it was first seen).
+    pub fn has_access_key_of(&self, token: &str) -> bool {
+        let Ok(header) = jsonwebtoken::decode_header(token) else {
+            return false;
+        };
+        let set = self.snapshot();
+        set.keys
+            .iter()
+            .any(|k| k.family != Family::Rsa && Some(&k.kid) == header.kid.as_ref())
     }
 
     /// Whether `token` is an access token signed by one of our published access-token keys:

@@ -9,6 +9,7 @@ mod crash;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;
+mod keys;
 mod observe;
 mod process;
 mod serve;
