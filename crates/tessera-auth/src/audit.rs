@@ -10,7 +10,7 @@
 //!
 //! Event types: `sign_in`, `sign_in_failed`, `token_issued`, `token_revoked`,
 //! `consent_granted`, `consent_rescinded`, `client_secret_created`, `client_secret_deleted`,
-//! `identity_linked`, `identity_unlinked`.
+//! `client_deleted`, `identity_linked`, `identity_unlinked`.
 
 use crate::metrics::{GrantKind, RevokeReason, SignInResult};
 use crate::state::AppState;
@@ -38,6 +38,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "consent_rescinded",
     "client_secret_created",
     "client_secret_deleted",
+    "client_deleted",
     "identity_linked",
     "identity_unlinked",
 ];
@@ -330,6 +331,25 @@ pub fn client_secret_created(state: &AppState, actor: Uuid, credential: &ClientC
 
 pub fn client_secret_deleted(state: &AppState, actor: Uuid, credential: &ClientCredential) {
     secret_event(state, "client_secret_deleted", actor, credential);
+}
+
+/// `actor` (a project admin, or a client itself or its parent) deleted `client`, revoking
+/// `revoked` tokens and deleting `consents` consents with it.
+pub fn client_deleted(
+    state: &AppState,
+    actor: Uuid,
+    client: &tessera_core::client::Client,
+    revoked: usize,
+    consents: usize,
+) {
+    record(
+        state,
+        "client_deleted",
+        Some(actor),
+        Some(client.id),
+        Some(client.id),
+        json!({"name": client.name, "project": client.project, "tokens_revoked": revoked, "consents_deleted": consents}),
+    );
 }
 
 fn secret_event(state: &AppState, event: &str, actor: Uuid, credential: &ClientCredential) {

@@ -14,6 +14,7 @@ pub mod feed;
 pub mod maintenance;
 mod postgres;
 mod sql;
+mod sql_clients;
 mod sqlite;
 mod writer;
 
@@ -141,6 +142,28 @@ pub trait ClientRepository {
         client_id: Uuid,
         id: Uuid,
     ) -> Result<Option<ClientCredential>, StoreError>;
+    /// Deletes client `id` and what hangs on it, in one transaction: revokes the unexpired
+    /// tokens it holds and those others hold for its scopes, deletes the consents it holds or
+    /// that name its scopes (with everything beneath them), its pending requests and codes, then
+    /// the client, whose credentials, scopes and FQDNs cascade. `Ok(None)`: no such client;
+    /// `Conflict` while it has child clients. Dependent scopes of other clients are the
+    /// caller's to check.
+    async fn delete_client(
+        &self,
+        id: Uuid,
+        at: UnixTime,
+    ) -> Result<Option<DeletedClient>, StoreError>;
+}
+
+/// What deleting a client took with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletedClient {
+    /// The tokens revoked, for the caches.
+    pub revoked: Vec<SecretHash>,
+    /// How many consents were deleted.
+    pub consents: usize,
+    /// The identities whose consents were deleted.
+    pub consents_of: Vec<Uuid>,
 }
 
 /// Verified client FQDNs (spec §1.1, §4). A name belongs to at most one client; a client's first

@@ -672,6 +672,10 @@ macro_rules! impl_repositories {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn delete_client(&self, id: Uuid, at: UnixTime) -> Result<Option<$crate::DeletedClient>, StoreError> {
+                self.delete_client_cascade(id, at).await
+            }
+
             async fn delete_credential(
                 &self,
                 client_id: Uuid,
@@ -688,6 +692,8 @@ macro_rules! impl_repositories {
                 row.as_ref().map(credential_from_row).transpose()
             }
         }
+
+        $crate::sql_clients::impl_client_deletion!($store, $db, $row);
 
         impl $store {
             /// Deletes row `id` (`delete`) in one transaction with the check that nothing refers to

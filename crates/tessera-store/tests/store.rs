@@ -1833,3 +1833,114 @@ async fn a_token_batch_survives_the_loss_of_the_writers_connection() {
         .execute(&admin)
         .await;
 }
+
+#[tokio::test]
+async fn deleting_a_client_revokes_its_tokens_and_deletes_its_consents_and_scopes_in_one_step() {
+    use tessera_store::{ConsentParent, NewConsent};
+    each_backend(|store| async move {
+        let rng = SeededRandom::new(rand::random());
+        let (gone, app, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        for (id, name) in [(gone, "gone"), (app, "app"), (other, "other")] {
+            store.insert_client(&client(id, name)).await.unwrap();
+        }
+        let scope = all_scope(gone);
+        let other_scope = all_scope(other);
+        store.insert_scope(&scope).await.unwrap();
+        store.insert_scope(&other_scope).await.unwrap();
+        // Held by it; held by the app for its scope; another's; an expired one of its own.
+        let held = token(gone, &rng);
+        let for_it = TokenRecord {
+            resource_server: gone.to_string(),
+            ..token(app, &rng)
+        };
+        let unrelated = token(app, &rng);
+        let expired = TokenRecord {
+            expires_at: 5,
+            ..token(gone, &rng)
+        };
+        store
+            .insert_tokens(&[
+                held.clone(),
+                for_it.clone(),
+                unrelated.clone(),
+                expired.clone(),
+            ])
+            .await
+            .unwrap();
+        // A person's tree: the app's consent for its scope, and beneath it its own consent for
+        // another's scope; and a consent of the app for another's scope alone.
+        let who = Uuid::new_v4();
+        let consent = |client_id, s: &Scope, parent| NewConsent {
+            client_id,
+            scope_id: s.id,
+            scope_string: s.scope_string.clone(),
+            parent,
+            allows_refresh: true,
+        };
+        let tree = store
+            .insert_consents(
+                who,
+                &[
+                    consent(app, &scope, ConsentParent::Root),
+                    consent(gone, &other_scope, ConsentParent::New(0)),
+                    consent(app, &other_scope, ConsentParent::Root),
+                ],
+                9,
+            )
+            .await
+            .unwrap();
+
+        let deleted = store.delete_client(gone, 10).await.unwrap().unwrap();
+        let mut revoked = deleted.revoked.clone();
+        revoked.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let mut want = vec![held.hash, for_it.hash];
+        want.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(revoked, want);
+        assert_eq!(deleted.consents, 2);
+        assert_eq!(deleted.consents_of, vec![who]);
+        assert_eq!(
+            store
+                .token(&unrelated.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            None
+        );
+        assert_eq!(
+            store
+                .token(&expired.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            None
+        );
+        assert_eq!(store.consents_of(who).await.unwrap(), vec![tree[2].clone()]);
+        assert!(store.client(gone).await.unwrap().is_none());
+        assert!(store.scopes_of_client(gone).await.unwrap().is_empty());
+        assert!(store.delete_client(gone, 11).await.unwrap().is_none());
+
+        // A client with children is refused, and keeps everything.
+        let child = Client {
+            parent_client: Some(app),
+            ..client(Uuid::new_v4(), "child")
+        };
+        store.insert_client(&child).await.unwrap();
+        assert!(matches!(
+            store.delete_client(app, 12).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(store.client(app).await.unwrap().is_some());
+        assert_eq!(
+            store
+                .token(&unrelated.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            None
+        );
+    })
+    .await;
+}

@@ -4,6 +4,7 @@
 
 mod api;
 mod browser;
+mod client_deletion;
 mod cluster;
 mod dependent;
 mod dns_server;

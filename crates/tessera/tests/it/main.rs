@@ -2,6 +2,7 @@
 //! its own subcommands, as an operator and a client would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod clients;
 mod cluster;
 mod commands;
 mod config;

@@ -77,3 +77,14 @@ pub(super) async fn update(
         super::project_clients::update(&state, presented, &id, body.client).await?,
     ))
 }
+
+/// `DELETE /v2/api/clients/{id}`.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    presented: Presented,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        super::project_clients::delete(&state, presented, &id).await?,
+    ))
+}

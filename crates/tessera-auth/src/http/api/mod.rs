@@ -37,7 +37,9 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route(
             "/v2/api/clients/{id}",
-            get(clients::get_client).put(clients::update),
+            get(clients::get_client)
+                .put(clients::update)
+                .delete(clients::delete),
         )
         .route(
             "/v2/api/clients/{id}/fqdns",
