@@ -15,6 +15,7 @@ mod jwt;
 mod linking;
 mod oauth;
 mod observe;
+mod openapi;
 mod projects;
 mod proxies;
 mod secrets;
