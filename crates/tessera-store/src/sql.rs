@@ -776,6 +776,18 @@ macro_rules! impl_repositories {
                 Ok(Some(client))
             }
 
+            /// Serialises changes to the signing keys across nodes: an advisory lock on
+            /// PostgreSQL until `tx` ends (SQLite has one writer).
+            async fn lock_signing_keys(&self, tx: &mut ::sqlx::Transaction<'_, $db>) -> Result<(), StoreError> {
+                if $crate::Store::backend(self) == $crate::Backend::Postgres {
+                    ::sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(q::SIGNING_KEY_LOCK)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
             /// Takes the client's row lock (PostgreSQL; SQLite has one writer), so concurrent
             /// changes to one client's names apply one after the other. False: no such client.
             async fn lock_client(
@@ -1413,13 +1425,8 @@ macro_rules! impl_repositories {
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.writer.begin().await?;
-                if $crate::Store::backend(self) == $crate::Backend::Postgres {
-                    // Nodes that decide to rotate at once queue here; the second sees the first's key.
-                    ::sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(q::SIGNING_KEY_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                // Nodes that decide to rotate at once queue here; the second sees the first's key.
+                self.lock_signing_keys(&mut tx).await?;
                 // On SQLite one statement that writes holds the write lock from its start.
                 let done = ::sqlx::query(
                     "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at, activates_at) \
@@ -1466,12 +1473,7 @@ macro_rules! impl_repositories {
                 k: &StoredKey,
             ) -> Result<Vec<String>, StoreError> {
                 let mut tx = self.writer.begin().await?;
-                if $crate::Store::backend(self) == $crate::Backend::Postgres {
-                    ::sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(q::SIGNING_KEY_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                self.lock_signing_keys(&mut tx).await?;
                 let mut removed = Vec::new();
                 for algorithm in replacing {
                     let rows = ::sqlx::query("DELETE FROM signing_keys WHERE algorithm = $1 RETURNING kid")

@@ -45,6 +45,26 @@ async fn project_client(s: &TestServer, name: &str) -> (String, String, Client) 
     (bearer, project, client)
 }
 
+/// A new scope of `owner` that depends on scope `on`.
+async fn depending(
+    s: &TestServer,
+    owner: &Client,
+    suffix: &str,
+    on: &serde_json::Value,
+) -> serde_json::Value {
+    let r = s
+        .json(
+            Method::POST,
+            &format!("/v2/api/clients/{}/scopes", owner.id),
+            Some(&owner.basic()),
+            Some(json!({"scope": {"name": suffix, "description": suffix, "scope_suffix": suffix,
+                "dependent_scopes": [{"scope": on["id"], "optional": false, "requires_refresh_token": false}]}})),
+        )
+        .await;
+    r.ok();
+    r.body["scope"].clone()
+}
+
 /// Whether the stored record of `token` is revoked.
 async fn revoked(s: &TestServer, token: &str) -> bool {
     s.state
@@ -198,28 +218,9 @@ async fn another_clients_dependent_scope_blocks_deletion_with_a_409_naming_it() 
     let (bearer, _, api) = project_client(&s, "research api").await;
     let data = s.scope(&api, "data").await;
     // A dependency among its own scopes does not block.
-    let r = s
-        .json(
-            Method::POST,
-            &format!("/v2/api/clients/{}/scopes", api.id),
-            Some(&api.basic()),
-            Some(json!({"scope": {"name": "All", "description": "all", "scope_suffix": "all",
-                "dependent_scopes": [{"scope": data["id"], "optional": false, "requires_refresh_token": false}]}})),
-        )
-        .await;
-    r.ok();
+    depending(&s, &api, "all", &data).await;
     let gateway = s.client("gateway", ClientType::Confidential).await;
-    let r = s
-        .json(
-            Method::POST,
-            &format!("/v2/api/clients/{}/scopes", gateway.id),
-            Some(&gateway.basic()),
-            Some(json!({"scope": {"name": "Gateway", "description": "gw", "scope_suffix": "gw",
-                "dependent_scopes": [{"scope": data["id"], "optional": false, "requires_refresh_token": false}]}})),
-        )
-        .await;
-    r.ok();
-    let gateway_scope = r.body["scope"].clone();
+    let gateway_scope = depending(&s, &gateway, "gw", &data).await;
     let held = s.token(&api, "openid").await;
 
     let path = format!("/v2/api/clients/{}", api.id);

@@ -30,6 +30,20 @@ pub(crate) fn claims_of(jwt: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
+/// The kids of a JWKS, in order.
+fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn kid_of(jwt: &str) -> String {
+    jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
+}
+
 fn tamper(jwt: &str) -> String {
     let mut b = jwt.as_bytes().to_vec();
     let i = b.len() - 3;
@@ -158,14 +172,6 @@ async fn rotation_publishes_the_next_key_after_the_current_one_and_keeps_the_ret
         .as_str()
         .unwrap()
         .to_owned();
-    let kids = |jwks: &Value| -> Vec<String> {
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let first = kids(&s.get("/jwk.json", None).await.body);
     assert_eq!(first.len(), 2);
     let old_jwt = s.token(&portal, &scope).await;
@@ -199,7 +205,6 @@ async fn rotation_publishes_the_next_key_after_the_current_one_and_keeps_the_ret
             added[1].clone()
         ]
     );
-    let kid_of = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     assert_eq!(kid_of(&s.token(&portal, &scope).await), first[1]);
 
     // From activation on, the new keys sign and come first; the old ones stay published.
@@ -404,15 +409,6 @@ async fn an_emergency_rotation_signs_with_the_new_key_at_once_and_what_the_old_o
         .as_str()
         .unwrap()
         .to_owned();
-    let kids = |jwks: &Value| -> Vec<String> {
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    let kid_of = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     let first = kids(&s.get("/jwk.json", None).await.body);
     let old_jwt = s.token(&portal, &scope).await;
     // Introspected once: its record is cached.

@@ -15,21 +15,6 @@ async fn cluster_a_deleted_clients_token_is_refused_by_introspection_on_the_othe
         return;
     };
     let c = Cluster::start(&db);
-    let post = |url: String, auth: (&str, &str), form: Vec<(&'static str, String)>| {
-        let http = c.http.clone();
-        let (id, secret) = (auth.0.to_owned(), auth.1.to_owned());
-        async move {
-            http.post(url)
-                .basic_auth(id, Some(secret))
-                .form(&form)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
     let api_call = |method: reqwest::Method, url: String, bearer: String, body: Option<Value>| {
         let http = c.http.clone();
         async move {
@@ -43,18 +28,7 @@ async fn cluster_a_deleted_clients_token_is_refused_by_introspection_on_the_othe
     };
     let portal = (c.id.as_str(), c.secret.as_str());
     // The portal administers a project on node a and creates a client in it.
-    let manage = post(
-        format!("{}/v2/oauth2/token", c.a.url),
-        portal,
-        vec![
-            ("grant_type", "client_credentials".into()),
-            ("scope", MANAGE.into()),
-        ],
-    )
-    .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let manage = c.access_token(&c.a, portal, MANAGE).await;
     let (_, p) = api_call(
         reqwest::Method::POST,
         format!("{}/v2/api/projects", c.a.url),
@@ -87,18 +61,9 @@ async fn cluster_a_deleted_clients_token_is_refused_by_introspection_on_the_othe
         .await
         .unwrap();
     let scope = scope["scope"]["scope_string"].as_str().unwrap().to_owned();
-    let token = post(
-        format!("{}/v2/oauth2/token", c.b.url),
-        (&worker_id, &worker_secret),
-        vec![
-            ("grant_type", "client_credentials".into()),
-            ("scope", scope),
-        ],
-    )
-    .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = c
+        .access_token(&c.b, (&worker_id, &worker_secret), &scope)
+        .await;
     // Node b has introspected it (and cached it).
     assert!(c.active(&c.b, &token).await);
     assert!(c.active(&c.b, &token).await);

@@ -95,46 +95,15 @@ async fn cluster_an_emergency_rotation_switches_every_node_and_old_jwts_are_refu
         .await
         .unwrap();
     let scope = scope["scope"]["scope_string"].as_str().unwrap().to_owned();
-    let jwt = |node: &Server| {
-        let (http, url, id, secret, scope) =
-            (&c.http, node.url.clone(), &c.id, &c.secret, scope.clone());
-        async move {
-            let r: Value = http
-                .post(format!("{url}/v2/oauth2/token"))
-                .basic_auth(id, Some(secret))
-                .form(&[("grant_type", "client_credentials"), ("scope", &scope)])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["access_token"].as_str().unwrap().to_owned()
-        }
-    };
-    let active = |node: &Server, token: String| {
-        let (http, url, id, secret) = (&c.http, node.url.clone(), &api_id, &api_secret);
-        async move {
-            let r: Value = http
-                .post(format!("{url}/v2/oauth2/token/introspect"))
-                .basic_auth(id, Some(secret))
-                .form(&[("token", token.as_str())])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["active"].as_bool().unwrap()
-        }
-    };
+    let portal = (c.id.as_str(), c.secret.as_str());
+    let api = (api_id.as_str(), api_secret.as_str());
 
     let before = kids(&c, &c.a).await;
     assert_eq!(before, kids(&c, &c.b).await);
     let (rsa, at) = (before[0].clone(), before[1].clone());
-    let old = jwt(&c.b).await;
+    let old = c.access_token(&c.b, portal, &scope).await;
     assert_eq!(kid_of(&old), at);
-    assert!(active(&c.a, old.clone()).await && active(&c.b, old.clone()).await);
+    assert!(c.active_for(&c.a, api, &old).await && c.active_for(&c.b, api, &old).await);
 
     // Access-token keys only: the ID-token key stays keys[0].
     let start = Instant::now();
@@ -154,9 +123,13 @@ async fn cluster_an_emergency_rotation_switches_every_node_and_old_jwts_are_refu
     for node in [&c.a, &c.b] {
         let took = until_jwks(&c, node, start, |k| k == [rsa.clone(), new_at.clone()]).await;
         eprintln!("{}: access-token key switched after {took:?}", node.url);
-        assert_eq!(kid_of(&jwt(node).await), new_at, "the new key signs");
+        assert_eq!(
+            kid_of(&c.access_token(node, portal, &scope).await),
+            new_at,
+            "the new key signs"
+        );
         assert!(
-            !active(node, old.clone()).await,
+            !c.active_for(node, api, &old).await,
             "a JWT of the removed key is refused"
         );
     }
