@@ -3,14 +3,14 @@
 //! Services call one function here per event; each queues an [`AuditEvent`] for the batched
 //! writer (`tessera_store::AuditWriter`, never waiting for the database) and bumps the matching
 //! counter of [`crate::metrics`]. Events carry who acted, whom it concerns, the client, the
-//! caller's address (set for the request by the metrics layer) and a small JSON detail — never a
+//! caller's address (`crate::client_addr`) and a small JSON detail — never a
 //! password, token or secret: tokens appear as the first 8 bytes of their SHA-256 in hex (the
 //! store keeps the full hash, so an admin can find the row), which cannot be turned back into
 //! the token.
 //!
 //! Event types: `sign_in`, `sign_in_failed`, `token_issued`, `token_revoked`,
 //! `consent_granted`, `consent_rescinded`, `client_secret_created`, `client_secret_deleted`,
-//! `identity_linked`, `identity_unlinked`.
+//! `client_deleted`, `identity_linked`, `identity_unlinked`.
 
 use crate::metrics::{GrantKind, RevokeReason, SignInResult};
 use crate::state::AppState;
@@ -38,24 +38,16 @@ pub const EVENT_TYPES: &[&str] = &[
     "consent_rescinded",
     "client_secret_created",
     "client_secret_deleted",
+    "client_deleted",
     "identity_linked",
     "identity_unlinked",
 ];
 
-tokio::task_local! {
-    /// The address of the connection the current request came on, when known.
-    pub static REMOTE_ADDR: Option<IpAddr>;
-}
-
 /// The longest username kept from a failed sign-in (it is whatever was typed).
 const MAX_TYPED_USERNAME: usize = 256;
 
-fn remote_ip() -> Option<IpAddr> {
-    REMOTE_ADDR.try_with(|a| *a).ok().flatten()
-}
-
 fn remote_addr() -> Option<String> {
-    remote_ip().map(|a| a.to_string())
+    crate::client_addr::current().map(|a| a.to_string())
 }
 
 /// The public handle of a token in the log: the first 8 bytes of its SHA-256, in hex.
@@ -132,7 +124,7 @@ pub fn tokens_issued(state: &AppState, grant: GrantKind, records: &[Arc<TokenRec
         .metrics
         .issued(grant, records.len() as u64 - refresh, refresh);
     if grant == GrantKind::ClientCredentials {
-        let addr = remote_ip();
+        let addr = crate::client_addr::current();
         let now = state.clock.now();
         for r in records {
             state.issuance.add(r, addr, now);
@@ -339,6 +331,25 @@ pub fn client_secret_created(state: &AppState, actor: Uuid, credential: &ClientC
 
 pub fn client_secret_deleted(state: &AppState, actor: Uuid, credential: &ClientCredential) {
     secret_event(state, "client_secret_deleted", actor, credential);
+}
+
+/// `actor` (a project admin, or a client itself or its parent) deleted `client`, revoking
+/// `revoked` tokens and deleting `consents` consents with it.
+pub fn client_deleted(
+    state: &AppState,
+    actor: Uuid,
+    client: &tessera_core::client::Client,
+    revoked: usize,
+    consents: usize,
+) {
+    record(
+        state,
+        "client_deleted",
+        Some(actor),
+        Some(client.id),
+        Some(client.id),
+        json!({"name": client.name, "project": client.project, "tokens_revoked": revoked, "consents_deleted": consents}),
+    );
 }
 
 fn secret_event(state: &AppState, event: &str, actor: Uuid, credential: &ClientCredential) {

@@ -42,6 +42,9 @@ pub struct AuthConfig {
     /// Seals signing keys at rest; `None` stores them in clear (library use and tests; the
     /// binary always configures one).
     pub master_key: Option<crate::keys::MasterKey>,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` headers name the client; from any
+    /// other peer those headers are ignored.
+    pub trusted_proxies: crate::client_addr::TrustedProxies,
 }
 
 impl AuthConfig {
@@ -61,6 +64,7 @@ impl AuthConfig {
             key_rotation_interval: DEFAULT_KEY_ROTATION_S,
             key_poll_interval: 5,
             master_key: None,
+            trusted_proxies: crate::client_addr::TrustedProxies::default(),
         }
     }
 

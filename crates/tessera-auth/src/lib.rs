@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod client_addr;
 pub mod config;
 pub mod dns;
 pub mod http;
@@ -18,5 +19,5 @@ pub mod state;
 pub mod view;
 
 pub use config::AuthConfig;
-pub use http::{metrics_router, router};
+pub use http::{metrics_router, router, router_with_docs};
 pub use state::AppState;

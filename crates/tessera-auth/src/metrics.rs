@@ -8,7 +8,7 @@
 //! one process (tests) do not share counts.
 
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,6 @@ use prometheus::proto::{Counter, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
-use std::net::SocketAddr;
 
 /// Latency buckets in seconds: the hot paths answer in well under a millisecond, sign-ins take
 /// tens of milliseconds (argon2id).
@@ -232,19 +231,15 @@ impl Metrics {
 }
 
 /// The request layer: times the request, labels it with its route template, and makes the
-/// caller's address known to the audit log for the request's duration.
+/// client's address ([`crate::client_addr`]) known to the audit log and the throttle for its duration.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = request.method().clone();
     // Unmatched paths share one label: a scanner must not create a series per path.
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let addr = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let response = crate::audit::REMOTE_ADDR
-        .scope(addr, next.run(request))
-        .await;
+    // The one place that reads the request's address (see `client_addr`).
+    let addr = state.config.trusted_proxies.of(&request);
+    let response = crate::client_addr::scope(addr, next.run(request)).await;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = response.status();
     if status.is_server_error() {

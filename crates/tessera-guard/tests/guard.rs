@@ -538,7 +538,12 @@ async fn a_rotated_key_is_picked_up_on_its_unknown_kid_and_made_up_kids_are_rate
     let added = s
         .state
         .keys
-        .rotate_now(s.state.store.as_ref(), SystemClock.now(), policy)
+        .rotate_now(
+            s.state.store.as_ref(),
+            SystemClock.now(),
+            policy,
+            &tessera_auth::keys::KeyFamily::ALL,
+        )
         .await
         .unwrap();
     assert_eq!(added.len(), 2);
@@ -573,4 +578,62 @@ async fn a_rotated_key_is_picked_up_on_its_unknown_kid_and_made_up_kids_are_rate
     }
     assert_eq!(guard.jwks_fetches(), 2, "rate-limited");
     assert_eq!(s.introspections.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_key_replaced_at_once_is_refused_from_the_guards_next_jwks_fetch() {
+    let s = server().await;
+    let (api, portal) = (s.client("api").await, s.client("portal").await);
+    s.choose_jwt(&api).await;
+    let scope = s.scope(&api, "data").await;
+    let old = s.cc_token(&portal, &scope).await;
+    let guard = s.guard(&api, Duration::from_secs(30));
+    guard.validate(&old).await.unwrap();
+    assert_eq!(guard.jwks_fetches(), 1);
+
+    let replaced = s
+        .state
+        .keys
+        .replace_now(
+            s.state.store.as_ref(),
+            SystemClock.now(),
+            &[tessera_auth::keys::KeyFamily::AccessToken],
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.added.len(), 1);
+    // Until the guard fetches the JWKS again, its cached copy still holds the old key.
+    guard.validate(&old).await.unwrap();
+    assert_eq!(guard.jwks_fetches(), 1);
+    // The first token of the new key has a kid the guard does not know: it fetches, and from
+    // then on the old key is gone.
+    let new = s.cc_token(&portal, &scope).await;
+    guard.validate(&new).await.unwrap();
+    assert_eq!(guard.jwks_fetches(), 2);
+    assert!(matches!(
+        guard.validate(&old).await,
+        Err(GuardError::InvalidToken)
+    ));
+    // Without a new token, the JWKS's age (`jwks_max_age`) brings the same refetch.
+    let late = Guard::builder(&s.url, &api.id, &api.secret)
+        .jwks_max_age(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let newer = s.cc_token(&portal, &scope).await;
+    late.validate(&newer).await.unwrap();
+    s.state
+        .keys
+        .replace_now(
+            s.state.store.as_ref(),
+            SystemClock.now(),
+            &[tessera_auth::keys::KeyFamily::AccessToken],
+        )
+        .await
+        .unwrap();
+    late.validate(&newer).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(matches!(
+        late.validate(&newer).await,
+        Err(GuardError::InvalidToken)
+    ));
 }

@@ -65,6 +65,7 @@ impl ApiErrorCode {
 
 /// One element of `errors[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorItem {
     pub status: String,
     pub id: String,
@@ -75,6 +76,7 @@ pub struct ApiErrorItem {
 
 /// The error body of `/v2/api` (the shape of the SDK's own fixture, spec §0.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorEnvelope {
     pub errors: Vec<ApiErrorItem>,
     pub error: String,
@@ -99,6 +101,7 @@ impl ApiErrorEnvelope {
 
 /// An identity as `/v2/api/identities` returns it (spec §1.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityObject {
     pub id: String,
     pub username: String,
@@ -111,6 +114,7 @@ pub struct IdentityObject {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientLinks {
     pub privacy_policy: Option<String>,
     pub terms_and_conditions: Option<String>,
@@ -118,6 +122,7 @@ pub struct ClientLinks {
 
 /// A client as the API returns it (spec §1.3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientObject {
     pub id: String,
     pub name: String,
@@ -149,6 +154,7 @@ fn opaque() -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DependentScopeObject {
     pub scope: String,
     pub optional: bool,
@@ -157,6 +163,7 @@ pub struct DependentScopeObject {
 
 /// A scope as the API returns it (spec §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeObject {
     pub id: String,
     pub name: String,
@@ -172,6 +179,7 @@ pub struct ScopeObject {
 /// The body of `POST /v2/api/clients/{id}/scopes`, inside `{"scope": …}`. Fields the SDK did
 /// not pass are absent; the server's defaults apply (spec §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScopeCreate {
     pub name: String,
@@ -189,6 +197,7 @@ pub struct ScopeCreate {
 
 /// The body of `PUT /v2/api/scopes/{id}`: every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScopeUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -207,6 +216,7 @@ pub struct ScopeUpdate {
 
 /// `{"scope": …}`: the envelope every scope request and response uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeEnvelope<T> {
     pub scope: T,
 }
@@ -214,6 +224,7 @@ pub struct ScopeEnvelope<T> {
 /// A client credential (secret). `secret` is the plaintext exactly once, at creation; `null`
 /// everywhere else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialObject {
     pub id: String,
     pub name: String,
@@ -223,25 +234,30 @@ pub struct CredentialObject {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialCreate {
     #[serde(default)]
     pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialEnvelope<T> {
     pub credential: T,
 }
 
 /// `{"identities": […], "groups": […]}` of a project: its admins, resolved.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectAdmins {
     pub identities: Vec<IdentityObject>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub groups: Vec<serde_json::Value>,
 }
 
 /// A project as the API returns it (spec §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectObject {
     pub id: String,
     pub display_name: String,
@@ -255,6 +271,7 @@ pub struct ProjectObject {
 
 /// The body of `POST /v2/api/projects`, inside `{"project": …}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProjectCreate {
     pub display_name: String,
@@ -267,6 +284,7 @@ pub struct ProjectCreate {
 
 /// The body of `PUT /v2/api/projects/{id}`: every field optional.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProjectUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,12 +298,14 @@ pub struct ProjectUpdate {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectEnvelope<T> {
     pub project: T,
 }
 
 /// An authentication policy as the API returns it (spec §4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyObject {
     pub id: String,
     pub project_id: String,
@@ -301,6 +321,7 @@ pub struct PolicyObject {
 /// The body of `POST /v2/api/policies` (all but `project_id` and `display_name` optional) and
 /// of `PUT /v2/api/policies/{id}` (all optional). A `null` domain list means "no constraint".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -334,6 +355,7 @@ pub struct PolicyFields {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyEnvelope<T> {
     pub policy: T,
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 /// RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes, plus `server_error` for opaque internal failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OAuthErrorCode {
     InvalidRequest,
@@ -38,6 +39,7 @@ impl OAuthErrorCode {
 
 /// The JSON body of an OAuth error response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OAuthErrorBody {
     pub error: OAuthErrorCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +88,7 @@ impl GrantType {
 /// One token for one resource server: an element of `other_tokens` or of a dependent-token
 /// array, and (flattened) the top level of a token response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     pub access_token: String,
     /// Root scope strings only, separated by single spaces (the CLI splits on " ").
@@ -100,6 +103,7 @@ pub struct TokenInfo {
 /// The token endpoint's answer (spec §2.4): one token at the top level, the rest in
 /// `other_tokens`, which is always present.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     #[serde(flatten)]
     pub top: TokenInfo,
@@ -112,12 +116,14 @@ pub struct TokenResponse {
 
 /// `session_info` in introspection (spec §2.5).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub session_id: Option<String>,
     pub authentications: BTreeMap<String, SessionAuthentication>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionAuthentication {
     pub idp: String,
     pub auth_time: i64,
@@ -125,6 +131,7 @@ pub struct SessionAuthentication {
 
 /// One entry of `identity_set_detail`: both `id` and `sub`, since third-party code reads each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IdentityDetail {
     pub id: String,
     pub sub: String,
@@ -141,6 +148,7 @@ pub struct IdentityDetail {
 /// An active introspection answer (RFC 7662 §2.2 with the Globus fields). An inactive one is
 /// always exactly `{"active": false}`, so it is not a variant of this struct.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActiveIntrospection {
     pub active: bool,
     pub token_type: String,
@@ -167,6 +175,7 @@ pub struct ActiveIntrospection {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyEvaluation {
     pub evaluation: bool,
 }
@@ -174,6 +183,7 @@ pub struct PolicyEvaluation {
 /// `{"active": false}` and `{"active": true}`: the validate and revoke answers, and the
 /// inactive introspection answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActiveFlag {
     pub active: bool,
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A public key (RFC 7517/7518/8037): `RSA` has `n` and `e`, `EC` has `crv`, `x` and `y`,
 /// `OKP` (Ed25519) has `crv` and `x`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     pub kty: String,
     #[serde(default)]
@@ -28,6 +29,7 @@ pub struct Jwk {
 /// Only `keys[0]` is used by the Globus SDK (spec §2.9): the RSA key that signs ID tokens must
 /// come first. Keys that are about to sign, have stopped signing, or sign access tokens follow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
@@ -36,6 +38,7 @@ pub struct JwkSet {
 /// something (OIDC Discovery gives `response_modes_supported`, `grant_types_supported` and
 /// `request_uri_parameter_supported` defaults that would be false here) is stated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DiscoveryDocument {
     pub issuer: String,
     pub authorization_endpoint: String,

@@ -14,6 +14,7 @@ pub mod feed;
 pub mod maintenance;
 mod postgres;
 mod sql;
+mod sql_clients;
 mod sqlite;
 mod writer;
 
@@ -141,6 +142,28 @@ pub trait ClientRepository {
         client_id: Uuid,
         id: Uuid,
     ) -> Result<Option<ClientCredential>, StoreError>;
+    /// Deletes client `id` and what hangs on it, in one transaction: revokes the unexpired
+    /// tokens it holds and those others hold for its scopes, deletes the consents it holds or
+    /// that name its scopes (with everything beneath them), its pending requests and codes, then
+    /// the client, whose credentials, scopes and FQDNs cascade. `Ok(None)`: no such client;
+    /// `Conflict` while it has child clients. Dependent scopes of other clients are the
+    /// caller's to check.
+    async fn delete_client(
+        &self,
+        id: Uuid,
+        at: UnixTime,
+    ) -> Result<Option<DeletedClient>, StoreError>;
+}
+
+/// What deleting a client took with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeletedClient {
+    /// The tokens revoked, for the caches.
+    pub revoked: Vec<SecretHash>,
+    /// How many consents were deleted.
+    pub consents: usize,
+    /// The identities whose consents were deleted.
+    pub consents_of: Vec<Uuid>,
 }
 
 /// Verified client FQDNs (spec §1.1, §4). A name belongs to at most one client; a client's first
@@ -315,6 +338,14 @@ pub trait KeyRepository {
         to: &str,
     ) -> Result<bool, StoreError>;
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
+    /// An emergency rotation: deletes every key whose algorithm is one of `replacing` and
+    /// inserts `key`, in one transaction (behind the lock of `add_signing_key` on PostgreSQL),
+    /// so no reader sees the family without a key. Returns the deleted kids.
+    async fn replace_signing_keys(
+        &self,
+        replacing: &[&str],
+        key: &StoredKey,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 /// Rows the background cleanup deletes once they are past their end.

@@ -672,6 +672,10 @@ macro_rules! impl_repositories {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn delete_client(&self, id: Uuid, at: UnixTime) -> Result<Option<$crate::DeletedClient>, StoreError> {
+                self.delete_client_cascade(id, at).await
+            }
+
             async fn delete_credential(
                 &self,
                 client_id: Uuid,
@@ -688,6 +692,8 @@ macro_rules! impl_repositories {
                 row.as_ref().map(credential_from_row).transpose()
             }
         }
+
+        $crate::sql_clients::impl_client_deletion!($store, $db, $row);
 
         impl $store {
             /// Deletes row `id` (`delete`) in one transaction with the check that nothing refers to
@@ -768,6 +774,18 @@ macro_rules! impl_repositories {
                     .execute(&mut **tx)
                     .await?;
                 Ok(Some(client))
+            }
+
+            /// Serialises changes to the signing keys across nodes: an advisory lock on
+            /// PostgreSQL until `tx` ends (SQLite has one writer).
+            async fn lock_signing_keys(&self, tx: &mut ::sqlx::Transaction<'_, $db>) -> Result<(), StoreError> {
+                if $crate::Store::backend(self) == $crate::Backend::Postgres {
+                    ::sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(q::SIGNING_KEY_LOCK)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
             }
 
             /// Takes the client's row lock (PostgreSQL; SQLite has one writer), so concurrent
@@ -1407,13 +1425,8 @@ macro_rules! impl_repositories {
                 now: UnixTime,
             ) -> Result<bool, StoreError> {
                 let mut tx = self.writer.begin().await?;
-                if $crate::Store::backend(self) == $crate::Backend::Postgres {
-                    // Nodes that decide to rotate at once queue here; the second sees the first's key.
-                    ::sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(q::SIGNING_KEY_LOCK)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                // Nodes that decide to rotate at once queue here; the second sees the first's key.
+                self.lock_signing_keys(&mut tx).await?;
                 // On SQLite one statement that writes holds the write lock from its start.
                 let done = ::sqlx::query(
                     "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at, activates_at) \
@@ -1452,6 +1465,39 @@ macro_rules! impl_repositories {
                     .execute(&self.writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn replace_signing_keys(
+                &self,
+                replacing: &[&str],
+                k: &StoredKey,
+            ) -> Result<Vec<String>, StoreError> {
+                let mut tx = self.writer.begin().await?;
+                self.lock_signing_keys(&mut tx).await?;
+                let mut removed = Vec::new();
+                for algorithm in replacing {
+                    let rows = ::sqlx::query("DELETE FROM signing_keys WHERE algorithm = $1 RETURNING kid")
+                        .bind(*algorithm)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for row in rows {
+                        removed.push(row.try_get::<String, _>("kid")?);
+                    }
+                }
+                ::sqlx::query(
+                    "INSERT INTO signing_keys (kid, algorithm, private_pem, created_at, activates_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&k.kid)
+                .bind(&k.algorithm)
+                .bind(&k.private_pem)
+                .bind(k.created_at)
+                .bind(k.activates_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(conflict("a signing key with this kid"))?;
+                tx.commit().await?;
+                Ok(removed)
             }
         }
 

@@ -429,6 +429,48 @@ async fn a_signing_key_is_added_once_however_many_nodes_rotate_at_once() {
 }
 
 #[tokio::test]
+async fn an_emergency_rotation_replaces_every_key_of_the_family_in_one_step() {
+    each_backend(|store| async move {
+        let key = |kid: &str, alg: &str, at: i64| StoredKey {
+            kid: kid.into(),
+            algorithm: alg.into(),
+            private_pem: format!("PEM-{kid}"),
+            created_at: at,
+            activates_at: at,
+        };
+        for k in [
+            key("old", "ES256", 1),
+            key("next", "ES256", 50),
+            key("ed", "EdDSA", 2),
+            key("rsa", "RS512", 1),
+        ] {
+            store.insert_signing_key(&k).await.unwrap();
+        }
+        let mut removed = store
+            .replace_signing_keys(&["ES256", "EdDSA"], &key("fresh", "ES256", 60))
+            .await
+            .unwrap();
+        removed.sort();
+        assert_eq!(removed, vec!["ed", "next", "old"]);
+        let left: Vec<String> = store
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.kid)
+            .collect();
+        assert_eq!(left, vec!["rsa", "fresh"], "the other family is untouched");
+        // A kid already stored refuses the whole step: nothing is deleted.
+        assert!(store
+            .replace_signing_keys(&["RS512"], &key("fresh", "RS512", 70))
+            .await
+            .is_err());
+        assert_eq!(store.signing_keys().await.unwrap().len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn codes_are_claimed_once_and_pending_requests_round_trip() {
     use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
     each_backend(|store| async move {
@@ -1790,4 +1832,115 @@ async fn a_token_batch_survives_the_loss_of_the_writers_connection() {
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&admin)
         .await;
+}
+
+#[tokio::test]
+async fn deleting_a_client_revokes_its_tokens_and_deletes_its_consents_and_scopes_in_one_step() {
+    use tessera_store::{ConsentParent, NewConsent};
+    each_backend(|store| async move {
+        let rng = SeededRandom::new(rand::random());
+        let (gone, app, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        for (id, name) in [(gone, "gone"), (app, "app"), (other, "other")] {
+            store.insert_client(&client(id, name)).await.unwrap();
+        }
+        let scope = all_scope(gone);
+        let other_scope = all_scope(other);
+        store.insert_scope(&scope).await.unwrap();
+        store.insert_scope(&other_scope).await.unwrap();
+        // Held by it; held by the app for its scope; another's; an expired one of its own.
+        let held = token(gone, &rng);
+        let for_it = TokenRecord {
+            resource_server: gone.to_string(),
+            ..token(app, &rng)
+        };
+        let unrelated = token(app, &rng);
+        let expired = TokenRecord {
+            expires_at: 5,
+            ..token(gone, &rng)
+        };
+        store
+            .insert_tokens(&[
+                held.clone(),
+                for_it.clone(),
+                unrelated.clone(),
+                expired.clone(),
+            ])
+            .await
+            .unwrap();
+        // A person's tree: the app's consent for its scope, and beneath it its own consent for
+        // another's scope; and a consent of the app for another's scope alone.
+        let who = Uuid::new_v4();
+        let consent = |client_id, s: &Scope, parent| NewConsent {
+            client_id,
+            scope_id: s.id,
+            scope_string: s.scope_string.clone(),
+            parent,
+            allows_refresh: true,
+        };
+        let tree = store
+            .insert_consents(
+                who,
+                &[
+                    consent(app, &scope, ConsentParent::Root),
+                    consent(gone, &other_scope, ConsentParent::New(0)),
+                    consent(app, &other_scope, ConsentParent::Root),
+                ],
+                9,
+            )
+            .await
+            .unwrap();
+
+        let deleted = store.delete_client(gone, 10).await.unwrap().unwrap();
+        let mut revoked = deleted.revoked.clone();
+        revoked.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        let mut want = vec![held.hash, for_it.hash];
+        want.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        assert_eq!(revoked, want);
+        assert_eq!(deleted.consents, 2);
+        assert_eq!(deleted.consents_of, vec![who]);
+        assert_eq!(
+            store
+                .token(&unrelated.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            None
+        );
+        assert_eq!(
+            store
+                .token(&expired.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            None
+        );
+        assert_eq!(store.consents_of(who).await.unwrap(), vec![tree[2].clone()]);
+        assert!(store.client(gone).await.unwrap().is_none());
+        assert!(store.scopes_of_client(gone).await.unwrap().is_empty());
+        assert!(store.delete_client(gone, 11).await.unwrap().is_none());
+
+        // A client with children is refused, and keeps everything.
+        let child = Client {
+            parent_client: Some(app),
+            ..client(Uuid::new_v4(), "child")
+        };
+        store.insert_client(&child).await.unwrap();
+        assert!(matches!(
+            store.delete_client(app, 12).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(store.client(app).await.unwrap().is_some());
+        assert_eq!(
+            store
+                .token(&unrelated.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at,
+            None
+        );
+    })
+    .await;
 }

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use std::io::BufRead;
 use std::sync::Arc;
-use tessera_auth::keys::SigningKeys;
+use tessera_auth::keys::{KeyFamily, SigningKeys};
 use tessera_auth::service::admin::{self, Profile};
 use tessera_auth::service::audit_log::{self, Filters};
 use tessera_auth::view::{audit_object, client_object, identity_object};
@@ -137,11 +137,28 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             out["client"] = serde_json::to_value(client_object(&client, vec![]))?;
             Ok(out)
         }
-        AdminCommand::Keys(AdminKeys::Rotate { store, keys }) => {
+        AdminCommand::Keys(AdminKeys::Rotate {
+            now: at_once,
+            family,
+            store,
+            keys,
+        }) => {
+            let families = match KeyFamily::parse(&family) {
+                Some(f) => vec![f],
+                None => KeyFamily::ALL.to_vec(),
+            };
             let (store, signing, config) = open_keys(&store, &keys).await?;
             let now = SystemClock.now();
+            if at_once {
+                let replaced = signing.replace_now(store.as_ref(), now, &families).await?;
+                return Ok(json!({
+                    "added": replaced.added,
+                    "removed": replaced.removed,
+                    "keys": signing.summary(now),
+                }));
+            }
             let added = signing
-                .rotate_now(store.as_ref(), now, config.key_policy())
+                .rotate_now(store.as_ref(), now, config.key_policy(), &families)
                 .await?;
             Ok(json!({"added": added, "keys": signing.summary(now)}))
         }

@@ -86,6 +86,10 @@ pub(crate) struct ServeArgs {
     /// Usernames that may read the audit log through the API (comma-separated).
     #[arg(long, env = "TESSERA_ADMIN_USERNAMES", value_delimiter = ',')]
     pub(crate) admin_usernames: Option<Vec<String>>,
+    /// Reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For or
+    /// Forwarded header names the client (default: none, the peer is the client).
+    #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub(crate) trusted_proxies: Option<Vec<String>>,
     #[command(flatten)]
     pub(crate) retention: RetentionArgs,
     #[command(flatten)]
@@ -160,7 +164,18 @@ pub(crate) enum AdminCommand {
 pub(crate) enum AdminKeys {
     /// Add the next signing keys now (ID tokens and access tokens); they are published at once
     /// and sign after the publication lead. Prints the keys and their states as JSON.
+    ///
+    /// With --now (a compromised key): new keys sign at once and every older key of the family
+    /// leaves the JWKS at once; tokens they signed stop verifying. Running servers switch
+    /// within their 5 s key poll.
     Rotate {
+        /// Replace the keys at once instead of scheduling the next ones.
+        #[arg(long)]
+        now: bool,
+        /// Which keys: id-token (the RSA key of ID tokens), access-token (the keys of JWT
+        /// access tokens) or all (default).
+        #[arg(long, default_value = "all", value_parser = ["all", "id-token", "access-token"])]
+        family: String,
         #[command(flatten)]
         store: StoreArgs,
         #[command(flatten)]

@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tessera_auth::client_addr::TrustedProxies;
 use tessera_auth::config::DEFAULT_KEY_ROTATION_S;
 use tessera_auth::config::{MAX_TOKEN_LIFETIME_S, MIN_TOKEN_LIFETIME_S};
 use tessera_auth::keys::{AccessTokenAlgorithm, MasterKey, SigningAlgorithm};
@@ -36,6 +37,7 @@ pub(crate) struct FileConfig {
     pub(crate) key_rotation_interval: Option<i64>,
     pub(crate) audit_retention: Option<i64>,
     pub(crate) refresh_token_reuse_grace: Option<i64>,
+    pub(crate) trusted_proxies: Option<Vec<String>>,
 }
 
 impl FileConfig {
@@ -131,6 +133,8 @@ pub(crate) struct ServeSettings {
     /// Seconds audit events are kept (0: for ever).
     pub(crate) audit_retention: i64,
     pub(crate) keys: KeySettings,
+    /// Reverse proxies believed about the client's address.
+    pub(crate) trusted_proxies: TrustedProxies,
 }
 
 /// How signing keys are sealed, signed with and rotated.
@@ -337,8 +341,10 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         }
         admin_usernames.push(tessera_core::identity::normalize_username(name));
     }
+    let trusted_proxies = trusted_proxies(args, &file)?;
     Ok(ServeSettings {
         keys,
+        trusted_proxies,
         listen,
         metrics_listen,
         admin_usernames,
@@ -370,6 +376,18 @@ pub(crate) fn refresh_token_reuse_grace(flag: Option<i64>, file: &FileConfig) ->
         );
     }
     Ok(grace)
+}
+
+/// The reverse proxies believed about the client's address: the flag's list, else the file's.
+pub(crate) fn trusted_proxies(args: &ServeArgs, file: &FileConfig) -> Result<TrustedProxies> {
+    TrustedProxies::parse(
+        &args
+            .trusted_proxies
+            .clone()
+            .or(file.trusted_proxies.clone())
+            .unwrap_or_default(),
+    )
+    .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))
 }
 
 /// `ip:port`, or a bare IP for port 53.
@@ -477,6 +495,33 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_flag_or_the_file_and_bad_ones_are_named() {
+        let from = |flag: &[&str], toml: &str| {
+            let file: FileConfig = toml::from_str(toml).unwrap();
+            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(
+                ["tessera", "serve"].into_iter().chain(flag.iter().copied()),
+            )
+            .unwrap();
+            let crate::cli::Command::Serve(args) = cli.command else {
+                unreachable!()
+            };
+            trusted_proxies(&args, &file).map_err(|e| e.to_string())
+        };
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(from(&[], "").unwrap().is_empty());
+        let file = from(&[], "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]").unwrap();
+        assert!(file.contains(ip("10.1.2.3")) && file.contains(ip("::1")));
+        let flag = from(
+            &["--trusted-proxies", "192.0.2.0/24,198.51.100.7"],
+            "trusted_proxies = [\"10.0.0.0/8\"]",
+        )
+        .unwrap();
+        assert!(flag.contains(ip("198.51.100.7")) && !flag.contains(ip("10.1.2.3")));
+        let e = from(&["--trusted-proxies", "10.0.0.0/8,proxy.example.org"], "").unwrap_err();
+        assert!(e.contains("proxy.example.org"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,28 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
+#[utoipa::path(
+    get,
+    path = "/v2/oauth2/authorize",
+    tag = "oauth2",
+    summary = "Authorization endpoint (RFC 6749 §4.1.1, PKCE RFC 7636): sends the browser to sign in and consent, then back with a code",
+    params(
+        ("client_id" = String, Query),
+        ("redirect_uri" = String, Query),
+        ("response_type" = String, Query, description = "`code`"),
+        ("scope" = Option<String>, Query),
+        ("state" = Option<String>, Query),
+        ("code_challenge" = Option<String>, Query),
+        ("code_challenge_method" = Option<String>, Query, description = "`S256`"),
+        ("access_type" = Option<String>, Query, description = "`offline` for refresh tokens"),
+        ("prompt" = Option<String>, Query, description = "`login` to sign in again"),
+        ("nonce" = Option<String>, Query),
+    ),
+    responses(
+        (status = 303, description = "To the sign-in or consent page, or back to `redirect_uri` with `code` (or an error)"),
+        (status = 400, description = "An HTML page: unknown client or a redirect URI it does not allow", content_type = "text/html"),
+    )
+)]
 pub async fn authorize(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -20,6 +42,17 @@ pub async fn authorize(
     run(&state, &headers, query.as_deref().unwrap_or("").as_bytes()).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/oauth2/authorize",
+    tag = "oauth2",
+    summary = "The authorization endpoint with its parameters as a form (OIDC Core §3.1.2.1)",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The same parameters as the GET query"),
+    responses(
+        (status = 303, description = "As for GET"),
+        (status = 400, description = "An HTML page: unknown client or a redirect URI it does not allow", content_type = "text/html"),
+    )
+)]
 pub async fn authorize_form(
     State(state): State<AppState>,
     headers: HeaderMap,

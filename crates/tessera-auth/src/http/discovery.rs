@@ -11,6 +11,13 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    tag = "oidc",
+    summary = "OpenID Connect Discovery 1.0",
+    responses((status = 200, description = "The provider's metadata", body = tessera_proto::oidc::DiscoveryDocument))
+)]
 pub async fn openid_configuration(State(state): State<AppState>) -> Json<DiscoveryDocument> {
     let c = &state.config;
     let basic = strings(&["client_secret_basic", "client_secret_post"]);
@@ -72,6 +79,13 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Discove
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/jwk.json",
+    tag = "oidc",
+    summary = "The signing keys (RFC 7517): `keys[0]` signs ID tokens now; then next and retired keys, then the access-token keys",
+    responses((status = 200, description = "The JWKS", body = tessera_proto::oidc::JwkSet))
+)]
 pub async fn jwks(State(state): State<AppState>) -> Json<JwkSet> {
     Json(state.keys.jwks(state.clock.now()))
 }

@@ -385,18 +385,15 @@ mod tests {
     }
 }
 
-/// The peer address, when the server was started with connect info (not in `oneshot` tests).
+/// The client's address ([`crate::client_addr`]), when the server was started with connect
+/// info (not in `oneshot` tests that give none).
 #[derive(Debug)]
 pub struct ClientAddr(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
-        Ok(Self(addr))
+    async fn from_request_parts(_: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(crate::client_addr::current().map(|a| a.to_string())))
     }
 }

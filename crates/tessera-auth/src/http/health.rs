@@ -7,6 +7,13 @@ use axum::Json;
 use serde_json::{json, Value};
 
 /// The process is up and serving HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "meta",
+    summary = "Liveness: the process serves HTTP",
+    responses((status = 200, description = "Serving", body = crate::http::openapi::schemas::Status))
+)]
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -16,6 +23,16 @@ pub async fn healthz() -> Json<Value> {
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The process can reach its database.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "meta",
+    summary = "Readiness: the database answers",
+    responses(
+        (status = 200, description = "Ready", body = crate::http::openapi::schemas::Status),
+        (status = 503, description = "The database does not answer", body = crate::http::openapi::schemas::Status),
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let ping = tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await;
     match ping

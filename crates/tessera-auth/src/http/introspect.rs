@@ -9,6 +9,15 @@ use axum::extract::State;
 use axum::response::Response;
 use tessera_proto::oauth::ActiveFlag;
 
+#[utoipa::path(
+    post,
+    path = "/v2/oauth2/token/introspect",
+    tag = "oauth2",
+    summary = "Introspection (RFC 7662), answered to the token's client and audience",
+    request_body(content = crate::http::openapi::schemas::IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The token's state; `{\"active\": false}` for anything not active or not the caller's to see", body = tessera_proto::oauth::ActiveIntrospection)),
+    security((), ("basic" = []))
+)]
 pub async fn introspect(
     State(state): State<AppState>,
     presented: Presented,

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod introspect;
+pub mod openapi;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -19,7 +20,7 @@ use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
 use error::{no_store, ApiError, OAuthError};
 use extract::{OAuthForm, Presented};
@@ -29,28 +30,67 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The documented routes: each handler routed and described by its `#[utoipa::path]`
+/// (`routes!` does both, so a route cannot be added without its description).
+fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(discovery::openid_configuration))
+        .routes(routes!(discovery::jwks))
+        .routes(routes!(token::token))
+        .routes(routes!(introspect::introspect))
+        .routes(routes!(validate::validate))
+        .routes(routes!(revoke::revoke))
+        .routes(routes!(userinfo::userinfo))
+        .routes(routes!(authorize::authorize, authorize::authorize_form))
+        .merge(api::routes())
+}
+
+/// `/openapi.json` itself, which is routed apart (it carries the rendered document).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(openapi::openapi_json))]
+struct ServedDocument;
+
+/// The OpenAPI document of the Auth routes (what `/openapi.json` serves when nothing else is
+/// routed beside them).
+pub fn openapi() -> OpenApi {
+    let mut doc = documented().into_openapi();
+    doc.merge(<ServedDocument as utoipa::OpenApi>::openapi());
+    openapi::finish(doc)
+}
+
+/// The HTML pages for people (sign-in, consent, account): routed, not in the OpenAPI document.
+pub fn pages() -> Router<AppState> {
+    web::routes()
+}
 
 /// The whole Auth surface with its layers.
 pub fn router(state: AppState) -> Router {
+    router_with_docs(state, [])
+}
+
+/// [`router`], whose `/openapi.json` also describes the services routed beside Auth
+/// (`others`: each service crate's own document, e.g. transfer's and groups').
+pub fn router_with_docs(state: AppState, others: impl IntoIterator<Item = OpenApi>) -> Router {
     let limit = state.config.max_body_bytes;
+    let mut doc = openapi();
+    for other in others {
+        doc.merge(other);
+    }
+    let rendered = std::sync::Arc::new(openapi::Rendered::new(&doc));
+    let (documented, _) = documented().split_for_parts();
     Router::new()
-        .route("/healthz", get(health::healthz))
-        // Browsers ask for it on every site; "no content" keeps their consoles clean.
-        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
-        .route("/readyz", get(health::readyz))
-        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/jwk.json", get(discovery::jwks))
-        .route("/v2/oauth2/token", post(token::token))
-        .route("/v2/oauth2/token/introspect", post(introspect::introspect))
-        .route("/v2/oauth2/token/validate", post(validate::validate))
-        .route("/v2/oauth2/token/revoke", post(revoke::revoke))
-        .route("/v2/oauth2/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .merge(documented)
         .route(
-            "/v2/oauth2/authorize",
-            get(authorize::authorize).post(authorize::authorize_form),
+            "/openapi.json",
+            get(openapi::openapi_json).layer(axum::Extension(rendered)),
         )
-        .merge(api::routes())
-        .merge(web::routes())
+        .merge(pages())
         .fallback(not_found)
         // One `layer` call: axum boxes the route once per call and clones every box on every
         // request, so six separate layers cost six allocations and clones per request.

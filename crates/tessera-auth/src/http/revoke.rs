@@ -10,6 +10,15 @@ use axum::extract::State;
 use axum::response::Response;
 use tessera_proto::oauth::ActiveFlag;
 
+#[utoipa::path(
+    post,
+    path = "/v2/oauth2/token/revoke",
+    tag = "oauth2",
+    summary = "Revocation (RFC 7009)",
+    request_body(content = crate::http::openapi::schemas::TokenOnly, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Always `{\"active\": false}` once the client is known", body = tessera_proto::oauth::ActiveFlag)),
+    security((), ("basic" = []))
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     presented: Presented,

@@ -9,6 +9,15 @@ use axum::extract::State;
 use axum::response::Response;
 use tessera_proto::oauth::{GrantType, OAuthErrorCode};
 
+#[utoipa::path(
+    post,
+    path = "/v2/oauth2/token",
+    tag = "oauth2",
+    summary = "Tokens (RFC 6749 §3.2): client credentials, authorization code, refresh, dependent tokens, token exchange (RFC 8693)",
+    request_body(content = crate::http::openapi::schemas::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The tokens; `other_tokens` holds one per further resource server", body = tessera_proto::oauth::TokenResponse)),
+    security((), ("basic" = []))
+)]
 pub async fn token(
     State(state): State<AppState>,
     presented: Presented,

@@ -52,6 +52,17 @@ fn internal(e: &dyn std::fmt::Display) -> BearerError {
     }
 }
 
+#[utoipa::path(
+    method(get, post),
+    path = "/v2/oauth2/userinfo",
+    tag = "oidc",
+    summary = "OpenID Connect UserInfo of the token's effective identity",
+    responses(
+        (status = 200, description = "The claims the token's scopes allow", body = Object),
+        (status = 401, description = "RFC 6750 `invalid_token` (with `WWW-Authenticate`)"),
+    ),
+    security(("bearer" = []))
+)]
 pub async fn userinfo(
     State(state): State<AppState>,
     presented: Presented,

@@ -9,6 +9,15 @@ use axum::extract::State;
 use axum::response::Response;
 use tessera_proto::oauth::ActiveFlag;
 
+#[utoipa::path(
+    post,
+    path = "/v2/oauth2/token/validate",
+    tag = "oauth2",
+    summary = "Whether a token of the caller is still active (Globus)",
+    request_body(content = crate::http::openapi::schemas::TokenOnly, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "`{\"active\": …}`", body = tessera_proto::oauth::ActiveFlag)),
+    security((), ("basic" = []))
+)]
 pub async fn validate(
     State(state): State<AppState>,
     presented: Presented,

@@ -12,9 +12,10 @@ use tessera_core::client::{
     Visibility,
 };
 use tessera_core::identity::LOCAL_IDP_ID;
+use tessera_core::scope::Scope;
 use tessera_core::secret::Secret;
 use tessera_proto::api::ClientLinks;
-use tessera_store::Change;
+use tessera_store::{Change, StoreError};
 use uuid::Uuid;
 
 /// The client fields of `POST` and `PUT /v2/api/clients[/{id}]`. `null` clears the optional
@@ -205,6 +206,79 @@ pub async fn list(state: &AppState, m: &Manager) -> Result<Vec<Client>, Failure>
         out.extend(state.store.clients_of_project(p.id).await?);
     }
     Ok(out)
+}
+
+/// Above this many revoked tokens the caches are flushed rather than told one by one (as the
+/// PostgreSQL triggers do past 10000 changes).
+const MAX_REVOCATIONS_ANNOUNCED: usize = 10_000;
+
+/// `DELETE /v2/api/clients/{id}`: the client goes with its secrets, scopes and FQDNs; the tokens
+/// it holds and those for its scopes are revoked, and the consents it holds or that name its
+/// scopes are deleted, every node's caches told. Refused (409) while another client's scope
+/// depends on one of its scopes (naming them), or while it has child clients. Returns the client
+/// and its scopes as they were.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor<'_>,
+    raw: &str,
+) -> Result<(Client, Vec<Scope>), Failure> {
+    let client = managed(state, actor, raw).await?;
+    let scopes = state.store.scopes_of_client(client.id).await?;
+    let catalogue = state.scopes.get(state.store.as_ref()).await?;
+    let mut dependants: Vec<String> = Vec::new();
+    for own in &scopes {
+        for parent in catalogue
+            .dependents_on(own.id)
+            .filter(|p| p.client_id != client.id)
+        {
+            dependants.push(format!(
+                "{} (client {}) depends on {}",
+                parent.scope_string, parent.client_id, own.scope_string
+            ));
+        }
+    }
+    if !dependants.is_empty() {
+        dependants.sort();
+        return Err(Failure::Conflict(format!(
+            "scopes of other clients depend on this client's scopes: {}; remove those dependencies first",
+            dependants.join("; ")
+        )));
+    }
+    let deleted = match state.store.delete_client(client.id, state.clock.now()).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return Err(Failure::NotFound(format!("no client {raw}"))),
+        Err(StoreError::Conflict(_)) => {
+            return Err(Failure::Conflict(
+                "the client has child clients (clients it created, or instances of it); delete them first".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut changes = if deleted.revoked.len() > MAX_REVOCATIONS_ANNOUNCED {
+        vec![Change::FlushAll]
+    } else {
+        deleted
+            .revoked
+            .iter()
+            .map(|h| Change::TokenRevoked(*h))
+            .collect()
+    };
+    changes.extend(
+        deleted
+            .consents_of
+            .iter()
+            .map(|i| Change::ConsentRescinded(*i)),
+    );
+    changes.push(Change::ClientChanged(client.id));
+    changes.push(Change::ScopesChanged);
+    state.publish(changes).await?;
+    let by = match actor {
+        Actor::Manager(m) => m.identity,
+        Actor::Client(c) => c.id,
+    };
+    crate::audit::client_deleted(state, by, &client, deleted.revoked.len(), deleted.consents);
+    tracing::info!(event = "client_deleted", client = %client.id, %by, tokens_revoked = deleted.revoked.len(), consents_deleted = deleted.consents, "client deleted");
+    Ok((client, scopes))
 }
 
 /// Who acts on an existing client.

@@ -473,7 +473,11 @@ pub async fn lookup(
     };
     let hash = token::lookup_hash(presented);
     if let Some(r) = state.tokens.get(&hash) {
-        // Only what we issued is cached: a hit is ours, signature and all.
+        // Only what we issued is cached: a hit is ours, signature and all, as long as the key
+        // that signed it is still ours (an emergency rotation removes keys at once).
+        if jwt && !state.keys.has_access_key_of(presented) {
+            return Ok(None);
+        }
         return Ok(Some(r));
     }
     // A JWT reaches the store only with a valid signature of one of our access-token keys.

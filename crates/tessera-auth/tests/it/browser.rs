@@ -19,6 +19,10 @@ pub(crate) fn challenge(verifier: &str) -> String {
 pub(crate) struct Browser<'a> {
     pub(crate) server: &'a TestServer,
     pub(crate) cookies: HashMap<String, String>,
+    /// The TCP peer every request comes from (none: the server knows no address).
+    pub(crate) peer: Option<std::net::SocketAddr>,
+    /// Headers sent with every request (e.g. `X-Forwarded-For`).
+    pub(crate) headers: Vec<(&'static str, String)>,
 }
 
 impl<'a> Browser<'a> {
@@ -26,11 +30,19 @@ impl<'a> Browser<'a> {
         Self {
             server,
             cookies: HashMap::new(),
+            peer: None,
+            headers: Vec::new(),
         }
     }
 
     async fn send(&mut self, method: Method, uri: &str, form: Option<&[(&str, &str)]>) -> Reply {
         let mut b = Request::builder().method(method).uri(uri);
+        if let Some(peer) = self.peer {
+            b = b.extension(axum::extract::ConnectInfo(peer));
+        }
+        for (name, value) in &self.headers {
+            b = b.header(*name, value);
+        }
         if !self.cookies.is_empty() {
             let jar: Vec<String> = self
                 .cookies

@@ -1048,7 +1048,12 @@ async fn an_id_token_issued_a_moment_before_the_key_changes_verifies_with_keys0_
     let added = s
         .state
         .keys
-        .rotate_now(s.state.store.as_ref(), s.clock.now(), policy)
+        .rotate_now(
+            s.state.store.as_ref(),
+            s.clock.now(),
+            policy,
+            &tessera_auth::keys::KeyFamily::ALL,
+        )
         .await
         .unwrap();
     let switch = s.clock.now() + 60;

@@ -10,6 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 use tessera_auth::keys::KeyPolicy;
 use tessera_core::client::ClientType;
+use tessera_core::clock::Clock as _;
 
 async fn choose_jwt(s: &TestServer, rs: &Client) {
     let r = s
@@ -27,6 +28,20 @@ async fn choose_jwt(s: &TestServer, rs: &Client) {
 pub(crate) fn claims_of(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+/// The kids of a JWKS, in order.
+fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn kid_of(jwt: &str) -> String {
+    jsonwebtoken::decode_header(jwt).unwrap().kid.unwrap()
 }
 
 pub(crate) fn tamper(jwt: &str) -> String {
@@ -157,14 +172,6 @@ async fn rotation_publishes_the_next_key_after_the_current_one_and_keeps_the_ret
         .as_str()
         .unwrap()
         .to_owned();
-    let kids = |jwks: &Value| -> Vec<String> {
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let first = kids(&s.get("/jwk.json", None).await.body);
     assert_eq!(first.len(), 2);
     let old_jwt = s.token(&portal, &scope).await;
@@ -178,7 +185,12 @@ async fn rotation_publishes_the_next_key_after_the_current_one_and_keeps_the_ret
     let added = s
         .state
         .keys
-        .rotate_now(s.state.store.as_ref(), START + 10, policy)
+        .rotate_now(
+            s.state.store.as_ref(),
+            START + 10,
+            policy,
+            &tessera_auth::keys::KeyFamily::ALL,
+        )
         .await
         .unwrap();
     assert_eq!(added.len(), 2, "one RSA and one access-token key");
@@ -193,7 +205,6 @@ async fn rotation_publishes_the_next_key_after_the_current_one_and_keeps_the_ret
             added[1].clone()
         ]
     );
-    let kid_of = |t: &str| jsonwebtoken::decode_header(t).unwrap().kid.unwrap();
     assert_eq!(kid_of(&s.token(&portal, &scope).await), first[1]);
 
     // From activation on, the new keys sign and come first; the old ones stay published.
@@ -342,7 +353,12 @@ async fn two_postgres_nodes_agree_on_a_rotation_one_of_them_made() {
     };
     let added = a
         .keys
-        .rotate_now(a.store.as_ref(), SystemClock.now(), policy)
+        .rotate_now(
+            a.store.as_ref(),
+            SystemClock.now(),
+            policy,
+            &tessera_auth::keys::KeyFamily::ALL,
+        )
         .await
         .unwrap();
     assert_eq!(added.len(), 2);
@@ -380,4 +396,71 @@ async fn two_postgres_nodes_agree_on_a_rotation_one_of_them_made() {
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&admin)
         .await;
+}
+
+#[tokio::test]
+async fn an_emergency_rotation_signs_with_the_new_key_at_once_and_what_the_old_one_signed_is_refused(
+) {
+    let s = TestServer::new().await;
+    let api = s.client("api", ClientType::Confidential).await;
+    let portal = s.client("portal", ClientType::Confidential).await;
+    choose_jwt(&s, &api).await;
+    let scope = s.scope(&api, "data").await["scope_string"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = kids(&s.get("/jwk.json", None).await.body);
+    let old_jwt = s.token(&portal, &scope).await;
+    // Introspected once: its record is cached.
+    assert_eq!(s.introspect(&api, &old_jwt).await["active"], true);
+
+    let replaced = s
+        .state
+        .keys
+        .replace_now(
+            s.state.store.as_ref(),
+            s.clock.now(),
+            &[tessera_auth::keys::KeyFamily::AccessToken],
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.removed, vec![first[1].clone()]);
+    let new_at = replaced.added[0].clone();
+    assert_eq!(
+        kids(&s.get("/jwk.json", None).await.body),
+        vec![first[0].clone(), new_at.clone()],
+        "the old key is gone at once; the ID-token key stays keys[0]"
+    );
+    let new_jwt = s.token(&portal, &scope).await;
+    assert_eq!(kid_of(&new_jwt), new_at, "the new key signs at once");
+    assert_eq!(s.introspect(&api, &new_jwt).await["active"], true);
+    assert_eq!(
+        s.introspect(&api, &old_jwt).await["active"],
+        false,
+        "refused although its record was cached"
+    );
+
+    // The ID-token key: replaced, keys[0] at once, and it signs.
+    let replaced = s
+        .state
+        .keys
+        .replace_now(
+            s.state.store.as_ref(),
+            s.clock.now(),
+            &[tessera_auth::keys::KeyFamily::IdToken],
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.removed, vec![first[0].clone()]);
+    assert_eq!(
+        kids(&s.get("/jwk.json", None).await.body),
+        vec![replaced.added[0].clone(), new_at]
+    );
+    let signed = s
+        .state
+        .keys
+        .sign(s.clock.now(), &json!({"sub": "x"}))
+        .unwrap();
+    assert_eq!(kid_of(&signed.jwt), replaced.added[0]);
+    assert!(signed.not_before.is_none());
 }

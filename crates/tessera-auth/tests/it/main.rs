@@ -5,6 +5,7 @@
 mod api;
 mod browser;
 mod client_auth;
+mod client_deletion;
 mod cluster;
 mod dependent;
 mod discovery;
@@ -18,5 +19,7 @@ mod linking;
 mod logout;
 mod oauth;
 mod observe;
+mod openapi;
 mod projects;
+mod proxies;
 mod secrets;

@@ -44,7 +44,7 @@ fn value(text: &str, series: &str) -> f64 {
         .map_or(0.0, |v| v.trim().parse().unwrap())
 }
 
-async fn user(s: &TestServer, name: &str) -> String {
+pub(crate) async fn user(s: &TestServer, name: &str) -> String {
     admin::add_user(
         s.state.store.as_ref(),
         s.clock.as_ref(),
@@ -61,6 +61,20 @@ async fn user(s: &TestServer, name: &str) -> String {
 
 /// An `auth.globus.org` access token of `username` for `scope`, through the browser flow.
 async fn user_token(s: &TestServer, native: &Client, username: &str, scope: &str) -> String {
+    user_tokens(s, native, username, scope).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The token answer (with `other_tokens`) of `username`'s grant of `scope` to the native
+/// client, through the browser flow.
+pub(crate) async fn user_tokens(
+    s: &TestServer,
+    native: &Client,
+    username: &str,
+    scope: &str,
+) -> serde_json::Value {
     let mut b = Browser::new(s);
     let q = serde_urlencoded::to_string([
         ("client_id", native.id.as_str()),
@@ -83,10 +97,10 @@ async fn user_token(s: &TestServer, native: &Client, username: &str, scope: &str
     .unwrap();
     let r = s.form("/v2/oauth2/token", None, &body).await;
     r.ok();
-    r.body["access_token"].as_str().unwrap().to_owned()
+    r.body
 }
 
-async fn audit_log(s: &TestServer) -> Vec<AuditRecord> {
+pub(crate) async fn audit_log(s: &TestServer) -> Vec<AuditRecord> {
     s.state.flush_audit().await;
     s.state
         .store

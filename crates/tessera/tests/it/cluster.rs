@@ -138,17 +138,34 @@ impl Cluster {
     }
 
     pub(crate) async fn token_with(&self, node: &Server, secret: &str) -> reqwest::Response {
+        self.client_credentials(node, (&self.id, secret), "openid")
+            .await
+    }
+
+    /// A client-credentials request of client `(id, secret)` for `scope` to `node`.
+    pub(crate) async fn client_credentials(
+        &self,
+        node: &Server,
+        (id, secret): (&str, &str),
+        scope: &str,
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}/v2/oauth2/token", node.url))
-            .basic_auth(&self.id, Some(secret))
-            .form(&[("grant_type", "client_credentials"), ("scope", "openid")])
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", scope)])
             .send()
             .await
             .unwrap()
     }
 
-    pub(crate) async fn token(&self, node: &Server) -> String {
-        let r = self.token_with(node, &self.secret).await;
+    /// The access token of a client-credentials grant that must succeed.
+    pub(crate) async fn access_token(
+        &self,
+        node: &Server,
+        client: (&str, &str),
+        scope: &str,
+    ) -> String {
+        let r = self.client_credentials(node, client, scope).await;
         assert_eq!(r.status(), 200);
         r.json::<serde_json::Value>().await.unwrap()["access_token"]
             .as_str()
@@ -156,11 +173,26 @@ impl Cluster {
             .to_owned()
     }
 
+    pub(crate) async fn token(&self, node: &Server) -> String {
+        self.access_token(node, (&self.id, &self.secret), "openid")
+            .await
+    }
+
     pub(crate) async fn active(&self, node: &Server, token: &str) -> bool {
+        self.active_for(node, (&self.id, &self.secret), token).await
+    }
+
+    /// Whether `node` tells client `(id, secret)` that `token` is active.
+    pub(crate) async fn active_for(
+        &self,
+        node: &Server,
+        (id, secret): (&str, &str),
+        token: &str,
+    ) -> bool {
         let r: serde_json::Value = self
             .http
             .post(format!("{}/v2/oauth2/token/introspect", node.url))
-            .basic_auth(&self.id, Some(&self.secret))
+            .basic_auth(id, Some(secret))
             .form(&[("token", token)])
             .send()
             .await

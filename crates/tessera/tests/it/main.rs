@@ -2,6 +2,7 @@
 //! its own subcommands, as an operator and a client would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod clients;
 mod cluster;
 mod commands;
 mod config;
@@ -9,6 +10,7 @@ mod crash;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;
+mod keys;
 mod observe;
 mod process;
 mod readme;

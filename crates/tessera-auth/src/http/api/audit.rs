@@ -31,6 +31,15 @@ async fn bearer_token(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/audit",
+    tag = "audit",
+    summary = "Security events, newest first (`admin_usernames` with a `view_audit` token)",
+    params(("since" = Option<String>, Query, description = "ISO 8601 or Unix seconds"), ("type" = Option<String>, Query, description = "An event type"), ("limit" = Option<u32>, Query, description = "At most this many (default 100)"), ("before" = Option<i64>, Query, description = "Events older than this id (paging)")),
+    responses((status = 200, description = "The events", body = crate::http::openapi::schemas::AuditList)),
+    security(("bearer" = []))
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     presented: Presented,

@@ -9,6 +9,15 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/clients/{id}",
+    tag = "clients",
+    summary = "A client",
+    params(("id" = String, Path, description = "The client id")),
+    responses((status = 200, description = "The client", body = crate::http::openapi::schemas::ClientEnvelope)),
+    security(("basic" = []), ("bearer" = []))
+)]
 pub(super) async fn get_client(
     State(state): State<AppState>,
     presented: Presented,
@@ -28,6 +37,15 @@ pub(super) struct NewClient {
 
 /// `POST /v2/api/clients`: anonymous template instances (spec §4, what `globus login` does),
 /// or, without `template_id`, a client in a project (`project_clients.rs`).
+#[utoipa::path(
+    post,
+    path = "/v2/api/clients",
+    tag = "clients",
+    summary = "Create a client in a project (Bearer `manage_projects`), or an instance of a template (`template_id`, no credentials)",
+    request_body = crate::http::openapi::schemas::ClientEnvelope,
+    responses((status = 200, description = "The new client", body = crate::http::openapi::schemas::ClientCreated)),
+    security(("basic" = []), ("bearer" = []))
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     presented: Presented,
@@ -55,6 +73,15 @@ pub(super) struct ClientEnvelope<T> {
 }
 
 /// `GET /v2/api/clients` (project admins; a Basic caller sees itself).
+#[utoipa::path(
+    get,
+    path = "/v2/api/clients",
+    tag = "clients",
+    summary = "A project admin's clients (a Basic caller: itself); with `fqdn=`, the one client holding that name, singular",
+    params(("fqdn" = Option<String>, Query, description = "A verified FQDN")),
+    responses((status = 200, description = "The clients, or `{\"client\": …}` with `fqdn=`", body = crate::http::openapi::schemas::ClientList)),
+    security(("basic" = []), ("bearer" = []))
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     presented: Presented,
@@ -67,6 +94,16 @@ pub(super) async fn list(
 }
 
 /// `PUT /v2/api/clients/{id}`.
+#[utoipa::path(
+    put,
+    path = "/v2/api/clients/{id}",
+    tag = "clients",
+    summary = "Change a client",
+    params(("id" = String, Path, description = "The client id")),
+    request_body = crate::http::openapi::schemas::ClientEnvelope,
+    responses((status = 200, description = "The client as it is now", body = crate::http::openapi::schemas::ClientEnvelope)),
+    security(("basic" = []), ("bearer" = []))
+)]
 pub(super) async fn update(
     State(state): State<AppState>,
     presented: Presented,
@@ -75,5 +112,25 @@ pub(super) async fn update(
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         super::project_clients::update(&state, presented, &id, body.client).await?,
+    ))
+}
+
+/// `DELETE /v2/api/clients/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/v2/api/clients/{id}",
+    tag = "clients",
+    summary = "Delete a client with its secrets, scopes, tokens and consents",
+    params(("id" = String, Path, description = "The client id")),
+    responses((status = 200, description = "The client as it was", body = crate::http::openapi::schemas::ClientEnvelope), (status = 409, description = "Another client's scope depends on one of its scopes (named), or it has child clients", body = tessera_proto::api::ApiErrorEnvelope)),
+    security(("basic" = []), ("bearer" = []))
+)]
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    presented: Presented,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        super::project_clients::delete(&state, presented, &id).await?,
     ))
 }

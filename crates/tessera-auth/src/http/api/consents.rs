@@ -19,6 +19,15 @@ async fn identity_of(state: &AppState, presented: Presented) -> Result<Uuid, Api
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/identities/{id}/consents",
+    tag = "consents",
+    summary = "The consents an identity gave (its own token only)",
+    params(("id" = String, Path, description = "The identity id"), ("all" = Option<bool>, Query, description = "Accepted for compatibility")),
+    responses((status = 200, description = "The consents", body = crate::http::openapi::schemas::ConsentList)),
+    security(("bearer" = []))
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     presented: Presented,
@@ -31,6 +40,15 @@ pub(super) async fn list(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v2/api/identities/{id}/consents/{consent}",
+    tag = "consents",
+    summary = "Rescind a consent and everything beneath it, revoking the tokens that carry it",
+    params(("id" = String, Path, description = "The identity id"), ("consent" = String, Path, description = "The consent id")),
+    responses((status = 200, description = "The rescinded consents", body = crate::http::openapi::schemas::ConsentList)),
+    security(("bearer" = []))
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     presented: Presented,

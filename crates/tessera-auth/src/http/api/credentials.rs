@@ -11,6 +11,15 @@ use axum::Json;
 use serde_json::{json, Value};
 use tessera_proto::api::{CredentialCreate, CredentialEnvelope};
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/clients/{id}/credentials",
+    tag = "credentials",
+    summary = "A client's secrets (never their values)",
+    params(("id" = String, Path, description = "The client id")),
+    responses((status = 200, description = "The credentials", body = crate::http::openapi::schemas::CredentialList)),
+    security(("basic" = []))
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     presented: Presented,
@@ -24,6 +33,16 @@ pub(super) async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/api/clients/{id}/credentials",
+    tag = "credentials",
+    summary = "A new secret, shown once",
+    params(("id" = String, Path, description = "The client id")),
+    request_body = tessera_proto::api::CredentialEnvelope<tessera_proto::api::CredentialCreate>,
+    responses((status = 200, description = "The credential with its secret", body = tessera_proto::api::CredentialEnvelope<tessera_proto::api::CredentialObject>)),
+    security(("basic" = []))
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     presented: Presented,
@@ -37,6 +56,15 @@ pub(super) async fn create(
     Ok(Json(json!({"credential": to_object(&cred, Some(&secret))})))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v2/api/clients/{id}/credentials/{credential}",
+    tag = "credentials",
+    summary = "Delete a secret",
+    params(("id" = String, Path, description = "The client id"), ("credential" = String, Path, description = "The credential id")),
+    responses((status = 200, description = "The deleted credential", body = tessera_proto::api::CredentialEnvelope<tessera_proto::api::CredentialObject>)),
+    security(("basic" = []))
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     presented: Presented,

@@ -13,7 +13,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use tessera_core::client::Client;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub(super) struct NewFqdn {
     fqdn: String,
 }
@@ -24,6 +24,16 @@ async fn envelope(state: &AppState, client: &Client) -> Result<Json<Value>, ApiE
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/api/clients/{id}/fqdns",
+    tag = "clients",
+    summary = "Register a DNS name, proven by a TXT record holding the client id",
+    params(("id" = String, Path, description = "The client id")),
+    request_body = NewFqdn,
+    responses((status = 200, description = "The client with the name", body = crate::http::openapi::schemas::ClientEnvelope), (status = 503, description = "DNS did not answer; retry", body = tessera_proto::api::ApiErrorEnvelope)),
+    security(("basic" = []))
+)]
 pub(super) async fn add(
     State(state): State<AppState>,
     presented: Presented,
@@ -36,6 +46,15 @@ pub(super) async fn add(
     envelope(&state, &client).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v2/api/clients/{id}/fqdns/{fqdn}",
+    tag = "clients",
+    summary = "Remove a DNS name",
+    params(("id" = String, Path, description = "The client id"), ("fqdn" = String, Path, description = "The name")),
+    responses((status = 200, description = "The client without the name", body = crate::http::openapi::schemas::ClientEnvelope)),
+    security(("basic" = []))
+)]
 pub(super) async fn remove(
     State(state): State<AppState>,
     presented: Presented,

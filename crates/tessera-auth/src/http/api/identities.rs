@@ -23,6 +23,15 @@ fn csv(value: &str) -> Vec<String> {
         .collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/identities",
+    tag = "identities",
+    summary = "Identities by id or username (unknown ones are left out), or the caller's own",
+    params(("ids" = Option<String>, Query, description = "Comma-separated identity ids"), ("usernames" = Option<String>, Query, description = "Comma-separated usernames")),
+    responses((status = 200, description = "The identities", body = crate::http::openapi::schemas::IdentityList)),
+    security(("basic" = []), ("bearer" = []))
+)]
 pub(super) async fn identities(
     axum::extract::State(state): State<AppState>,
     presented: Presented,

@@ -22,71 +22,36 @@ use crate::service::tokens;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::routing::{delete, get};
-use axum::Router;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use tessera_core::grant::TokenRecord;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/api/identities", get(identities::identities))
-        .route(
-            "/v2/api/clients",
-            axum::routing::post(clients::create).get(clients::list),
-        )
-        .route(
-            "/v2/api/clients/{id}",
-            get(clients::get_client).put(clients::update),
-        )
-        .route(
-            "/v2/api/clients/{id}/fqdns",
-            axum::routing::post(fqdns::add),
-        )
-        .route("/v2/api/clients/{id}/fqdns/{fqdn}", delete(fqdns::remove))
-        .route(
-            "/v2/api/projects",
-            get(projects::list).post(projects::create),
-        )
-        .route(
-            "/v2/api/projects/{id}",
-            get(projects::get)
-                .put(projects::update)
-                .delete(projects::delete),
-        )
-        .route(
-            "/v2/api/policies",
-            get(policies::list).post(policies::create),
-        )
-        .route(
-            "/v2/api/policies/{id}",
-            get(policies::get)
-                .put(policies::update)
-                .delete(policies::delete),
-        )
-        .route("/v2/api/identities/{id}/consents", get(consents::list))
-        .route(
-            "/v2/api/identities/{id}/consents/{consent}",
-            delete(consents::delete),
-        )
-        .route(
-            "/v2/api/clients/{id}/scopes",
-            get(scopes::list_for_client).post(scopes::create),
-        )
-        .route(
-            "/v2/api/clients/{id}/credentials",
-            get(credentials::list).post(credentials::create),
-        )
-        .route(
-            "/v2/api/clients/{id}/credentials/{credential}",
-            delete(credentials::delete),
-        )
-        .route("/v2/api/audit", get(audit::list))
-        .route("/v2/api/scopes", get(scopes::search))
-        .route(
-            "/v2/api/scopes/{id}",
-            get(scopes::get).put(scopes::update).delete(scopes::delete),
-        )
+/// The `/v2/api` routes, each documented by its handler's `#[utoipa::path]`.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(identities::identities))
+        .routes(routes!(clients::create, clients::list))
+        .routes(routes!(
+            clients::get_client,
+            clients::update,
+            clients::delete
+        ))
+        .routes(routes!(fqdns::add))
+        .routes(routes!(fqdns::remove))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(policies::list, policies::create))
+        .routes(routes!(policies::get, policies::update, policies::delete))
+        .routes(routes!(consents::list))
+        .routes(routes!(consents::delete))
+        .routes(routes!(scopes::list_for_client, scopes::create))
+        .routes(routes!(credentials::list, credentials::create))
+        .routes(routes!(credentials::delete))
+        .routes(routes!(audit::list))
+        .routes(routes!(scopes::search))
+        .routes(routes!(scopes::get, scopes::update, scopes::delete))
 }
 
 /// Path parameters with errors in the REST envelope.

@@ -11,6 +11,14 @@ use axum::Json;
 use serde_json::{json, Value};
 use tessera_proto::api::{PolicyEnvelope, PolicyFields};
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/policies",
+    tag = "policies",
+    summary = "The policies of the caller's projects",
+    responses((status = 200, description = "The policies", body = crate::http::openapi::schemas::PolicyList)),
+    security(("bearer" = []))
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     presented: Presented,
@@ -22,6 +30,15 @@ pub(super) async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/policies/{id}",
+    tag = "policies",
+    summary = "A policy",
+    params(("id" = String, Path, description = "The policy id")),
+    responses((status = 200, description = "The policy", body = tessera_proto::api::PolicyEnvelope<tessera_proto::api::PolicyObject>)),
+    security(("bearer" = []))
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     presented: Presented,
@@ -32,6 +49,15 @@ pub(super) async fn get(
     Ok(Json(json!({"policy": policy_object(&p)})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/api/policies",
+    tag = "policies",
+    summary = "Create a policy in a project",
+    request_body = tessera_proto::api::PolicyEnvelope<tessera_proto::api::PolicyFields>,
+    responses((status = 200, description = "The policy", body = tessera_proto::api::PolicyEnvelope<tessera_proto::api::PolicyObject>)),
+    security(("bearer" = []))
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     presented: Presented,
@@ -42,6 +68,16 @@ pub(super) async fn create(
     Ok(Json(json!({"policy": policy_object(&p)})))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v2/api/policies/{id}",
+    tag = "policies",
+    summary = "Change a policy",
+    params(("id" = String, Path, description = "The policy id")),
+    request_body = tessera_proto::api::PolicyEnvelope<tessera_proto::api::PolicyFields>,
+    responses((status = 200, description = "The policy as it is now", body = tessera_proto::api::PolicyEnvelope<tessera_proto::api::PolicyObject>)),
+    security(("bearer" = []))
+)]
 pub(super) async fn update(
     State(state): State<AppState>,
     presented: Presented,
@@ -53,6 +89,15 @@ pub(super) async fn update(
     Ok(Json(json!({"policy": policy_object(&p)})))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v2/api/policies/{id}",
+    tag = "policies",
+    summary = "Delete a policy no client uses",
+    params(("id" = String, Path, description = "The policy id")),
+    responses((status = 200, description = "The deleted policy", body = tessera_proto::api::PolicyEnvelope<tessera_proto::api::PolicyObject>), (status = 409, description = "A client uses it", body = tessera_proto::api::ApiErrorEnvelope)),
+    security(("bearer" = []))
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     presented: Presented,

@@ -10,6 +10,14 @@ use axum::Json;
 use serde_json::{json, Value};
 use tessera_proto::api::{ProjectCreate, ProjectEnvelope, ProjectUpdate};
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/projects",
+    tag = "projects",
+    summary = "The projects the caller administers",
+    responses((status = 200, description = "The projects", body = crate::http::openapi::schemas::ProjectList)),
+    security(("bearer" = []))
+)]
 pub(super) async fn list(
     State(state): State<AppState>,
     presented: Presented,
@@ -22,6 +30,15 @@ pub(super) async fn list(
     Ok(Json(json!({ "projects": out })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/projects/{id}",
+    tag = "projects",
+    summary = "A project",
+    params(("id" = String, Path, description = "The project id")),
+    responses((status = 200, description = "The project", body = tessera_proto::api::ProjectEnvelope<tessera_proto::api::ProjectObject>)),
+    security(("bearer" = []))
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     presented: Presented,
@@ -34,6 +51,15 @@ pub(super) async fn get(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/api/projects",
+    tag = "projects",
+    summary = "Create a project; the caller is an admin",
+    request_body = tessera_proto::api::ProjectEnvelope<tessera_proto::api::ProjectCreate>,
+    responses((status = 200, description = "The project", body = tessera_proto::api::ProjectEnvelope<tessera_proto::api::ProjectObject>)),
+    security(("bearer" = []))
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     presented: Presented,
@@ -46,6 +72,16 @@ pub(super) async fn create(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v2/api/projects/{id}",
+    tag = "projects",
+    summary = "Change a project",
+    params(("id" = String, Path, description = "The project id")),
+    request_body = tessera_proto::api::ProjectEnvelope<tessera_proto::api::ProjectUpdate>,
+    responses((status = 200, description = "The project as it is now", body = tessera_proto::api::ProjectEnvelope<tessera_proto::api::ProjectObject>)),
+    security(("bearer" = []))
+)]
 pub(super) async fn update(
     State(state): State<AppState>,
     presented: Presented,
@@ -59,6 +95,15 @@ pub(super) async fn update(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v2/api/projects/{id}",
+    tag = "projects",
+    summary = "Delete a project without clients or policies",
+    params(("id" = String, Path, description = "The project id")),
+    responses((status = 200, description = "The deleted project", body = tessera_proto::api::ProjectEnvelope<tessera_proto::api::ProjectObject>), (status = 409, description = "It still has clients or policies", body = tessera_proto::api::ApiErrorEnvelope)),
+    security(("bearer" = []))
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     presented: Presented,

@@ -11,6 +11,15 @@ use axum::Json;
 use serde_json::{json, Value};
 use tessera_proto::api::{ScopeCreate, ScopeEnvelope, ScopeUpdate};
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/clients/{id}/scopes",
+    tag = "scopes",
+    summary = "A client's scopes",
+    params(("id" = String, Path, description = "The client id")),
+    responses((status = 200, description = "The scopes", body = crate::http::openapi::schemas::ScopeList)),
+    security(("basic" = []))
+)]
 pub(super) async fn list_for_client(
     State(state): State<AppState>,
     presented: Presented,
@@ -24,6 +33,16 @@ pub(super) async fn list_for_client(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v2/api/clients/{id}/scopes",
+    tag = "scopes",
+    summary = "Create a scope of the client",
+    params(("id" = String, Path, description = "The client id")),
+    request_body = tessera_proto::api::ScopeEnvelope<tessera_proto::api::ScopeCreate>,
+    responses((status = 200, description = "The scope", body = tessera_proto::api::ScopeEnvelope<tessera_proto::api::ScopeObject>), (status = 409, description = "The scope string exists", body = tessera_proto::api::ApiErrorEnvelope)),
+    security(("basic" = []))
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     presented: Presented,
@@ -36,6 +55,15 @@ pub(super) async fn create(
     Ok(Json(json!({"scope": to_object(&scope)})))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/scopes",
+    tag = "scopes",
+    summary = "Scopes by scope string or id, or the caller's own",
+    params(("scope_strings" = Option<String>, Query, description = "Comma-separated scope strings"), ("ids" = Option<String>, Query, description = "Comma-separated scope ids")),
+    responses((status = 200, description = "The scopes", body = crate::http::openapi::schemas::ScopeList)),
+    security(("basic" = []))
+)]
 pub(super) async fn search(
     State(state): State<AppState>,
     presented: Presented,
@@ -54,6 +82,15 @@ pub(super) async fn search(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v2/api/scopes/{id}",
+    tag = "scopes",
+    summary = "A scope",
+    params(("id" = String, Path, description = "The scope id")),
+    responses((status = 200, description = "The scope", body = tessera_proto::api::ScopeEnvelope<tessera_proto::api::ScopeObject>)),
+    security(("basic" = []))
+)]
 pub(super) async fn get(
     State(state): State<AppState>,
     presented: Presented,
@@ -64,6 +101,16 @@ pub(super) async fn get(
     Ok(Json(json!({"scope": to_object(&scope)})))
 }
 
+#[utoipa::path(
+    put,
+    path = "/v2/api/scopes/{id}",
+    tag = "scopes",
+    summary = "Change a scope of the caller",
+    params(("id" = String, Path, description = "The scope id")),
+    request_body = tessera_proto::api::ScopeEnvelope<tessera_proto::api::ScopeUpdate>,
+    responses((status = 200, description = "The scope as it is now", body = tessera_proto::api::ScopeEnvelope<tessera_proto::api::ScopeObject>)),
+    security(("basic" = []))
+)]
 pub(super) async fn update(
     State(state): State<AppState>,
     presented: Presented,
@@ -75,6 +122,15 @@ pub(super) async fn update(
     Ok(Json(json!({"scope": to_object(&scope)})))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v2/api/scopes/{id}",
+    tag = "scopes",
+    summary = "Delete a scope of the caller",
+    params(("id" = String, Path, description = "The scope id")),
+    responses((status = 200, description = "The deleted scope", body = tessera_proto::api::ScopeEnvelope<tessera_proto::api::ScopeObject>), (status = 409, description = "Another scope depends on it", body = tessera_proto::api::ApiErrorEnvelope)),
+    security(("basic" = []))
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     presented: Presented,

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub(super) fn routes() -> Router<AppState> {
+pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::show))
         .route("/v2/web/login", get(login::show).post(login::submit))
@@ -32,4 +32,9 @@ pub(super) fn routes() -> Router<AppState> {
             post(account::unlink),
         )
         .route("/v2/web/static/style.css", get(pages::stylesheet))
+        // Browsers ask for it on every site; "no content" keeps their consoles clean.
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
 }
