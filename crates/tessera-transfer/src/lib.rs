@@ -1,0 +1,6 @@
+//! The Transfer service: Globus Transfer v0.10 on Tessera's listener.
+//!
+//! `storage` is the only code that touches files: a blocking [`storage::Storage`] trait, one
+//! implementation per kind of storage (POSIX first), every path confined to an endpoint's root.
+
+pub mod storage;

@@ -1,0 +1,205 @@
+//! Storage behind a trait. Everything here is blocking (call it from `spawn_blocking` or a data
+//! thread); an implementation opens every path relative to a directory handle of the endpoint's
+//! root, so nothing it does can leave that root, whatever the path or the links on disk.
+
+use std::time::SystemTime;
+
+/// A path inside an endpoint, relative to its root: zero or more components, none empty, `.`,
+/// `..`, or holding `/` or NUL. The empty path is the root itself. Built only through
+/// [`RelPath::parse`], so holding one means it is confined lexically; the implementation confines
+/// it on disk.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct RelPath {
+    components: Vec<String>,
+}
+
+impl RelPath {
+    /// The root of the endpoint.
+    pub fn root() -> Self {
+        Self::default()
+    }
+
+    /// Parses an API path (`/a/b/`, `a//b`, `/~/a`): `.` and empty components are dropped, `/~/`
+    /// at the start means the root, and `..` is refused rather than resolved (a client that
+    /// sends `..` is either confused or probing). NUL and backslash are refused.
+    pub fn parse(path: &str) -> Result<Self, StorageError> {
+        let path = path.strip_prefix("/~").map_or(path, |rest| {
+            if rest.is_empty() || rest.starts_with('/') {
+                rest
+            } else {
+                path
+            }
+        });
+        let mut components = Vec::new();
+        for part in path.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => return Err(StorageError::InvalidPath("'..' is not allowed".into())),
+                p if p.contains('\0') || p.contains('\\') => {
+                    return Err(StorageError::InvalidPath(
+                        "NUL and '\\' are not allowed".into(),
+                    ))
+                }
+                p => components.push(p.to_owned()),
+            }
+        }
+        Ok(Self { components })
+    }
+
+    pub fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.components.is_empty()
+    }
+
+    /// The last component (`None` for the root).
+    pub fn name(&self) -> Option<&str> {
+        self.components.last().map(String::as_str)
+    }
+
+    /// The parent (`None` for the root).
+    pub fn parent(&self) -> Option<Self> {
+        let (_, rest) = self.components.split_last()?;
+        Some(Self {
+            components: rest.to_vec(),
+        })
+    }
+
+    /// This path with one more component; the name must be a single valid component.
+    pub fn join(&self, name: &str) -> Result<Self, StorageError> {
+        let child = Self::parse(name)?;
+        if child.components.len() != 1 {
+            return Err(StorageError::InvalidPath(format!(
+                "'{name}' is not one name"
+            )));
+        }
+        let mut components = self.components.clone();
+        components.extend(child.components);
+        Ok(Self { components })
+    }
+
+    /// `self` equals `other` or lies below it, compared by whole components
+    /// (`/data` does not contain `/database`).
+    pub fn starts_with(&self, other: &RelPath) -> bool {
+        self.components.starts_with(&other.components)
+    }
+
+    /// The API form: `/` for the root, `/a/b` otherwise (directories get their trailing `/`
+    /// from the caller).
+    pub fn to_api(&self) -> String {
+        let mut s = String::from("/");
+        s.push_str(&self.components.join("/"));
+        s
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    /// A symbolic link (reported, never followed out of the root).
+    Link,
+    /// Sockets, FIFOs, devices: listed, never copied.
+    Other,
+}
+
+/// One directory entry or `stat` answer, as `ls` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The name as UTF-8; a name that is not valid UTF-8 is listed lossily with
+    /// `name_is_utf8: false` so the caller can report it instead of failing the whole listing.
+    pub name: String,
+    pub name_is_utf8: bool,
+    pub kind: EntryKind,
+    pub size: u64,
+    pub modified: SystemTime,
+    /// Mode bits (`0o7777` part).
+    pub permissions: u32,
+    pub user: String,
+    pub group: String,
+    /// For links: the link's target as stored (not resolved).
+    pub link_target: Option<String>,
+}
+
+/// What went wrong, in terms the API maps to Globus error codes.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("already exists: {0}")]
+    Exists(String),
+    #[error("not a directory: {0}")]
+    NotADirectory(String),
+    #[error("is a directory: {0}")]
+    IsADirectory(String),
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
+    #[error("invalid path: {0}")]
+    InvalidPath(String),
+    #[error("directory not empty: {0}")]
+    NotEmpty(String),
+    #[error("no space left: {0}")]
+    NoSpace(String),
+    #[error("storage error: {0}")]
+    Io(String),
+}
+
+/// An open file to read from.
+pub trait ReadFile: std::io::Read + std::io::Seek + Send {
+    fn entry(&self) -> &Entry;
+}
+
+/// A file being written under a temporary name in its destination directory (`O_EXCL`, mode
+/// 0600); [`WriteFile::commit`] syncs it as asked, sets its mtime and mode, and renames it over the
+/// final name. Dropped without commit, the temporary file is removed.
+pub trait WriteFile: std::io::Write + std::io::Seek + Send {
+    fn commit(
+        self: Box<Self>,
+        modified: Option<SystemTime>,
+        permissions: Option<u32>,
+        fsync: bool,
+    ) -> Result<(), StorageError>;
+}
+
+/// One endpoint's storage, rooted at the directory it was opened on. Every method is blocking.
+pub trait Storage: Send + Sync + 'static {
+    /// Stat without following a final symlink.
+    fn stat(&self, path: &RelPath) -> Result<Entry, StorageError>;
+    /// All entries of a directory (hidden ones included), in no particular order.
+    fn list(&self, dir: &RelPath) -> Result<Vec<Entry>, StorageError>;
+    /// Make one directory; its parent must exist.
+    fn mkdir(&self, path: &RelPath) -> Result<(), StorageError>;
+    /// Make a directory and any missing parents; an existing directory is fine.
+    fn mkdir_all(&self, path: &RelPath) -> Result<(), StorageError>;
+    fn rename(&self, from: &RelPath, to: &RelPath) -> Result<(), StorageError>;
+    /// Remove a file or link; a directory only with `recursive` (never following links,
+    /// no TOCTOU: removal walks directory handles). Returns the number of entries removed.
+    fn remove(&self, path: &RelPath, recursive: bool) -> Result<u64, StorageError>;
+    fn open_read(&self, path: &RelPath) -> Result<Box<dyn ReadFile>, StorageError>;
+    /// Start writing `path` (its parent must exist): see [`WriteFile`].
+    fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_drops_dots_and_refuses_parent_components() {
+        assert_eq!(RelPath::parse("/~/a//./b/").unwrap().to_api(), "/a/b");
+        assert!(RelPath::parse("/~/").unwrap().is_root());
+        assert_eq!(RelPath::parse("/~x").unwrap().to_api(), "/~x");
+        assert!(RelPath::parse("/a/../b").is_err());
+        assert!(RelPath::parse("a\0b").is_err());
+    }
+
+    #[test]
+    fn starts_with_compares_whole_components() {
+        let data = RelPath::parse("/data").unwrap();
+        assert!(RelPath::parse("/data/x").unwrap().starts_with(&data));
+        assert!(!RelPath::parse("/database").unwrap().starts_with(&data));
+        assert!(data.starts_with(&RelPath::root()));
+    }
+}
