@@ -1,10 +1,10 @@
 //! `tessera`: the server and its command-line tools.
 
 mod admin;
-mod cli;
 mod seeds;
 mod serve;
-mod settings;
+
+use tessera::{cli, settings};
 
 use clap::Parser;
 use cli::{Cli, Command};
