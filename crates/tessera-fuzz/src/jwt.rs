@@ -109,9 +109,14 @@ pub fn jwt(data: &[u8]) {
                 return;
             };
             for (kid, (alg, _)) in signing_keys(&set) {
-                let jwk = set.keys.iter().find(|k| k.kid == kid);
+                // Several keys may share a `kid`; one of them must be this signing key.
+                let of_set = set.keys.iter().any(|k| {
+                    k.kid == kid
+                        && (k.use_.is_empty() || k.use_ == "sig")
+                        && k.alg.parse::<jsonwebtoken::Algorithm>().ok() == Some(alg)
+                });
                 assert!(
-                    jwk.is_some_and(|k| k.use_.is_empty() || k.use_ == "sig"),
+                    of_set,
                     "key {kid:?} ({alg:?}) is not a signing key of the set"
                 );
             }
