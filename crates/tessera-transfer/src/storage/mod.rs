@@ -4,6 +4,8 @@
 
 use std::time::SystemTime;
 
+pub mod posix;
+
 /// A path inside an endpoint, relative to its root: zero or more components, none empty, `.`,
 /// `..`, or holding `/` or NUL. The empty path is the root itself. Built only through
 /// [`RelPath::parse`], so holding one means it is confined lexically; the implementation confines
@@ -180,6 +182,13 @@ pub trait Storage: Send + Sync + 'static {
     fn open_read(&self, path: &RelPath) -> Result<Box<dyn ReadFile>, StorageError>;
     /// Start writing `path` (its parent must exist): see [`WriteFile`].
     fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError>;
+    /// Make every completed write and rename below the root durable (one `syncfs` for the
+    /// POSIX storage). Call it once per batch (before recording files done when the names must
+    /// survive a power loss), instead of an `fsync` of the directory per file. Default: nothing
+    /// to do (storage without a page cache).
+    fn sync_all(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
