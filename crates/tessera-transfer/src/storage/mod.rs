@@ -148,6 +148,14 @@ pub enum StorageError {
     Io(String),
 }
 
+impl StorageError {
+    /// Maps an error from reading or writing an open file of `path` (errno-based, as every
+    /// operation of the POSIX storage does).
+    pub fn from_io(err: &std::io::Error, path: &RelPath) -> Self {
+        posix::map_io(err, path)
+    }
+}
+
 /// An open file to read from.
 pub trait ReadFile: std::io::Read + std::io::Seek + Send {
     fn entry(&self) -> &Entry;
@@ -163,6 +171,16 @@ pub trait WriteFile: std::io::Write + std::io::Seek + Send {
         permissions: Option<u32>,
         fsync: bool,
     ) -> Result<(), StorageError>;
+
+    /// A reader of what has been written so far, from the start, through a second open of the
+    /// temporary file (for `verify_checksum`, before the name appears). Reading past the bytes
+    /// written so far gives end-of-file; more bytes appear as writing goes on. Default: not
+    /// supported.
+    fn read_back(&self) -> Result<Box<dyn std::io::Read + Send>, StorageError> {
+        Err(StorageError::Io(
+            "this storage cannot read a file back before commit".into(),
+        ))
+    }
 }
 
 /// One endpoint's storage, rooted at the directory it was opened on. Every method is blocking.

@@ -40,6 +40,7 @@ use self::errors::map;
 use self::resolve::{open_child, Handle, Purpose, Root};
 use super::{Entry, EntryKind, ReadFile, RelPath, Storage, StorageError, WriteFile};
 
+pub(crate) use self::errors::map_io;
 pub use self::write::TEMP_PREFIX;
 
 /// Mode of directories made by `mkdir`/`mkdir_all` (before the process umask).

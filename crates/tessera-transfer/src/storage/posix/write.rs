@@ -15,7 +15,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::SystemTime;
 
 use rand::RngCore;
-use rustix::fs::{openat, renameat, unlinkat, AtFlags, Mode, OFlags};
+use rustix::fs::{fstat, openat, renameat, unlinkat, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
 use super::errors::{map, map_io};
@@ -105,6 +105,22 @@ impl PosixWriteFile {
 }
 
 impl WriteFile for PosixWriteFile {
+    fn read_back(&self) -> Result<Box<dyn std::io::Read + Send>, StorageError> {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = openat(&self.dir, self.temp_name.as_str(), flags, Mode::empty())
+            .map_err(|e| map(e, &self.path))?;
+        // The same inode as the one we write, or someone replaced our temporary file.
+        let ours = fstat(&self.file).map_err(|e| map(e, &self.path))?;
+        let theirs = fstat(&fd).map_err(|e| map(e, &self.path))?;
+        if (ours.st_dev, ours.st_ino) != (theirs.st_dev, theirs.st_ino) {
+            return Err(StorageError::Io(format!(
+                "{}: temporary file replaced while writing",
+                self.path.to_api()
+            )));
+        }
+        Ok(Box::new(File::from(fd)))
+    }
+
     fn commit(
         mut self: Box<Self>,
         modified: Option<SystemTime>,
