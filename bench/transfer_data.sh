@@ -37,8 +37,9 @@ BIG_MIB=${BENCH_BIG_MIB:-1024}
 SMALL_FILES=${BENCH_SMALL_FILES:-10000}
 TARGET=${CARGO_TARGET_DIR:-target}
 RESULTS=$(mktemp)
+MISMATCHES=$(mktemp)
 
-cleanup() { rm -rf "$DISK" "$SHM" "$RESULTS"; }
+cleanup() { rm -rf "$DISK" "$SHM" "$RESULTS" "$MISMATCHES"; }
 trap cleanup EXIT
 
 cargo build --quiet --release -p tessera-transfer --example transfer_data
@@ -88,9 +89,9 @@ measure() {
     done
     # Byte for byte, after the last run.
     if [ "$group" = big ]; then
-        cmp -s "$base/src/big/big.bin" "$dst/big.bin" || { echo "MISMATCH: $fs $name" >&2; exit 1; }
+        cmp -s "$base/src/big/big.bin" "$dst/big.bin" || { echo "MISMATCH: $fs $name" | tee -a "$MISMATCHES" >&2; }
     else
-        diff -r "$base/src/tree" "$dst/tree" >/dev/null || { echo "MISMATCH: $fs $name" >&2; exit 1; }
+        diff -r "$base/src/tree" "$dst/tree" >/dev/null || { echo "MISMATCH: $fs $name" | tee -a "$MISMATCHES" >&2; }
     fi
 }
 
@@ -143,3 +144,8 @@ for (fs, group, name), times in rows.items():
         extra += ", ".join(parts)
     print(f"{fs:5} {group:7} {name:22} {med:9.3f} {mn:8.3f}  {extra}")
 PY
+if [ -s "$MISMATCHES" ]; then
+    echo "destination differs from source:" && cat "$MISMATCHES"
+    exit 1
+fi
+echo "every destination matched its source byte for byte"
