@@ -331,7 +331,10 @@ fn sync_levels_never_skip_when_a_directory_or_link_holds_the_name() {
         "{err:?}"
     );
     std::fs::remove_dir(pr.dst_root.join("f")).unwrap();
-    symlink("/etc/hostname", pr.dst_root.join("f")).unwrap();
+    // A link to a file outside the destination root: replaced, never written through.
+    let outside = pr.dst_root.parent().unwrap().join("outside");
+    std::fs::write(&outside, b"untouched").unwrap();
+    symlink(&outside, pr.dst_root.join("f")).unwrap();
     assert!(matches!(
         copy(
             &pr,
@@ -346,6 +349,7 @@ fn sync_levels_never_skip_when_a_directory_or_link_holds_the_name() {
     assert!(std::fs::symlink_metadata(pr.dst_root.join("f"))
         .unwrap()
         .is_file());
+    assert_eq!(std::fs::read(&outside).unwrap(), b"untouched");
 }
 
 #[test]
