@@ -13,6 +13,7 @@
 #   tree   BENCH_SMALL_FILES (default 10,000) files of 1-16 KiB in 100 directories
 #          cp -r | rsync -a | tessera verify off | verify on MD5   (2 worker threads)
 #   resync the unchanged tree again, by checksum: rsync -a -c | tessera sync_level 3 (MD5)
+#   noop   the unchanged tree again, by size and mtime: rsync -a | tessera sync_level 2
 # on the disk (BENCH_DISK_DIR, default /var/tmp/tessera-bench-data, ext4 here) and on tmpfs
 # (BENCH_SHM_DIR, default /dev/shm/tessera-bench-data), BENCH_REPS times each (default 3),
 # printing the median and the minimum and the ratio of Tessera's median throughput to the
@@ -117,6 +118,9 @@ for fs in disk shm; do
     echo "== $fs: resync of the unchanged tree by checksum"
     [ $HAVE_RSYNC = 1 ] && measure $fs resync rsync-a-c populated run 'rsync -a -c "$SRC/tree/" "$DST/tree/"'
     measure $fs resync tessera-sync3 populated run "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --sync-level 3"
+    echo "== $fs: no-op resync of the unchanged tree by size and mtime"
+    [ $HAVE_RSYNC = 1 ] && measure $fs noop rsync-a populated run 'rsync -a "$SRC/tree/" "$DST/tree/"'
+    measure $fs noop tessera-sync2 populated run "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --sync-level 2"
     rm -rf "$base"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -129,7 +133,7 @@ for line in open(sys.argv[1]):
     fs, group, name, secs = line.split()
     rows[(fs, group, name)].append(float(secs))
 big_mib = int(sys.argv[2])
-baselines = {"big": ["cp"], "tree": ["rsync-a", "cp-r"], "resync": ["rsync-a-c"]}
+baselines = {"big": ["cp"], "tree": ["rsync-a", "cp-r"], "resync": ["rsync-a-c"], "noop": ["rsync-a"]}
 print(f"\n{'fs':5} {'group':7} {'case':22} {'median s':>9} {'min s':>8}  ratio (baseline median / ours: >1 = faster)")
 for (fs, group, name), times in rows.items():
     med, mn = statistics.median(times), min(times)
