@@ -16,7 +16,8 @@
 #   noop   the unchanged tree again, by size and mtime: rsync -a | tessera sync_level 2
 # on the disk (BENCH_DISK_DIR, default /var/tmp/tessera-bench-data, ext4 here) and on tmpfs
 # (BENCH_SHM_DIR, default /dev/shm/tessera-bench-data), BENCH_REPS times each (default 3),
-# printing the median and the minimum and the ratio of Tessera's median throughput to the
+# printing the median and the minimum wall time, the median CPU time (user+sys of the command,
+# without the final sync), and the ratio of Tessera's median throughput to the
 # baseline's (cp for big, rsync -a and cp -r for tree, rsync -a -c for resync). Every
 # destination is compared byte for byte with its source after the runs. Both data directories
 # are removed at the end, whatever happens.
@@ -39,8 +40,9 @@ SMALL_FILES=${BENCH_SMALL_FILES:-10000}
 TARGET=${CARGO_TARGET_DIR:-target}
 RESULTS=$(mktemp)
 MISMATCHES=$(mktemp)
+CPU=$(mktemp)
 
-cleanup() { rm -rf "$DISK" "$SHM" "$RESULTS" "$MISMATCHES"; }
+cleanup() { rm -rf "$DISK" "$SHM" "$RESULTS" "$MISMATCHES" "$CPU"; }
 trap cleanup EXIT
 
 cargo build --quiet --release -p tessera-transfer --example transfer_data
@@ -69,7 +71,8 @@ PY
     find "$base/src/tree" -type f -exec cat {} + >/dev/null
 }
 
-# measure FS GROUP CASE PREP CMD... ; PREP = empty | populated (dst/tree already a copy)
+# measure FS GROUP CASE PREP 'COMMAND' ; PREP = empty | populated (dst/tree already a copy);
+# COMMAND runs under bash -c with $SRC and $DST set.
 measure() {
     local fs=$1 group=$2 name=$3 prep=$4; shift 4
     local base; base=$([ "$fs" = disk ] && echo "$DISK" || echo "$SHM")
@@ -83,10 +86,10 @@ measure() {
         local t0 t1
         t0=$(now)
         export SRC=$base/src DST=$dst
-        "$@" >/dev/null
+        /usr/bin/time -o "$CPU" -f "%U %S" bash -c "$1" >/dev/null
         sync
         t1=$(now)
-        echo "$fs $group $name $(echo "$t1 - $t0" | bc -l)" >>"$RESULTS"
+        echo "$fs $group $name $(echo "$t1 - $t0" | bc -l) $(awk '{print $1 + $2}' "$CPU")" >>"$RESULTS"
     done
     # Byte for byte, after the last run.
     if [ "$group" = big ]; then
@@ -96,31 +99,29 @@ measure() {
     fi
 }
 
-run() { bash -c "$1"; }
-
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for fs in disk shm; do
     base=$([ "$fs" = disk ] && echo "$DISK" || echo "$SHM")
     echo "== $fs ($base): generating ${BIG_MIB} MiB + $SMALL_FILES small files"
     generate "$base"
     echo "== $fs: big file"
-    measure $fs big cp empty run 'cp "$SRC/big/big.bin" "$DST/big.bin"'
-    [ $HAVE_RSYNC = 1 ] && measure $fs big rsync-a empty run 'rsync -a "$SRC/big/big.bin" "$DST/"'
-    measure $fs big tessera empty run "$BIN file \"\$SRC/big\" big.bin \"\$DST\""
-    measure $fs big tessera-verify-MD5 empty run "$BIN file \"\$SRC/big\" big.bin \"\$DST\" --verify --alg MD5"
-    measure $fs big tessera-verify-SHA256 empty run "$BIN file \"\$SRC/big\" big.bin \"\$DST\" --verify --alg SHA256"
-    measure $fs big tessera-verify-CRC32C empty run "$BIN file \"\$SRC/big\" big.bin \"\$DST\" --verify --alg CRC32C"
+    measure $fs big cp empty 'cp "$SRC/big/big.bin" "$DST/big.bin"'
+    [ $HAVE_RSYNC = 1 ] && measure $fs big rsync-a empty 'rsync -a "$SRC/big/big.bin" "$DST/"'
+    measure $fs big tessera empty "$BIN file \"\$SRC/big\" big.bin \"\$DST\""
+    measure $fs big tessera-verify-MD5 empty "$BIN file \"\$SRC/big\" big.bin \"\$DST\" --verify --alg MD5"
+    measure $fs big tessera-verify-SHA256 empty "$BIN file \"\$SRC/big\" big.bin \"\$DST\" --verify --alg SHA256"
+    measure $fs big tessera-verify-CRC32C empty "$BIN file \"\$SRC/big\" big.bin \"\$DST\" --verify --alg CRC32C"
     echo "== $fs: tree"
-    measure $fs tree cp-r empty run 'rmdir "$DST/tree" && cp -r "$SRC/tree" "$DST/tree"'
-    [ $HAVE_RSYNC = 1 ] && measure $fs tree rsync-a empty run 'rsync -a "$SRC/tree/" "$DST/tree/"'
-    measure $fs tree tessera empty run "$BIN tree \"\$SRC/tree\" \"\$DST/tree\""
-    measure $fs tree tessera-verify-MD5 empty run "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --verify"
+    measure $fs tree cp-r empty 'rmdir "$DST/tree" && cp -r "$SRC/tree" "$DST/tree"'
+    [ $HAVE_RSYNC = 1 ] && measure $fs tree rsync-a empty 'rsync -a "$SRC/tree/" "$DST/tree/"'
+    measure $fs tree tessera empty "$BIN tree \"\$SRC/tree\" \"\$DST/tree\""
+    measure $fs tree tessera-verify-MD5 empty "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --verify"
     echo "== $fs: resync of the unchanged tree by checksum"
-    [ $HAVE_RSYNC = 1 ] && measure $fs resync rsync-a-c populated run 'rsync -a -c "$SRC/tree/" "$DST/tree/"'
-    measure $fs resync tessera-sync3 populated run "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --sync-level 3"
+    [ $HAVE_RSYNC = 1 ] && measure $fs resync rsync-a-c populated 'rsync -a -c "$SRC/tree/" "$DST/tree/"'
+    measure $fs resync tessera-sync3 populated "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --sync-level 3"
     echo "== $fs: no-op resync of the unchanged tree by size and mtime"
-    [ $HAVE_RSYNC = 1 ] && measure $fs noop rsync-a populated run 'rsync -a "$SRC/tree/" "$DST/tree/"'
-    measure $fs noop tessera-sync2 populated run "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --sync-level 2"
+    [ $HAVE_RSYNC = 1 ] && measure $fs noop rsync-a populated 'rsync -a "$SRC/tree/" "$DST/tree/"'
+    measure $fs noop tessera-sync2 populated "$BIN tree \"\$SRC/tree\" \"\$DST/tree\" --sync-level 2"
     rm -rf "$base"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -129,12 +130,14 @@ python3 - "$RESULTS" "$BIG_MIB" <<'PY'
 import statistics, sys
 from collections import defaultdict
 rows = defaultdict(list)
+cpus = defaultdict(list)
 for line in open(sys.argv[1]):
-    fs, group, name, secs = line.split()
+    fs, group, name, secs, cpu = line.split()
     rows[(fs, group, name)].append(float(secs))
+    cpus[(fs, group, name)].append(float(cpu))
 big_mib = int(sys.argv[2])
 baselines = {"big": ["cp"], "tree": ["rsync-a", "cp-r"], "resync": ["rsync-a-c"], "noop": ["rsync-a"]}
-print(f"\n{'fs':5} {'group':7} {'case':22} {'median s':>9} {'min s':>8}  ratio (baseline median / ours: >1 = faster)")
+print(f"\n{'fs':5} {'group':7} {'case':22} {'median s':>9} {'min s':>8} {'cpu s':>6}  ratio (baseline median / ours: >1 = faster)")
 for (fs, group, name), times in rows.items():
     med, mn = statistics.median(times), min(times)
     extra = ""
@@ -146,7 +149,8 @@ for (fs, group, name), times in rows.items():
             if (fs, group, b) in rows:
                 parts.append(f"{statistics.median(rows[(fs, group, b)]) / med:.2f}x {b}")
         extra += ", ".join(parts)
-    print(f"{fs:5} {group:7} {name:22} {med:9.3f} {mn:8.3f}  {extra}")
+    cpu = statistics.median(cpus[(fs, group, name)])
+    print(f"{fs:5} {group:7} {name:22} {med:9.3f} {mn:8.3f} {cpu:6.2f}  {extra}")
 PY
 if [ -s "$MISMATCHES" ]; then
     echo "destination differs from source:" && cat "$MISMATCHES"
