@@ -204,8 +204,10 @@ pub trait TransferRepository {
     async fn access_rules(&self, endpoint_id: Uuid) -> Result<Vec<AccessRuleRecord>, StoreError>;
     /// The endpoints where one of `principals` (identity ids, or '' for the catch-all types)
     /// holds a rule.
-    async fn endpoints_with_rules_for(&self, principals: &[String])
-        -> Result<Vec<Uuid>, StoreError>;
+    async fn endpoints_with_rules_for(
+        &self,
+        principals: &[String],
+    ) -> Result<Vec<Uuid>, StoreError>;
     async fn update_access_rule(&self, rule: &AccessRuleRecord) -> Result<bool, StoreError>;
     async fn delete_access_rule(&self, endpoint_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
 
@@ -277,12 +279,7 @@ pub trait TransferRepository {
         until: UnixTime,
     ) -> Result<Option<TaskRecord>, StoreError>;
     /// Extends the lease; false when the task is no longer ACTIVE or no longer `node`'s.
-    async fn renew_lease(
-        &self,
-        id: Uuid,
-        node: &str,
-        until: UnixTime,
-    ) -> Result<bool, StoreError>;
+    async fn renew_lease(&self, id: Uuid, node: &str, until: UnixTime) -> Result<bool, StoreError>;
     /// Gives the lease up (shutting down) so another node may take the task at once.
     async fn release_lease(&self, id: Uuid, node: &str) -> Result<(), StoreError>;
     /// Records the expansion of a task's items (files and directories, in order) and marks it
