@@ -15,13 +15,16 @@ pub mod maintenance;
 mod postgres;
 mod sql;
 mod sql_clients;
+mod sql_transfer;
 mod sqlite;
+pub mod transfer;
 mod writer;
 
 pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
 pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use transfer::TransferRepository;
 pub use writer::TokenWriter;
 
 use async_trait::async_trait;
@@ -420,6 +423,7 @@ pub trait Store:
     + ConsentRepository
     + MaintenanceRepository
     + AuditRepository
+    + TransferRepository
     + Send
     + Sync
     + 'static

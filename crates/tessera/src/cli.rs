@@ -158,6 +158,47 @@ pub(crate) enum AdminCommand {
     },
     #[command(subcommand)]
     Keys(AdminKeys),
+    /// Transfer endpoints (storage this server exposes through the Transfer API).
+    #[command(subcommand)]
+    Endpoint(AdminEndpoint),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminEndpoint {
+    /// Register a host endpoint whose "/" is the existing directory --path; prints the
+    /// endpoint document as JSON. The running server sees it at once.
+    Add {
+        /// The display name.
+        #[arg(long)]
+        name: String,
+        /// The directory on this machine that is the endpoint's "/".
+        #[arg(long)]
+        path: PathBuf,
+        /// Its owner: a username or a client id.
+        #[arg(long)]
+        owner: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change an endpoint's name, directory or owner; prints the endpoint document.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        path: Option<PathBuf>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove an endpoint (with its access rules, roles and shared endpoints); prints
+    /// {"removed": id}.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
