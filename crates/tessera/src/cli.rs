@@ -90,6 +90,10 @@ pub(crate) struct ServeArgs {
     /// Forwarded header names the client (default: none, the peer is the client).
     #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
     pub(crate) trusted_proxies: Option<Vec<String>>,
+    /// Dynamic client registration (RFC 7591) at /v2/oauth2/register: off (default), open,
+    /// or token (an initial access token from `tessera admin registration-token create`).
+    #[arg(long, env = "TESSERA_REGISTRATION")]
+    pub(crate) registration: Option<String>,
     #[command(flatten)]
     pub(crate) retention: RetentionArgs,
     #[command(flatten)]
@@ -161,6 +165,8 @@ pub(crate) enum AdminCommand {
     /// Transfer endpoints (storage this server exposes through the Transfer API).
     #[command(subcommand)]
     Endpoint(AdminEndpoint),
+    #[command(subcommand, name = "registration-token")]
+    RegistrationToken(AdminRegistrationToken),
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,6 +202,22 @@ pub(crate) enum AdminEndpoint {
     /// {"removed": id}.
     Remove {
         id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminRegistrationToken {
+    /// Create an initial access token for dynamic client registration (`registration =
+    /// "token"`); prints it once, as JSON, with its expiry. Only its hash is stored.
+    Create {
+        /// How many registrations it allows (default 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..=10000))]
+        uses: i64,
+        /// Seconds it stays valid (default 86400, a day; at most 31536000).
+        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
+        expires_in: i64,
         #[command(flatten)]
         store: StoreArgs,
     },

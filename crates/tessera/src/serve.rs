@@ -39,6 +39,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.key_rotation_interval = settings.keys.key_rotation_interval;
     config.master_key = Some(settings.keys.master_key.clone());
     config.trusted_proxies = settings.trusted_proxies.clone();
+    config.registration = settings.registration;
     let clock = Arc::new(SystemClock);
     let state = AppState::new(config, store.clone(), clock.clone(), Arc::new(OsRandom))
         .await
