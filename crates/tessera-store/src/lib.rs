@@ -17,13 +17,16 @@ mod sql;
 mod sql_clients;
 mod sql_device;
 mod sql_registration;
+mod sql_transfer;
 mod sqlite;
+pub mod transfer;
 mod writer;
 
 pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
 pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use transfer::TransferRepository;
 pub use writer::TokenWriter;
 
 use async_trait::async_trait;
@@ -502,6 +505,7 @@ pub trait Store:
     + ConsentRepository
     + MaintenanceRepository
     + AuditRepository
+    + TransferRepository
     + Send
     + Sync
     + 'static

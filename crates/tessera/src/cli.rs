@@ -164,6 +164,9 @@ pub(crate) enum AdminCommand {
     Keys(AdminKeys),
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(AdminRegistrationToken),
+    /// Transfer endpoints (storage this server exposes through the Transfer API).
+    #[command(subcommand)]
+    Endpoint(AdminEndpoint),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +180,44 @@ pub(crate) enum AdminRegistrationToken {
         /// Seconds it stays valid (default 86400, a day; at most 31536000).
         #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
         expires_in: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminEndpoint {
+    /// Register a host endpoint whose "/" is the existing directory --path; prints the
+    /// endpoint document as JSON. The running server sees it at once.
+    Add {
+        /// The display name.
+        #[arg(long)]
+        name: String,
+        /// The directory on this machine that is the endpoint's "/".
+        #[arg(long)]
+        path: PathBuf,
+        /// Its owner: a username or a client id.
+        #[arg(long)]
+        owner: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change an endpoint's name, directory or owner; prints the endpoint document.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        path: Option<PathBuf>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove an endpoint (with its access rules, roles and shared endpoints); prints
+    /// {"removed": id}.
+    Remove {
+        id: String,
         #[command(flatten)]
         store: StoreArgs,
     },

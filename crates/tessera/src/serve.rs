@@ -45,12 +45,21 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         .await
         .context("starting the authorization server")?;
     let cleanup = tessera_store::maintenance::spawn_cleanup(
-        store,
-        clock,
+        store.clone(),
+        clock.clone(),
         std::time::Duration::from_secs(settings.cleanup_interval),
         settings.audit_retention,
     );
-    let app = tessera_auth::router(state.clone());
+    let transfer = crate::transfer::start(
+        &state,
+        store.clone(),
+        clock.clone(),
+        local,
+        &settings.keys.master_key,
+    )
+    .await
+    .context("starting the Transfer service")?;
+    let app = tessera_auth::router(state.clone()).merge(transfer);
     let metrics = match settings.metrics_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
