@@ -151,6 +151,21 @@ async fn a_public_client_gets_tokens_after_approval_on_the_verification_page() {
         .await
         .oauth_error(400, "invalid_grant");
 
+    // The approval and the tokens are in the audit log.
+    let log = crate::observe::audit_log(&s).await;
+    let authorized: Vec<_> = log
+        .iter()
+        .filter(|r| r.event.event == "device_authorized")
+        .collect();
+    assert_eq!(authorized.len(), 1);
+    assert_eq!(
+        authorized[0].event.client_id.unwrap().to_string(),
+        device.id
+    );
+    assert!(log
+        .iter()
+        .any(|r| r.event.event == "token_issued" && r.event.detail["grant_type"] == "device_code"));
+
     // The token is alice's.
     let userinfo = s
         .get(
