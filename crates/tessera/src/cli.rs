@@ -163,27 +163,11 @@ pub(crate) enum AdminCommand {
     },
     #[command(subcommand)]
     Keys(AdminKeys),
-    #[command(subcommand, name = "registration-token")]
-    RegistrationToken(AdminRegistrationToken),
     /// Transfer endpoints (storage this server exposes through the Transfer API).
     #[command(subcommand)]
     Endpoint(AdminEndpoint),
-}
-
-#[derive(Debug, Subcommand)]
-pub(crate) enum AdminRegistrationToken {
-    /// Create an initial access token for dynamic client registration (`registration =
-    /// "token"`); prints it once, as JSON, with its expiry. Only its hash is stored.
-    Create {
-        /// How many registrations it allows (default 1).
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..=10000))]
-        uses: i64,
-        /// Seconds it stays valid (default 86400, a day; at most 31536000).
-        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
-        expires_in: i64,
-        #[command(flatten)]
-        store: StoreArgs,
-    },
+    #[command(subcommand, name = "registration-token")]
+    RegistrationToken(AdminRegistrationToken),
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +203,22 @@ pub(crate) enum AdminEndpoint {
     /// {"removed": id}.
     Remove {
         id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminRegistrationToken {
+    /// Create an initial access token for dynamic client registration (`registration =
+    /// "token"`); prints it once, as JSON, with its expiry. Only its hash is stored.
+    Create {
+        /// How many registrations it allows (default 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..=10000))]
+        uses: i64,
+        /// Seconds it stays valid (default 86400, a day; at most 31536000).
+        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
+        expires_in: i64,
         #[command(flatten)]
         store: StoreArgs,
     },
