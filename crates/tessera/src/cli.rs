@@ -148,7 +148,8 @@ pub(crate) enum AdminCommand {
         since: Option<String>,
         /// Only events of this type (sign_in, sign_in_failed, token_issued, token_revoked,
         /// consent_granted, consent_rescinded, client_secret_created, client_secret_deleted,
-        /// identity_linked, identity_unlinked).
+        /// client_deleted, identity_linked, identity_unlinked, device_authorized, device_denied,
+        /// client_registered).
         #[arg(long = "type")]
         event: Option<String>,
         /// At most this many events (1 to 1000, default 100).

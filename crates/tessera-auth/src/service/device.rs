@@ -128,6 +128,9 @@ pub async fn decide(
             .store
             .decide_device_grant(&grant.user_code, None, now)
             .await?;
+        if done {
+            crate::audit::device_decided(state, identity.id, grant.client_id, false, &grant.scope);
+        }
         tracing::info!(event = "device_authorization_denied", client = %grant.client_id, identity = %identity.id, "device authorization denied");
         return Ok(if done { Decided::Denied } else { Decided::Gone });
     }
@@ -157,6 +160,7 @@ pub async fn decide(
         effective_identity,
     )
     .await?;
+    crate::audit::device_decided(state, identity.id, grant.client_id, true, &grant.scope);
     tracing::info!(event = "device_authorization_approved", client = %grant.client_id, identity = %identity.id, "device authorization approved");
     Ok(Decided::Approved)
 }
