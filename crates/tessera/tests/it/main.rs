@@ -15,3 +15,4 @@ mod observe;
 mod process;
 mod readme;
 mod serve;
+mod transfer;
