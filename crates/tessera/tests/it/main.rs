@@ -16,3 +16,4 @@ mod observe;
 mod process;
 mod readme;
 mod serve;
+mod transfer;
