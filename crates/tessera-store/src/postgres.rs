@@ -49,6 +49,11 @@ impl PgStore {
 
 mod repositories {
     crate::sql::impl_repositories!(super::PgStore, ::sqlx::Postgres, ::sqlx::postgres::PgRow);
+    crate::sql_groups::impl_group_repository!(
+        super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow
+    );
 }
 
 #[async_trait]

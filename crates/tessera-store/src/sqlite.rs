@@ -118,6 +118,11 @@ mod repositories {
         ::sqlx::Sqlite,
         ::sqlx::sqlite::SqliteRow
     );
+    crate::sql_groups::impl_group_repository!(
+        super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow
+    );
 }
 
 #[async_trait]
