@@ -165,9 +165,11 @@ pub async fn run(
         {
             Ok(()) => break outcome,
             Err(StoreError::Conflict(_)) if attempt < 2 => continue,
-            Err(StoreError::Conflict(what)) => return Err(GroupsError::conflict(format!(
+            Err(StoreError::Conflict(what)) => {
+                return Err(GroupsError::conflict(format!(
                 "The group changed while the batch ran ({what}); nothing was changed, try again."
-            ))),
+            )))
+            }
             Err(e) => return Err(e.into()),
         }
     };

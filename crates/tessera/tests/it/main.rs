@@ -10,6 +10,7 @@ mod crash;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;
+mod groups;
 mod keys;
 mod observe;
 mod process;
