@@ -212,16 +212,17 @@ async fn groups_refuse_bad_tokens_and_hostile_input_and_change_nothing() {
         assert!((400..500).contains(&s), "{m} {p} {body}: {s} {b}");
         assert!(b["code"].is_string(), "{m} {p} {body}: {b}");
     }
-    let (s, b) = call(
-        &http,
-        &server,
-        Method::POST,
-        &path,
-        Some(&t1),
-        Some(&"x".repeat(2 << 20)),
-    )
-    .await;
-    assert!((400..500).contains(&s), "a 2 MB body: {s} {b}");
+    // Past the body limit: refused (413), or the connection closed before the body was sent.
+    let big = http
+        .post(format!("{}{path}", server.url))
+        .bearer_auth(&t1)
+        .header("content-type", "application/json")
+        .body("x".repeat(2 << 20))
+        .send()
+        .await;
+    if let Ok(r) = big {
+        assert!(r.status().is_client_error(), "a 2 MB body: {}", r.status());
+    }
 
     // A non-member may do nothing to the group; the same identity twice is ambiguous.
     let (s, _) = call(
