@@ -27,7 +27,7 @@ pub use scope::scope;
 pub use settings::settings;
 pub use token::token;
 
-/// A target's check: panics when a property fails.
+/// A fuzz target's check: takes the raw input, panics on a broken property.
 pub type Check = fn(&[u8]);
 
 /// Every target, by the name of its binary in `fuzz/` and of its corpus directory.

@@ -2,6 +2,8 @@
 //! target calls, on the stable toolchain and without a fuzzing engine: what the fuzzers found
 //! once stays checked.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 
 fn corpus_dir(target: &str) -> PathBuf {

@@ -3,6 +3,7 @@
 mod admin;
 mod seeds;
 mod serve;
+mod transfer;
 
 use tessera::{cli, settings};
 
