@@ -64,18 +64,51 @@ async fn a_transfer_killed_mid_task_finishes_after_a_restart_byte_identical() {
         let dir = src.path().join(format!("d{d:02}"));
         std::fs::create_dir_all(&dir).unwrap();
         for f in 0..100 {
-            std::fs::write(dir.join(format!("f{f:03} x")), format!("file {d} {f}\n").repeat(f + 1)).unwrap();
+            std::fs::write(
+                dir.join(format!("f{f:03} x")),
+                format!("file {d} {f}\n").repeat(f + 1),
+            )
+            .unwrap();
         }
     }
     std::fs::create_dir(src.path().join("empty")).unwrap();
-    std::fs::write(src.path().join("big.bin"), (0..40u32 << 20).map(|i| (i % 251) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        src.path().join("big.bin"),
+        (0..40u32 << 20)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
 
     let mut server = Server::start_in(data.path());
-    let client = json(&server.admin(&["admin", "client", "add", "--name", "mover", "--confidential"], None));
-    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let client = json(&server.admin(
+        &[
+            "admin",
+            "client",
+            "add",
+            "--name",
+            "mover",
+            "--confidential",
+        ],
+        None,
+    ));
+    let (id, secret) = (
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str().unwrap(),
+    );
     let add = |name: &str, dir: &Path| {
         let out = json(&server.admin(
-            &["admin", "endpoint", "add", "--name", name, "--path", &dir.display().to_string(), "--owner", id],
+            &[
+                "admin",
+                "endpoint",
+                "add",
+                "--name",
+                name,
+                "--path",
+                &dir.display().to_string(),
+                "--owner",
+                id,
+            ],
             None,
         ));
         assert_eq!(out["entity_type"], "GCSv4_host");
@@ -107,7 +140,10 @@ async fn a_transfer_killed_mid_task_finishes_after_a_restart_byte_identical() {
         if done > 0 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "no progress: {t}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no progress: {t}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill_9();
@@ -119,11 +155,17 @@ async fn a_transfer_killed_mid_task_finishes_after_a_restart_byte_identical() {
         if t["status"] != "ACTIVE" {
             break t;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "still ACTIVE after the restart: {t}");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "still ACTIVE after the restart: {t}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(t["status"], "SUCCEEDED", "{t}");
     assert_eq!(t["files"], 2001);
-    assert_eq!(t["files_transferred"], 2001, "a file was counted twice or lost: {t}");
+    assert_eq!(
+        t["files_transferred"], 2001,
+        "a file was counted twice or lost: {t}"
+    );
     assert_eq!(snapshot(&dst.path().join("copy")), snapshot(src.path()));
 }
