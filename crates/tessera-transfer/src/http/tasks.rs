@@ -288,10 +288,7 @@ async fn event_list(
     let t = find(&state, &caller, &id).await?;
     let limit = p.int("limit", 10, 1000)?;
     let offset = p.int("offset", 0, i64::MAX / 2)?;
-    let mut is_error = match p.bool("filter_is_error")? {
-        Some(b) => Some(b),
-        None => None,
-    };
+    let mut is_error = p.bool("filter_is_error")?;
     if let Some(f) = p.get("filter") {
         is_error = match f {
             "is_error:1" | "is_error:true" | "is_error:True" => Some(true),
