@@ -4,6 +4,9 @@ use crate::clock::UnixTime;
 use crate::secret::SecretHash;
 use uuid::Uuid;
 
+/// The RFC 8628 grant type, as the token endpoint and client metadata name it.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// `client_type` of spec §1.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientType {
@@ -62,8 +65,12 @@ impl ClientType {
         }
     }
 
+    /// Whether a client of this type may use `grant`: its Globus grant types, and the device
+    /// grant (RFC 8628, a Tessera extension) for every client that a person can authorize (it is
+    /// not listed in `grant_types`, which is the Globus API's view of a client).
     pub fn allows_grant(self, grant: &str) -> bool {
         self.grant_types().contains(&grant)
+            || (grant == DEVICE_CODE_GRANT && self.grant_types().contains(&"authorization_code"))
     }
 }
 
@@ -261,6 +268,20 @@ mod tests {
         assert!(ClientType::PublicInstalled.is_public());
         assert!(!ClientType::PublicInstalled.allows_grant("client_credentials"));
         assert!(ClientType::Confidential.allows_grant("client_credentials"));
+    }
+
+    #[test]
+    fn the_device_grant_is_for_clients_a_person_authorizes_and_not_in_the_globus_view() {
+        for t in ClientType::ALL {
+            assert_eq!(
+                t.allows_grant(DEVICE_CODE_GRANT),
+                t.allows_grant("authorization_code"),
+                "{t:?}"
+            );
+            assert!(!t.grant_types().contains(&DEVICE_CODE_GRANT));
+        }
+        assert!(ClientType::PublicInstalled.allows_grant(DEVICE_CODE_GRANT));
+        assert!(!ClientType::ResourceServer.allows_grant(DEVICE_CODE_GRANT));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `tessera admin …`: operator bootstrap straight on the database.
 
 use crate::cli::{
-    AdminClient, AdminCommand, AdminEndpoint, AdminKeys, AdminUser, KeyArgs, StoreArgs,
+    AdminClient, AdminCommand, AdminEndpoint, AdminKeys, AdminRegistrationToken, AdminUser,
+    KeyArgs, StoreArgs,
 };
 use crate::settings::{self, FileConfig};
 use anyhow::{Context, Result};
@@ -168,6 +169,27 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
         AdminCommand::Keys(AdminKeys::List { store, keys }) => {
             let (_, signing, _) = open_keys(&store, &keys).await?;
             Ok(json!({"keys": signing.summary(SystemClock.now())}))
+        }
+        AdminCommand::RegistrationToken(AdminRegistrationToken::Create {
+            uses,
+            expires_in,
+            store,
+        }) => {
+            let store = open(&store).await?;
+            let (token, expires_at) =
+                tessera_auth::service::registration::create_initial_access_token(
+                    store.as_ref(),
+                    &SystemClock,
+                    &OsRandom,
+                    uses,
+                    expires_in,
+                )
+                .await?;
+            Ok(json!({
+                "initial_access_token": token.expose(),
+                "uses": uses,
+                "expires_at": tessera_core::clock::iso8601(expires_at),
+            }))
         }
     }
 }

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::checksum::same_checksum;
 use super::pipeline::{pump, Job};
-use super::sync::{in_sync, Sides};
-use super::{CopyOptions, DataError, FileOutcome, Side};
-use crate::storage::{RelPath, Storage, StorageError};
+use super::sync::{by_metadata, destination_file, same_contents, Sides, Verdict};
+use super::{CopyOptions, DataError, FileOutcome, Side, SyncLevel};
+use crate::storage::{EntryKind, RelPath, Storage, StorageError};
 
 /// Attempts when what was written does not read back with the source's checksum: Globus
 /// re-transfers a file that fails verification; twice in a row means something is wrong.
@@ -32,18 +32,35 @@ pub fn copy_file(
     if cancel.load(Ordering::Relaxed) {
         return Err(DataError::Canceled);
     }
+    let alg = opts.checksum_algorithm;
+    // Levels 0-2 decide on metadata: an unchanged file is skipped without being opened (a
+    // no-op re-sync costs two stats per file). The copy itself works from the opened file's
+    // own metadata, never from this look.
+    if let Some(level) = opts.sync_level.filter(|l| *l != SyncLevel::Checksum) {
+        let entry = src.stat(src_path).map_err(DataError::source)?;
+        if entry.kind == EntryKind::File {
+            let dst_entry = destination_file(dst, dst_path)?;
+            if let Verdict::Skip(reason) = by_metadata(level, &entry, dst_entry.as_ref()) {
+                return Ok(FileOutcome::Skipped { reason });
+            }
+        }
+    }
     let mut reader = src.open_read(src_path).map_err(DataError::source)?;
     let entry = reader.entry().clone();
-    let alg = opts.checksum_algorithm;
-    if let Some(level) = opts.sync_level {
-        let sides = Sides {
-            src_path,
-            src_entry: &entry,
-            dst,
-            dst_path,
-        };
-        if let Some(reason) = in_sync(level, &sides, &mut *reader, alg, cancel)? {
-            return Ok(FileOutcome::Skipped { reason });
+    if opts.sync_level == Some(SyncLevel::Checksum) {
+        let dst_entry = destination_file(dst, dst_path)?;
+        if let Verdict::CompareChecksums =
+            by_metadata(SyncLevel::Checksum, &entry, dst_entry.as_ref())
+        {
+            let sides = Sides {
+                src_path,
+                src_entry: &entry,
+                dst,
+                dst_path,
+            };
+            if let Some(reason) = same_contents(&sides, &mut *reader, alg, cancel)? {
+                return Ok(FileOutcome::Skipped { reason });
+            }
         }
     }
     let job = Job {

@@ -16,43 +16,58 @@ pub(crate) struct Sides<'a> {
     pub dst_path: &'a RelPath,
 }
 
-/// `Some(reason)` when the file can be skipped. Leaves `src` positioned at its start.
-pub(crate) fn in_sync(
-    level: SyncLevel,
+/// What the metadata alone says.
+pub(crate) enum Verdict {
+    Skip(SkipReason),
+    Copy,
+    /// Same size at level 3: the contents must be compared.
+    CompareChecksums,
+}
+
+/// The destination's regular file, if there is one (a directory, link or device under the
+/// name is not the file: copy, which replaces a link and fails on a directory).
+pub(crate) fn destination_file(
+    dst: &dyn Storage,
+    dst_path: &RelPath,
+) -> Result<Option<Entry>, DataError> {
+    match dst.stat(dst_path) {
+        Ok(e) if e.kind == EntryKind::File => Ok(Some(e)),
+        Ok(_) | Err(StorageError::NotFound(_)) => Ok(None),
+        Err(e) => Err(DataError::destination(e)),
+    }
+}
+
+pub(crate) fn by_metadata(level: SyncLevel, src: &Entry, dst: Option<&Entry>) -> Verdict {
+    let Some(dst) = dst else { return Verdict::Copy };
+    let same_size = dst.size == src.size;
+    match level {
+        SyncLevel::Exists => Verdict::Skip(SkipReason::Exists),
+        _ if !same_size => Verdict::Copy,
+        SyncLevel::Size => Verdict::Skip(SkipReason::SameSize),
+        SyncLevel::Mtime if whole_seconds(dst.modified) >= whole_seconds(src.modified) => {
+            Verdict::Skip(SkipReason::NotNewer)
+        }
+        SyncLevel::Mtime => Verdict::Copy,
+        SyncLevel::Checksum => Verdict::CompareChecksums,
+    }
+}
+
+/// Level 3 with equal sizes: `Some(SameChecksum)` when both files hash alike. Leaves `src`
+/// positioned at its start.
+pub(crate) fn same_contents(
     sides: &Sides<'_>,
     src: &mut dyn ReadFile,
     alg: ChecksumAlgorithm,
     cancel: &AtomicBool,
 ) -> Result<Option<SkipReason>, DataError> {
-    let dst_entry = match sides.dst.stat(sides.dst_path) {
-        Ok(e) => e,
-        Err(StorageError::NotFound(_)) => return Ok(None),
-        Err(e) => return Err(DataError::destination(e)),
-    };
-    // A directory, link or device under the name is not the file: copy (replacing a link,
-    // failing on a directory).
-    if dst_entry.kind != EntryKind::File {
-        return Ok(None);
-    }
-    let same_size = dst_entry.size == sides.src_entry.size;
-    Ok(match level {
-        SyncLevel::Exists => Some(SkipReason::Exists),
-        _ if !same_size => None,
-        SyncLevel::Size => Some(SkipReason::SameSize),
-        SyncLevel::Mtime => (whole_seconds(dst_entry.modified)
-            >= whole_seconds(sides.src_entry.modified))
-        .then_some(SkipReason::NotNewer),
-        SyncLevel::Checksum => {
-            let mut dst_file = sides
-                .dst
-                .open_read(sides.dst_path)
-                .map_err(DataError::destination)?;
-            let (a, b) = hash_both(sides, src, &mut *dst_file, alg, cancel)?;
-            src.seek(SeekFrom::Start(0))
-                .map_err(|e| DataError::source(StorageError::from_io(&e, sides.src_path)))?;
-            (a == b).then_some(SkipReason::SameChecksum)
-        }
-    })
+    let mut dst_file = sides
+        .dst
+        .open_read(sides.dst_path)
+        .map_err(DataError::destination)?;
+    let (a, b) = hash_both(sides, src, &mut *dst_file, alg, cancel)?;
+    src.seek(SeekFrom::Start(0))
+        .map_err(|e| DataError::source(StorageError::from_io(&e, sides.src_path)))?;
+    Ok((a == b).then_some(SkipReason::SameChecksum))
 }
 
 fn whole_seconds(t: SystemTime) -> i128 {

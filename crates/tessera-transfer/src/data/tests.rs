@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::storage::posix::PosixStorage;
+use crate::storage::Storage;
 
 pub(super) fn p(s: &str) -> RelPath {
     RelPath::parse(s).unwrap()
@@ -330,7 +331,10 @@ fn sync_levels_never_skip_when_a_directory_or_link_holds_the_name() {
         "{err:?}"
     );
     std::fs::remove_dir(pr.dst_root.join("f")).unwrap();
-    symlink("/etc/hostname", pr.dst_root.join("f")).unwrap();
+    // A link to a file outside the destination root: replaced, never written through.
+    let outside = pr.dst_root.parent().unwrap().join("outside");
+    std::fs::write(&outside, b"untouched").unwrap();
+    symlink(&outside, pr.dst_root.join("f")).unwrap();
     assert!(matches!(
         copy(
             &pr,
@@ -345,6 +349,7 @@ fn sync_levels_never_skip_when_a_directory_or_link_holds_the_name() {
     assert!(std::fs::symlink_metadata(pr.dst_root.join("f"))
         .unwrap()
         .is_file());
+    assert_eq!(std::fs::read(&outside).unwrap(), b"untouched");
 }
 
 #[test]
@@ -482,4 +487,58 @@ fn errors_say_which_side_failed() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn parallel_copies_on_several_threads_each_arrive_whole() {
+    let pr = pair();
+    let sizes = [
+        0usize,
+        1,
+        4096,
+        4 << 20,
+        (4 << 20) + 1,
+        9 << 20,
+        77,
+        123_456,
+    ];
+    for (i, len) in sizes.iter().enumerate() {
+        std::fs::write(
+            pr.src_root.join(format!("f{i}")),
+            noise(*len, i as u64 + 11),
+        )
+        .unwrap();
+    }
+    let opts = CopyOptions {
+        verify_checksum: true,
+        fsync: false,
+        ..Default::default()
+    };
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (pr, opts) = (&pr, &opts);
+            scope.spawn(move || {
+                for i in (t..sizes.len()).step_by(4) {
+                    let path = p(&format!("/f{i}"));
+                    let out = copy_file(
+                        &pr.src,
+                        &path,
+                        &pr.dst,
+                        &path,
+                        opts,
+                        &mut |_| {},
+                        &AtomicBool::new(false),
+                    )
+                    .unwrap();
+                    assert!(matches!(out, FileOutcome::Copied { .. }));
+                }
+            });
+        }
+    });
+    pr.dst.sync_all().unwrap();
+    for (i, len) in sizes.iter().enumerate() {
+        let got = std::fs::read(pr.dst_root.join(format!("f{i}"))).unwrap();
+        assert_eq!(got, noise(*len, i as u64 + 11), "f{i}");
+    }
+    no_temp_files(&pr.dst_root);
 }

@@ -7,9 +7,11 @@ mod cluster;
 mod commands;
 mod config;
 mod crash;
+mod device;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;
+mod groups;
 mod keys;
 mod observe;
 mod process;
