@@ -60,7 +60,6 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         settings.audit_retention,
     );
     let transfer = crate::transfer::start(
-        &state,
         store.clone(),
         clock.clone(),
         local,
