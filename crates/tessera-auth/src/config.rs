@@ -45,6 +45,36 @@ pub struct AuthConfig {
     /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` headers name the client; from any
     /// other peer those headers are ignored.
     pub trusted_proxies: crate::client_addr::TrustedProxies,
+    /// RFC 7591 dynamic client registration: off (the default), open to anyone, or gated by
+    /// an initial access token.
+    pub registration: Registration,
+}
+
+/// Who may register a client at `/v2/oauth2/register` (the `registration` setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Registration {
+    /// No registration endpoint: it answers 404 and discovery does not list it.
+    #[default]
+    Off,
+    /// Anyone may register (RFC 7591 §3, open registration).
+    Open,
+    /// Only with an initial access token from `tessera admin registration-token create`.
+    Token,
+}
+
+impl Registration {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "off" => Some(Self::Off),
+            "open" => Some(Self::Open),
+            "token" => Some(Self::Token),
+            _ => None,
+        }
+    }
+
+    pub fn enabled(self) -> bool {
+        self != Self::Off
+    }
 }
 
 impl AuthConfig {
@@ -65,6 +95,7 @@ impl AuthConfig {
             key_poll_interval: 5,
             master_key: None,
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
+            registration: Registration::Off,
         }
     }
 

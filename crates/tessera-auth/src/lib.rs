@@ -18,6 +18,6 @@ pub mod service;
 pub mod state;
 pub mod view;
 
-pub use config::AuthConfig;
+pub use config::{AuthConfig, Registration};
 pub use http::{metrics_router, router, router_with_docs};
 pub use state::AppState;

@@ -30,14 +30,17 @@ pub enum GrantKind {
     AuthorizationCode,
     RefreshToken,
     DependentToken,
+    /// RFC 8628.
+    DeviceCode,
 }
 
 impl GrantKind {
-    const ALL: [GrantKind; 4] = [
+    const ALL: [GrantKind; 5] = [
         Self::ClientCredentials,
         Self::AuthorizationCode,
         Self::RefreshToken,
         Self::DependentToken,
+        Self::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl GrantKind {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::DependentToken => "dependent_token",
+            Self::DeviceCode => "device_code",
         }
     }
 }

@@ -42,6 +42,9 @@ pub struct Inner {
     /// The caches as the feed sees them; the feed holds it weakly.
     sink: Arc<CacheSink>,
     pub throttle: LoginThrottle,
+    /// Wrong user codes on the device verification page, per identity and per address
+    /// (RFC 8628 §5.1: guesses must be rate-limited).
+    pub device_guesses: LoginThrottle,
     pub passwords: PasswordVerifier,
     pub pages: Pages,
     /// TXT lookups for FQDN verification.
@@ -110,6 +113,7 @@ impl AppState {
             feed,
             sink,
             throttle: LoginThrottle::default(),
+            device_guesses: LoginThrottle::default(),
             passwords: PasswordVerifier::new(hashing_concurrency()).map_err(KeyError::Generate)?,
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
             dns,

@@ -4,6 +4,9 @@ use crate::clock::UnixTime;
 use crate::secret::SecretHash;
 use uuid::Uuid;
 
+/// The RFC 8628 grant type, as the token endpoint and client metadata name it.
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// `client_type` of spec §1.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientType {
@@ -48,7 +51,7 @@ impl ClientType {
     /// The grant types a client of this type may use (spec §1.3).
     pub fn grant_types(self) -> &'static [&'static str] {
         match self {
-            Self::PublicInstalled => &["authorization_code", "refresh_token"],
+            Self::PublicInstalled => &["authorization_code", "refresh_token", DEVICE_CODE_GRANT],
             Self::ClientIdentity | Self::ResourceServer | Self::GlobusConnectServer => &[
                 "client_credentials",
                 "urn:globus:auth:grant_type:dependent_token",
@@ -58,6 +61,7 @@ impl ClientType {
                 "client_credentials",
                 "refresh_token",
                 "urn:globus:auth:grant_type:dependent_token",
+                DEVICE_CODE_GRANT,
             ],
         }
     }

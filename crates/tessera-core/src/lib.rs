@@ -18,6 +18,7 @@ pub mod policy;
 pub mod project;
 pub mod random;
 pub mod redirect;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod seed;

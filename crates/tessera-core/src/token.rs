@@ -35,15 +35,24 @@ pub enum TokenKind {
     AuthorizationCode,
     /// A browser session cookie.
     Session,
+    /// RFC 8628 device code, kept by the device that polls with it.
+    DeviceCode,
+    /// RFC 7592 registration access token, for managing a dynamically registered client.
+    RegistrationAccess,
+    /// RFC 7591 initial access token, gating dynamic registration.
+    InitialAccess,
 }
 
 impl TokenKind {
-    pub const ALL: [TokenKind; 5] = [
+    pub const ALL: [TokenKind; 8] = [
         Self::AccessToken,
         Self::RefreshToken,
         Self::ClientSecret,
         Self::AuthorizationCode,
         Self::Session,
+        Self::DeviceCode,
+        Self::RegistrationAccess,
+        Self::InitialAccess,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -53,6 +62,9 @@ impl TokenKind {
             Self::ClientSecret => "tcs",
             Self::AuthorizationCode => "tac",
             Self::Session => "tss",
+            Self::DeviceCode => "tdc",
+            Self::RegistrationAccess => "trg",
+            Self::InitialAccess => "tia",
         }
     }
 
@@ -64,6 +76,9 @@ impl TokenKind {
             Self::ClientSecret => "client_secret",
             Self::AuthorizationCode => "authorization_code",
             Self::Session => "session",
+            Self::DeviceCode => "device_code",
+            Self::RegistrationAccess => "registration_access_token",
+            Self::InitialAccess => "initial_access_token",
         }
     }
 

@@ -9,3 +9,4 @@ pub mod api;
 pub mod oauth;
 pub mod oidc;
 pub mod scope;
+pub mod transfer;

@@ -18,6 +18,22 @@ pub enum OAuthErrorCode {
     UnsupportedTokenType,
     /// RFC 8693 §2.2.2.
     InvalidTarget,
+    /// RFC 8628 §3.5: the device's user has not decided yet.
+    AuthorizationPending,
+    /// RFC 8628 §3.5: poll less often (the interval grew by 5 s).
+    SlowDown,
+    /// RFC 8628 §3.5 (and RFC 6749 §4.1.2.1): the user said no.
+    AccessDenied,
+    /// RFC 8628 §3.5: the device code expired; start again.
+    ExpiredToken,
+    /// RFC 7591 §3.2.2.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2.
+    InvalidClientMetadata,
+    /// RFC 7591 §3.2.2.
+    UnapprovedSoftwareStatement,
+    /// RFC 6750 §3.1: a bad Bearer token (initial or registration access token).
+    InvalidToken,
     ServerError,
 }
 
@@ -32,6 +48,14 @@ impl OAuthErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::InvalidTarget => "invalid_target",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::AccessDenied => "access_denied",
+            Self::ExpiredToken => "expired_token",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::UnapprovedSoftwareStatement => "unapproved_software_statement",
+            Self::InvalidToken => "invalid_token",
             Self::ServerError => "server_error",
         }
     }
@@ -55,12 +79,15 @@ pub enum GrantType {
     ClientCredentials,
     DependentToken,
     TokenExchange,
+    /// RFC 8628 §3.4.
+    DeviceCode,
     Other(String),
 }
 
 impl GrantType {
     pub const DEPENDENT_TOKEN: &'static str = "urn:globus:auth:grant_type:dependent_token";
     pub const TOKEN_EXCHANGE: &'static str = "urn:ietf:params:oauth:grant-type:token-exchange";
+    pub const DEVICE_CODE: &'static str = "urn:ietf:params:oauth:grant-type:device_code";
 
     pub fn parse(s: &str) -> Self {
         match s {
@@ -69,6 +96,7 @@ impl GrantType {
             "client_credentials" => Self::ClientCredentials,
             Self::DEPENDENT_TOKEN => Self::DependentToken,
             Self::TOKEN_EXCHANGE => Self::TokenExchange,
+            Self::DEVICE_CODE => Self::DeviceCode,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -80,6 +108,7 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::DependentToken => Self::DEPENDENT_TOKEN,
             Self::TokenExchange => Self::TOKEN_EXCHANGE,
+            Self::DeviceCode => Self::DEVICE_CODE,
             Self::Other(s) => s,
         }
     }

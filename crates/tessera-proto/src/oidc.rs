@@ -48,6 +48,11 @@ pub struct DiscoveryDocument {
     pub introspection_endpoint: String,
     /// OpenID Connect RP-Initiated Logout 1.0.
     pub end_session_endpoint: String,
+    /// RFC 8628 §4.
+    pub device_authorization_endpoint: String,
+    /// RFC 7591 §3 / RFC 8414 §2: present only when dynamic registration is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     pub jwks_uri: String,
     /// A page for people: what this server is and where its API lives.
     pub service_documentation: String,

@@ -15,14 +15,19 @@ pub mod maintenance;
 mod postgres;
 mod sql;
 mod sql_clients;
+mod sql_device;
 mod sql_groups;
+mod sql_registration;
+mod sql_transfer;
 mod sqlite;
+pub mod transfer;
 mod writer;
 
 pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
 pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use transfer::TransferRepository;
 pub use writer::TokenWriter;
 
 use async_trait::async_trait;
@@ -32,10 +37,12 @@ use tessera_core::client::{AccessTokenFormat, Client, ClientCredential};
 use tessera_core::clock::UnixTime;
 use tessera_core::consent::Consent;
 use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
+use tessera_core::grant::device_code::{Approval, DeviceGrant, UserCode};
 use tessera_core::grant::TokenRecord;
 use tessera_core::group::{Group, Membership};
 use tessera_core::identity::Identity;
 use tessera_core::project::Project;
+use tessera_core::registration::ClientRegistration;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
 use tessera_core::session::BrowserSession;
@@ -273,6 +280,80 @@ pub trait AuthorizationRepository {
     async fn claim_code(&self, hash: &SecretHash, at: UnixTime) -> Result<bool, StoreError>;
 }
 
+/// RFC 8628 device grants (`sql_device.rs`). Every state change is one conditional UPDATE, so
+/// nodes racing on one grant cannot both move it.
+#[async_trait]
+pub trait DeviceRepository {
+    /// `Conflict` when the user code is taken (the caller draws another).
+    async fn insert_device_grant(&self, grant: &DeviceGrant) -> Result<(), StoreError>;
+    async fn device_grant(&self, hash: &SecretHash) -> Result<Option<DeviceGrant>, StoreError>;
+    async fn device_grant_by_user_code(
+        &self,
+        code: &UserCode,
+    ) -> Result<Option<DeviceGrant>, StoreError>;
+    /// Records a poll at `at`, and the interval after it (it grows on `slow_down`).
+    async fn record_device_poll(
+        &self,
+        hash: &SecretHash,
+        at: UnixTime,
+        interval: i64,
+    ) -> Result<(), StoreError>;
+    /// Pending → approved (`Some`) or denied (`None`), if the grant is still pending and
+    /// unexpired at `at`; false otherwise (decided already, or expired).
+    async fn decide_device_grant(
+        &self,
+        code: &UserCode,
+        approval: Option<&Approval>,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Approved → redeemed, if approved and unexpired at `at`, in one
+    /// `UPDATE … WHERE state = 'approved' … RETURNING`: the grant as approved, or `None` when
+    /// it is not (another poll won, on this node or another).
+    async fn redeem_device_grant(
+        &self,
+        hash: &SecretHash,
+        at: UnixTime,
+    ) -> Result<Option<DeviceGrant>, StoreError>;
+}
+
+/// RFC 7591/7592 dynamic registration (`sql_registration.rs`).
+#[async_trait]
+pub trait RegistrationRepository {
+    /// The client, its secret (confidential clients) and its registration, in one transaction.
+    async fn insert_registered_client(
+        &self,
+        client: &Client,
+        credential: Option<&ClientCredential>,
+        registration: &ClientRegistration,
+    ) -> Result<(), StoreError>;
+    /// The registration whose access token has this hash.
+    async fn registration_by_token(
+        &self,
+        hash: &SecretHash,
+    ) -> Result<Option<ClientRegistration>, StoreError>;
+    /// Replaces the client's mutable fields and its registered metadata in one transaction;
+    /// false when the registration is gone.
+    async fn update_registered_client(
+        &self,
+        client: &Client,
+        registration: &ClientRegistration,
+    ) -> Result<bool, StoreError>;
+    async fn insert_initial_access_token(
+        &self,
+        hash: &SecretHash,
+        uses: i64,
+        created_at: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Spends one use of an initial access token live at `at`; false when there is none left
+    /// (or no such token).
+    async fn use_initial_access_token(
+        &self,
+        hash: &SecretHash,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Where a new consent hangs in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentParent {
@@ -357,6 +438,8 @@ pub enum Expired {
     AuthorizationCodes,
     PendingAuthorizations,
     Sessions,
+    DeviceGrants,
+    InitialAccessTokens,
     /// Audit events, by the time they happened (`at`): past the retention, not an expiry.
     AuditEvents,
 }
@@ -458,10 +541,13 @@ pub trait Store:
     + KeyRepository
     + SessionRepository
     + AuthorizationRepository
+    + DeviceRepository
+    + RegistrationRepository
     + ConsentRepository
     + MaintenanceRepository
     + AuditRepository
     + GroupRepository
+    + TransferRepository
     + Send
     + Sync
     + 'static

@@ -11,6 +11,8 @@
 //! - An authorization code stays for a day after it expires, so that a code replayed late still
 //!   revokes what its first exchange produced (a replay is checked before expiry).
 //! - Pending authorize requests and browser sessions stay for an hour after they expire.
+//! - Device grants stay for an hour after they expire (like pending requests); initial access
+//!   tokens are deleted once expired.
 //! - Audit events stay for the configured retention (`audit_retention`, a year by default, as
 //!   long as an investigation may look back); 0 keeps them for ever. They are deleted by the
 //!   time they happened, oldest first, like the rest: in batches, under the same lease.
@@ -39,6 +41,8 @@ pub struct Purged {
     pub authorization_codes: u64,
     pub pending_authorizations: u64,
     pub sessions: u64,
+    pub device_grants: u64,
+    pub initial_access_tokens: u64,
     /// Audit events older than the retention.
     pub audit_events: u64,
 }
@@ -49,6 +53,8 @@ impl Purged {
             + self.authorization_codes
             + self.pending_authorizations
             + self.sessions
+            + self.device_grants
+            + self.initial_access_tokens
             + self.audit_events
     }
 }
@@ -71,6 +77,8 @@ pub async fn purge_expired(
         (Expired::AuthorizationCodes, now - CODE_MARGIN_S),
         (Expired::PendingAuthorizations, now - PENDING_MARGIN_S),
         (Expired::Sessions, now - SESSION_MARGIN_S),
+        (Expired::DeviceGrants, now - PENDING_MARGIN_S),
+        (Expired::InitialAccessTokens, now),
     ];
     if audit_retention > 0 {
         rounds.push((Expired::AuditEvents, now.saturating_sub(audit_retention)));
@@ -81,6 +89,8 @@ pub async fn purge_expired(
             Expired::AuthorizationCodes => &mut purged.authorization_codes,
             Expired::PendingAuthorizations => &mut purged.pending_authorizations,
             Expired::Sessions => &mut purged.sessions,
+            Expired::DeviceGrants => &mut purged.device_grants,
+            Expired::InitialAccessTokens => &mut purged.initial_access_tokens,
             Expired::AuditEvents => &mut purged.audit_events,
         };
         loop {

@@ -54,6 +54,12 @@ mod repositories {
         ::sqlx::Postgres,
         ::sqlx::postgres::PgRow
     );
+    crate::sql_transfer::impl_transfer!(
+        super::super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow,
+        "FOR UPDATE SKIP LOCKED"
+    );
 }
 
 #[async_trait]

@@ -524,6 +524,14 @@ macro_rules! impl_repositories {
 
         impl $store {
             async fn write_client(&self, c: &Client, seed: bool) -> Result<(), StoreError> {
+                Self::write_client_on(&self.writer, c, seed).await
+            }
+
+            /// [`Self::write_client`] on any executor (a transaction's connection).
+            async fn write_client_on<'e, E>(e: E, c: &Client, seed: bool) -> Result<(), StoreError>
+            where
+                E: ::sqlx::Executor<'e, Database = $db>,
+            {
                 let sql = format!(
                     "INSERT INTO clients ({CLIENT_COLUMNS}) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18){}",
@@ -548,7 +556,7 @@ macro_rules! impl_repositories {
                     .bind(c.authentication_policy.map(|u| u.to_string()))
                     .bind(c.userinfo_from_effective_identity)
                     .bind(c.access_token_format.as_str())
-                    .execute(&self.writer)
+                    .execute(e)
                     .await
                     .map_err(conflict("a client with this id"))?;
                 Ok(())
@@ -694,6 +702,8 @@ macro_rules! impl_repositories {
         }
 
         $crate::sql_clients::impl_client_deletion!($store, $db, $row);
+        $crate::sql_device::impl_device_grants!($store, $db, $row);
+        $crate::sql_registration::impl_registrations!($store, $db, $row);
 
         impl $store {
             /// Deletes row `id` (`delete`) in one transaction with the check that nothing refers to
@@ -1376,6 +1386,8 @@ macro_rules! impl_repositories {
                     Expired::AuthorizationCodes => ("authorization_codes", "hash", "expires_at"),
                     Expired::PendingAuthorizations => ("authorization_requests", "id", "expires_at"),
                     Expired::Sessions => ("sessions", "hash", "expires_at"),
+                    Expired::DeviceGrants => ("device_grants", "device_code_hash", "expires_at"),
+                    Expired::InitialAccessTokens => ("initial_access_tokens", "hash", "expires_at"),
                     Expired::AuditEvents => ("audit_events", "id", "at"),
                 };
                 let done = ::sqlx::query(&format!(

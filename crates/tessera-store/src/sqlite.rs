@@ -123,6 +123,12 @@ mod repositories {
         ::sqlx::Sqlite,
         ::sqlx::sqlite::SqliteRow
     );
+    crate::sql_transfer::impl_transfer!(
+        super::super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow,
+        ""
+    );
 }
 
 #[async_trait]

@@ -1128,6 +1128,7 @@ async fn cleanup_deletes_rows_past_their_margin_in_batches_and_keeps_the_rest() 
                 pending_authorizations: 1,
                 sessions: 1,
                 audit_events: 0,
+                ..Purged::default()
             }
         );
         for t in [&live, &recent, &rotated] {

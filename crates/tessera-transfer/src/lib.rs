@@ -1,6 +1,57 @@
 //! The Transfer service: Globus Transfer v0.10 on Tessera's listener.
 //!
-//! `storage` is the only code that touches files: a blocking [`storage::Storage`] trait, one
-//! implementation per kind of storage (POSIX first), every path confined to an endpoint's root.
+//! `http/` parses requests and renders the Globus documents (one file per group of endpoints);
+//! `service/` holds the rules (who may see and do what, path resolution, submissions); `acl` is
+//! the pure access-rule evaluation; `engine/` runs tasks durably (claimed with a lease on the
+//! database, several files at once on blocking threads). `storage` is the only code that
+//! touches files: a blocking [`storage::Storage`] trait, one implementation per kind of storage
+//! (POSIX first), every path confined to an endpoint's root. `data` moves bytes between two
+//! storages (one file, a walked tree, a mirror's extras) and never opens a path itself.
+//!
+//! Callers are authenticated by `tessera-guard` exactly as a third-party resource server would
+//! (over HTTP, by introspection); this crate never links the authorization server.
 
+#![recursion_limit = "256"]
+
+pub mod acl;
+pub mod data;
+pub mod engine;
+pub mod error;
+pub mod http;
+pub mod service;
 pub mod storage;
+pub mod timefmt;
+
+use std::path::Path;
+use std::sync::Arc;
+use storage::{Storage, StorageError};
+use tessera_core::clock::Clock;
+use tessera_core::random::SecureRandom;
+use tessera_guard::Guard;
+use tessera_store::Store;
+
+/// The scope every Transfer call needs.
+pub const TRANSFER_SCOPE: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
+/// The resource server whose tokens Transfer accepts.
+pub const TRANSFER_RESOURCE_SERVER: &str = "transfer.api.globus.org";
+
+/// Opens the storage rooted at a host endpoint's directory (POSIX: a directory handle).
+pub type OpenStorage = Arc<dyn Fn(&Path) -> Result<Arc<dyn Storage>, StorageError> + Send + Sync>;
+
+/// What handlers and the engine share. Cheap to clone.
+#[derive(Clone)]
+pub struct TransferState {
+    pub store: Arc<dyn Store>,
+    pub guard: Guard,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Arc<dyn SecureRandom>,
+    pub open_storage: OpenStorage,
+    /// Wakes the engine when a task is submitted (it also polls).
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl axum::extract::FromRef<TransferState> for Guard {
+    fn from_ref(state: &TransferState) -> Guard {
+        state.guard.clone()
+    }
+}

@@ -1,6 +1,9 @@
 //! `tessera admin …`: operator bootstrap straight on the database.
 
-use crate::cli::{AdminClient, AdminCommand, AdminKeys, AdminUser, KeyArgs, StoreArgs};
+use crate::cli::{
+    AdminClient, AdminCommand, AdminEndpoint, AdminKeys, AdminRegistrationToken, AdminUser,
+    KeyArgs, StoreArgs,
+};
 use crate::settings::{self, FileConfig};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -162,9 +165,31 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
                 .await?;
             Ok(json!({"added": added, "keys": signing.summary(now)}))
         }
+        AdminCommand::Endpoint(command) => endpoint(command).await,
         AdminCommand::Keys(AdminKeys::List { store, keys }) => {
             let (_, signing, _) = open_keys(&store, &keys).await?;
             Ok(json!({"keys": signing.summary(SystemClock.now())}))
+        }
+        AdminCommand::RegistrationToken(AdminRegistrationToken::Create {
+            uses,
+            expires_in,
+            store,
+        }) => {
+            let store = open(&store).await?;
+            let (token, expires_at) =
+                tessera_auth::service::registration::create_initial_access_token(
+                    store.as_ref(),
+                    &SystemClock,
+                    &OsRandom,
+                    uses,
+                    expires_in,
+                )
+                .await?;
+            Ok(json!({
+                "initial_access_token": token.expose(),
+                "uses": uses,
+                "expires_at": tessera_core::clock::iso8601(expires_at),
+            }))
         }
     }
 }
@@ -193,4 +218,55 @@ async fn open_keys(
     )
     .await?;
     Ok((store, signing, config))
+}
+
+/// `tessera admin endpoint …`: the endpoint document (as its owner sees it) or what was removed.
+async fn endpoint(command: AdminEndpoint) -> Result<Value> {
+    use tessera_transfer::http::docs;
+    use tessera_transfer::service::admin as endpoints;
+    let document =
+        |e: &tessera_store::transfer::EndpointRecord| docs::endpoint(e, None, &["administrator"]);
+    match command {
+        AdminEndpoint::Add {
+            name,
+            path,
+            owner,
+            store,
+        } => {
+            let store = open(&store).await?;
+            let e = endpoints::add_endpoint(
+                store.as_ref(),
+                &SystemClock,
+                &OsRandom,
+                &name,
+                &path,
+                &owner,
+            )
+            .await?;
+            Ok(document(&e))
+        }
+        AdminEndpoint::Update {
+            id,
+            name,
+            path,
+            owner,
+            store,
+        } => {
+            let store = open(&store).await?;
+            let e = endpoints::update_endpoint(
+                store.as_ref(),
+                &id,
+                name.as_deref(),
+                path.as_deref(),
+                owner.as_deref(),
+            )
+            .await?;
+            Ok(document(&e))
+        }
+        AdminEndpoint::Remove { id, store } => {
+            let store = open(&store).await?;
+            let e = endpoints::remove_endpoint(store.as_ref(), &id).await?;
+            Ok(json!({"removed": e.id.to_string()}))
+        }
+    }
 }

@@ -90,6 +90,10 @@ pub(crate) struct ServeArgs {
     /// Forwarded header names the client (default: none, the peer is the client).
     #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
     pub(crate) trusted_proxies: Option<Vec<String>>,
+    /// Dynamic client registration (RFC 7591) at /v2/oauth2/register: off (default), open,
+    /// or token (an initial access token from `tessera admin registration-token create`).
+    #[arg(long, env = "TESSERA_REGISTRATION")]
+    pub(crate) registration: Option<String>,
     #[command(flatten)]
     pub(crate) retention: RetentionArgs,
     #[command(flatten)]
@@ -158,6 +162,65 @@ pub(crate) enum AdminCommand {
     },
     #[command(subcommand)]
     Keys(AdminKeys),
+    /// Transfer endpoints (storage this server exposes through the Transfer API).
+    #[command(subcommand)]
+    Endpoint(AdminEndpoint),
+    #[command(subcommand, name = "registration-token")]
+    RegistrationToken(AdminRegistrationToken),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminEndpoint {
+    /// Register a host endpoint whose "/" is the existing directory --path; prints the
+    /// endpoint document as JSON. The running server sees it at once.
+    Add {
+        /// The display name.
+        #[arg(long)]
+        name: String,
+        /// The directory on this machine that is the endpoint's "/".
+        #[arg(long)]
+        path: PathBuf,
+        /// Its owner: a username or a client id.
+        #[arg(long)]
+        owner: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Change an endpoint's name, directory or owner; prints the endpoint document.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        path: Option<PathBuf>,
+        #[arg(long)]
+        owner: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove an endpoint (with its access rules, roles and shared endpoints); prints
+    /// {"removed": id}.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdminRegistrationToken {
+    /// Create an initial access token for dynamic client registration (`registration =
+    /// "token"`); prints it once, as JSON, with its expiry. Only its hash is stored.
+    Create {
+        /// How many registrations it allows (default 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..=10000))]
+        uses: i64,
+        /// Seconds it stays valid (default 86400, a day; at most 31536000).
+        #[arg(long, default_value_t = 86_400, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
+        expires_in: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@ mod cli;
 mod seeds;
 mod serve;
 mod settings;
+mod transfer;
 
 use clap::Parser;
 use cli::{Cli, Command};

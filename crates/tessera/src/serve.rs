@@ -39,6 +39,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.key_rotation_interval = settings.keys.key_rotation_interval;
     config.master_key = Some(settings.keys.master_key.clone());
     config.trusted_proxies = settings.trusted_proxies.clone();
+    config.registration = settings.registration;
     let clock = Arc::new(SystemClock);
     // Before the auth server starts: its caches then hold no stale copy of the groups client.
     let groups_credential = tessera_groups::provision::credential(
@@ -53,12 +54,22 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         .context("starting the authorization server")?;
     let groups = groups_state(&groups_credential, local, store.clone(), clock.clone())?;
     let cleanup = tessera_store::maintenance::spawn_cleanup(
-        store,
-        clock,
+        store.clone(),
+        clock.clone(),
         std::time::Duration::from_secs(settings.cleanup_interval),
         settings.audit_retention,
     );
+    let transfer = crate::transfer::start(
+        &state,
+        store.clone(),
+        clock.clone(),
+        local,
+        &settings.keys.master_key,
+    )
+    .await
+    .context("starting the Transfer service")?;
     let app = tessera_auth::router_with_docs(state.clone(), [tessera_groups::openapi()])
+        .merge(transfer)
         .merge(tessera_groups::router(groups));
     let metrics = match settings.metrics_listen {
         Some(addr) => Some(

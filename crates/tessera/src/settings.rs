@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use tessera_auth::client_addr::TrustedProxies;
-use tessera_auth::config::DEFAULT_KEY_ROTATION_S;
+use tessera_auth::config::{Registration, DEFAULT_KEY_ROTATION_S};
 use tessera_auth::config::{MAX_TOKEN_LIFETIME_S, MIN_TOKEN_LIFETIME_S};
 use tessera_auth::keys::{AccessTokenAlgorithm, MasterKey, SigningAlgorithm};
 use tessera_store::maintenance::DEFAULT_AUDIT_RETENTION_S;
@@ -38,6 +38,7 @@ pub(crate) struct FileConfig {
     pub(crate) audit_retention: Option<i64>,
     pub(crate) refresh_token_reuse_grace: Option<i64>,
     pub(crate) trusted_proxies: Option<Vec<String>>,
+    pub(crate) registration: Option<String>,
 }
 
 impl FileConfig {
@@ -135,6 +136,8 @@ pub(crate) struct ServeSettings {
     pub(crate) keys: KeySettings,
     /// Reverse proxies believed about the client's address.
     pub(crate) trusted_proxies: TrustedProxies,
+    /// Who may register clients at /v2/oauth2/register (RFC 7591).
+    pub(crate) registration: Registration,
 }
 
 /// How signing keys are sealed, signed with and rotated.
@@ -342,8 +345,10 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         admin_usernames.push(tessera_core::identity::normalize_username(name));
     }
     let trusted_proxies = trusted_proxies(args, &file)?;
+    let registration = registration(args.registration.as_deref(), &file)?;
     Ok(ServeSettings {
         keys,
+        registration,
         trusted_proxies,
         listen,
         metrics_listen,
@@ -376,6 +381,17 @@ pub(crate) fn refresh_token_reuse_grace(flag: Option<i64>, file: &FileConfig) ->
         );
     }
     Ok(grace)
+}
+
+/// Dynamic client registration (RFC 7591): `off` (the default), `open`, or `token` (an initial
+/// access token from `tessera admin registration-token create` is required).
+pub(crate) fn registration(flag: Option<&str>, file: &FileConfig) -> Result<Registration> {
+    let value = flag
+        .map(str::to_owned)
+        .or(file.registration.clone())
+        .unwrap_or_else(|| "off".into());
+    Registration::parse(value.trim())
+        .with_context(|| format!("registration must be off, open or token, not {value:?}"))
 }
 
 /// The reverse proxies believed about the client's address: the flag's list, else the file's.
@@ -528,5 +544,23 @@ mod tests {
     fn config_files_refuse_unknown_keys() {
         assert!(toml::from_str::<FileConfig>("listen = \"127.0.0.1:1\"").is_ok());
         assert!(toml::from_str::<FileConfig>("lisen = \"127.0.0.1:1\"").is_err());
+    }
+
+    #[test]
+    fn registration_is_off_by_default_and_only_three_values_are_accepted() {
+        let file = |t: &str| -> FileConfig { toml::from_str(t).unwrap() };
+        assert_eq!(registration(None, &file("")).unwrap(), Registration::Off);
+        assert_eq!(
+            registration(None, &file("registration = \"open\"")).unwrap(),
+            Registration::Open
+        );
+        assert_eq!(
+            registration(Some("token"), &file("registration = \"open\"")).unwrap(),
+            Registration::Token
+        );
+        let e = registration(Some("yes"), &file(""))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("off, open or token"), "{e}");
     }
 }

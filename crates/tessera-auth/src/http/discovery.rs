@@ -31,6 +31,11 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Discove
         revocation_endpoint: c.url("v2/oauth2/token/revoke"),
         introspection_endpoint: c.url("v2/oauth2/token/introspect"),
         end_session_endpoint: c.url("v2/web/logout"),
+        device_authorization_endpoint: c.url("v2/oauth2/device_authorization"),
+        registration_endpoint: c
+            .registration
+            .enabled()
+            .then(|| c.url("v2/oauth2/register")),
         jwks_uri: c.url("jwk.json"),
         service_documentation: c.url("/"),
         response_types_supported: strings(&["code"]),
@@ -42,6 +47,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Discove
             GrantType::ClientCredentials.as_str(),
             GrantType::DependentToken.as_str(),
             GrantType::TokenExchange.as_str(),
+            GrantType::DeviceCode.as_str(),
         ]),
         subject_types_supported: strings(&["public"]),
         // One algorithm per deployment (`id_token_algorithm`): RS512 by default, which the

@@ -30,7 +30,9 @@ pub struct OAuthError {
 impl OAuthError {
     pub fn new(code: OAuthErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         let status = match code {
-            OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            OAuthErrorCode::InvalidClient | OAuthErrorCode::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
             OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -90,6 +92,13 @@ impl IntoResponse for OAuthError {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"tessera\""),
+            );
+        }
+        if self.code == OAuthErrorCode::InvalidToken {
+            // RFC 6750 §3.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"tessera\", error=\"invalid_token\""),
             );
         }
         response

@@ -2,12 +2,14 @@
 
 pub mod api;
 pub mod authorize;
+pub mod device_authorization;
 pub mod discovery;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod introspect;
 pub mod openapi;
+pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -43,6 +45,9 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(discovery::openid_configuration))
         .routes(routes!(discovery::jwks))
         .routes(routes!(token::token))
+        .routes(routes!(device_authorization::device_authorization))
+        .routes(routes!(register::register))
+        .routes(routes!(register::read, register::update, register::delete))
         .routes(routes!(introspect::introspect))
         .routes(routes!(validate::validate))
         .routes(routes!(revoke::revoke))

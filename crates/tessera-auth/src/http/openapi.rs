@@ -129,8 +129,11 @@ pub mod schemas {
     pub struct TokenRequest {
         /// `client_credentials`, `authorization_code`, `refresh_token`,
         /// `urn:globus:auth:grant_type:dependent_token` or
-        /// `urn:ietf:params:oauth:grant-type:token-exchange`.
+        /// `urn:ietf:params:oauth:grant-type:token-exchange` or
+        /// `urn:ietf:params:oauth:grant-type:device_code`.
         pub grant_type: String,
+        /// The device code of a device grant (RFC 8628 §3.4).
+        pub device_code: Option<String>,
         pub scope: Option<String>,
         pub code: Option<String>,
         pub redirect_uri: Option<String>,
@@ -146,6 +149,16 @@ pub mod schemas {
         pub access_type: Option<String>,
         pub client_id: Option<String>,
         pub client_secret: Option<String>,
+    }
+
+    /// `POST /v2/oauth2/device_authorization` (RFC 8628 §3.1).
+    #[derive(ToSchema)]
+    pub struct DeviceAuthorizationRequest {
+        pub client_id: Option<String>,
+        pub client_secret: Option<String>,
+        pub scope: String,
+        /// `offline` (the default for devices: refresh tokens) or `online`.
+        pub access_type: Option<String>,
     }
 
     /// `POST /v2/oauth2/token/introspect` (RFC 7662 §2.1).

@@ -3,17 +3,19 @@
 use super::error::OAuthError;
 use super::extract::{OAuthForm, Presented};
 use super::{authenticate_oauth, oauth_json};
+use crate::service::device;
 use crate::service::tokens::{self, GrantError};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::Response;
+use tessera_core::grant::device_code::PollError;
 use tessera_proto::oauth::{GrantType, OAuthErrorCode};
 
 #[utoipa::path(
     post,
     path = "/v2/oauth2/token",
     tag = "oauth2",
-    summary = "Tokens (RFC 6749 §3.2): client credentials, authorization code, refresh, dependent tokens, token exchange (RFC 8693)",
+    summary = "Tokens (RFC 6749 §3.2): client credentials, authorization code, refresh, dependent tokens, token exchange (RFC 8693), device code (RFC 8628)",
     request_body(content = crate::http::openapi::schemas::TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "The tokens; `other_tokens` holds one per further resource server", body = tessera_proto::oauth::TokenResponse)),
     security((), ("basic" = []))
@@ -29,7 +31,8 @@ pub async fn token(
         | GrantType::AuthorizationCode
         | GrantType::RefreshToken
         | GrantType::DependentToken
-        | GrantType::TokenExchange => authenticate_oauth(&state, presented, &form).await?,
+        | GrantType::TokenExchange
+        | GrantType::DeviceCode => authenticate_oauth(&state, presented, &form).await?,
         other => {
             // RFC 9700 §2.4 and §2.1.2: never the password or implicit grants.
             return Err(OAuthError::new(
@@ -49,6 +52,7 @@ pub async fn token(
         GrantError::InvalidTarget(d) => OAuthError::new(OAuthErrorCode::InvalidTarget, d),
         GrantError::UnauthorizedClient(d) => OAuthError::new(OAuthErrorCode::UnauthorizedClient, d),
         GrantError::Internal(d) => OAuthError::internal(&d),
+        GrantError::Device(e) => OAuthError::new(device_error(e), e.to_string()),
         GrantError::Store(e) => e.into(),
     };
     if grant == GrantType::DependentToken {
@@ -100,8 +104,20 @@ pub async fn token(
             )
             .await
         }
+        GrantType::DeviceCode => device::poll(&state, client, form.get("device_code")).await,
         _ => tokens::refresh(&state, client, form.get("refresh_token")).await,
     };
     let response = result.map_err(refused)?;
     Ok(oauth_json(&response))
+}
+
+/// RFC 8628 §3.5's answers to a poll.
+fn device_error(e: PollError) -> OAuthErrorCode {
+    match e {
+        PollError::AuthorizationPending => OAuthErrorCode::AuthorizationPending,
+        PollError::SlowDown(_) => OAuthErrorCode::SlowDown,
+        PollError::AccessDenied => OAuthErrorCode::AccessDenied,
+        PollError::ExpiredToken => OAuthErrorCode::ExpiredToken,
+        PollError::InvalidGrant => OAuthErrorCode::InvalidGrant,
+    }
 }

@@ -11,21 +11,21 @@ use std::sync::Arc;
 use tessera_core::auth_policy::{self, AuthPolicy, Requirement};
 use tessera_core::client::Client;
 use tessera_core::clock::UnixTime;
-use tessera_core::consent::{consented_paths, covers, expand_declared, requested_paths, Consent};
+use tessera_core::consent::{consented_paths, covers, requested_paths};
 use tessera_core::grant::authorization_code::{
     AuthorizationCode, PendingAuthorization, CODE_LIFETIME_S, PENDING_LIFETIME_S,
 };
-use tessera_core::grant::client_credentials;
 use tessera_core::identity::Identity;
 use tessera_core::pkce;
 use tessera_core::redirect;
 use tessera_core::session::BrowserSession;
 use tessera_core::token::TokenKind;
-use tessera_proto::scope::{distinct_roots, parse_scope_request, ScopeRequest};
-use tessera_store::{ConsentParent, NewConsent, StoreError};
+use tessera_proto::scope::{parse_scope_request, ScopeRequest};
+use tessera_store::StoreError;
 use uuid::Uuid;
 
 pub use super::authorize_params::{AuthorizeParams, Interaction};
+pub use super::consent_grant::{record_consent, requested_scope};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthorizeError {
@@ -172,23 +172,10 @@ pub async fn start(
         }
         (None, false) => None,
     };
-    let scope = p.scope.as_deref().unwrap_or("");
-    let requests = parse_scope_request(scope).map_err(|e| back("invalid_scope", &e.to_string()))?;
-    let catalogue = state
-        .scopes
-        .get_with(
-            state.store.as_ref(),
-            state.clock.now(),
-            &distinct_roots(&requests),
-        )
-        .await?;
-    client_credentials::plan(&requests, |s| catalogue.by_string(s))
-        .map_err(|e| back("invalid_scope", &e.to_string()))?;
-    let requests = catalogue.canonical(&requests);
-    // Consenting to a scope is consenting to what it depends on: the whole tree is asked for.
-    let requests = expand_declared(&requests, &|s| catalogue.by_string(s), &|id| {
-        catalogue.by_id(id)
-    });
+    let scope = match requested_scope(state, p.scope.as_deref().unwrap_or("")).await? {
+        Ok(scope) => scope,
+        Err(why) => return Err(back("invalid_scope", &why)),
+    };
     let offline = match p.access_type.as_deref() {
         None | Some("online") => false,
         Some("offline") => true,
@@ -204,7 +191,7 @@ pub async fn start(
         id: state.rng.uuid_v4(),
         client_id: client.client.id,
         redirect_uri,
-        scope: normal_form(&requests),
+        scope,
         state: p.state,
         code_challenge: challenge,
         nonce: p.nonce.filter(|n| n.len() <= MAX_STATE),
@@ -241,14 +228,6 @@ pub async fn without_interaction(
         error,
         description,
     ))
-}
-
-fn normal_form(requests: &[ScopeRequest]) -> String {
-    requests
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// A pending request by the id a page carries, if it is still live.
@@ -415,90 +394,15 @@ pub async fn approve(
         Effective::SignedIn => None,
         Effective::Linked(i) => Some(i.id),
     };
-    let requests = parse_scope_request(&pending.scope).unwrap_or_default();
-    let existing = state.store.consents_of(identity.id).await?;
-    let catalogue = state.scopes.get(state.store.as_ref()).await?;
-    let mut nodes: Vec<NewConsent> = Vec::new();
-    for root in &requests {
-        add_missing(
-            &mut nodes,
-            &existing,
-            &catalogue,
-            pending.client_id,
-            root,
-            ConsentParent::Root,
-            &[],
-        );
-    }
-    if !nodes.is_empty() {
-        state
-            .store
-            .insert_consents_as(identity.id, effective_identity, &nodes, state.clock.now())
-            .await?;
-        crate::audit::consent_granted(state, identity.id, pending.client_id, &nodes);
-        tracing::info!(event = "consent_granted", identity = %identity.id, client = %pending.client_id, "consent granted");
-    }
+    record_consent(
+        state,
+        pending.client_id,
+        &pending.scope,
+        identity,
+        effective_identity,
+    )
+    .await?;
     issue_code(state, pending, session, effective_identity).await
-}
-
-/// Adds the consents `request` needs that `existing` lacks, walking its tree.
-fn add_missing(
-    nodes: &mut Vec<NewConsent>,
-    existing: &[Consent],
-    catalogue: &crate::cache::Catalogue,
-    holder: Uuid,
-    request: &ScopeRequest,
-    parent: ConsentParent,
-    parent_path: &[i64],
-) {
-    let Some(scope) = catalogue.by_string(&request.scope) else {
-        return;
-    };
-    let found = existing.iter().find(|c| {
-        c.scope_string == request.scope
-            && c.client_id == holder
-            && c.dependency_path.len() == parent_path.len() + 1
-            && c.dependency_path.starts_with(parent_path)
-    });
-    // A child is held by the resource-server client that owns the parent scope (spec §3.3).
-    let child_holder = scope.client_id;
-    match found {
-        Some(c) => {
-            for d in &request.dependencies {
-                add_missing(
-                    nodes,
-                    existing,
-                    catalogue,
-                    child_holder,
-                    d,
-                    ConsentParent::Existing(c.dependency_path.clone()),
-                    &c.dependency_path,
-                );
-            }
-        }
-        None => {
-            nodes.push(NewConsent {
-                client_id: holder,
-                scope_id: scope.id,
-                scope_string: scope.scope_string.clone(),
-                parent,
-                allows_refresh: scope.allows_refresh_token,
-            });
-            let index = nodes.len() - 1;
-            for d in &request.dependencies {
-                // Beneath a new node nothing exists yet: the empty-path sentinel never matches.
-                add_missing(
-                    nodes,
-                    &[],
-                    catalogue,
-                    child_holder,
-                    d,
-                    ConsentParent::New(index),
-                    &[],
-                );
-            }
-        }
-    }
 }
 
 /// The user pressed Deny (RFC 6749 §4.1.2.1 `access_denied`).
@@ -569,11 +473,16 @@ pub async fn consent_view(
     state: &AppState,
     pending: &PendingAuthorization,
 ) -> Result<Option<ConsentView>, StoreError> {
-    let Some(client) = state
-        .clients
-        .get(state.store.as_ref(), pending.client_id)
-        .await?
-    else {
+    consent_view_of(state, pending.client_id, &pending.scope).await
+}
+
+/// What the consent page shows for `client_id` asking for `scope` (in normal form).
+pub async fn consent_view_of(
+    state: &AppState,
+    client_id: Uuid,
+    scope: &str,
+) -> Result<Option<ConsentView>, StoreError> {
+    let Some(client) = state.clients.get(state.store.as_ref(), client_id).await? else {
         return Ok(None);
     };
     let catalogue = state.scopes.get(state.store.as_ref()).await?;
@@ -587,7 +496,7 @@ pub async fn consent_view(
             dependencies: r.dependencies.iter().map(|d| view(d, c)).collect(),
         }
     }
-    let requests = parse_scope_request(&pending.scope).unwrap_or_default();
+    let requests = parse_scope_request(scope).unwrap_or_default();
     let mut seen = Vec::new();
     let scopes = requests
         .iter()

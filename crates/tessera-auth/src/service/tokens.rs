@@ -33,6 +33,9 @@ pub enum GrantError {
     InvalidTarget(String),
     #[error("{0}")]
     UnauthorizedClient(&'static str),
+    /// RFC 8628 §3.5: the device grant is not (or no longer) redeemable.
+    #[error("{0}")]
+    Device(tessera_core::grant::device_code::PollError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -145,21 +148,61 @@ pub async fn authorization_code(
     }
     authorization_code::check_exchange(&record, client.id, redirect_uri, verifier, now)
         .map_err(|e| invalid(&e.to_string()))?;
+    for_person(
+        state,
+        client,
+        &PersonGrant {
+            kind: GrantKind::AuthorizationCode,
+            identity_id: record.identity_id,
+            session_id: record.session_id,
+            auth_time: record.auth_time,
+            scope: &record.scope,
+            offline: record.offline,
+            nonce: record.nonce.as_deref(),
+            family_id: record.family_id,
+            effective_identity: record.effective_identity,
+        },
+    )
+    .await
+}
 
-    let requests = parse_scope_request(&record.scope).map_err(|e| invalid(&e.to_string()))?;
+/// What a person approved, for [`for_person`]: from an authorization code or a device grant.
+pub(crate) struct PersonGrant<'a> {
+    pub kind: GrantKind,
+    pub identity_id: uuid::Uuid,
+    pub session_id: uuid::Uuid,
+    pub auth_time: tessera_core::clock::UnixTime,
+    /// The approved scope expression in normal form.
+    pub scope: &'a str,
+    pub offline: bool,
+    pub nonce: Option<&'a str>,
+    pub family_id: uuid::Uuid,
+    pub effective_identity: Option<uuid::Uuid>,
+}
+
+/// The tokens of a grant a person approved (spec §2.3): one per resource server, refresh
+/// tokens when it was offline, an ID token next to the `auth.globus.org` token when `openid`
+/// was granted.
+pub(crate) async fn for_person(
+    state: &AppState,
+    client: &Client,
+    g: &PersonGrant<'_>,
+) -> Result<TokenResponse, GrantError> {
+    let invalid = |why: &str| GrantError::InvalidGrant(why.to_owned());
+    let requests = parse_scope_request(g.scope).map_err(|e| invalid(&e.to_string()))?;
     let catalogue = state.scopes.get(state.store.as_ref()).await?;
     let plans = client_credentials::plan(&requests, |s| catalogue.by_string(s))
         .map_err(|e| invalid(&e.to_string()))?;
     let grant = Grant {
         client_id: client.id,
-        subject: record.identity_id,
+        subject: g.identity_id,
         subject_kind: SubjectKind::Identity,
-        family_id: Some(record.family_id),
-        session_id: Some(record.session_id),
-        auth_time: Some(record.auth_time),
-        offline: record.offline,
+        family_id: Some(g.family_id),
+        session_id: Some(g.session_id),
+        auth_time: Some(g.auth_time),
+        offline: g.offline,
         parent: None,
-        effective_identity: record.effective_identity,
+        effective_identity: g.effective_identity,
     };
     let minted = issue::mint(state, &grant, &plans).await?;
     let mut id_token = None;
@@ -170,10 +213,10 @@ pub async fn authorization_code(
         .filter(|t| t.scope.split(' ').any(|s| s == "openid"))
     {
         // The ID token describes the effective identity, as introspection does.
-        let described = record
+        let described = g
             .effective_identity
             .filter(|_| client.userinfo_from_effective_identity)
-            .unwrap_or(record.identity_id);
+            .unwrap_or(g.identity_id);
         let identity = state
             .store
             .identities_by_ids(&[described])
@@ -182,22 +225,22 @@ pub async fn authorization_code(
             .next()
             .ok_or_else(|| invalid("the identity no longer exists"))?;
         let scopes: Vec<&str> = top.scope.split(' ').collect();
-        let set = state.store.identity_set(record.identity_id).await?;
+        let set = state.store.identity_set(g.identity_id).await?;
         let input = id_token::IdTokenInput {
             identity: &identity,
             identity_set: &set,
             client_id: client.id,
             scopes: &scopes,
             access_token: &top.access_token,
-            auth_time: record.auth_time,
-            nonce: record.nonce.as_deref(),
+            auth_time: g.auth_time,
+            nonce: g.nonce,
         };
         let signed =
             id_token::sign(state, &input).map_err(|e| GrantError::Internal(e.to_string()))?;
         not_before = signed.not_before;
         id_token = Some(signed.jwt);
     }
-    audit::tokens_issued(state, GrantKind::AuthorizationCode, &minted.records);
+    audit::tokens_issued(state, g.kind, &minted.records);
     issue::store(state, minted.records).await?;
     if let Some(at) = not_before {
         hold_until(state, at).await;

@@ -26,6 +26,10 @@ async fn discovery_states_every_field_a_certified_client_reads() {
         ("revocation_endpoint", "/v2/oauth2/token/revoke"),
         ("introspection_endpoint", "/v2/oauth2/token/introspect"),
         ("end_session_endpoint", "/v2/web/logout"),
+        (
+            "device_authorization_endpoint",
+            "/v2/oauth2/device_authorization",
+        ),
         ("jwks_uri", "/jwk.json"),
         ("service_documentation", "/"),
     ] {
@@ -41,6 +45,7 @@ async fn discovery_states_every_field_a_certified_client_reads() {
             "client_credentials",
             "urn:globus:auth:grant_type:dependent_token",
             "urn:ietf:params:oauth:grant-type:token-exchange",
+            "urn:ietf:params:oauth:grant-type:device_code",
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS512"],

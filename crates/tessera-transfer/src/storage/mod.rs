@@ -4,6 +4,8 @@
 
 use std::time::SystemTime;
 
+pub mod posix;
+
 /// A path inside an endpoint, relative to its root: zero or more components, none empty, `.`,
 /// `..`, or holding `/` or NUL. The empty path is the root itself. Built only through
 /// [`RelPath::parse`], so holding one means it is confined lexically; the implementation confines
@@ -146,6 +148,14 @@ pub enum StorageError {
     Io(String),
 }
 
+impl StorageError {
+    /// Maps an error from reading or writing an open file of `path` (errno-based, as every
+    /// operation of the POSIX storage does).
+    pub fn from_io(err: &std::io::Error, path: &RelPath) -> Self {
+        posix::map_io(err, path)
+    }
+}
+
 /// An open file to read from.
 pub trait ReadFile: std::io::Read + std::io::Seek + Send {
     fn entry(&self) -> &Entry;
@@ -161,6 +171,16 @@ pub trait WriteFile: std::io::Write + std::io::Seek + Send {
         permissions: Option<u32>,
         fsync: bool,
     ) -> Result<(), StorageError>;
+
+    /// A reader of what has been written so far, from the start, through a second open of the
+    /// temporary file (for `verify_checksum`, before the name appears). Reading past the bytes
+    /// written so far gives end-of-file; more bytes appear as writing goes on. Default: not
+    /// supported.
+    fn read_back(&self) -> Result<Box<dyn std::io::Read + Send>, StorageError> {
+        Err(StorageError::Io(
+            "this storage cannot read a file back before commit".into(),
+        ))
+    }
 }
 
 /// One endpoint's storage, rooted at the directory it was opened on. Every method is blocking.
@@ -180,6 +200,13 @@ pub trait Storage: Send + Sync + 'static {
     fn open_read(&self, path: &RelPath) -> Result<Box<dyn ReadFile>, StorageError>;
     /// Start writing `path` (its parent must exist): see [`WriteFile`].
     fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError>;
+    /// Make every completed write and rename below the root durable (one `syncfs` for the
+    /// POSIX storage). Call it once per batch (before recording files done when the names must
+    /// survive a power loss), instead of an `fsync` of the directory per file. Default: nothing
+    /// to do (storage without a page cache).
+    fn sync_all(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -189,14 +189,14 @@ async fn admin_and_seed_commands_follow_the_contract() {
 }
 
 /// A browser over real HTTP: keeps cookies, never follows redirects by itself.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
     cookies: std::collections::HashMap<String, String>,
 }
 
 impl Browser {
-    fn new(base: &str) -> Self {
+    pub(crate) fn new(base: &str) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -231,7 +231,7 @@ impl Browser {
 
     /// GETs `path` and follows redirects on this server; returns the page or the foreign
     /// redirect.
-    async fn open(&mut self, path: &str) -> (Option<String>, String) {
+    pub(crate) async fn open(&mut self, path: &str) -> (Option<String>, String) {
         let mut path = path.to_owned();
         for _ in 0..10 {
             let url = format!("{}{path}", self.base);
@@ -245,7 +245,11 @@ impl Browser {
         panic!("too many redirects");
     }
 
-    async fn submit(&mut self, path: &str, form: &[(&str, &str)]) -> (Option<String>, String) {
+    pub(crate) async fn submit(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (Option<String>, String) {
         let url = format!("{}{path}", self.base);
         let (_, location, body) = self.send(self.http.post(url).form(form)).await;
         match location {
@@ -255,7 +259,7 @@ impl Browser {
     }
 }
 
-fn hidden(page: &str, name: &str) -> String {
+pub(crate) fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
         .find(&marker)

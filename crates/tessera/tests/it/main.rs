@@ -7,6 +7,7 @@ mod cluster;
 mod commands;
 mod config;
 mod crash;
+mod device;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;

@@ -6,6 +6,7 @@ pub mod account;
 pub mod auth_code;
 pub mod consent;
 pub mod cookies;
+pub mod device;
 pub mod home;
 pub mod login;
 pub mod logout;
@@ -21,6 +22,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/web/login", get(login::show).post(login::submit))
         .route("/v2/web/consent", get(consent::show).post(consent::submit))
         .route("/v2/web/auth-code", get(auth_code::show))
+        .route("/v2/web/device", get(device::show).post(device::submit))
         .route("/v2/web/logout", get(logout::show).post(logout::submit))
         .route("/v2/web/account", get(account::show))
         .route(

@@ -4,7 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-const TEMPLATES: [(&str, &str); 9] = [
+const TEMPLATES: [(&str, &str); 10] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     (
@@ -29,6 +29,10 @@ const TEMPLATES: [(&str, &str); 9] = [
         include_str!("../../../templates/account_parts.html"),
     ),
     ("home.html", include_str!("../../../templates/home.html")),
+    (
+        "device.html",
+        include_str!("../../../templates/device.html"),
+    ),
 ];
 
 const STYLE: &str = include_str!("../../../templates/style.css");

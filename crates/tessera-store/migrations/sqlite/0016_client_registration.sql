@@ -1,0 +1,21 @@
+-- RFC 7591/7592 dynamic client registration. Keep in step with migrations/postgres.
+-- A registered client is an ordinary row of `clients` (and its secret one of
+-- `client_credentials`); this table adds the metadata it registered with (JSON text, echoed by
+-- RFC 7592 reads) and the SHA-256 of its registration access token.
+CREATE TABLE client_registrations (
+    client_id          TEXT PRIMARY KEY NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+    metadata           TEXT NOT NULL,
+    access_token_hash  BLOB NOT NULL UNIQUE,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+);
+
+-- Initial access tokens (`tessera admin registration-token create`), by SHA-256: each allows
+-- `uses_left` registrations until `expires_at`.
+CREATE TABLE initial_access_tokens (
+    hash        BLOB PRIMARY KEY NOT NULL,
+    uses_left   INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
+CREATE INDEX initial_access_tokens_expires_at ON initial_access_tokens(expires_at);

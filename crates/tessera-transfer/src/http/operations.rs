@@ -1,0 +1,200 @@
+//! File operations (spec §3): ls, mkdir, rename, stat. Storage calls are blocking and run on
+//! the blocking pool.
+
+use super::{docs, params, Caller, Params};
+use crate::error::{ApiError, Op};
+use crate::service::endpoints::{self as svc, load};
+use crate::service::listing::{self, Filter, Order};
+use crate::storage::{Storage, StorageError};
+use crate::TransferState;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::routing::{get, post, MethodRouter};
+use axum::Json;
+use bytes::Bytes;
+use serde_json::Value;
+use std::sync::Arc;
+use tessera_proto::transfer::{FileList, MkdirRequest, RenameRequest};
+
+type Answer = Result<Json<Value>, ApiError>;
+
+pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
+    vec![
+        ("/operation/endpoint/{id}/ls", get(ls)),
+        ("/operation/endpoint/{id}/stat", get(stat)),
+        ("/operation/endpoint/{id}/mkdir", post(mkdir)),
+        ("/operation/endpoint/{id}/rename", post(rename)),
+    ]
+}
+
+/// Runs a blocking storage call off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    op: Op,
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| ApiError::from_storage(op, e))
+}
+
+async fn ls(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Answer {
+    let e = load(&state, &id).await?;
+    let path = svc::resolve(&e, params.get("path"))?;
+    let show_hidden = params.bool("show_hidden")?.unwrap_or(true);
+    let filters = params
+        .all("filter")
+        .into_iter()
+        .map(Filter::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let order = Order::parse(params.get("orderby"))?;
+    let limit = params.int("limit", 100_000, 100_000)?;
+    let offset = params.int("offset", 0, i64::MAX)?;
+    svc::require(
+        &state,
+        &caller,
+        &e,
+        &path,
+        false,
+        "EndpointPermissionDenied",
+    )
+    .await?;
+    let storage: Arc<dyn Storage> = svc::open(&state, &e).await?;
+    let dir = path.clone();
+    let entries = blocking(Op::Ls, move || {
+        // A path that names a file is refused as such (the listing of a file is not a
+        // directory listing).
+        let entry = storage.stat(&dir)?;
+        if entry.kind != crate::storage::EntryKind::Dir {
+            return Err(StorageError::NotADirectory(dir.to_api()));
+        }
+        storage.list(&dir)
+    })
+    .await?;
+    let (page, total) = listing::select(
+        entries,
+        show_hidden,
+        &filters,
+        &order,
+        usize::try_from(offset).unwrap_or(usize::MAX),
+        usize::try_from(limit).unwrap_or(usize::MAX),
+    );
+    let mut shown = path.to_api();
+    if !shown.ends_with('/') {
+        shown.push('/');
+    }
+    let data: Vec<_> = page.iter().map(docs::file).collect();
+    let list = FileList {
+        data_type: "file_list".into(),
+        endpoint: e.id.to_string(),
+        path: shown,
+        absolute_path: None,
+        rename_supported: true,
+        symlink_supported: false,
+        length: data.len(),
+        total,
+        data,
+    };
+    Ok(Json(
+        serde_json::to_value(list).map_err(ApiError::internal)?,
+    ))
+}
+
+async fn stat(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Answer {
+    let e = load(&state, &id).await?;
+    let path = svc::resolve(&e, params.get("path"))?;
+    svc::require(
+        &state,
+        &caller,
+        &e,
+        &path,
+        false,
+        "EndpointPermissionDenied",
+    )
+    .await?;
+    let storage = svc::open(&state, &e).await?;
+    let target = path.clone();
+    let mut entry = blocking(Op::Stat, move || storage.stat(&target)).await?;
+    entry.name = path.name().unwrap_or("/").to_owned();
+    Ok(Json(
+        serde_json::to_value(docs::file(&entry)).map_err(ApiError::internal)?,
+    ))
+}
+
+async fn mkdir(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Answer {
+    let request: MkdirRequest = params::json(&body)?;
+    let e = load(&state, &id).await?;
+    let raw = request
+        .path
+        .ok_or_else(|| ApiError::bad_request("path is required"))?;
+    let path = svc::resolve(&e, Some(&raw))?;
+    if path.is_root() {
+        return Err(ApiError::from_storage(
+            Op::Mkdir,
+            StorageError::Exists("/".into()),
+        ));
+    }
+    svc::require(
+        &state,
+        &caller,
+        &e,
+        &path,
+        true,
+        "ExternalError.MkdirFailed.PermissionDenied",
+    )
+    .await?;
+    let storage = svc::open(&state, &e).await?;
+    blocking(Op::Mkdir, move || storage.mkdir(&path)).await?;
+    Ok(Json(docs::result(
+        "mkdir_result",
+        "DirectoryCreated",
+        "The directory was created successfully",
+        uri.path(),
+    )))
+}
+
+async fn rename(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Answer {
+    let request: RenameRequest = params::json(&body)?;
+    let e = load(&state, &id).await?;
+    let (Some(old), Some(new)) = (request.old_path, request.new_path) else {
+        return Err(ApiError::bad_request("old_path and new_path are required"));
+    };
+    let (from, to) = (svc::resolve(&e, Some(&old))?, svc::resolve(&e, Some(&new))?);
+    if from.is_root() || to.is_root() {
+        return Err(ApiError::bad_request(
+            "The endpoint's root cannot be renamed",
+        ));
+    }
+    svc::require(&state, &caller, &e, &from, true, "EndpointPermissionDenied").await?;
+    svc::require(&state, &caller, &e, &to, true, "EndpointPermissionDenied").await?;
+    let storage = svc::open(&state, &e).await?;
+    blocking(Op::Rename, move || storage.rename(&from, &to)).await?;
+    Ok(Json(docs::result(
+        "result",
+        "FileRenamed",
+        "File or directory renamed successfully",
+        uri.path(),
+    )))
+}

@@ -1,0 +1,413 @@
+//! Submissions and tasks (spec §4, §5): submission_id, transfer, delete, task list, get,
+//! update, cancel, events, successful transfers, skipped errors, pause info.
+
+use super::{docs, params, Caller, Params};
+use crate::error::ApiError;
+use crate::service::submit;
+use crate::timefmt;
+use crate::TransferState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::http::Uri;
+use axum::routing::{get, post, MethodRouter};
+use axum::Json;
+use bytes::Bytes;
+use serde_json::{json, Value};
+use tessera_proto::transfer::{DeleteSubmission, TaskUpdate, TransferSubmission};
+use tessera_store::transfer::{EventRecord, FileState, TaskQuery, TaskRecord};
+use uuid::Uuid;
+
+type Answer = Result<Json<Value>, ApiError>;
+
+pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
+    vec![
+        ("/submission_id", get(submission_id)),
+        ("/transfer", post(transfer)),
+        ("/delete", post(delete)),
+        ("/task_list", get(task_list)),
+        ("/task/{id}", get(show).put(update)),
+        ("/task/{id}/cancel", post(cancel)),
+        ("/task/{id}/event_list", get(event_list)),
+        ("/task/{id}/successful_transfers", get(successful)),
+        ("/task/{id}/skipped_errors", get(skipped)),
+        ("/task/{id}/pause_info", get(pause_info)),
+    ]
+}
+
+async fn submission_id(State(state): State<TransferState>, _caller: Caller) -> Answer {
+    Ok(Json(
+        json!({"DATA_TYPE": "submission_id", "value": state.rng.uuid_v4().to_string()}),
+    ))
+}
+
+fn submitted(
+    data_type: &str,
+    resource: &str,
+    code: &str,
+    task: &TaskRecord,
+) -> (StatusCode, Json<Value>) {
+    let id = task.id.to_string();
+    let message = if code == "Accepted" {
+        "The transfer has been accepted and a task has been created and queued for execution"
+    } else {
+        "A transfer with identical submission_id was already submitted"
+    };
+    let mut body = docs::result(data_type, code, message, resource);
+    body["submission_id"] = json!(task.submission_id);
+    body["task_id"] = json!(id);
+    body["task_link"] = json!({
+        "DATA_TYPE": "link", "href": format!("task/{id}?format=json"), "rel": "related",
+        "resource": "task", "title": "related task",
+    });
+    let status = if code == "Accepted" {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(body))
+}
+
+async fn transfer(
+    State(state): State<TransferState>,
+    caller: Caller,
+    uri: Uri,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let s: TransferSubmission = params::json(&body)?;
+    let (code, task) = submit::transfer(&state, &caller, s).await?;
+    Ok(submitted("transfer_result", uri.path(), code, &task))
+}
+
+async fn delete(
+    State(state): State<TransferState>,
+    caller: Caller,
+    uri: Uri,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let s: DeleteSubmission = params::json(&body)?;
+    let (code, task) = submit::delete(&state, &caller, s).await?;
+    Ok(submitted("delete_result", uri.path(), code, &task))
+}
+
+/// The caller's task `id`; anyone else's is as unknown as a missing one.
+pub(crate) async fn find(
+    state: &TransferState,
+    caller: &Caller,
+    id: &str,
+) -> Result<TaskRecord, ApiError> {
+    let wanted = Uuid::parse_str(id.trim()).map_err(|_| ApiError::task_not_found(id))?;
+    match state.store.task(wanted).await? {
+        Some(t) if caller.is(t.owner_id) => Ok(t),
+        _ => Err(ApiError::task_not_found(id)),
+    }
+}
+
+async fn render(state: &TransferState, t: &TaskRecord) -> Result<Value, ApiError> {
+    let name = |e: Option<tessera_store::transfer::EndpointRecord>| e.map(|e| e.display_name);
+    let src = name(state.store.endpoint(t.source_endpoint_id).await?);
+    let dst = match t.destination_endpoint_id {
+        Some(d) => name(state.store.endpoint(d).await?),
+        None => None,
+    };
+    Ok(docs::task(t, (src.as_deref(), dst.as_deref())))
+}
+
+async fn show(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    let t = find(&state, &caller, &id).await?;
+    Ok(Json(render(&state, &t).await?))
+}
+
+/// `filter=type:TRANSFER,DELETE/status:ACTIVE/task_id:.../request_time:a,b/...`.
+fn task_query(caller: &Caller, p: &Params) -> Result<TaskQuery, ApiError> {
+    let mut q = TaskQuery {
+        owner_ids: caller.identities.clone(),
+        newest_first: true,
+        limit: p.int("limit", 10, 1000)?,
+        offset: p.int("offset", 0, i64::MAX / 2)?,
+        ..TaskQuery::default()
+    };
+    if let Some(order) = p.get("orderby") {
+        q.newest_first = !order.to_ascii_uppercase().contains("ASC")
+            || order.to_ascii_uppercase().contains("DESC");
+    }
+    let range = |v: &str| -> Result<(Option<i64>, Option<i64>), ApiError> {
+        let (a, b) = v.split_once(',').unwrap_or((v, ""));
+        let t = |s: &str| -> Result<Option<i64>, ApiError> {
+            if s.trim().is_empty() {
+                return Ok(None);
+            }
+            timefmt::parse(s)
+                .map(Some)
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid time '{s}'")))
+        };
+        Ok((t(a)?, t(b)?))
+    };
+    for filter in p.all("filter") {
+        for clause in filter.split('/').filter(|c| !c.is_empty()) {
+            let (field, value) = clause.split_once(':').ok_or_else(|| {
+                ApiError::bad_request(format!("Invalid filter clause '{clause}'"))
+            })?;
+            let values = || {
+                value
+                    .split(',')
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            };
+            match field {
+                "type" => q.kinds = values(),
+                "status" => q.statuses = values(),
+                "task_id" => {
+                    q.task_ids = values()
+                        .iter()
+                        .map(|v| {
+                            Uuid::parse_str(v)
+                                .map_err(|_| ApiError::bad_request("task_id must be UUIDs"))
+                        })
+                        .collect::<Result<_, _>>()?;
+                }
+                "request_time" => (q.request_after, q.request_before) = range(value)?,
+                "completion_time" => (q.completion_after, q.completion_before) = range(value)?,
+                // label filters are accepted and not applied.
+                "label" => {}
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "Unknown task filter '{other}'"
+                    )))
+                }
+            }
+        }
+    }
+    Ok(q)
+}
+
+async fn task_list(State(state): State<TransferState>, caller: Caller, params: Params) -> Answer {
+    let q = task_query(&caller, &params)?;
+    let (tasks, total) = state.store.tasks(&q).await?;
+    let mut data = Vec::with_capacity(tasks.len());
+    for t in &tasks {
+        data.push(render(&state, t).await?);
+    }
+    Ok(Json(json!({
+        "DATA_TYPE": "task_list",
+        "DATA": data,
+        "length": tasks.len(),
+        "limit": q.limit,
+        "offset": q.offset,
+        "total": total,
+    })))
+}
+
+async fn update(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+    body: Bytes,
+) -> Answer {
+    let u: TaskUpdate = params::json(&body)?;
+    let t = find(&state, &caller, &id).await?;
+    let label = match u.label {
+        Some(l) if l.chars().count() > 128 || l.contains(['\r', '\n']) => {
+            return Err(ApiError::bad_request(
+                "label must be at most 128 characters on one line",
+            ))
+        }
+        Some(l) => Some(l),
+        None => t.label.clone(),
+    };
+    let deadline = match u.deadline.as_deref() {
+        Some(d) => submit::deadline(&state, Some(d))?,
+        None => t.deadline,
+    };
+    if !state
+        .store
+        .update_task(t.id, label.as_deref(), deadline)
+        .await?
+    {
+        return Err(ApiError::conflict(
+            "Conflict",
+            "Only an active task can be updated",
+        ));
+    }
+    Ok(Json(docs::result(
+        "result",
+        "Updated",
+        "Updated task successfully",
+        uri.path(),
+    )))
+}
+
+async fn cancel(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+) -> Answer {
+    let t = find(&state, &caller, &id).await?;
+    let now = state.clock.now();
+    let fatal = json!({"code": "CANCELED", "description": "canceled"});
+    let event = EventRecord {
+        time: now,
+        code: "CANCELED".into(),
+        description: "canceled".into(),
+        details: "The task was canceled by its owner".into(),
+        is_error: true,
+    };
+    if state
+        .store
+        .finish_task(t.id, "FAILED", Some(&fatal), &event, now)
+        .await?
+    {
+        Ok(Json(docs::result(
+            "result",
+            "Canceled",
+            "The task has been cancelled successfully.",
+            uri.path(),
+        )))
+    } else {
+        Ok(Json(docs::result(
+            "result",
+            "TaskComplete",
+            "The task has already completed; nothing to cancel.",
+            uri.path(),
+        )))
+    }
+}
+
+async fn event_list(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    p: Params,
+) -> Answer {
+    let t = find(&state, &caller, &id).await?;
+    let limit = p.int("limit", 10, 1000)?;
+    let offset = p.int("offset", 0, i64::MAX / 2)?;
+    let mut is_error = p.bool("filter_is_error")?;
+    if let Some(f) = p.get("filter") {
+        is_error = match f {
+            "is_error:1" | "is_error:true" | "is_error:True" => Some(true),
+            "is_error:0" | "is_error:false" | "is_error:False" => Some(false),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "Unknown event filter '{other}'"
+                )))
+            }
+        };
+    }
+    let (events, total) = state.store.events(t.id, is_error, limit, offset).await?;
+    let data: Vec<Value> = events.iter().map(docs::event).collect();
+    Ok(Json(json!({
+        "DATA_TYPE": "event_list", "DATA": data, "length": events.len(),
+        "limit": limit, "offset": offset, "total": total,
+    })))
+}
+
+const MARKER_PAGE: i64 = 1000;
+
+/// Marker paging (spec §1.6): files after `marker`; `next_marker` is the last seq of a full page
+/// (never 0: seqs start at 1) or null at the end.
+async fn marker_page(
+    state: &TransferState,
+    t: &TaskRecord,
+    p: &Params,
+    file_state: FileState,
+) -> Result<
+    (
+        i64,
+        Vec<tessera_store::transfer::TaskFileRecord>,
+        Option<i64>,
+    ),
+    ApiError,
+> {
+    let marker = p.int("marker", 0, i64::MAX / 2)?;
+    let mut files = state
+        .store
+        .task_files(t.id, file_state, marker, MARKER_PAGE + 1)
+        .await?;
+    let more = files.len() > usize::try_from(MARKER_PAGE).unwrap_or(usize::MAX);
+    files.truncate(usize::try_from(MARKER_PAGE).unwrap_or(usize::MAX));
+    let next = if more {
+        files.last().map(|f| f.seq)
+    } else {
+        None
+    };
+    Ok((marker, files, next))
+}
+
+async fn successful(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    p: Params,
+) -> Answer {
+    let t = find(&state, &caller, &id).await?;
+    let (marker, files, next) = marker_page(&state, &t, &p, FileState::Done).await?;
+    let data: Vec<Value> = files
+        .iter()
+        .filter(|f| !f.is_dir)
+        .map(|f| {
+            json!({
+                "DATA_TYPE": "successful_transfer",
+                "source_path": f.source_path,
+                "destination_path": f.destination_path,
+                "size": f.size,
+                "checksum": f.checksum,
+                "checksum_algorithm": if f.checksum.is_some() { Some("MD5") } else { None },
+                "dynamic": false,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"DATA_TYPE": "successful_transfers", "marker": marker, "next_marker": next, "DATA": data}),
+    ))
+}
+
+async fn skipped(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    p: Params,
+) -> Answer {
+    let t = find(&state, &caller, &id).await?;
+    let (marker, files, next) = marker_page(&state, &t, &p, FileState::Error).await?;
+    let data: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            json!({
+                "DATA_TYPE": "skipped_error",
+                "error_code": f.error_code,
+                "error_details": f.error_details,
+                "error_time": f.error_time.map(timefmt::iso),
+                "source_path": f.source_path,
+                "destination_path": f.destination_path,
+                "is_directory": f.is_dir,
+                "is_symlink": false,
+                "is_delete_destination_extra": false,
+                "external_checksum": null,
+                "checksum_algorithm": null,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({"DATA_TYPE": "skipped_errors", "marker": marker, "next_marker": next, "DATA": data}),
+    ))
+}
+
+async fn pause_info(
+    State(state): State<TransferState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Answer {
+    find(&state, &caller, &id).await?;
+    Ok(Json(json!({
+        "DATA_TYPE": "pause_info_limited", "pause_rules": [],
+        "source_pause_message": null, "destination_pause_message": null,
+        "source_pause_message_share": null, "destination_pause_message_share": null,
+    })))
+}

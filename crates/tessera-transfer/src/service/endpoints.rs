@@ -1,0 +1,228 @@
+//! Endpoints as callers see them: lookup, what a caller may do where, the storage behind one,
+//! and API paths resolved into confined [`RelPath`]s.
+
+use crate::acl::{self, Access};
+use crate::error::ApiError;
+use crate::http::Caller;
+use crate::storage::{Entry, ReadFile, RelPath, Storage, StorageError, WriteFile};
+use crate::TransferState;
+use std::sync::Arc;
+use tessera_store::transfer::EndpointRecord;
+use uuid::Uuid;
+
+/// The endpoint `id` (as the URL gave it), or 404 `EndpointNotFound`.
+pub async fn load(state: &TransferState, id: &str) -> Result<EndpointRecord, ApiError> {
+    let Ok(uuid) = Uuid::parse_str(id.trim()) else {
+        return Err(ApiError::endpoint_not_found(id));
+    };
+    state
+        .store
+        .endpoint(uuid)
+        .await?
+        .ok_or_else(|| ApiError::endpoint_not_found(id))
+}
+
+/// The endpoint's default directory (`default_directory`, else `/`).
+pub fn default_directory(endpoint: &EndpointRecord) -> RelPath {
+    endpoint
+        .attrs
+        .get("default_directory")
+        .and_then(|v| v.as_str())
+        .and_then(|s| RelPath::parse(s).ok())
+        .unwrap_or_default()
+}
+
+/// An API path in the endpoint's namespace (spec §1.8): absolute, `~`/`/~/` for the default
+/// directory, relative to the default directory otherwise. `..` is refused (400).
+pub fn resolve(endpoint: &EndpointRecord, path: Option<&str>) -> Result<RelPath, ApiError> {
+    let path = path.unwrap_or("~");
+    let parsed = |p: &str| {
+        RelPath::parse(p).map_err(|e| ApiError::bad_request(format!("Invalid path '{path}': {e}")))
+    };
+    if path == "~" || path.starts_with("~/") || path == "/~" || path.starts_with("/~/") {
+        let rest = path.trim_start_matches('/').trim_start_matches('~');
+        let base = default_directory(endpoint);
+        let tail = parsed(rest)?;
+        return Ok(join(&base, &tail));
+    }
+    if path.starts_with('/') {
+        return parsed(path);
+    }
+    Ok(join(&default_directory(endpoint), &parsed(path)?))
+}
+
+fn join(base: &RelPath, tail: &RelPath) -> RelPath {
+    let mut out = base.clone();
+    for c in tail.components() {
+        // A component of a parsed path is always one valid name.
+        if let Ok(next) = out.join(c) {
+            out = next;
+        }
+    }
+    out
+}
+
+/// What `caller` may do at `path` of `endpoint` (see [`crate::acl`]).
+pub async fn access(
+    state: &TransferState,
+    caller: &Caller,
+    endpoint: &EndpointRecord,
+    path: &RelPath,
+) -> Result<Access, ApiError> {
+    access_of(state, &caller.identities, endpoint, path).await
+}
+
+/// The same for any identity set (the engine re-checks a task's owner for every item).
+pub async fn access_of(
+    state: &TransferState,
+    identities: &[Uuid],
+    endpoint: &EndpointRecord,
+    path: &RelPath,
+) -> Result<Access, ApiError> {
+    let now = state.clock.now();
+    let own = if identities.contains(&endpoint.owner_id) {
+        Access::ReadWrite
+    } else {
+        let rules = state.store.access_rules(endpoint.id).await?;
+        acl::granted(&rules, identities, path, now)
+    };
+    // A share never gives more than its owner holds on the host at its host path.
+    let (Some(host_id), Some(host_path)) = (endpoint.host_endpoint_id, &endpoint.host_path) else {
+        return Ok(own);
+    };
+    if own == Access::None {
+        return Ok(own);
+    }
+    let Some(host) = state.store.endpoint(host_id).await? else {
+        return Ok(Access::None);
+    };
+    let on_host = join(&RelPath::parse(host_path).unwrap_or_default(), path);
+    let cap = if host.owner_id == endpoint.owner_id {
+        Access::ReadWrite
+    } else {
+        let rules = state.store.access_rules(host.id).await?;
+        acl::granted(&rules, &[endpoint.owner_id], &on_host, now)
+    };
+    Ok(own.min(cap))
+}
+
+/// Refuses unless `caller` may read (or write) at `path`.
+pub async fn require(
+    state: &TransferState,
+    caller: &Caller,
+    endpoint: &EndpointRecord,
+    path: &RelPath,
+    write: bool,
+    code: &'static str,
+) -> Result<(), ApiError> {
+    let a = access(state, caller, endpoint, path).await?;
+    let ok = if write {
+        a.allows_write()
+    } else {
+        a.allows_read()
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            code,
+            format!(
+                "You do not have {} permission on {} of endpoint {}",
+                if write { "write" } else { "read" },
+                path.to_api(),
+                endpoint.id
+            ),
+        ))
+    }
+}
+
+/// The storage behind an endpoint: its own root for a host, its host's root below
+/// `host_path` for a share (so the host's directory handle confines the share too).
+pub fn storage(
+    state: &TransferState,
+    endpoint: &EndpointRecord,
+    host: Option<&EndpointRecord>,
+) -> Result<Arc<dyn Storage>, StorageError> {
+    match (&endpoint.root_path, host, &endpoint.host_path) {
+        (Some(root), _, _) => (state.open_storage)(std::path::Path::new(root)),
+        (None, Some(host), Some(host_path)) => {
+            let inner = storage(state, host, None)?;
+            Ok(Arc::new(Below {
+                inner,
+                prefix: RelPath::parse(host_path)?,
+            }))
+        }
+        _ => Err(StorageError::NotFound(
+            "the endpoint's host endpoint".into(),
+        )),
+    }
+}
+
+/// The storage of an endpoint, looking its host up when it is a share.
+pub async fn open(
+    state: &TransferState,
+    endpoint: &EndpointRecord,
+) -> Result<Arc<dyn Storage>, ApiError> {
+    let host = match endpoint.host_endpoint_id {
+        Some(id) => Some(
+            state
+                .store
+                .endpoint(id)
+                .await?
+                .ok_or_else(|| ApiError::endpoint_not_found(&id.to_string()))?,
+        ),
+        None => None,
+    };
+    storage(state, endpoint, host.as_ref()).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "ExternalError.EndpointError",
+            format!("The endpoint's storage cannot be opened: {e}"),
+        )
+    })
+}
+
+/// A share's view of its host's storage: every path below `prefix`.
+struct Below {
+    inner: Arc<dyn Storage>,
+    prefix: RelPath,
+}
+
+impl Below {
+    fn map(&self, path: &RelPath) -> RelPath {
+        join(&self.prefix, path)
+    }
+}
+
+impl Storage for Below {
+    fn stat(&self, path: &RelPath) -> Result<Entry, StorageError> {
+        self.inner.stat(&self.map(path))
+    }
+    fn list(&self, dir: &RelPath) -> Result<Vec<Entry>, StorageError> {
+        self.inner.list(&self.map(dir))
+    }
+    fn mkdir(&self, path: &RelPath) -> Result<(), StorageError> {
+        self.inner.mkdir(&self.map(path))
+    }
+    fn mkdir_all(&self, path: &RelPath) -> Result<(), StorageError> {
+        self.inner.mkdir_all(&self.map(path))
+    }
+    fn rename(&self, from: &RelPath, to: &RelPath) -> Result<(), StorageError> {
+        self.inner.rename(&self.map(from), &self.map(to))
+    }
+    fn remove(&self, path: &RelPath, recursive: bool) -> Result<u64, StorageError> {
+        if path.is_root() {
+            return Err(StorageError::PermissionDenied("the share's root".into()));
+        }
+        self.inner.remove(&self.map(path), recursive)
+    }
+    fn open_read(&self, path: &RelPath) -> Result<Box<dyn ReadFile>, StorageError> {
+        self.inner.open_read(&self.map(path))
+    }
+    fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError> {
+        self.inner.create(&self.map(path))
+    }
+    fn sync_all(&self) -> Result<(), StorageError> {
+        self.inner.sync_all()
+    }
+}

@@ -1,0 +1,159 @@
+//! Writing a file under a temporary name in its destination directory, renamed over the final
+//! name on commit and removed when dropped without commit.
+//!
+//! The temporary name is `.tessera-tmp-` and 16 random hex digits (64 bits from the operating
+//! system's generator), created with `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600, through the
+//! destination directory's handle: nobody can predict it, plant a link under it, or read the
+//! data before the mode is set at commit (Globus Toolkit advisory 2006-02 is the failure mode).
+//! The directory handle is held for the file's lifetime, so the commit renames within the same
+//! directory even if it was renamed or swapped for a link meanwhile.
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::time::SystemTime;
+
+use rand::RngCore;
+use rustix::fs::{fstat, openat, renameat, unlinkat, AtFlags, Mode, OFlags};
+use rustix::io::Errno;
+
+use super::errors::{map, map_io};
+use crate::storage::{RelPath, StorageError, WriteFile};
+
+/// The prefix of every temporary file, so an operator (or a sweep) can recognise leftovers of
+/// a crash: hidden, and never a name the API would produce for a finished file.
+pub const TEMP_PREFIX: &str = ".tessera-tmp-";
+
+/// Mode of a committed file when the caller does not ask for one: what `cp` gives under the
+/// usual umask 022.
+pub(crate) const DEFAULT_FILE_MODE: u32 = 0o644;
+
+pub(crate) struct PosixWriteFile {
+    file: File,
+    dir: OwnedFd,
+    temp_name: String,
+    final_name: String,
+    path: RelPath,
+    done: bool,
+}
+
+/// Creates the temporary file for `path` in the directory `dir` (already opened below the root).
+pub(crate) fn create(dir: OwnedFd, path: &RelPath) -> Result<PosixWriteFile, StorageError> {
+    let final_name = path
+        .name()
+        .ok_or_else(|| StorageError::IsADirectory(path.to_api()))?
+        .to_owned();
+    let mut rng = rand::rngs::OsRng;
+    for _ in 0..16 {
+        let temp_name = format!("{TEMP_PREFIX}{:016x}", rng.next_u64());
+        let flags =
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match openat(&dir, temp_name.as_str(), flags, Mode::from_raw_mode(0o600)) {
+            Ok(fd) => {
+                return Ok(PosixWriteFile {
+                    file: File::from(fd),
+                    dir,
+                    temp_name,
+                    final_name,
+                    path: path.clone(),
+                    done: false,
+                })
+            }
+            Err(Errno::EXIST) => continue,
+            Err(err) => return Err(map(err, path)),
+        }
+    }
+    Err(StorageError::Io(format!(
+        "{}: could not find a free temporary name",
+        path.to_api()
+    )))
+}
+
+impl PosixWriteFile {
+    fn finish(
+        &mut self,
+        modified: Option<SystemTime>,
+        permissions: Option<u32>,
+        fsync: bool,
+    ) -> Result<(), StorageError> {
+        let io = |e: std::io::Error| map_io(&e, &self.path);
+        self.file.flush().map_err(io)?;
+        // Metadata through the open file descriptor, never by name: nothing can redirect it.
+        let mode = permissions.unwrap_or(DEFAULT_FILE_MODE) & 0o7777;
+        self.file
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io)?;
+        if let Some(t) = modified {
+            self.file.set_modified(t).map_err(io)?;
+        }
+        if fsync {
+            // Data (and the size) on disk before the name appears: after a crash the final name
+            // holds either the old file or the whole new one, never a torn one.
+            self.file.sync_data().map_err(io)?;
+        }
+        renameat(
+            &self.dir,
+            self.temp_name.as_str(),
+            &self.dir,
+            self.final_name.as_str(),
+        )
+        .map_err(|e| map(e, &self.path))?;
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl WriteFile for PosixWriteFile {
+    fn read_back(&self) -> Result<Box<dyn std::io::Read + Send>, StorageError> {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = openat(&self.dir, self.temp_name.as_str(), flags, Mode::empty())
+            .map_err(|e| map(e, &self.path))?;
+        // The same inode as the one we write, or someone replaced our temporary file.
+        let ours = fstat(&self.file).map_err(|e| map(e, &self.path))?;
+        let theirs = fstat(&fd).map_err(|e| map(e, &self.path))?;
+        if (ours.st_dev, ours.st_ino) != (theirs.st_dev, theirs.st_ino) {
+            return Err(StorageError::Io(format!(
+                "{}: temporary file replaced while writing",
+                self.path.to_api()
+            )));
+        }
+        Ok(Box::new(File::from(fd)))
+    }
+
+    fn commit(
+        mut self: Box<Self>,
+        modified: Option<SystemTime>,
+        permissions: Option<u32>,
+        fsync: bool,
+    ) -> Result<(), StorageError> {
+        self.finish(modified, permissions, fsync)
+    }
+}
+
+impl Write for PosixWriteFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.file.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Seek for PosixWriteFile {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.file.seek(pos)
+    }
+}
+
+impl Drop for PosixWriteFile {
+    fn drop(&mut self) {
+        if !self.done {
+            // Best effort: the name is ours (O_EXCL), so removing it cannot hit anyone else's file.
+            let _ = unlinkat(self.dir.as_fd(), self.temp_name.as_str(), AtFlags::empty());
+        }
+    }
+}
