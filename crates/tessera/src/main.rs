@@ -2,6 +2,7 @@
 
 mod admin;
 mod cli;
+mod groups;
 mod seeds;
 mod serve;
 mod settings;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
             Command::Scope(command) => seeds::scope(command).await,
             Command::Token(command) => seeds::token(command).await,
             Command::Client(command) => seeds::client_command(command).await,
+            Command::Group(args) => groups::run(args).await,
         }
     });
     match result {
