@@ -4,6 +4,9 @@
 //! It speaks only HTTP and the wire types of `tessera-proto`; it must never depend on the
 //! server's crates, so that it stays usable by any Rust program talking to any deployment.
 
+pub mod groups;
+
+pub use groups::GroupsClient;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -31,6 +31,54 @@ pub enum Command {
     /// Manage the calling client itself.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Groups (the Groups API v2), as the calling client or with a groups token.
+    Group(GroupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GroupArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// A bearer token for groups.api.globus.org (instead of the client's own credentials).
+    #[arg(long, env = "TESSERA_GROUPS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[command(subcommand)]
+    pub command: GroupCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// The groups with one of your memberships (active ones unless --statuses).
+    List {
+        /// Comma-separated statuses: active, invited, pending, rejected, removed, left, declined.
+        #[arg(long, default_value = "")]
+        statuses: String,
+    },
+    /// A group with its members (those you may see).
+    Show { group: String },
+    /// Create a group; you become its admin.
+    Create {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        parent_id: Option<String>,
+    },
+    /// Delete a group (admins).
+    Delete { group: String },
+    /// Membership actions on IDENTITY (an identity id; the calling client's own id when left
+    /// out, for accept, decline, join, request-join and leave).
+    #[command(name = "member")]
+    Member {
+        /// add, invite, remove, approve, reject, change-role, accept, decline, join,
+        /// request-join, leave.
+        action: String,
+        group: String,
+        identity: Option<String>,
+        /// member, manager or admin (add, invite, change-role).
+        #[arg(long)]
+        role: Option<String>,
+    },
 }
 
 /// Where the data is: shared by `serve` and `admin`.

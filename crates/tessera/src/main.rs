@@ -1,6 +1,7 @@
 //! `tessera`: the server and its command-line tools.
 
 mod admin;
+mod groups;
 mod seeds;
 mod serve;
 mod transfer;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
             Command::Scope(command) => seeds::scope(command).await,
             Command::Token(command) => seeds::token(command).await,
             Command::Client(command) => seeds::client_command(command).await,
+            Command::Group(args) => groups::run(args).await,
         }
     });
     match result {

@@ -406,3 +406,48 @@ async fn cluster_a_removed_member_loses_the_group_on_the_other_node_within_a_sec
     drop(cluster);
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn tessera_group_commands_create_add_list_and_remove() {
+    let server = Server::start();
+    let (one, two) = (robot(&server, "one"), robot(&server, "two"));
+    let as_client = |who: &Robot, args: &[&str]| {
+        let mut a = vec!["group"];
+        a.extend_from_slice(args);
+        crate::process::run(
+            &a,
+            None,
+            None,
+            &[
+                ("TESSERA_AUTH_URL", server.url.as_str()),
+                ("TESSERA_CLIENT_ID", who.id.as_str()),
+                ("TESSERA_CLIENT_SECRET", who.secret.as_str()),
+            ],
+        )
+    };
+    let created = json(&as_client(
+        &one,
+        &["create", "Lab", "--description", "people"],
+    ));
+    let gid = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["my_memberships"][0]["role"], "admin");
+    let added = as_client(&one, &["member", "add", &gid, &two.id]);
+    assert!(added.status.success(), "{added:?}");
+    assert_eq!(json(&added)["add"][0]["status"], "active");
+    assert_eq!(ids(&json(&as_client(&two, &["list"]))), vec![gid.clone()]);
+    // A member may not remove: the server's 403 is an error exit with its code.
+    let refused = as_client(&two, &["member", "remove", &gid, &one.id]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("FORBIDDEN"));
+    // Leaving as oneself (no identity given), then the list is empty.
+    let left = as_client(&two, &["member", "leave", &gid]);
+    assert_eq!(json(&left)["leave"][0]["status"], "left");
+    assert!(ids(&json(&as_client(&two, &["list"]))).is_empty());
+    // The last admin cannot leave: a per-item error, exit 1.
+    let last = as_client(&one, &["member", "leave", &gid]);
+    assert_eq!(last.status.code(), Some(1));
+    let last: Value = serde_json::from_slice(&last.stdout).unwrap();
+    assert_eq!(last["errors"]["leave"][0]["code"], "LAST_ADMIN");
+    let shown = json(&as_client(&one, &["show", &gid]));
+    assert_eq!(shown["memberships"].as_array().unwrap().len(), 2);
+}
