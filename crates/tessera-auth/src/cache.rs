@@ -472,9 +472,9 @@ impl ChangeSink for CacheSink {
                 self.identities.invalidate(*id);
                 self.answers.changed();
             }
-            // Nothing cached holds consents; the tokens a rescission revoked arrive as
-            // `TokenRevoked`.
-            Change::ConsentRescinded(_) => {}
+            // Nothing cached holds consents (the tokens a rescission revoked arrive as
+            // `TokenRevoked`) or group memberships.
+            Change::ConsentRescinded(_) | Change::MembershipChanged(_) => {}
             Change::FlushAll => {
                 self.tokens.flush();
                 self.clients.flush();

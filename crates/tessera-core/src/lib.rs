@@ -11,6 +11,7 @@ pub mod clock;
 pub mod consent;
 pub mod fqdn;
 pub mod grant;
+pub mod group;
 pub mod identity;
 pub mod pkce;
 pub mod policy;

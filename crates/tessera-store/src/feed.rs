@@ -41,13 +41,16 @@ pub enum Change {
     ConsentRescinded(Uuid),
     /// An identity joined or left a set of linked identities.
     IdentitySetChanged(Uuid),
+    /// The memberships of a group changed (migration 0013): whoever caches who belongs to it
+    /// drops that.
+    MembershipChanged(Uuid),
     /// Drop everything: what changed is not known.
     FlushAll,
 }
 
 impl Change {
     /// One change on the wire: `t<token hash in hex>`, `f<family>`, `c<client>`, `s`,
-    /// `r<identity>`, `i<identity>`, `*`; ids are UUIDs, simple or hyphenated. Migration 0010's
+    /// `r<identity>`, `i<identity>`, `g<group>`, `*`; ids are UUIDs, simple or hyphenated. Migration 0010's
     /// triggers write all but `f` (they announce a family's tokens one by one). Anything not
     /// understood (a newer schema's notice, a hand-written NOTIFY) flushes: fail safe.
     fn decode(s: &str) -> Self {
@@ -60,6 +63,7 @@ impl Change {
             "s" if rest.is_empty() => Some(Self::ScopesChanged),
             "r" => id(rest).map(Self::ConsentRescinded),
             "i" => id(rest).map(Self::IdentitySetChanged),
+            "g" => id(rest).map(Self::MembershipChanged),
             _ => None,
         };
         parsed.unwrap_or(Self::FlushAll)
@@ -343,7 +347,14 @@ mod tests {
         let hex: String = hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
         let id = |n: u128| Uuid::from_u128(n).simple().to_string();
         // As the triggers of migration 0010 write them.
-        let payload = format!("db t{hex};f{};c{};s;r{};i{};*", id(7), id(8), id(9), id(10));
+        let payload = format!(
+            "db t{hex};f{};c{};s;r{};i{};g{};*",
+            id(7),
+            id(8),
+            id(9),
+            id(10),
+            id(11)
+        );
         let (from, got) = parse_payload(&payload);
         assert_eq!(from, DB_NODE);
         assert_eq!(
@@ -355,6 +366,7 @@ mod tests {
                 Change::ScopesChanged,
                 Change::ConsentRescinded(Uuid::from_u128(9)),
                 Change::IdentitySetChanged(Uuid::from_u128(10)),
+                Change::MembershipChanged(Uuid::from_u128(11)),
                 Change::FlushAll,
             ]
         );

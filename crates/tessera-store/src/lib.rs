@@ -16,6 +16,7 @@ mod postgres;
 mod sql;
 mod sql_clients;
 mod sql_device;
+mod sql_groups;
 mod sql_registration;
 mod sql_transfer;
 mod sqlite;
@@ -38,6 +39,7 @@ use tessera_core::consent::Consent;
 use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
 use tessera_core::grant::device_code::{Approval, DeviceGrant, UserCode};
 use tessera_core::grant::TokenRecord;
+use tessera_core::group::{Group, Membership};
 use tessera_core::identity::Identity;
 use tessera_core::project::Project;
 use tessera_core::registration::ClientRegistration;
@@ -481,6 +483,45 @@ impl Job {
     }
 }
 
+/// Groups and their memberships (the Groups API v2).
+#[async_trait]
+pub trait GroupRepository {
+    /// The group and its creator's membership, in one transaction.
+    async fn insert_group(&self, group: &Group, creator: &Membership) -> Result<(), StoreError>;
+    async fn group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
+    async fn groups_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Group>, StoreError>;
+    /// The subgroups' ids, oldest first.
+    async fn child_group_ids(&self, id: Uuid) -> Result<Vec<Uuid>, StoreError>;
+    /// Replaces name, description, terms, policies, verified subscription and `updated_at`;
+    /// false when unknown.
+    async fn update_group(&self, group: &Group) -> Result<bool, StoreError>;
+    /// Deletes the group with its memberships. `Ok(None)`: unknown; `Conflict` while it has
+    /// subgroups.
+    async fn delete_group(&self, id: Uuid) -> Result<Option<Group>, StoreError>;
+    async fn memberships_of_group(&self, id: Uuid) -> Result<Vec<Membership>, StoreError>;
+    /// Every membership of these identities, in any group and status.
+    async fn memberships_of_identities(&self, ids: &[Uuid]) -> Result<Vec<Membership>, StoreError>;
+    /// Writes `(before, after)` pairs in one transaction, behind the group's row lock, only if
+    /// every `before` is still what is stored (`None`: no row) and the group keeps an active
+    /// admin; otherwise writes nothing and fails with `Conflict`.
+    async fn write_memberships(
+        &self,
+        group: Uuid,
+        writes: &[(Option<Membership>, Membership)],
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// `allow_add` preferences of those identities that set one.
+    async fn group_preferences(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, Option<bool>)>, StoreError>;
+    async fn set_group_preference(
+        &self,
+        id: Uuid,
+        allow_add: Option<bool>,
+    ) -> Result<(), StoreError>;
+}
+
 #[async_trait]
 pub trait AuditRepository {
     /// Appends the events in one transaction, in order.
@@ -506,6 +547,7 @@ pub trait Store:
     + MaintenanceRepository
     + AuditRepository
     + TransferRepository
+    + GroupRepository
     + Send
     + Sync
     + 'static

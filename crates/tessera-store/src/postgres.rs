@@ -55,6 +55,11 @@ mod repositories {
         ::sqlx::postgres::PgRow,
         "FOR UPDATE SKIP LOCKED"
     );
+    crate::sql_groups::impl_group_repository!(
+        super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow
+    );
 }
 
 #[async_trait]

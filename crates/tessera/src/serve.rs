@@ -41,9 +41,18 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.trusted_proxies = settings.trusted_proxies.clone();
     config.registration = settings.registration;
     let clock = Arc::new(SystemClock);
+    // Before the auth server starts: its caches then hold no stale copy of the groups client.
+    let groups_credential = tessera_groups::provision::credential(
+        store.as_ref(),
+        settings.keys.master_key.encode().as_bytes(),
+        tessera_core::clock::Clock::now(clock.as_ref()),
+    )
+    .await
+    .context("provisioning the Groups service's credentials")?;
     let state = AppState::new(config, store.clone(), clock.clone(), Arc::new(OsRandom))
         .await
         .context("starting the authorization server")?;
+    let groups = groups_state(&groups_credential, local, store.clone(), clock.clone())?;
     let cleanup = tessera_store::maintenance::spawn_cleanup(
         store.clone(),
         clock.clone(),
@@ -59,7 +68,9 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     )
     .await
     .context("starting the Transfer service")?;
-    let app = tessera_auth::router(state.clone()).merge(transfer);
+    let app = tessera_auth::router_with_docs(state.clone(), [tessera_groups::openapi()])
+        .merge(tessera_groups::router(groups))
+        .merge(transfer);
     let metrics = match settings.metrics_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)
@@ -99,6 +110,30 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     state.flush_audit().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The Groups service, a resource server of the auth server on this very listener: its guard
+/// introspects over loopback HTTP like any third-party service.
+fn groups_state(
+    credential: &tessera_groups::provision::Credential,
+    local: std::net::SocketAddr,
+    store: Arc<dyn tessera_store::Store>,
+    clock: Arc<SystemClock>,
+) -> Result<tessera_groups::GroupsState> {
+    let guard = tessera_guard::Guard::builder(
+        &format!("http://{local}"),
+        &credential.client_id.to_string(),
+        credential.secret.expose(),
+    )
+    .audience(tessera_groups::caller::RESOURCE_SERVER)
+    .build()
+    .context("building the Groups service's token guard")?;
+    Ok(tessera_groups::GroupsState {
+        store,
+        guard,
+        clock,
+        random: Arc::new(OsRandom),
+    })
 }
 
 fn lock_data_dir(dir: &std::path::Path) -> Result<File> {

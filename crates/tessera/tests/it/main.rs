@@ -11,8 +11,10 @@ mod device;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;
+mod groups;
 mod keys;
 mod observe;
 mod process;
 mod readme;
 mod serve;
+mod transfer;
