@@ -18,31 +18,33 @@ use tessera_transfer::storage::Storage;
 use tessera_transfer::{engine, TransferState, TRANSFER_RESOURCE_SERVER, TRANSFER_SCOPE};
 use tower::ServiceExt;
 
-pub struct World {
-    pub auth: AppState,
-    pub state: TransferState,
-    pub app: Router,
-    pub mover: Who,
-    pub reader: Who,
-    pub src: String,
-    pub dst: String,
-    pub src_dir: PathBuf,
-    pub dst_dir: PathBuf,
-    pub _dir: tempfile::TempDir,
+pub(crate) struct World {
+    #[allow(dead_code)] // kept for tests that reach into the servers
+    pub(crate) auth: AppState,
+    #[allow(dead_code)]
+    pub(crate) state: TransferState,
+    pub(crate) app: Router,
+    pub(crate) mover: Who,
+    pub(crate) reader: Who,
+    pub(crate) src: String,
+    pub(crate) dst: String,
+    pub(crate) src_dir: PathBuf,
+    pub(crate) dst_dir: PathBuf,
+    pub(crate) _dir: tempfile::TempDir,
 }
 
-pub struct Who {
-    pub id: String,
-    pub token: String,
+pub(crate) struct Who {
+    pub(crate) id: String,
+    pub(crate) token: String,
 }
 
-pub struct Answer {
-    pub status: StatusCode,
-    pub body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) body: Value,
 }
 
 impl World {
-    pub async fn new(with_engine: bool) -> Self {
+    pub(crate) async fn new(with_engine: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store =
             tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
@@ -146,7 +148,7 @@ impl World {
         }
     }
 
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         who: Option<&Who>,
         method: Method,
@@ -182,16 +184,16 @@ impl World {
         }
     }
 
-    pub async fn get(&self, who: &Who, uri: &str) -> Answer {
+    pub(crate) async fn get(&self, who: &Who, uri: &str) -> Answer {
         self.call(Some(who), Method::GET, uri, None).await
     }
 
-    pub async fn post(&self, who: &Who, uri: &str, body: Value) -> Answer {
+    pub(crate) async fn post(&self, who: &Who, uri: &str, body: Value) -> Answer {
         self.call(Some(who), Method::POST, uri, Some(body)).await
     }
 
     /// Submits mover's transfer of `items` from src to dst; the task id.
-    pub async fn transfer(&self, items: Value, options: Value) -> String {
+    pub(crate) async fn transfer(&self, items: Value, options: Value) -> String {
         let mut body = json!({
             "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
             "source_endpoint": self.src, "destination_endpoint": self.dst, "DATA": items,
@@ -205,7 +207,7 @@ impl World {
     }
 
     /// Polls the task until it leaves ACTIVE (at most 30 s); its document.
-    pub async fn wait(&self, task: &str) -> Value {
+    pub(crate) async fn wait(&self, task: &str) -> Value {
         for _ in 0..300 {
             let t = self
                 .get(&self.mover, &format!("/v0.10/task/{task}"))
@@ -221,7 +223,7 @@ impl World {
 }
 
 #[track_caller]
-pub fn assert_error(a: &Answer, status: StatusCode, code: &str) {
+pub(crate) fn assert_error(a: &Answer, status: StatusCode, code: &str) {
     assert_eq!(
         (a.status, a.body["code"].as_str()),
         (status, Some(code)),
