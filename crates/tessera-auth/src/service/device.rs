@@ -2,7 +2,8 @@
 //! the verification page, and the device's polls of the token endpoint.
 
 use super::authorize::{self, Effective};
-use super::tokens::{self, GrantError, PersonGrant};
+use super::person_tokens::{for_person, PersonGrant};
+use super::tokens::GrantError;
 use crate::metrics::GrantKind;
 use crate::state::AppState;
 use tessera_core::client::{Client, DEVICE_CODE_GRANT};
@@ -205,7 +206,7 @@ pub async fn poll(
             "a redeemed device grant came back without its approval".into(),
         ));
     };
-    tokens::for_person(
+    for_person(
         state,
         client,
         &PersonGrant {

@@ -500,3 +500,28 @@ async fn alice_id(s: &TestServer) -> String {
         .id
         .to_string()
 }
+
+#[tokio::test]
+async fn a_client_that_needs_another_identity_is_not_approved_by_this_one() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let device = s.client("Dev", ClientType::PublicInstalled).await;
+    let id = uuid::Uuid::parse_str(&device.id).unwrap();
+    let mut c = s.state.store.client(id).await.unwrap().unwrap();
+    c.required_idp = Some(uuid::Uuid::from_u128(0x1d9));
+    s.state.store.update_client(&c).await.unwrap();
+    s.state
+        .publish(vec![tessera_store::Change::ClientChanged(id)])
+        .await
+        .unwrap();
+    let d = start(&s, &device, "openid").await.body;
+    let mut b = Browser::new(&s);
+    let user_code = d["user_code"].as_str().unwrap();
+    let page = open_signed_in(&mut b, &format!("/v2/web/device?user_code={user_code}")).await;
+    let r = decide(&mut b, &page, "allow").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("Another identity is needed"));
+    poll(&s, &device, d["device_code"].as_str().unwrap())
+        .await
+        .oauth_error(400, "authorization_pending");
+}
