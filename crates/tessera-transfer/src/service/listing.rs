@@ -3,6 +3,7 @@
 //! ascending by default (code-point order).
 
 use crate::error::ApiError;
+use crate::storage::posix::TEMP_PREFIX;
 use crate::storage::{Entry, EntryKind};
 use std::cmp::Ordering;
 
@@ -197,7 +198,9 @@ impl Order {
     }
 }
 
-/// Filters, orders and windows a directory's entries.
+/// Filters, orders and windows a directory's entries. Temporary files of writes in progress
+/// (or left by a killed server) are never listed, whatever `show_hidden` says: they are not
+/// files of the endpoint yet.
 pub fn select(
     mut entries: Vec<Entry>,
     show_hidden: bool,
@@ -207,7 +210,8 @@ pub fn select(
     limit: usize,
 ) -> (Vec<Entry>, usize) {
     entries.retain(|e| {
-        (show_hidden || !e.name.starts_with('.'))
+        !e.name.starts_with(TEMP_PREFIX)
+            && (show_hidden || !e.name.starts_with('.'))
             && (filters.is_empty() || filters.iter().any(|f| f.accepts(e)))
     });
     entries.sort_by(|a, b| order.compare(a, b));
@@ -246,6 +250,19 @@ mod tests {
         assert!(glob("*", ""));
         assert!(!glob("*.txt", "a.txt.bak"));
         assert!(glob("r*数据.txt", "résumé 数据.txt"));
+    }
+
+    #[test]
+    fn temporary_files_of_writes_are_never_listed() {
+        let all = vec![
+            entry(".tessera-tmp-0123456789abcdef", EntryKind::File, 7),
+            entry(".profile", EntryKind::File, 1),
+            entry("data", EntryKind::File, 1),
+        ];
+        let order = Order::parse(None).unwrap();
+        let (page, total) = select(all, true, &[], &order, 0, 100);
+        assert_eq!(names(&page), [".profile", "data"]);
+        assert_eq!(total, 2);
     }
 
     #[test]
