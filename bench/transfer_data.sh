@@ -26,9 +26,29 @@
 # tree: no per-file fsync, one syncfs (Storage::sync_all) at the end; every run, the baselines
 # included, ends with `sync`.
 #
-# Measured (2-vCPU shared VM, ext4 on virtio + tmpfs, load average 2-5 from other work, `nice -n
-# 10`, 3 repetitions, median / min seconds):  see bench/README-transfer-data.md (filled in by the
-# last run, printed at the end of every run).
+# Measured 2026-12-07 (2-vCPU shared VM, ext4 on virtio and tmpfs, `nice -n 10`, 3 repetitions;
+# load average 10-13 from five other builds during the whole run, so wall times swing 2x between
+# repetitions: compare the CPU column and the minimums too). Seconds, median / min / CPU:
+#
+#   disk big 1 GiB    cp 1.73/1.50/0.41   rsync -a 5.37/5.04/1.62
+#                     tessera verify off 3.16/1.42/0.94 (0.55x cp by median, 1.05x by min)
+#                     verify MD5 17.8/17.7/5.67   SHA256 9.43/7.98/2.60   CRC32C 4.24/3.58/1.36
+#   shm  big 1 GiB    cp 2.29/1.47/0.78   rsync -a 4.87/3.40/1.49
+#                     tessera verify off 2.41/2.29/0.67 (0.95x cp)
+#                     verify MD5 15.0/14.4/4.62   SHA256 7.12/6.60/2.06   CRC32C 2.72/1.33/1.11 (0.84x cp)
+#   disk tree 10k     cp -r 10.5/1.47/3.53   rsync -a 17.5/17.1/5.93
+#                     tessera 20.1/19.9/6.49 (0.87x rsync -a, 0.52x cp -r)   verify MD5 19.8/18.8/6.14
+#   shm  tree 10k     cp -r 0.89/0.73/0.22   rsync -a 1.52/1.05/0.52
+#                     tessera 1.11/0.95/0.32 (1.37x rsync -a, 0.80x cp -r)   verify MD5 2.54/2.32/0.68
+#   resync by checksum, disk: rsync -a -c 0.59/0.39/0.17   tessera sync_level 3 MD5 1.66/1.00/0.61
+#                       shm:  rsync -a -c 0.70/0.57/0.15   tessera sync_level 3 MD5 1.74/1.67/0.54
+#     (rsync 3.5 hashes with xxh128; by hand on shm right after, same tree: rsync -a -c 0.49-0.63,
+#      tessera sync_level 3 with CRC32C 0.55-0.87, SHA256 0.77-1.02, MD5 1.22-1.59)
+#   no-op resync by size+mtime, disk: rsync -a 0.26/0.25/0.05   tessera sync_level 2 0.41/0.19/0.09
+#                               shm:  rsync -a 0.21/0.16/0.04   tessera sync_level 2 0.29/0.26/0.08
+# Every destination matched its source byte for byte. Extra CPU per GiB of file verified (source
+# and destination hashed, from the CPU column): MD5 (the Globus default) 4.0-4.7 s, SHA256
+# (SHA-NI) 1.4-1.7 s, CRC32C 0.4 s; wall time under this load followed the CPU share we got.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

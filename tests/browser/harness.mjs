@@ -50,7 +50,9 @@ process.on('exit', () => {
 
 /** A `tessera serve` on a free loopback port with a data directory of its own. */
 export class Tessera {
-  constructor() {
+  /** `args`: more `serve` flags (e.g. `['--registration', 'token']`). */
+  constructor(args = []) {
+    this.args = args;
     this.dataDir = mkdtempSync(join(tmpdir(), 'tessera-browser-'));
     this.log = '';
     this.base = null; // e.g. http://127.0.0.1:40123
@@ -66,7 +68,7 @@ export class Tessera {
 
   #spawn() {
     return new Promise((resolvePromise, reject) => {
-      const server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir], {
+      const server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, ...this.args], {
         env: childEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],
       });

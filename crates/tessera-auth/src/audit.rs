@@ -41,6 +41,9 @@ pub const EVENT_TYPES: &[&str] = &[
     "client_deleted",
     "identity_linked",
     "identity_unlinked",
+    "device_authorized",
+    "device_denied",
+    "client_registered",
 ];
 
 /// The longest username kept from a failed sign-in (it is whatever was typed).
@@ -295,6 +298,34 @@ pub fn consent_granted(state: &AppState, identity: Uuid, client: Uuid, nodes: &[
         Some(identity),
         Some(client),
         json!({"scopes": scopes}),
+    );
+}
+
+/// `identity` allowed (`approved`) or refused a device's grant for `client` (RFC 8628).
+pub fn device_decided(state: &AppState, identity: Uuid, client: Uuid, approved: bool, scope: &str) {
+    record(
+        state,
+        if approved {
+            "device_authorized"
+        } else {
+            "device_denied"
+        },
+        Some(identity),
+        Some(identity),
+        Some(client),
+        json!({"scope": scope}),
+    );
+}
+
+/// A client registered itself (RFC 7591); `with_initial_token`: in `registration = "token"`.
+pub fn client_registered(state: &AppState, client: Uuid, public: bool, with_initial_token: bool) {
+    record(
+        state,
+        "client_registered",
+        None,
+        None,
+        Some(client),
+        json!({"public": public, "initial_access_token": with_initial_token}),
     );
 }
 

@@ -51,7 +51,7 @@ impl ClientType {
     /// The grant types a client of this type may use (spec §1.3).
     pub fn grant_types(self) -> &'static [&'static str] {
         match self {
-            Self::PublicInstalled => &["authorization_code", "refresh_token", DEVICE_CODE_GRANT],
+            Self::PublicInstalled => &["authorization_code", "refresh_token"],
             Self::ClientIdentity | Self::ResourceServer | Self::GlobusConnectServer => &[
                 "client_credentials",
                 "urn:globus:auth:grant_type:dependent_token",
@@ -61,13 +61,16 @@ impl ClientType {
                 "client_credentials",
                 "refresh_token",
                 "urn:globus:auth:grant_type:dependent_token",
-                DEVICE_CODE_GRANT,
             ],
         }
     }
 
+    /// Whether a client of this type may use `grant`: its Globus grant types, and the device
+    /// grant (RFC 8628, a Tessera extension) for every client that a person can authorize (it is
+    /// not listed in `grant_types`, which is the Globus API's view of a client).
     pub fn allows_grant(self, grant: &str) -> bool {
         self.grant_types().contains(&grant)
+            || (grant == DEVICE_CODE_GRANT && self.grant_types().contains(&"authorization_code"))
     }
 }
 
@@ -265,6 +268,20 @@ mod tests {
         assert!(ClientType::PublicInstalled.is_public());
         assert!(!ClientType::PublicInstalled.allows_grant("client_credentials"));
         assert!(ClientType::Confidential.allows_grant("client_credentials"));
+    }
+
+    #[test]
+    fn the_device_grant_is_for_clients_a_person_authorizes_and_not_in_the_globus_view() {
+        for t in ClientType::ALL {
+            assert_eq!(
+                t.allows_grant(DEVICE_CODE_GRANT),
+                t.allows_grant("authorization_code"),
+                "{t:?}"
+            );
+            assert!(!t.grant_types().contains(&DEVICE_CODE_GRANT));
+        }
+        assert!(ClientType::PublicInstalled.allows_grant(DEVICE_CODE_GRANT));
+        assert!(!ClientType::ResourceServer.allows_grant(DEVICE_CODE_GRANT));
     }
 
     #[test]

@@ -16,7 +16,11 @@ fn loopback_parts(uri: &str) -> Option<(&str, Option<&str>, &str)> {
         None => (rest, ""),
     };
     let (host, port) = if let Some(h) = authority.strip_prefix("[::1]") {
-        ("[::1]", h.strip_prefix(':'))
+        // Only a port may follow the address: `[::1]88:00` is not the loopback address.
+        match h {
+            "" => ("[::1]", None),
+            _ => ("[::1]", Some(h.strip_prefix(':')?)),
+        }
     } else {
         match authority.rsplit_once(':') {
             Some((h, p)) => (h, Some(p)),
@@ -145,6 +149,24 @@ mod tests {
             "http://127.0.0.1:99999999/",
             "https://evil.example/cb",
             "http://localhost:80@evil.example/",
+        ] {
+            assert!(!allowed(&c, true, bad, PAGE), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_port_may_follow_the_ipv6_loopback_address() {
+        // Found by the `redirect` fuzz target: `[::1]` followed by anything but `:port` was
+        // read as the loopback address, so this matched the registered `http://[::1]/cb`.
+        let c = client(&["http://[::1]/cb"], ClientType::PublicInstalled);
+        assert!(allowed(&c, true, "http://[::1]:4000/cb", PAGE));
+        assert!(allowed(&c, true, "http://[::1]/cb", PAGE));
+        for bad in [
+            "http://[::1]88:00/cb",
+            "http://[::1]x/cb",
+            "http://[::1].evil.example/cb",
+            "http://[::1]@evil.example/cb",
+            "http://[::1]:/cb",
         ] {
             assert!(!allowed(&c, true, bad, PAGE), "{bad}");
         }

@@ -45,7 +45,12 @@ pub(crate) fn bearer(parts: &Parts) -> Result<&str, GuardError> {
         .headers
         .get(header::AUTHORIZATION)
         .ok_or(GuardError::MissingToken)?;
-    let value = value.to_str().map_err(|_| GuardError::MissingToken)?.trim();
+    bearer_value(value.to_str().map_err(|_| GuardError::MissingToken)?)
+}
+
+/// The token of an `Authorization` header's value, if it is `Bearer <token>`.
+pub(crate) fn bearer_value(value: &str) -> Result<&str, GuardError> {
+    let value = value.trim();
     let (scheme, token) = value.split_once(' ').ok_or(GuardError::MissingToken)?;
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 4096 {

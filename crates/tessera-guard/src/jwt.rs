@@ -82,6 +82,59 @@ fn decoding_key(jwk: &Jwk) -> Option<(Algorithm, DecodingKey)> {
     Some((alg, key))
 }
 
+/// The usable signing keys of a JWKS, by `kid`: `use` absent or `sig`, a known `alg` with a
+/// matching key type.
+pub(crate) fn signing_keys(set: &JwkSet) -> HashMap<String, (Algorithm, Arc<DecodingKey>)> {
+    set.keys
+        .iter()
+        .filter(|j| j.use_.is_empty() || j.use_ == "sig")
+        .filter_map(|j| decoding_key(j).map(|(a, k)| (j.kid.clone(), (a, Arc::new(k)))))
+        .collect()
+}
+
+/// The algorithm and `kid` of a JWT access token's header, if it is `at+jwt` and its `alg` is
+/// among `algorithms`.
+pub(crate) fn header(
+    token: &str,
+    algorithms: &[Algorithm],
+) -> Result<(Algorithm, String), GuardError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| GuardError::InvalidToken)?;
+    if !is_at_jwt(header.typ.as_deref()) || !algorithms.contains(&header.alg) {
+        return Err(GuardError::InvalidToken);
+    }
+    Ok((header.alg, header.kid.ok_or(GuardError::InvalidToken)?))
+}
+
+/// Checks `token`'s signature with `key` (for `alg`, already matched to the header), its
+/// issuer, audience and times, and reads its claims. No IO.
+pub(crate) fn verify(
+    token: &str,
+    alg: Algorithm,
+    key: &DecodingKey,
+    issuer: &str,
+    audience: &str,
+    leeway: Duration,
+) -> Result<TokenInfo, GuardError> {
+    let mut v = Validation::new(alg);
+    v.leeway = leeway.as_secs();
+    v.validate_nbf = true;
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data =
+        jsonwebtoken::decode::<Claims>(token, key, &v).map_err(|_| GuardError::InvalidToken)?;
+    let c = data.claims;
+    Ok(TokenInfo {
+        sub: c.sub,
+        username: c.username,
+        client_id: c.client_id,
+        scopes: c.scope.split_whitespace().map(str::to_owned).collect(),
+        aud: vec![audience.to_owned()],
+        exp: c.exp,
+        identity_set: c.identity_set,
+    })
+}
+
 impl JwtVerifier {
     pub(crate) fn new(
         http: reqwest::Client,
@@ -119,39 +172,18 @@ impl JwtVerifier {
     }
 
     pub(crate) async fn validate(&self, token: &str) -> Result<TokenInfo, GuardError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| GuardError::InvalidToken)?;
-        if !is_at_jwt(header.typ.as_deref()) || !self.algorithms.contains(&header.alg) {
-            return Err(GuardError::InvalidToken);
-        }
-        let kid = header.kid.ok_or(GuardError::InvalidToken)?;
+        let (header_alg, kid) = header(token, &self.algorithms)?;
         let (alg, key) = self
             .key(&kid)
             .await?
-            .filter(|(alg, _)| *alg == header.alg)
+            .filter(|(alg, _)| *alg == header_alg)
             .ok_or(GuardError::InvalidToken)?;
         let issuer = &self
             .endpoints
             .get()
             .ok_or_else(|| GuardError::Unavailable("no discovery document".into()))?
             .issuer;
-        let mut v = Validation::new(alg);
-        v.leeway = self.leeway.as_secs();
-        v.validate_nbf = true;
-        v.set_issuer(&[issuer]);
-        v.set_audience(&[&self.audience]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &v)
-            .map_err(|_| GuardError::InvalidToken)?;
-        let c = data.claims;
-        Ok(TokenInfo {
-            sub: c.sub,
-            username: c.username,
-            client_id: c.client_id,
-            scopes: c.scope.split_whitespace().map(str::to_owned).collect(),
-            aud: vec![self.audience.clone()],
-            exp: c.exp,
-            identity_set: c.identity_set,
-        })
+        verify(token, alg, &key, issuer, &self.audience, self.leeway)
     }
 
     /// The key `kid` names, from the cached JWKS while it is fresh; a stale JWKS or an unknown
@@ -227,14 +259,8 @@ impl JwtVerifier {
             .json()
             .await
             .map_err(unavailable)?;
-        let keys = set
-            .keys
-            .iter()
-            .filter(|j| j.use_.is_empty() || j.use_ == "sig")
-            .filter_map(|j| decoding_key(j).map(|(a, k)| (j.kid.clone(), (a, Arc::new(k)))))
-            .collect();
         Ok(KeySnapshot {
-            keys,
+            keys: signing_keys(&set),
             fetched_at: Some(Instant::now()),
         })
     }

@@ -19,6 +19,8 @@
 
 mod error;
 mod extract;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod guard;
 mod jwt;
 

@@ -546,8 +546,8 @@ pub trait Store:
     + ConsentRepository
     + MaintenanceRepository
     + AuditRepository
-    + GroupRepository
     + TransferRepository
+    + GroupRepository
     + Send
     + Sync
     + 'static

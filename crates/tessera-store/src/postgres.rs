@@ -49,16 +49,16 @@ impl PgStore {
 
 mod repositories {
     crate::sql::impl_repositories!(super::PgStore, ::sqlx::Postgres, ::sqlx::postgres::PgRow);
-    crate::sql_groups::impl_group_repository!(
-        super::PgStore,
-        ::sqlx::Postgres,
-        ::sqlx::postgres::PgRow
-    );
     crate::sql_transfer::impl_transfer!(
         super::super::PgStore,
         ::sqlx::Postgres,
         ::sqlx::postgres::PgRow,
         "FOR UPDATE SKIP LOCKED"
+    );
+    crate::sql_groups::impl_group_repository!(
+        super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow
     );
 }
 

@@ -617,6 +617,16 @@ macro_rules! impl_transfer {
                     Ok(done.rows_affected() > 0)
                 }
 
+                async fn release_all_leases(&self) -> Result<u64, StoreError> {
+                    let done = ::sqlx::query(
+                        "UPDATE transfer_tasks SET lease_owner = NULL, lease_until = NULL \
+                         WHERE status = 'ACTIVE' AND lease_owner IS NOT NULL",
+                    )
+                    .execute(&self.writer)
+                    .await?;
+                    Ok(done.rows_affected())
+                }
+
                 async fn release_lease(&self, id: Uuid, node: &str) -> Result<(), StoreError> {
                     ::sqlx::query(
                         "UPDATE transfer_tasks SET lease_owner = NULL, lease_until = NULL \

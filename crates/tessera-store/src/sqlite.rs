@@ -118,16 +118,16 @@ mod repositories {
         ::sqlx::Sqlite,
         ::sqlx::sqlite::SqliteRow
     );
-    crate::sql_groups::impl_group_repository!(
-        super::SqliteStore,
-        ::sqlx::Sqlite,
-        ::sqlx::sqlite::SqliteRow
-    );
     crate::sql_transfer::impl_transfer!(
         super::super::SqliteStore,
         ::sqlx::Sqlite,
         ::sqlx::sqlite::SqliteRow,
         ""
+    );
+    crate::sql_groups::impl_group_repository!(
+        super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow
     );
 }
 

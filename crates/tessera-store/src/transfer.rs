@@ -280,6 +280,9 @@ pub trait TransferRepository {
     ) -> Result<Option<TaskRecord>, StoreError>;
     /// Extends the lease; false when the task is no longer ACTIVE or no longer `node`'s.
     async fn renew_lease(&self, id: Uuid, node: &str, until: UnixTime) -> Result<bool, StoreError>;
+    /// Frees every lease (SQLite only: one server owns the file, so at its start every lease
+    /// is a dead process's). Returns how many tasks were freed.
+    async fn release_all_leases(&self) -> Result<u64, StoreError>;
     /// Gives the lease up (shutting down) so another node may take the task at once.
     async fn release_lease(&self, id: Uuid, node: &str) -> Result<(), StoreError>;
     /// Records the expansion of a task's items (files and directories, in order) and marks it

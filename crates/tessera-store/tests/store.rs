@@ -1945,3 +1945,235 @@ async fn deleting_a_client_revokes_its_tokens_and_deletes_its_consents_and_scope
     })
     .await;
 }
+
+#[tokio::test]
+async fn device_grants_are_decided_once_and_redeemed_once() {
+    use tessera_core::grant::device_code::{Approval, DeviceGrant, DeviceState, UserCode};
+    each_backend(|store| async move {
+        let rng = SeededRandom::new(15);
+        let c = client(Uuid::from_u128(0xd1), "device client");
+        store.insert_client(&c).await.unwrap();
+        let code = UserCode::generate(&rng);
+        let g = DeviceGrant::new(
+            SecretHash::of("tdc_1"),
+            code.clone(),
+            c.id,
+            "openid".into(),
+            true,
+            1000,
+        );
+        store.insert_device_grant(&g).await.unwrap();
+        // The same user code twice is a conflict (the service draws another).
+        let clash = DeviceGrant::new(
+            SecretHash::of("tdc_2"),
+            code.clone(),
+            c.id,
+            "openid".into(),
+            true,
+            1000,
+        );
+        assert!(matches!(
+            store.insert_device_grant(&clash).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.device_grant(&g.device_code_hash).await.unwrap(),
+            Some(g.clone())
+        );
+        assert_eq!(
+            store.device_grant_by_user_code(&code).await.unwrap(),
+            Some(g.clone())
+        );
+
+        store
+            .record_device_poll(&g.device_code_hash, 1001, 10)
+            .await
+            .unwrap();
+        let polled = store
+            .device_grant(&g.device_code_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((polled.last_polled_at, polled.interval), (Some(1001), 10));
+
+        // Not redeemable while pending.
+        assert_eq!(
+            store
+                .redeem_device_grant(&g.device_code_hash, 1002)
+                .await
+                .unwrap(),
+            None
+        );
+        let approval = Approval {
+            identity_id: Uuid::from_u128(7),
+            session_id: Uuid::from_u128(8),
+            auth_time: 990,
+            effective_identity: Some(Uuid::from_u128(9)),
+        };
+        assert!(store
+            .decide_device_grant(&code, Some(&approval), 1003)
+            .await
+            .unwrap());
+        // Decided once: neither a second approval nor a denial moves it.
+        assert!(!store.decide_device_grant(&code, None, 1004).await.unwrap());
+        let redeemed = store
+            .redeem_device_grant(&g.device_code_hash, 1005)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(redeemed.state, DeviceState::Redeemed(approval.clone()));
+        assert_eq!(
+            store
+                .redeem_device_grant(&g.device_code_hash, 1006)
+                .await
+                .unwrap(),
+            None
+        );
+
+        // A denial, and an approval too late.
+        let other = UserCode::generate(&rng);
+        let d = DeviceGrant::new(
+            SecretHash::of("tdc_3"),
+            other.clone(),
+            c.id,
+            "openid".into(),
+            false,
+            1000,
+        );
+        store.insert_device_grant(&d).await.unwrap();
+        assert!(store.decide_device_grant(&other, None, 1001).await.unwrap());
+        assert_eq!(
+            store
+                .device_grant(&d.device_code_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            DeviceState::Denied
+        );
+        assert_eq!(
+            store
+                .redeem_device_grant(&d.device_code_hash, 1002)
+                .await
+                .unwrap(),
+            None
+        );
+        let late = UserCode::generate(&rng);
+        let l = DeviceGrant::new(
+            SecretHash::of("tdc_4"),
+            late.clone(),
+            c.id,
+            "openid".into(),
+            false,
+            1000,
+        );
+        store.insert_device_grant(&l).await.unwrap();
+        assert!(!store
+            .decide_device_grant(&late, Some(&approval), l.expires_at)
+            .await
+            .unwrap());
+
+        // Deleting the client takes its grants along.
+        store.delete_client(c.id, 2000).await.unwrap();
+        assert_eq!(store.device_grant(&g.device_code_hash).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn registered_clients_and_initial_access_tokens() {
+    use tessera_core::registration::ClientRegistration;
+    each_backend(|store| async move {
+        let c = client(Uuid::from_u128(0xe1), "registered");
+        let cred = ClientCredential {
+            id: Uuid::from_u128(0xe2),
+            client_id: c.id,
+            name: "registration".into(),
+            secret_hash: SecretHash::of("tcs_x"),
+            created_at: 10,
+        };
+        let reg = ClientRegistration {
+            client_id: c.id,
+            metadata: "{\"client_name\":\"registered\"}".into(),
+            access_token_hash: SecretHash::of("trg_x"),
+            created_at: 10,
+            updated_at: 10,
+        };
+        store
+            .insert_registered_client(&c, Some(&cred), &reg)
+            .await
+            .unwrap();
+        assert_eq!(store.client(c.id).await.unwrap(), Some(c.clone()));
+        assert_eq!(store.credentials(c.id).await.unwrap(), vec![cred.clone()]);
+        assert_eq!(
+            store
+                .registration_by_token(&reg.access_token_hash)
+                .await
+                .unwrap(),
+            Some(reg.clone())
+        );
+        // All or nothing: a second registration with the same token hash leaves no client behind.
+        let c2 = client(Uuid::from_u128(0xe3), "clash");
+        let reg2 = ClientRegistration {
+            client_id: c2.id,
+            ..reg.clone()
+        };
+        assert!(store
+            .insert_registered_client(&c2, None, &reg2)
+            .await
+            .is_err());
+        assert_eq!(store.client(c2.id).await.unwrap(), None);
+
+        let renamed = Client {
+            name: "renamed".into(),
+            redirect_uris: vec![],
+            ..c.clone()
+        };
+        let reg3 = ClientRegistration {
+            metadata: "{}".into(),
+            updated_at: 20,
+            ..reg.clone()
+        };
+        assert!(store
+            .update_registered_client(&renamed, &reg3)
+            .await
+            .unwrap());
+        assert_eq!(store.client(c.id).await.unwrap().unwrap().name, "renamed");
+        assert_eq!(
+            store
+                .registration_by_token(&reg.access_token_hash)
+                .await
+                .unwrap(),
+            Some(reg3)
+        );
+        store.delete_client(c.id, 30).await.unwrap();
+        assert_eq!(
+            store
+                .registration_by_token(&reg.access_token_hash)
+                .await
+                .unwrap(),
+            None
+        );
+
+        let iat = SecretHash::of("tia_x");
+        store
+            .insert_initial_access_token(&iat, 2, 100, 200)
+            .await
+            .unwrap();
+        assert!(store.use_initial_access_token(&iat, 150).await.unwrap());
+        assert!(
+            !store.use_initial_access_token(&iat, 200).await.unwrap(),
+            "expired"
+        );
+        assert!(store.use_initial_access_token(&iat, 199).await.unwrap());
+        assert!(
+            !store.use_initial_access_token(&iat, 199).await.unwrap(),
+            "used up"
+        );
+        assert!(!store
+            .use_initial_access_token(&SecretHash::of("tia_y"), 150)
+            .await
+            .unwrap());
+    })
+    .await;
+}

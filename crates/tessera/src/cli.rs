@@ -9,13 +9,13 @@ use std::path::PathBuf;
     version,
     about = "Identity, access and data transfer for research computing"
 )]
-pub(crate) struct Cli {
+pub struct Cli {
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {
+pub enum Command {
     /// Run the server (Globus Auth API, OAuth2/OIDC).
     // Boxed: the settings outgrew the other commands (clippy::large_enum_variant).
     Serve(Box<ServeArgs>),
@@ -36,18 +36,18 @@ pub(crate) enum Command {
 }
 
 #[derive(Debug, Args)]
-pub(crate) struct GroupArgs {
+pub struct GroupArgs {
     #[command(flatten)]
-    pub(crate) client: ClientArgs,
+    pub client: ClientArgs,
     /// A bearer token for groups.api.globus.org (instead of the client's own credentials).
     #[arg(long, env = "TESSERA_GROUPS_TOKEN", hide_env_values = true)]
-    pub(crate) token: Option<String>,
+    pub token: Option<String>,
     #[command(subcommand)]
-    pub(crate) command: GroupCommand,
+    pub command: GroupCommand,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum GroupCommand {
+pub enum GroupCommand {
     /// The groups with one of your memberships (active ones unless --statuses).
     List {
         /// Comma-separated statuses: active, invited, pending, rejected, removed, left, declined.
@@ -83,98 +83,98 @@ pub(crate) enum GroupCommand {
 
 /// Where the data is: shared by `serve` and `admin`.
 #[derive(Debug, Args, Clone, Default)]
-pub(crate) struct StoreArgs {
+pub struct StoreArgs {
     /// A TOML configuration file.
     #[arg(long, env = "TESSERA_CONFIG")]
-    pub(crate) config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// Directory for the embedded SQLite database and the lock file.
     #[arg(long, env = "TESSERA_DATA_DIR")]
-    pub(crate) data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
     /// postgres://… to use PostgreSQL instead of the embedded SQLite database.
     #[arg(long, env = "TESSERA_DATABASE_URL", hide_env_values = true)]
-    pub(crate) database_url: Option<String>,
+    pub database_url: Option<String>,
 }
 
-#[derive(Debug, Args)]
-pub(crate) struct ServeArgs {
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
     #[command(flatten)]
-    pub(crate) store: StoreArgs,
+    pub store: StoreArgs,
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "TESSERA_LISTEN")]
-    pub(crate) listen: Option<String>,
+    pub listen: Option<String>,
     /// The URL clients use to reach this server (default: http://<listen address>).
     #[arg(long, env = "TESSERA_PUBLIC_URL")]
-    pub(crate) public_url: Option<String>,
+    pub public_url: Option<String>,
     /// Access-token lifetime in seconds (default 172800, 48 hours).
     #[arg(long, env = "TESSERA_ACCESS_TOKEN_LIFETIME")]
-    pub(crate) access_token_lifetime: Option<i64>,
+    pub access_token_lifetime: Option<i64>,
     /// Log format: text or json.
     #[arg(long, env = "TESSERA_LOG_FORMAT")]
-    pub(crate) log_format: Option<String>,
+    pub log_format: Option<String>,
     /// Seconds a refresh token lives unused (default 15811200, 183 days).
     #[arg(long, env = "TESSERA_REFRESH_TOKEN_IDLE_LIFETIME")]
-    pub(crate) refresh_token_idle_lifetime: Option<i64>,
+    pub refresh_token_idle_lifetime: Option<i64>,
     /// Seconds a rotated refresh token is still accepted once, for a response lost on the
     /// network (default 0: never; a second use revokes the whole grant). At most 300.
     #[arg(long, env = "TESSERA_REFRESH_TOKEN_REUSE_GRACE")]
-    pub(crate) refresh_token_reuse_grace: Option<i64>,
+    pub refresh_token_reuse_grace: Option<i64>,
     /// ID-token signing algorithm: RS512 (default, what the Globus SDK expects) or RS256.
     #[arg(long, env = "TESSERA_ID_TOKEN_ALGORITHM")]
-    pub(crate) id_token_algorithm: Option<String>,
+    pub id_token_algorithm: Option<String>,
     /// The DNS server (ip:port) that verifies client FQDNs (default: the system resolver).
     #[arg(long, env = "TESSERA_DNS_RESOLVER")]
-    pub(crate) dns_resolver: Option<String>,
+    pub dns_resolver: Option<String>,
     /// Seconds between cleanup rounds deleting expired tokens, codes and sessions (default
     /// 600). With several nodes, each round runs on one of them.
     #[arg(long, env = "TESSERA_CLEANUP_INTERVAL")]
-    pub(crate) cleanup_interval: Option<u64>,
+    pub cleanup_interval: Option<u64>,
     /// Address of the operator listener with /metrics, /healthz and /readyz (default: none).
     #[arg(long, env = "TESSERA_METRICS_LISTEN")]
-    pub(crate) metrics_listen: Option<String>,
+    pub metrics_listen: Option<String>,
     /// Usernames that may read the audit log through the API (comma-separated).
     #[arg(long, env = "TESSERA_ADMIN_USERNAMES", value_delimiter = ',')]
-    pub(crate) admin_usernames: Option<Vec<String>>,
+    pub admin_usernames: Option<Vec<String>>,
     /// Reverse proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For or
     /// Forwarded header names the client (default: none, the peer is the client).
     #[arg(long, env = "TESSERA_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub(crate) trusted_proxies: Option<Vec<String>>,
+    pub trusted_proxies: Option<Vec<String>>,
     /// Dynamic client registration (RFC 7591) at /v2/oauth2/register: off (default), open,
     /// or token (an initial access token from `tessera admin registration-token create`).
     #[arg(long, env = "TESSERA_REGISTRATION")]
-    pub(crate) registration: Option<String>,
+    pub registration: Option<String>,
     #[command(flatten)]
-    pub(crate) retention: RetentionArgs,
+    pub retention: RetentionArgs,
     #[command(flatten)]
-    pub(crate) keys: KeyArgs,
+    pub keys: KeyArgs,
 }
 
 /// What the cleanup keeps: shared by `serve` and `admin cleanup`.
 #[derive(Debug, Args, Clone, Default)]
-pub(crate) struct RetentionArgs {
+pub struct RetentionArgs {
     /// Seconds audit events are kept before the cleanup deletes them (default 31536000, 365
     /// days; 0: for ever).
     #[arg(long, env = "TESSERA_AUDIT_RETENTION")]
-    pub(crate) audit_retention: Option<i64>,
+    pub audit_retention: Option<i64>,
 }
 
 /// How signing keys are kept: shared by `serve` and `admin keys`.
 #[derive(Debug, Args, Clone, Default)]
-pub(crate) struct KeyArgs {
+pub struct KeyArgs {
     /// A file holding the 256-bit master key that encrypts signing keys at rest (base64 or hex).
     /// TESSERA_MASTER_KEY may hold the key itself. Default on SQLite: <data-dir>/master.key,
     /// created on first start.
     #[arg(long, env = "TESSERA_MASTER_KEY_FILE")]
-    pub(crate) master_key_file: Option<PathBuf>,
+    pub master_key_file: Option<PathBuf>,
     /// JWT access-token signing algorithm: ES256 (default) or EdDSA.
     #[arg(long, env = "TESSERA_ACCESS_TOKEN_ALGORITHM")]
-    pub(crate) access_token_algorithm: Option<String>,
+    pub access_token_algorithm: Option<String>,
     /// Seconds between signing-key rotations (default 2592000, 30 days; 0: never).
     #[arg(long, env = "TESSERA_KEY_ROTATION_INTERVAL")]
-    pub(crate) key_rotation_interval: Option<i64>,
+    pub key_rotation_interval: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum AdminCommand {
+pub enum AdminCommand {
     #[command(subcommand)]
     User(AdminUser),
     #[command(subcommand)]
@@ -196,7 +196,8 @@ pub(crate) enum AdminCommand {
         since: Option<String>,
         /// Only events of this type (sign_in, sign_in_failed, token_issued, token_revoked,
         /// consent_granted, consent_rescinded, client_secret_created, client_secret_deleted,
-        /// identity_linked, identity_unlinked).
+        /// client_deleted, identity_linked, identity_unlinked, device_authorized, device_denied,
+        /// client_registered).
         #[arg(long = "type")]
         event: Option<String>,
         /// At most this many events (1 to 1000, default 100).
@@ -218,7 +219,7 @@ pub(crate) enum AdminCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum AdminEndpoint {
+pub enum AdminEndpoint {
     /// Register a host endpoint whose "/" is the existing directory --path; prints the
     /// endpoint document as JSON. The running server sees it at once.
     Add {
@@ -256,7 +257,7 @@ pub(crate) enum AdminEndpoint {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum AdminRegistrationToken {
+pub enum AdminRegistrationToken {
     /// Create an initial access token for dynamic client registration (`registration =
     /// "token"`); prints it once, as JSON, with its expiry. Only its hash is stored.
     Create {
@@ -272,7 +273,7 @@ pub(crate) enum AdminRegistrationToken {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum AdminKeys {
+pub enum AdminKeys {
     /// Add the next signing keys now (ID tokens and access tokens); they are published at once
     /// and sign after the publication lead. Prints the keys and their states as JSON.
     ///
@@ -302,7 +303,7 @@ pub(crate) enum AdminKeys {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum AdminUser {
+pub enum AdminUser {
     /// Add a person to the built-in identity provider; prints the identity as JSON.
     Add {
         username: String,
@@ -321,7 +322,7 @@ pub(crate) enum AdminUser {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum AdminClient {
+pub enum AdminClient {
     /// Register a client; prints client_id (and client_secret, once) as JSON.
     Add {
         #[arg(long)]
@@ -342,18 +343,18 @@ pub(crate) enum AdminClient {
 
 /// Which server and which client credentials the client-side commands use.
 #[derive(Debug, Args)]
-pub(crate) struct ClientArgs {
+pub struct ClientArgs {
     /// The auth server's base URL.
     #[arg(long, env = "TESSERA_AUTH_URL")]
-    pub(crate) auth_url: Option<String>,
+    pub auth_url: Option<String>,
     #[arg(long, env = "TESSERA_CLIENT_ID")]
-    pub(crate) client_id: Option<String>,
+    pub client_id: Option<String>,
     #[arg(long, env = "TESSERA_CLIENT_SECRET", hide_env_values = true)]
-    pub(crate) client_secret: Option<String>,
+    pub client_secret: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum ScopeCommand {
+pub enum ScopeCommand {
     /// Create a scope owned by the calling client; prints the scope as JSON.
     Create {
         #[arg(long)]
@@ -371,7 +372,7 @@ pub(crate) enum ScopeCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum TokenCommand {
+pub enum TokenCommand {
     /// Client-credentials grant; prints the access token (one line per resource server).
     Get {
         #[arg(required = true)]
@@ -397,14 +398,14 @@ pub(crate) enum TokenCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum ClientCommand {
+pub enum ClientCommand {
     /// The DNS names of the calling client.
     #[command(subcommand)]
     Fqdn(FqdnCommand),
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum FqdnCommand {
+pub enum FqdnCommand {
     /// Register FQDN for the calling client: the server looks for a DNS TXT record at FQDN
     /// whose value is the client id. Prints the client as JSON.
     Add {

@@ -1,12 +1,12 @@
 //! `tessera`: the server and its command-line tools.
 
 mod admin;
-mod cli;
 mod groups;
 mod seeds;
 mod serve;
-mod settings;
 mod transfer;
+
+use tessera::{cli, settings};
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -60,7 +60,6 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         settings.audit_retention,
     );
     let transfer = crate::transfer::start(
-        &state,
         store.clone(),
         clock.clone(),
         local,
@@ -69,8 +68,8 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     .await
     .context("starting the Transfer service")?;
     let app = tessera_auth::router_with_docs(state.clone(), [tessera_groups::openapi()])
-        .merge(transfer)
-        .merge(tessera_groups::router(groups));
+        .merge(tessera_groups::router(groups))
+        .merge(transfer);
     let metrics = match settings.metrics_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)

@@ -12,56 +12,61 @@ use tessera_auth::config::{MAX_TOKEN_LIFETIME_S, MIN_TOKEN_LIFETIME_S};
 use tessera_auth::keys::{AccessTokenAlgorithm, MasterKey, SigningAlgorithm};
 use tessera_store::maintenance::DEFAULT_AUDIT_RETENTION_S;
 
-pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
-pub(crate) const DEFAULT_DATA_DIR: &str = "tessera-data";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8421";
+pub const DEFAULT_DATA_DIR: &str = "tessera-data";
 
 /// The configuration file. Unknown keys are errors: a typo must not be silently ignored.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct FileConfig {
-    pub(crate) listen: Option<String>,
-    pub(crate) data_dir: Option<PathBuf>,
-    pub(crate) database_url: Option<String>,
-    pub(crate) public_url: Option<String>,
-    pub(crate) access_token_lifetime: Option<i64>,
-    pub(crate) log_format: Option<String>,
-    pub(crate) max_body_bytes: Option<usize>,
-    pub(crate) id_token_algorithm: Option<String>,
-    pub(crate) refresh_token_idle_lifetime: Option<i64>,
-    pub(crate) dns_resolver: Option<String>,
-    pub(crate) cleanup_interval: Option<u64>,
-    pub(crate) metrics_listen: Option<String>,
-    pub(crate) admin_usernames: Option<Vec<String>>,
-    pub(crate) master_key_file: Option<PathBuf>,
-    pub(crate) access_token_algorithm: Option<String>,
-    pub(crate) key_rotation_interval: Option<i64>,
-    pub(crate) audit_retention: Option<i64>,
-    pub(crate) refresh_token_reuse_grace: Option<i64>,
-    pub(crate) trusted_proxies: Option<Vec<String>>,
-    pub(crate) registration: Option<String>,
+pub struct FileConfig {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub access_token_lifetime: Option<i64>,
+    pub log_format: Option<String>,
+    pub max_body_bytes: Option<usize>,
+    pub id_token_algorithm: Option<String>,
+    pub refresh_token_idle_lifetime: Option<i64>,
+    pub dns_resolver: Option<String>,
+    pub cleanup_interval: Option<u64>,
+    pub metrics_listen: Option<String>,
+    pub admin_usernames: Option<Vec<String>>,
+    pub master_key_file: Option<PathBuf>,
+    pub access_token_algorithm: Option<String>,
+    pub key_rotation_interval: Option<i64>,
+    pub audit_retention: Option<i64>,
+    pub refresh_token_reuse_grace: Option<i64>,
+    pub trusted_proxies: Option<Vec<String>>,
+    pub registration: Option<String>,
 }
 
 impl FileConfig {
-    pub(crate) fn load(path: Option<&Path>) -> Result<Self> {
+    pub fn load(path: Option<&Path>) -> Result<Self> {
         let Some(path) = path else {
             return Ok(Self::default());
         };
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        toml::from_str(&text)
+        Self::parse(&text)
             .with_context(|| format!("{} is not a valid Tessera configuration", path.display()))
+    }
+
+    /// The file's text, read as TOML into the known settings (nothing checked beyond types).
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
     }
 }
 
 /// Where the database is.
 #[derive(Debug, Clone)]
-pub(crate) enum Database {
+pub enum Database {
     Sqlite { data_dir: PathBuf },
     Postgres { url: String },
 }
 
 impl Database {
-    pub(crate) fn url(&self) -> String {
+    pub fn url(&self) -> String {
         match self {
             Self::Sqlite { data_dir } => {
                 format!("sqlite://{}", data_dir.join("tessera.db").display())
@@ -71,7 +76,7 @@ impl Database {
     }
 
     /// Creates the data directory (private to this user) when it is SQLite's.
-    pub(crate) fn prepare(&self) -> Result<()> {
+    pub fn prepare(&self) -> Result<()> {
         if let Self::Sqlite { data_dir } = self {
             std::fs::create_dir_all(data_dir)
                 .with_context(|| format!("creating {}", data_dir.display()))?;
@@ -86,7 +91,7 @@ impl Database {
     }
 }
 
-pub(crate) fn database(args: &StoreArgs, file: &FileConfig) -> Result<Database> {
+pub fn database(args: &StoreArgs, file: &FileConfig) -> Result<Database> {
     if let Some(url) = args
         .database_url
         .clone()
@@ -106,53 +111,59 @@ pub(crate) fn database(args: &StoreArgs, file: &FileConfig) -> Result<Database> 
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum LogFormat {
+pub enum LogFormat {
     Text,
     Json,
 }
 
 #[derive(Debug)]
-pub(crate) struct ServeSettings {
-    pub(crate) listen: SocketAddr,
-    pub(crate) database: Database,
-    pub(crate) public_url: Option<String>,
-    pub(crate) access_token_lifetime: i64,
-    pub(crate) log_format: LogFormat,
-    pub(crate) max_body_bytes: usize,
-    pub(crate) id_token_algorithm: SigningAlgorithm,
-    pub(crate) refresh_token_idle_lifetime: i64,
+pub struct ServeSettings {
+    pub listen: SocketAddr,
+    pub database: Database,
+    pub public_url: Option<String>,
+    pub access_token_lifetime: i64,
+    pub log_format: LogFormat,
+    pub max_body_bytes: usize,
+    pub id_token_algorithm: SigningAlgorithm,
+    pub refresh_token_idle_lifetime: i64,
     /// Seconds a rotated refresh token is still honoured once (0: never).
-    pub(crate) refresh_token_reuse_grace: i64,
+    pub refresh_token_reuse_grace: i64,
     /// `None`: the system resolver.
-    pub(crate) dns_resolver: Option<SocketAddr>,
+    pub dns_resolver: Option<SocketAddr>,
     /// Seconds between background cleanup rounds (expired tokens, codes, sessions).
-    pub(crate) cleanup_interval: u64,
+    pub cleanup_interval: u64,
     /// Where /metrics (and the health checks) are served; none: nowhere.
-    pub(crate) metrics_listen: Option<SocketAddr>,
+    pub metrics_listen: Option<SocketAddr>,
     /// Normalised usernames of the audit log's readers.
-    pub(crate) admin_usernames: Vec<String>,
+    pub admin_usernames: Vec<String>,
     /// Seconds audit events are kept (0: for ever).
-    pub(crate) audit_retention: i64,
-    pub(crate) keys: KeySettings,
+    pub audit_retention: i64,
+    pub keys: KeySettings,
     /// Reverse proxies believed about the client's address.
-    pub(crate) trusted_proxies: TrustedProxies,
+    pub trusted_proxies: TrustedProxies,
     /// Who may register clients at /v2/oauth2/register (RFC 7591).
-    pub(crate) registration: Registration,
+    pub registration: Registration,
 }
 
 /// How signing keys are sealed, signed with and rotated.
 #[derive(Debug)]
-pub(crate) struct KeySettings {
-    pub(crate) master_key: MasterKey,
-    pub(crate) access_token_algorithm: AccessTokenAlgorithm,
-    pub(crate) key_rotation_interval: i64,
+pub struct KeySettings {
+    pub master_key: MasterKey,
+    pub access_token_algorithm: AccessTokenAlgorithm,
+    pub key_rotation_interval: i64,
 }
 
 /// The master key: TESSERA_MASTER_KEY, else the master-key file, else (SQLite only)
 /// `<data-dir>/master.key`, created 0600 on first use. PostgreSQL nodes share keys, so each must
 /// be given the same master key: none is made up.
-pub(crate) fn keys(args: &KeyArgs, file: &FileConfig, db: &Database) -> Result<KeySettings> {
-    let master_key = if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
+pub fn keys(args: &KeyArgs, file: &FileConfig, db: &Database) -> Result<KeySettings> {
+    key_settings(args, file, master_key(args, file, db)?)
+}
+
+/// The master key (see [`keys`]): read from the environment or a file, or created in the data
+/// directory.
+fn master_key(args: &KeyArgs, file: &FileConfig, db: &Database) -> Result<MasterKey> {
+    Ok(if let Ok(text) = std::env::var("TESSERA_MASTER_KEY") {
         MasterKey::parse(&text).map_err(|e| anyhow::anyhow!("TESSERA_MASTER_KEY: {e}"))?
     } else if let Some(path) = args
         .master_key_file
@@ -171,7 +182,16 @@ pub(crate) fn keys(args: &KeyArgs, file: &FileConfig, db: &Database) -> Result<K
                  TESSERA_MASTER_KEY to 32 random bytes in base64 (e.g. `openssl rand -base64 32`)"
             ),
         }
-    };
+    })
+}
+
+/// The signing settings around a master key: the access-token algorithm and the rotation
+/// interval, checked. No IO.
+pub fn key_settings(
+    args: &KeyArgs,
+    file: &FileConfig,
+    master_key: MasterKey,
+) -> Result<KeySettings> {
     let alg = args
         .access_token_algorithm
         .clone()
@@ -195,7 +215,7 @@ pub(crate) fn keys(args: &KeyArgs, file: &FileConfig, db: &Database) -> Result<K
 
 /// Seconds audit events are kept: 0 (for ever), or from a day to a century. Under a day is
 /// refused: `365` is more likely days written as seconds than a wish to keep six minutes.
-pub(crate) fn audit_retention(args: &RetentionArgs, file: &FileConfig) -> Result<i64> {
+pub fn audit_retention(args: &RetentionArgs, file: &FileConfig) -> Result<i64> {
     let retention = args
         .audit_retention
         .or(file.audit_retention)
@@ -246,8 +266,29 @@ fn data_dir_master_key(data_dir: &Path) -> Result<MasterKey> {
     }
 }
 
-pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
+pub fn serve(args: &ServeArgs) -> Result<ServeSettings> {
     let file = FileConfig::load(args.store.config.as_deref())?;
+    resolve(args, &file, keys)
+}
+
+/// A configuration file's text checked as `tessera serve` checks it with no flags, except that
+/// a fixed master key stands in for the one `serve` would read or create: no IO, no
+/// environment. For the fuzz target and its corpus test (`fuzz/`), and for tests.
+pub fn check_file(text: &str) -> Result<ServeSettings> {
+    let file = FileConfig::parse(text).context("not a valid Tessera configuration")?;
+    let stand_in = MasterKey::parse(&"00".repeat(32)).map_err(anyhow::Error::msg)?;
+    resolve(&ServeArgs::default(), &file, |args, file, _| {
+        key_settings(args, file, stand_in)
+    })
+}
+
+/// What `serve` decides from its flags and the parsed file; `keys` settles the signing keys
+/// (finding the master key is the one step that reads and creates files).
+pub fn resolve(
+    args: &ServeArgs,
+    file: &FileConfig,
+    keys: impl FnOnce(&KeyArgs, &FileConfig, &Database) -> Result<KeySettings>,
+) -> Result<ServeSettings> {
     let listen = args
         .listen
         .clone()
@@ -298,9 +339,9 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         );
     }
     let refresh_token_reuse_grace =
-        refresh_token_reuse_grace(args.refresh_token_reuse_grace, &file)?;
-    let database = database(&args.store, &file)?;
-    let keys = keys(&args.keys, &file, &database)?;
+        refresh_token_reuse_grace(args.refresh_token_reuse_grace, file)?;
+    let database = database(&args.store, file)?;
+    let keys = keys(&args.keys, file, &database)?;
     let dns_resolver = args
         .dns_resolver
         .clone()
@@ -324,7 +365,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
             })
         })
         .transpose()?;
-    let audit_retention = audit_retention(&args.retention, &file)?;
+    let audit_retention = audit_retention(&args.retention, file)?;
     if metrics_listen.is_some_and(|m| m == listen && m.port() != 0) {
         bail!("metrics_listen must differ from listen");
     }
@@ -344,8 +385,8 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
         }
         admin_usernames.push(tessera_core::identity::normalize_username(name));
     }
-    let trusted_proxies = trusted_proxies(args, &file)?;
-    let registration = registration(args.registration.as_deref(), &file)?;
+    let trusted_proxies = trusted_proxies(args, file)?;
+    let registration = registration(args.registration.as_deref(), file)?;
     Ok(ServeSettings {
         keys,
         registration,
@@ -370,7 +411,7 @@ pub(crate) fn serve(args: &ServeArgs) -> Result<ServeSettings> {
 /// Seconds a rotated refresh token is honoured once more: 0 (the default: never; its reuse
 /// revokes the family, RFC 9700 §4.14.2) up to 5 minutes. A lost response is retried within
 /// seconds; a longer window only gives a thief longer to go unnoticed.
-pub(crate) fn refresh_token_reuse_grace(flag: Option<i64>, file: &FileConfig) -> Result<i64> {
+pub fn refresh_token_reuse_grace(flag: Option<i64>, file: &FileConfig) -> Result<i64> {
     let grace = flag
         .or(file.refresh_token_reuse_grace)
         .unwrap_or(tessera_core::grant::refresh::DEFAULT_GRACE_S);
@@ -385,7 +426,7 @@ pub(crate) fn refresh_token_reuse_grace(flag: Option<i64>, file: &FileConfig) ->
 
 /// Dynamic client registration (RFC 7591): `off` (the default), `open`, or `token` (an initial
 /// access token from `tessera admin registration-token create` is required).
-pub(crate) fn registration(flag: Option<&str>, file: &FileConfig) -> Result<Registration> {
+pub fn registration(flag: Option<&str>, file: &FileConfig) -> Result<Registration> {
     let value = flag
         .map(str::to_owned)
         .or(file.registration.clone())
@@ -395,7 +436,7 @@ pub(crate) fn registration(flag: Option<&str>, file: &FileConfig) -> Result<Regi
 }
 
 /// The reverse proxies believed about the client's address: the flag's list, else the file's.
-pub(crate) fn trusted_proxies(args: &ServeArgs, file: &FileConfig) -> Result<TrustedProxies> {
+pub fn trusted_proxies(args: &ServeArgs, file: &FileConfig) -> Result<TrustedProxies> {
     TrustedProxies::parse(
         &args
             .trusted_proxies
@@ -407,7 +448,7 @@ pub(crate) fn trusted_proxies(args: &ServeArgs, file: &FileConfig) -> Result<Tru
 }
 
 /// `ip:port`, or a bare IP for port 53.
-pub(crate) fn parse_dns_resolver(s: &str) -> Result<SocketAddr> {
+pub fn parse_dns_resolver(s: &str) -> Result<SocketAddr> {
     s.parse::<SocketAddr>()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
         .map_err(|_| {
@@ -418,7 +459,7 @@ pub(crate) fn parse_dns_resolver(s: &str) -> Result<SocketAddr> {
 }
 
 /// An absolute http(s) URL with a host and no query or fragment.
-pub(crate) fn validate_public_url(url: &str) -> Result<()> {
+pub fn validate_public_url(url: &str) -> Result<()> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))

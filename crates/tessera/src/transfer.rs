@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tessera_auth::keys::MasterKey;
-use tessera_auth::AppState;
 use tessera_core::clock::Clock;
 use tessera_core::random::{OsRandom, SecureRandom};
 use tessera_core::seed::derived_id;
@@ -72,7 +71,6 @@ async fn guard_credentials(
 
 /// Builds the Transfer router and starts its engine.
 pub(crate) async fn start(
-    auth: &AppState,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     local: SocketAddr,
@@ -91,9 +89,12 @@ pub(crate) async fn start(
     }
     let guard = tessera_guard::Guard::builder(&format!("http://{addr}"), &client_id, &secret)
         .audience(TRANSFER_RESOURCE_SERVER)
+        // No positive caching: a revoked token is refused by Transfer at once, as by Auth (the
+        // guard cannot see this process's change feed). Concurrent calls with one token still
+        // share one introspection; junk tokens are remembered for the default 2 s.
+        .ttl(std::time::Duration::ZERO)
         .build()
         .map_err(|e| anyhow::anyhow!("building the Transfer guard: {e}"))?;
-    let _ = auth;
     let state = TransferState {
         store,
         guard,

@@ -2,7 +2,8 @@
 //! the verification page, and the device's polls of the token endpoint.
 
 use super::authorize::{self, Effective};
-use super::tokens::{self, GrantError, PersonGrant};
+use super::person_tokens::{for_person, PersonGrant};
+use super::tokens::GrantError;
 use crate::metrics::GrantKind;
 use crate::state::AppState;
 use tessera_core::client::{Client, DEVICE_CODE_GRANT};
@@ -128,6 +129,9 @@ pub async fn decide(
             .store
             .decide_device_grant(&grant.user_code, None, now)
             .await?;
+        if done {
+            crate::audit::device_decided(state, identity.id, grant.client_id, false, &grant.scope);
+        }
         tracing::info!(event = "device_authorization_denied", client = %grant.client_id, identity = %identity.id, "device authorization denied");
         return Ok(if done { Decided::Denied } else { Decided::Gone });
     }
@@ -157,6 +161,7 @@ pub async fn decide(
         effective_identity,
     )
     .await?;
+    crate::audit::device_decided(state, identity.id, grant.client_id, true, &grant.scope);
     tracing::info!(event = "device_authorization_approved", client = %grant.client_id, identity = %identity.id, "device authorization approved");
     Ok(Decided::Approved)
 }
@@ -201,7 +206,7 @@ pub async fn poll(
             "a redeemed device grant came back without its approval".into(),
         ));
     };
-    tokens::for_person(
+    for_person(
         state,
         client,
         &PersonGrant {

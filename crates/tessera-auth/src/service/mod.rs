@@ -17,6 +17,7 @@ pub mod identities;
 pub mod introspect;
 pub mod issue;
 pub mod password;
+pub mod person_tokens;
 pub mod project_clients;
 pub mod projects;
 pub mod registration;

@@ -124,6 +124,12 @@ pub async fn register(
         .store
         .insert_registered_client(&client, credential.as_ref(), &registration)
         .await?;
+    crate::audit::client_registered(
+        state,
+        client.id,
+        client.is_public(),
+        mode == Registration::Token,
+    );
     tracing::info!(event = "client_registered", client = %client.id, public = client.is_public(), "client registered dynamically");
     Ok(Described {
         client_id: client.id,

@@ -151,6 +151,21 @@ async fn a_public_client_gets_tokens_after_approval_on_the_verification_page() {
         .await
         .oauth_error(400, "invalid_grant");
 
+    // The approval and the tokens are in the audit log.
+    let log = crate::observe::audit_log(&s).await;
+    let authorized: Vec<_> = log
+        .iter()
+        .filter(|r| r.event.event == "device_authorized")
+        .collect();
+    assert_eq!(authorized.len(), 1);
+    assert_eq!(
+        authorized[0].event.client_id.unwrap().to_string(),
+        device.id
+    );
+    assert!(log
+        .iter()
+        .any(|r| r.event.event == "token_issued" && r.event.detail["grant_type"] == "device_code"));
+
     // The token is alice's.
     let userinfo = s
         .get(
@@ -430,4 +445,83 @@ async fn discovery_lists_the_device_endpoint_and_grant() {
         .unwrap()
         .contains(&Value::from(GRANT)));
     assert!(d.body.get("registration_endpoint").is_none());
+}
+
+#[tokio::test]
+async fn access_type_online_gets_no_refresh_token_and_a_consent_is_remembered_but_asked_again() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let device = s.client("Dev", ClientType::PublicInstalled).await;
+    let mut b = Browser::new(&s);
+    for round in 0..2 {
+        let d = s
+            .form(
+                "/v2/oauth2/device_authorization",
+                None,
+                &format!(
+                    "client_id={}&scope=openid%20email&access_type=online",
+                    device.id
+                ),
+            )
+            .await;
+        d.ok();
+        let user_code = d.body["user_code"].as_str().unwrap();
+        let page = open_signed_in(&mut b, &format!("/v2/web/device?user_code={user_code}")).await;
+        // RFC 8628 §5.4: the person confirms every device, even for an app allowed before.
+        assert!(page.text.contains(">Allow</button>"), "round {round}");
+        decide(&mut b, &page, "allow").await;
+        let t = poll(&s, &device, d.body["device_code"].as_str().unwrap()).await;
+        t.ok();
+        assert!(t.body.get("refresh_token").is_none(), "{}", t.body);
+    }
+    // The consent was recorded once.
+    let consents = s
+        .state
+        .store
+        .consents_of(uuid::Uuid::parse_str(&alice_id(&s).await).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        consents
+            .iter()
+            .filter(|c| c.client_id.to_string() == device.id)
+            .count(),
+        2,
+        "openid and email, once each"
+    );
+}
+
+async fn alice_id(s: &TestServer) -> String {
+    s.state
+        .store
+        .identities_by_usernames(&["alice@example.org".into()])
+        .await
+        .unwrap()[0]
+        .id
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_client_that_needs_another_identity_is_not_approved_by_this_one() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let device = s.client("Dev", ClientType::PublicInstalled).await;
+    let id = uuid::Uuid::parse_str(&device.id).unwrap();
+    let mut c = s.state.store.client(id).await.unwrap().unwrap();
+    c.required_idp = Some(uuid::Uuid::from_u128(0x1d9));
+    s.state.store.update_client(&c).await.unwrap();
+    s.state
+        .publish(vec![tessera_store::Change::ClientChanged(id)])
+        .await
+        .unwrap();
+    let d = start(&s, &device, "openid").await.body;
+    let mut b = Browser::new(&s);
+    let user_code = d["user_code"].as_str().unwrap();
+    let page = open_signed_in(&mut b, &format!("/v2/web/device?user_code={user_code}")).await;
+    let r = decide(&mut b, &page, "allow").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("Another identity is needed"));
+    poll(&s, &device, d["device_code"].as_str().unwrap())
+        .await
+        .oauth_error(400, "authorization_pending");
 }

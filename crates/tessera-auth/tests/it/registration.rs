@@ -203,6 +203,17 @@ async fn token_mode_needs_a_live_initial_access_token_spent_only_by_valid_reques
     .oauth_error(400, "invalid_redirect_uri");
     let r = register(&s, Some(&auth), good.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let log = crate::observe::audit_log(&s).await;
+    let registered: Vec<_> = log
+        .iter()
+        .filter(|e| e.event.event == "client_registered")
+        .collect();
+    assert_eq!(
+        registered.len(),
+        1,
+        "one registration, the refused ones are not events"
+    );
+    assert_eq!(registered[0].event.detail["initial_access_token"], true);
     // One use only.
     register(&s, Some(&auth), good.clone())
         .await

@@ -1,5 +1,6 @@
-//! Moving bytes between two [`Storage`]s: one file at a time ([`copy_file`]), a tree expanded
-//! into what to create and copy ([`walk`]), and what a mirror must delete ([`extras`]).
+//! Moving bytes between two [`Storage`](crate::storage::Storage)s: one file at a time
+//! ([`copy_file`]), a tree expanded into what to create and copy ([`walk`]), and what a mirror
+//! must delete ([`extras`]).
 //!
 //! Everything here is blocking and meant for a bounded pool of data threads; several files may
 //! be copied in parallel, each call independent. Bytes are streamed through reused buffers
@@ -21,7 +22,7 @@
 //!
 //! Durability ("fsync policy"): with `CopyOptions::fsync` the file's data is `fdatasync`ed
 //! before the rename; the directory entries are flushed by the caller in one batch
-//! ([`Storage::sync_all`]), never an `fsync` per directory per file.
+//! ([`Storage::sync_all`](crate::storage::Storage::sync_all)), never an `fsync` per directory per file.
 
 mod buffers;
 mod checksum;
@@ -124,7 +125,8 @@ pub enum SkipReason {
     /// A FIFO, socket or device in a recursive source.
     NotRegular,
     /// A name that is not UTF-8 cannot be addressed through the API; `walk` reports it here,
-    /// with the lossy name in the path.
+    /// with the lossy name in the path. A name holding a backslash (which `RelPath` refuses) is
+    /// reported the same way, under its directory's path.
     NonUtf8Name,
 }
 

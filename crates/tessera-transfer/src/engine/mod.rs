@@ -55,6 +55,15 @@ pub fn spawn(state: TransferState, config: EngineConfig) -> tokio::task::JoinHan
 }
 
 async fn claim_loop(state: TransferState, config: Arc<EngineConfig>) {
+    // On SQLite this process owns the database (tessera.lock): a lease still held is a dead
+    // process's, and its tasks resume now rather than when the lease runs out.
+    if state.store.backend() == tessera_store::Backend::Sqlite {
+        match state.store.release_all_leases().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "resuming transfer tasks of a previous run"),
+            Err(e) => tracing::warn!(error = %e, "freeing the leases of a previous run failed"),
+        }
+    }
     let slots = Arc::new(Semaphore::new(config.max_tasks.max(1)));
     loop {
         let Ok(permit) = slots.clone().acquire_owned().await else {

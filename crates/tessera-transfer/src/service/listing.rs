@@ -266,7 +266,7 @@ mod tests {
             Filter::parse("name:~*.txt").unwrap(),
         ];
         let (page, _) = select(all.clone(), true, &filters, &order, 0, 100);
-        assert_eq!(names(&page), [".hidden", "Z", "a", "b.txt", "é.txt"]);
+        assert_eq!(names(&page), ["Z", "a", "b.txt", "é.txt"]);
         let (page, _) = select(
             all.clone(),
             true,
@@ -275,7 +275,7 @@ mod tests {
             0,
             100,
         );
-        assert!(page.is_empty());
+        assert_eq!(names(&page), [".hidden"]);
         let (page, total) = select(
             all,
             true,
@@ -284,7 +284,7 @@ mod tests {
             1,
             2,
         );
-        assert_eq!((names(&page), total), (vec![".hidden", "b.txt"], 5));
+        assert_eq!((names(&page), total), (vec!["b.txt", "é.txt"], 5));
     }
 
     #[test]

@@ -17,3 +17,4 @@ mod observe;
 mod process;
 mod readme;
 mod serve;
+mod transfer;

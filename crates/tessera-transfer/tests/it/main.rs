@@ -1,0 +1,7 @@
+//! The Transfer API driven with `oneshot`, authenticated by a real guard against a real
+//! Tessera authorization server on 127.0.0.1:0, on real directories.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api;
+mod harness;
+mod tasks;
