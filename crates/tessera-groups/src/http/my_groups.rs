@@ -13,6 +13,7 @@ use serde_json::Value;
     get,
     path = "/v2/groups/my_groups",
     tag = "groups",
+    operation_id = "groups_my_groups",
     summary = "The groups where one of the caller's identities has a membership in `statuses` (default active)",
     params(("statuses" = Option<String>, Query, description = "Comma-separated membership statuses")),
     responses((status = 200, description = "A JSON array of groups, each with my_memberships")),
