@@ -5,6 +5,7 @@
 //! server's crates, so that it stays usable by any Rust program talking to any deployment.
 
 pub mod groups;
+pub mod transfer;
 
 pub use groups::GroupsClient;
 use reqwest::StatusCode;
@@ -12,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tessera_proto::api::{ScopeCreate, ScopeEnvelope, ScopeObject};
 use tessera_proto::oauth::TokenResponse;
+pub use transfer::TransferClient;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

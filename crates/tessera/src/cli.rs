@@ -33,6 +33,91 @@ pub enum Command {
     Client(ClientCommand),
     /// Groups (the Groups API v2), as the calling client or with a groups token.
     Group(GroupArgs),
+    /// Copy files or directories between endpoints (the Transfer API): SRC_EP:PATH DST_EP:PATH.
+    Transfer(TransferArgs),
+    /// List a directory of an endpoint: EP:PATH.
+    Ls(LsArgs),
+    /// Show, wait for or cancel a transfer task.
+    Task(TaskArgs),
+}
+
+/// How the transfer commands authenticate: a transfer token, or the client's credentials.
+#[derive(Debug, Args)]
+pub struct TransferAuth {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// A bearer token for transfer.api.globus.org (instead of the client's own credentials).
+    #[arg(long, env = "TESSERA_TRANSFER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    #[command(flatten)]
+    pub auth: TransferAuth,
+    /// The source: ENDPOINT_ID:PATH.
+    pub source: String,
+    /// The destination: ENDPOINT_ID:PATH.
+    pub destination: String,
+    /// Copy a directory and everything under it.
+    #[arg(long, short = 'r')]
+    pub recursive: bool,
+    /// Skip files already at the destination that match by: exists, size, mtime or checksum
+    /// (or 0-3). Default: copy everything.
+    #[arg(long, value_parser = parse_sync_level)]
+    pub sync_level: Option<i64>,
+    /// Verify each file's checksum after copying (the server's default).
+    #[arg(long, overrides_with = "no_verify_checksum")]
+    pub verify_checksum: bool,
+    /// Do not verify checksums after copying.
+    #[arg(long)]
+    pub no_verify_checksum: bool,
+    /// A label for the task.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Wait for the task to end; exit 0 only if it SUCCEEDED.
+    #[arg(long)]
+    pub wait: bool,
+}
+
+/// `exists`, `size`, `mtime`, `checksum`, or their numbers 0 to 3.
+pub fn parse_sync_level(s: &str) -> Result<i64, String> {
+    match s {
+        "exists" | "0" => Ok(0),
+        "size" | "1" => Ok(1),
+        "mtime" | "2" => Ok(2),
+        "checksum" | "3" => Ok(3),
+        _ => Err("one of exists, size, mtime, checksum (or 0-3)".into()),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    #[command(flatten)]
+    pub auth: TransferAuth,
+    /// ENDPOINT_ID:PATH (PATH defaults to /).
+    pub target: String,
+    /// Print the listing document as JSON instead of one line per entry.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    #[command(flatten)]
+    pub auth: TransferAuth,
+    #[command(subcommand)]
+    pub command: TaskCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Print the task document as JSON.
+    Show { task_id: String },
+    /// Wait until the task ends; exit 0 only if it SUCCEEDED.
+    Wait { task_id: String },
+    /// Cancel the task; prints the server's answer.
+    Cancel { task_id: String },
 }
 
 #[derive(Debug, Args)]

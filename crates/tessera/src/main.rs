@@ -5,6 +5,7 @@ mod groups;
 mod seeds;
 mod serve;
 mod transfer;
+mod transfer_cli;
 
 use tessera::{cli, settings};
 
@@ -64,6 +65,9 @@ fn main() -> ExitCode {
             Command::Token(command) => seeds::token(command).await,
             Command::Client(command) => seeds::client_command(command).await,
             Command::Group(args) => groups::run(args).await,
+            Command::Transfer(args) => transfer_cli::transfer(args).await,
+            Command::Ls(args) => transfer_cli::ls(args).await,
+            Command::Task(args) => transfer_cli::task(args).await,
         }
     });
     match result {

@@ -18,3 +18,4 @@ mod process;
 mod readme;
 mod serve;
 mod transfer;
+mod transfer_cli;

@@ -158,6 +158,7 @@ pub(crate) fn run(
         "TESSERA_MASTER_KEY",
         "TESSERA_MASTER_KEY_FILE",
         "TESSERA_AUDIT_RETENTION",
+        "TESSERA_TRANSFER_TOKEN",
     ] {
         cmd.env_remove(var);
     }

@@ -1,0 +1,247 @@
+//! `tessera transfer`, `tessera ls` and `tessera task …`: moving data through the Transfer API
+//! v0.10, as the calling client (client credentials for `transfer.api.globus.org:all`) or with a
+//! transfer token (`--token`). A progress bar on a terminal, plain lines when not on one.
+//! (`transfer.rs` is the server side's wiring; this is the client side.)
+
+use crate::cli::{LsArgs, TaskArgs, TaskCommand, TransferArgs, TransferAuth};
+use anyhow::{bail, Context, Result};
+use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
+use serde_json::Value;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+use tessera_client::transfer::TRANSFER_ALL;
+use tessera_client::{AuthClient, TransferClient};
+use tessera_proto::transfer::{TransferItem, TransferSubmission};
+
+async fn connect(auth: &TransferAuth) -> Result<TransferClient> {
+    let url = auth
+        .client
+        .auth_url
+        .clone()
+        .context("the server URL is needed: --auth-url or TESSERA_AUTH_URL")?;
+    let token = match (
+        &auth.token,
+        &auth.client.client_id,
+        &auth.client.client_secret,
+    ) {
+        (Some(t), _, _) => t.clone(),
+        (None, Some(id), Some(secret)) => {
+            let client = AuthClient::new(&url, id, secret)?;
+            client
+                .client_credentials(TRANSFER_ALL)
+                .await?
+                .top
+                .access_token
+        }
+        _ => bail!("give --token (TESSERA_TRANSFER_TOKEN), or --client-id and --client-secret"),
+    };
+    Ok(TransferClient::new(&url, &token)?)
+}
+
+/// `ENDPOINT_ID:PATH` (an empty path is `/`).
+fn split_target(s: &str) -> Result<(&str, &str)> {
+    match s.split_once(':') {
+        Some(("", _)) => bail!("{s:?}: the endpoint id is missing (EP:PATH)"),
+        Some((ep, "")) => Ok((ep, "/")),
+        Some((ep, path)) => Ok((ep, path)),
+        None => bail!("{s:?}: expected ENDPOINT_ID:PATH"),
+    }
+}
+
+pub(crate) async fn transfer(args: TransferArgs) -> Result<ExitCode> {
+    let (src_ep, src_path) = split_target(&args.source)?;
+    let (dst_ep, dst_path) = split_target(&args.destination)?;
+    let client = connect(&args.auth).await?;
+    let verify = match (args.verify_checksum, args.no_verify_checksum) {
+        (true, _) => Some(true),
+        (false, true) => Some(false),
+        (false, false) => None,
+    };
+    let submission = TransferSubmission {
+        submission_id: Some(client.submission_id().await?),
+        source_endpoint: Some(src_ep.to_owned()),
+        destination_endpoint: Some(dst_ep.to_owned()),
+        data: vec![TransferItem {
+            data_type: Some("transfer_item".into()),
+            source_path: src_path.to_owned(),
+            destination_path: dst_path.to_owned(),
+            recursive: args.recursive.then_some(true),
+            ..TransferItem::default()
+        }],
+        label: args.label.clone(),
+        sync_level: args.sync_level,
+        verify_checksum: verify,
+        ..TransferSubmission::default()
+    };
+    let result = client.submit_transfer(&submission).await?;
+    if std::io::stdout().is_terminal() {
+        println!("Task ID: {} ({})", result.task_id, result.message);
+    } else {
+        println!("{}", serde_json::to_string(&result)?);
+    }
+    if args.wait {
+        wait(&client, &result.task_id).await
+    } else {
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+pub(crate) async fn ls(args: LsArgs) -> Result<ExitCode> {
+    let (ep, path) = split_target(&args.target)?;
+    let client = connect(&args.auth).await?;
+    let list = client.ls(ep, path).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for f in &list.data {
+        let name = if f.kind == "dir" {
+            format!("{}/", f.name)
+        } else {
+            f.name.clone()
+        };
+        println!(
+            "{} {:>12} {} {}",
+            f.permissions, f.size, f.last_modified, name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn task(args: TaskArgs) -> Result<ExitCode> {
+    let client = connect(&args.auth).await?;
+    match args.command {
+        TaskCommand::Show { task_id } => {
+            let t = client.get_task(&task_id).await?;
+            println!("{}", serde_json::to_string_pretty(&t)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        TaskCommand::Wait { task_id } => wait(&client, &task_id).await,
+        TaskCommand::Cancel { task_id } => {
+            let answer = client.cancel_task(&task_id).await?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The numbers of a task document that progress shows.
+#[derive(Debug, Clone, PartialEq)]
+struct Progress {
+    status: String,
+    files: u64,
+    done: u64,
+    bytes: u64,
+    rate: u64,
+}
+
+impl Progress {
+    fn of(t: &Value) -> Self {
+        let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
+        Self {
+            status: t
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("UNKNOWN")
+                .to_owned(),
+            files: n("files"),
+            done: n("files_transferred") + n("files_skipped"),
+            bytes: n("bytes_transferred"),
+            rate: n("effective_bytes_per_second"),
+        }
+    }
+
+    fn line(&self, task_id: &str) -> String {
+        format!(
+            "task {task_id}: {} {}/{} files, {}, {}/s",
+            self.status,
+            self.done,
+            self.files,
+            HumanBytes(self.bytes),
+            HumanBytes(self.rate)
+        )
+    }
+}
+
+/// Polls the task until it leaves ACTIVE (and INACTIVE); exit 0 only for SUCCEEDED.
+async fn wait(client: &TransferClient, task_id: &str) -> Result<ExitCode> {
+    let terminal = std::io::stderr().is_terminal();
+    let bar = terminal.then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} files {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let mut last: Option<Progress> = None;
+    let mut pause = Duration::from_millis(50);
+    let doc = loop {
+        let doc = client.get_task(task_id).await?;
+        let p = Progress::of(&doc);
+        match &bar {
+            Some(bar) => {
+                bar.set_length(p.files);
+                bar.set_position(p.done);
+                bar.set_message(format!(
+                    "{}, {}/s {}",
+                    HumanBytes(p.bytes),
+                    HumanBytes(p.rate),
+                    p.status
+                ));
+            }
+            None if last.as_ref() != Some(&p) => eprintln!("{}", p.line(task_id)),
+            None => {}
+        }
+        let active = matches!(p.status.as_str(), "ACTIVE" | "INACTIVE");
+        last = Some(p);
+        if !active {
+            break doc;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    };
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let status = doc.get("status").and_then(Value::as_str).unwrap_or("");
+    if std::io::stdout().is_terminal() {
+        println!("Task {task_id} {status}");
+        if let Some(err) = doc.get("fatal_error").filter(|e| !e.is_null()) {
+            println!("fatal error: {err}");
+        }
+    } else {
+        println!("{}", serde_json::to_string(&doc)?);
+    }
+    Ok(if status == "SUCCEEDED" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn targets_split_at_the_first_colon() {
+        assert_eq!(split_target("ep:/a:b").unwrap(), ("ep", "/a:b"));
+        assert_eq!(split_target("ep:").unwrap(), ("ep", "/"));
+        assert!(split_target("/no/endpoint").is_err());
+        assert!(split_target(":/x").is_err());
+    }
+
+    #[test]
+    fn progress_lines_say_files_and_bytes() {
+        let t = serde_json::json!({"status": "ACTIVE", "files": 4, "files_transferred": 1,
+            "files_skipped": 1, "bytes_transferred": 2048, "effective_bytes_per_second": 1024});
+        let line = Progress::of(&t).line("t1");
+        assert_eq!(line, "task t1: ACTIVE 2/4 files, 2.00 KiB, 1.00 KiB/s");
+    }
+}

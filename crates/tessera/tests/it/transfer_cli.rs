@@ -1,0 +1,159 @@
+//! `tessera transfer`, `ls` and `task` against the real server: a small tree copied
+//! byte-identically with `--recursive --wait` (not on a terminal: plain progress lines), listed,
+//! the task shown as SUCCEEDED, and a bad endpoint refused with a clear error.
+
+use crate::process::{json, run, Server};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let rel = e.path().strip_prefix(root).unwrap().display().to_string();
+            if e.file_type().unwrap().is_dir() {
+                out.insert(rel + "/", Vec::new());
+                stack.push(e.path());
+            } else {
+                out.insert(rel, std::fs::read(e.path()).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::create_dir_all(src.path().join("tree/sub/deeper")).unwrap();
+    std::fs::create_dir_all(src.path().join("tree/empty")).unwrap();
+    std::fs::write(src.path().join("tree/a.txt"), "alpha\n").unwrap();
+    std::fs::write(
+        src.path().join("tree/sub/b.bin"),
+        (0..300_000u32).map(|i| (i % 253) as u8).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    std::fs::write(src.path().join("tree/sub/deeper/c d.txt"), "").unwrap();
+
+    let server = Server::start();
+    let client = json(&server.admin(
+        &["admin", "client", "add", "--name", "cli", "--confidential"],
+        None,
+    ));
+    let (id, secret) = (
+        client["client_id"].as_str().unwrap(),
+        client["client_secret"].as_str().unwrap(),
+    );
+    let add = |name: &str, dir: &Path| {
+        let out = json(&server.admin(
+            &[
+                "admin",
+                "endpoint",
+                "add",
+                "--name",
+                name,
+                "--path",
+                &dir.display().to_string(),
+                "--owner",
+                id,
+            ],
+            None,
+        ));
+        out["id"].as_str().unwrap().to_owned()
+    };
+    let (src_ep, dst_ep) = (add("src", src.path()), add("dst", dst.path()));
+    let env = [
+        ("TESSERA_AUTH_URL", server.url.as_str()),
+        ("TESSERA_CLIENT_ID", id),
+        ("TESSERA_CLIENT_SECRET", secret),
+    ];
+    let tessera = |args: &[&str]| run(args, None, None, &env);
+
+    let out = tessera(&[
+        "transfer",
+        &format!("{src_ep}:/tree/"),
+        &format!("{dst_ep}:/copy/"),
+        "--recursive",
+        "--verify-checksum",
+        "--sync-level",
+        "checksum",
+        "--label",
+        "cli test",
+        "--wait",
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "transfer failed: {stderr}\n{stdout}");
+    // stdout: the submission, then the finished task, one JSON document a line.
+    let docs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2, "{stdout}");
+    assert_eq!(docs[0]["code"], "Accepted");
+    let task_id = docs[0]["task_id"].as_str().unwrap().to_owned();
+    assert_eq!(docs[1]["task_id"], task_id.as_str());
+    assert_eq!(docs[1]["status"], "SUCCEEDED");
+    assert_eq!(docs[1]["label"], "cli test");
+    // stderr: plain progress lines (no bar, no escape codes), the last one SUCCEEDED.
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("task {task_id}: SUCCEEDED 3/3 files, ")),
+        "{stderr}"
+    );
+    assert_eq!(
+        tree(&src.path().join("tree")),
+        tree(&dst.path().join("copy"))
+    );
+
+    let out = tessera(&["ls", &format!("{dst_ep}:/copy/sub")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap())
+        .collect();
+    assert_eq!(names, ["b.bin", "deeper/"], "{listing}");
+    assert!(listing.contains(" 300000 "), "{listing}");
+    let listed = json(&tessera(&["ls", "--json", &format!("{dst_ep}:/copy/")]));
+    assert_eq!(listed["DATA_TYPE"], "file_list");
+    assert_eq!(listed["length"], 3);
+
+    let shown = json(&tessera(&["task", "show", &task_id]));
+    assert_eq!(shown["status"], "SUCCEEDED");
+    assert_eq!(shown["files_transferred"], 3);
+    assert_eq!(shown["bytes_transferred"], 300_006);
+    let waited = tessera(&["task", "wait", &task_id]);
+    assert!(waited.status.success());
+
+    // A bad endpoint: the server's words, a nonzero exit, no panic, no task.
+    let out = tessera(&[
+        "transfer",
+        "00000000-0000-4000-8000-000000000000:/tree/",
+        &format!("{dst_ep}:/again/"),
+        "--recursive",
+        "--wait",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: HTTP 404: "), "{stderr}");
+    assert!(stderr.contains("EndpointNotFound"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(!dst.path().join("again").exists());
+    let out = tessera(&["ls", "not-an-endpoint"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ENDPOINT_ID:PATH"));
+    let out = tessera(&["task", "show", "00000000-0000-4000-8000-000000000001"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
+}
