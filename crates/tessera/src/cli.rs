@@ -116,7 +116,7 @@ pub enum TaskCommand {
     Show { task_id: String },
     /// Wait until the task ends; exit 0 only if it SUCCEEDED.
     Wait { task_id: String },
-    /// Cancel the task; prints the server's answer.
+    /// Cancel the task; prints the server's answer. Exit 1 when it had already ended.
     Cancel { task_id: String },
 }
 

@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 use tessera_client::transfer::TRANSFER_ALL;
-use tessera_client::{AuthClient, TransferClient};
+use tessera_client::{AuthClient, ClientError, TransferClient};
 use tessera_proto::transfer::{TransferItem, TransferSubmission};
 
 async fn connect(auth: &TransferAuth) -> Result<TransferClient> {
@@ -121,7 +121,12 @@ pub(crate) async fn task(args: TaskArgs) -> Result<ExitCode> {
         TaskCommand::Cancel { task_id } => {
             let answer = client.cancel_task(&task_id).await?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
-            Ok(ExitCode::SUCCESS)
+            // `TaskComplete`: it had already ended, nothing was canceled.
+            Ok(if answer["code"] == "Canceled" {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
@@ -164,6 +169,18 @@ impl Progress {
     }
 }
 
+/// Failed polls in a row that `wait` rides out (a second apart) before it gives up.
+const MAX_POLL_FAILURES: u32 = 10;
+
+/// An error worth asking again after: the server unreachable or answering 5xx.
+fn transient(e: &ClientError) -> bool {
+    match e {
+        ClientError::Transport(_) => true,
+        ClientError::Api { status, .. } => *status >= 500,
+        ClientError::Decode(_) => false,
+    }
+}
+
 /// Polls the task until it leaves ACTIVE (and INACTIVE); exit 0 only for SUCCEEDED.
 async fn wait(client: &TransferClient, task_id: &str) -> Result<ExitCode> {
     let terminal = std::io::stderr().is_terminal();
@@ -180,8 +197,23 @@ async fn wait(client: &TransferClient, task_id: &str) -> Result<ExitCode> {
     });
     let mut last: Option<Progress> = None;
     let mut pause = Duration::from_millis(50);
+    let mut failures = 0;
     let doc = loop {
-        let doc = client.get_task(task_id).await?;
+        let doc = match client.get_task(task_id).await {
+            Ok(doc) => doc,
+            // The server restarting or a node failing over: the task lives on, so ask again.
+            Err(e) if transient(&e) && failures < MAX_POLL_FAILURES => {
+                failures += 1;
+                match &bar {
+                    Some(bar) => bar.set_message(format!("({e}; asking again)")),
+                    None => eprintln!("task {task_id}: {e}; asking again"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        failures = 0;
         let p = Progress::of(&doc);
         match &bar {
             Some(bar) => {
@@ -235,6 +267,17 @@ mod tests {
         assert_eq!(split_target("ep:").unwrap(), ("ep", "/"));
         assert!(split_target("/no/endpoint").is_err());
         assert!(split_target(":/x").is_err());
+    }
+
+    #[test]
+    fn only_unreachable_servers_and_5xx_are_asked_again() {
+        let api = |status| ClientError::Api {
+            status,
+            message: String::new(),
+        };
+        assert!(transient(&api(503)));
+        assert!(!transient(&api(404)));
+        assert!(!transient(&ClientError::Decode("x".into())));
     }
 
     #[test]

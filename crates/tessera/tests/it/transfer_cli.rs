@@ -134,6 +134,15 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
     assert_eq!(shown["bytes_transferred"], 300_006);
     let waited = tessera(&["task", "wait", &task_id]);
     assert!(waited.status.success());
+    // Canceling a finished task cancels nothing: the server says so, exit 1, still SUCCEEDED.
+    let out = tessera(&["task", "cancel", &task_id]);
+    assert_eq!(out.status.code(), Some(1));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["code"], "TaskComplete");
+    assert_eq!(
+        json(&tessera(&["task", "show", &task_id]))["status"],
+        "SUCCEEDED"
+    );
 
     // A bad endpoint: the server's words, a nonzero exit, no panic, no task.
     let out = tessera(&[
