@@ -111,6 +111,34 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
         tree(&dst.path().join("copy"))
     );
 
+    // Again with sync level checksum (the numbers, 3): nothing changed, nothing to copy.
+    let out = tessera(&[
+        "transfer",
+        &format!("{src_ep}:/tree/"),
+        &format!("{dst_ep}:/copy/"),
+        "-r",
+        "--sync-level",
+        "3",
+        "--no-verify-checksum",
+        "--wait",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with(": SUCCEEDED 3/3 files, 0 B, 0 B/s"),
+        "{stderr}"
+    );
+    let done: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(done["files_skipped"], 3, "{done}");
+    assert_eq!(done["sync_level"], 3, "{done}");
+    assert_eq!(
+        tree(&src.path().join("tree")),
+        tree(&dst.path().join("copy"))
+    );
+
     let out = tessera(&["ls", &format!("{dst_ep}:/copy/sub")]);
     assert!(
         out.status.success(),
