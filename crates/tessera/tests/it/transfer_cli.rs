@@ -139,6 +139,34 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
         tree(&dst.path().join("copy"))
     );
 
+    // On a terminal (a pty from util-linux `script`): the task id line and a redrawn bar.
+    match std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} transfer {src_ep}:/tree/ {dst_ep}:/on-a-tty/ -r --wait",
+            crate::process::BIN
+        ))
+        .arg("/dev/null")
+        .envs(env)
+        .env_remove("TESSERA_TRANSFER_TOKEN")
+        .output()
+    {
+        Ok(out) => {
+            let screen = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{screen}");
+            assert!(screen.contains("Task ID: "), "{screen}");
+            assert!(screen.contains("\x1b[2K"), "no bar drawn: {screen:?}");
+            assert!(screen.contains("3/3 files"), "{screen:?}");
+            assert!(screen.contains("[00:00:"), "{screen:?}");
+            assert!(screen.contains(" SUCCEEDED"), "{screen:?}");
+            assert_eq!(
+                tree(&src.path().join("tree")),
+                tree(&dst.path().join("on-a-tty"))
+            );
+        }
+        Err(e) => eprintln!("no `script` to make a terminal ({e}): the bar is not tested"),
+    }
+
     let out = tessera(&["ls", &format!("{dst_ep}:/copy/sub")]);
     assert!(
         out.status.success(),
