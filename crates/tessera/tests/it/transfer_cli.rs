@@ -180,6 +180,38 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
         .collect();
     assert_eq!(names, ["b.bin", "deeper/"], "{listing}");
     assert!(listing.contains(" 300000 "), "{listing}");
+    // With a transfer token instead of the client's credentials.
+    let token = tessera(&[
+        "token",
+        "get",
+        "urn:globus:auth:scope:transfer.api.globus.org:all",
+    ]);
+    assert!(token.status.success());
+    let token = String::from_utf8(token.stdout).unwrap();
+    let by_token = run(
+        &["ls", &format!("{dst_ep}:/copy/sub")],
+        None,
+        None,
+        &[
+            ("TESSERA_AUTH_URL", server.url.as_str()),
+            ("TESSERA_TRANSFER_TOKEN", token.trim()),
+        ],
+    );
+    assert!(by_token.status.success());
+    assert_eq!(by_token.stdout, out.stdout);
+    let out = run(
+        &[
+            "ls",
+            &format!("{dst_ep}:/copy/sub"),
+            "--token",
+            "not-a-token",
+        ],
+        None,
+        None,
+        &[("TESSERA_AUTH_URL", server.url.as_str())],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: HTTP 401"));
     let listed = json(&tessera(&["ls", "--json", &format!("{dst_ep}:/copy/")]));
     assert_eq!(listed["DATA_TYPE"], "file_list");
     assert_eq!(listed["length"], 3);
