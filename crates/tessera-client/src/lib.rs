@@ -17,12 +17,12 @@ pub use transfer::TransferClient;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("could not reach the auth server: {0}")]
+    #[error("could not reach the server: {0}")]
     Transport(#[from] reqwest::Error),
     /// The server answered with an error; `message` is its own description.
     #[error("HTTP {status}: {message}")]
     Api { status: u16, message: String },
-    #[error("unexpected answer from the auth server: {0}")]
+    #[error("unexpected answer from the server: {0}")]
     Decode(String),
 }
 

@@ -38,7 +38,8 @@ pub enum Command {
     /// List a directory of an endpoint: EP:PATH.
     Ls(LsArgs),
     /// Show, wait for or cancel a transfer task.
-    Task(TaskArgs),
+    #[command(subcommand)]
+    Task(TaskCommand),
 }
 
 /// How the transfer commands authenticate: a transfer token, or the client's credentials.
@@ -102,22 +103,26 @@ pub struct LsArgs {
     pub json: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct TaskArgs {
-    #[command(flatten)]
-    pub auth: TransferAuth,
-    #[command(subcommand)]
-    pub command: TaskCommand,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
     /// Print the task document as JSON.
-    Show { task_id: String },
+    Show {
+        task_id: String,
+        #[command(flatten)]
+        auth: TransferAuth,
+    },
     /// Wait until the task ends; exit 0 only if it SUCCEEDED.
-    Wait { task_id: String },
+    Wait {
+        task_id: String,
+        #[command(flatten)]
+        auth: TransferAuth,
+    },
     /// Cancel the task; prints the server's answer. Exit 1 when it had already ended.
-    Cancel { task_id: String },
+    Cancel {
+        task_id: String,
+        #[command(flatten)]
+        auth: TransferAuth,
+    },
 }
 
 #[derive(Debug, Args)]

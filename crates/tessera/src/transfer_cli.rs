@@ -3,7 +3,7 @@
 //! transfer token (`--token`). A progress bar on a terminal, plain lines when not on one.
 //! (`transfer.rs` is the server side's wiring; this is the client side.)
 
-use crate::cli::{LsArgs, TaskArgs, TaskCommand, TransferArgs, TransferAuth};
+use crate::cli::{LsArgs, TaskCommand, TransferArgs, TransferAuth};
 use anyhow::{bail, Context, Result};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -109,17 +109,16 @@ pub(crate) async fn ls(args: LsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) async fn task(args: TaskArgs) -> Result<ExitCode> {
-    let client = connect(&args.auth).await?;
-    match args.command {
-        TaskCommand::Show { task_id } => {
-            let t = client.get_task(&task_id).await?;
+pub(crate) async fn task(command: TaskCommand) -> Result<ExitCode> {
+    match command {
+        TaskCommand::Show { task_id, auth } => {
+            let t = connect(&auth).await?.get_task(&task_id).await?;
             println!("{}", serde_json::to_string_pretty(&t)?);
             Ok(ExitCode::SUCCESS)
         }
-        TaskCommand::Wait { task_id } => wait(&client, &task_id).await,
-        TaskCommand::Cancel { task_id } => {
-            let answer = client.cancel_task(&task_id).await?;
+        TaskCommand::Wait { task_id, auth } => wait(&connect(&auth).await?, &task_id).await,
+        TaskCommand::Cancel { task_id, auth } => {
+            let answer = connect(&auth).await?.cancel_task(&task_id).await?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
             // `TaskComplete`: it had already ended, nothing was canceled.
             Ok(if answer["code"] == "Canceled" {

@@ -250,6 +250,15 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
     let out = tessera(&["ls", "not-an-endpoint"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ENDPOINT_ID:PATH"));
+    // The token after the subcommand, as for every other flag; a server that is not there.
+    let out = run(
+        &["task", "show", &task_id, "--token", "t"],
+        None,
+        None,
+        &[("TESSERA_AUTH_URL", "http://127.0.0.1:1")],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: could not reach the server"));
     let out = tessera(&["task", "show", "00000000-0000-4000-8000-000000000001"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
