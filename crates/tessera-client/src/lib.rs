@@ -1,5 +1,6 @@
 //! A Rust client for the Globus Auth API as Tessera serves it: what `globus_sdk`'s
-//! `ConfidentialAppAuthClient` does, for the operations Tessera's own commands need.
+//! `ConfidentialAppAuthClient` does, for the operations Tessera's own commands need; and small
+//! `GroupsClient` and `TransferClient`s for the Groups v2 and Transfer v0.10 APIs.
 //!
 //! It speaks only HTTP and the wire types of `tessera-proto`; it must never depend on the
 //! server's crates, so that it stays usable by any Rust program talking to any deployment.
