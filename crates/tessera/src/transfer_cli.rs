@@ -240,11 +240,13 @@ async fn wait(client: &TransferClient, task_id: &str) -> Result<ExitCode> {
         bar.finish();
     }
     let status = doc.get("status").and_then(Value::as_str).unwrap_or("");
+    // Why it failed, on standard error in both modes: `FILE_NOT_FOUND: /x: not found: /x`.
+    if let Some(err) = doc.get("fatal_error").filter(|e| !e.is_null()) {
+        let text = |k: &str| err.get(k).and_then(Value::as_str).unwrap_or_default();
+        eprintln!("task {task_id}: {}: {}", text("code"), text("description"));
+    }
     if std::io::stdout().is_terminal() {
         println!("Task {task_id} {status}");
-        if let Some(err) = doc.get("fatal_error").filter(|e| !e.is_null()) {
-            println!("fatal error: {err}");
-        }
     } else {
         println!("{}", serde_json::to_string(&doc)?);
     }

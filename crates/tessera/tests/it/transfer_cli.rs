@@ -247,6 +247,25 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(!dst.path().join("again").exists());
+    // A task that fails: exit 1, the reason on standard error, the FAILED task on stdout.
+    let out = tessera(&[
+        "transfer",
+        &format!("{src_ep}:/missing"),
+        &format!("{dst_ep}:/nothing"),
+        "--wait",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(": FAILED 0/0 files"), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with(": FILE_NOT_FOUND: /missing: not found: /missing"),
+        "{stderr}"
+    );
+    let failed: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(failed["status"], "FAILED");
     let out = tessera(&["ls", "not-an-endpoint"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ENDPOINT_ID:PATH"));
