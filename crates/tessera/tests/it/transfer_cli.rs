@@ -256,11 +256,15 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(": FAILED 0/0 files"), "{stderr}");
+    let submitted: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    let failed_id = submitted["task_id"].as_str().unwrap();
     assert!(
-        stderr
-            .trim_end()
-            .ends_with(": FILE_NOT_FOUND: /missing: not found: /missing"),
+        stderr.contains(&format!("task {failed_id}: FAILED 0/0 files")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("task {failed_id}: FILE_NOT_FOUND: /missing")),
         "{stderr}"
     );
     let failed: serde_json::Value =
