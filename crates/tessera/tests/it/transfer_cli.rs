@@ -222,6 +222,26 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
     assert_eq!(shown["bytes_transferred"], 300_006);
     let waited = tessera(&["task", "wait", &task_id]);
     assert!(waited.status.success());
+    // Without --wait: the submission alone, then `task wait` follows it to the end.
+    let out = tessera(&[
+        "transfer",
+        &format!("{src_ep}:/tree/a.txt"),
+        &format!("{dst_ep}:/single.txt"),
+    ]);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty());
+    let later = json(&out)["task_id"].as_str().unwrap().to_owned();
+    let waited = tessera(&["task", "wait", &later]);
+    let stderr = String::from_utf8_lossy(&waited.stderr);
+    assert!(waited.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("task {later}: SUCCEEDED 1/1 files, 6 B")),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(dst.path().join("single.txt")).unwrap(),
+        b"alpha\n"
+    );
     // Canceling a finished task cancels nothing: the server says so, exit 1, still SUCCEEDED.
     let out = tessera(&["task", "cancel", &task_id]);
     assert_eq!(out.status.code(), Some(1));
