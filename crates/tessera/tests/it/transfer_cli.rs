@@ -252,6 +252,36 @@ fn tessera_transfer_copies_a_tree_and_ls_and_task_show_it() {
         "SUCCEEDED"
     );
 
+    // Canceling a running task: 1000 files and 32 MiB take the (debug) server seconds, the
+    // cancel comes right after the submission.
+    let many = src.path().join("many");
+    std::fs::create_dir(&many).unwrap();
+    for f in 0..1000 {
+        std::fs::write(many.join(format!("f{f:04}")), vec![b'x'; 1024]).unwrap();
+    }
+    std::fs::write(many.join("big"), vec![7u8; 32 << 20]).unwrap();
+    let out = tessera(&[
+        "transfer",
+        &format!("{src_ep}:/many/"),
+        &format!("{dst_ep}:/many/"),
+        "-r",
+        "--verify-checksum",
+    ]);
+    let running = json(&out)["task_id"].as_str().unwrap().to_owned();
+    let out = tessera(&["task", "cancel", &running]);
+    assert_eq!(json(&out)["code"], "Canceled");
+    let waited = tessera(&["task", "wait", &running]);
+    let stderr = String::from_utf8_lossy(&waited.stderr);
+    assert_eq!(waited.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("task {running}: FAILED ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("task {running}: CANCELED: ")),
+        "{stderr}"
+    );
+
     // A bad endpoint: the server's words, a nonzero exit, no panic, no task.
     let out = tessera(&[
         "transfer",
