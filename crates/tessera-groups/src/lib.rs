@@ -2,7 +2,7 @@
 //!
 //! It is an ordinary resource server of the auth server beside it: callers present tokens for
 //! `groups.api.globus.org`, which [`tessera_guard::Guard`] validates over HTTP with that resource
-//! server's own client credentials ([`provision::credential`] makes them at start), exactly as a
+//! server's own client credentials (`tessera serve` provisions them at start), exactly as a
 //! third-party service would. Groups and memberships live in `tessera-store`
 //! (`GroupRepository`); the rules of who may change which membership are pure, in
 //! `tessera_core::group`. Nothing here caches memberships: every request reads them, so a
@@ -12,7 +12,6 @@
 pub mod caller;
 pub mod error;
 mod http;
-pub mod provision;
 pub mod service;
 pub mod view;
 

@@ -4,6 +4,7 @@ mod admin;
 mod groups;
 mod seeds;
 mod serve;
+mod service_credential;
 mod transfer;
 mod transfer_cli;
 

@@ -42,9 +42,11 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.registration = settings.registration;
     let clock = Arc::new(SystemClock);
     // Before the auth server starts: its caches then hold no stale copy of the groups client.
-    let groups_credential = tessera_groups::provision::credential(
+    let groups_credential = crate::service_credential::credential(
         store.as_ref(),
         settings.keys.master_key.encode().as_bytes(),
+        tessera_groups::caller::RESOURCE_SERVER,
+        "tessera serve: the Groups service's guard",
         tessera_core::clock::Clock::now(clock.as_ref()),
     )
     .await
@@ -114,14 +116,14 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
 /// The Groups service, a resource server of the auth server on this very listener: its guard
 /// introspects over loopback HTTP like any third-party service.
 fn groups_state(
-    credential: &tessera_groups::provision::Credential,
+    credential: &crate::service_credential::Credential,
     local: std::net::SocketAddr,
     store: Arc<dyn tessera_store::Store>,
     clock: Arc<SystemClock>,
 ) -> Result<tessera_groups::GroupsState> {
     let guard = tessera_guard::Guard::builder(
-        &format!("http://{local}"),
-        &credential.client_id.to_string(),
+        &crate::service_credential::loopback(local),
+        &credential.client_id,
         credential.secret.expose(),
     )
     .audience(tessera_groups::caller::RESOURCE_SERVER)
