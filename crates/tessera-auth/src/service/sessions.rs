@@ -78,6 +78,32 @@ pub async fn sign_in(
     address: Option<&str>,
 ) -> Result<(BrowserSession, Secret, Identity), SignInError> {
     let identity = verify(state, username, password, address).await?;
+    let (session, secret) = open(state, &identity, Proof::password()).await?;
+    Ok((session, secret, identity))
+}
+
+/// How a person proved who they are for one sign-in; the session model (`session_info`,
+/// `session_required_mfa`) is built from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proof {
+    /// A second factor was used (TOTP, or an upstream IdP's `amr` the operator trusts).
+    pub mfa: bool,
+}
+
+impl Proof {
+    pub fn password() -> Self {
+        Proof { mfa: false }
+    }
+}
+
+/// Opens a session for an identity that has already proved itself (password form, upstream
+/// IdP callback, MFA step). The returned secret goes into the cookie.
+pub async fn open(
+    state: &AppState,
+    identity: &Identity,
+    proof: Proof,
+) -> Result<(BrowserSession, Secret), StoreError> {
+    let _ = proof;
     let now = state.clock.now();
     let (secret, hash) = TokenKind::Session.generate(state.rng.as_ref());
     let session = BrowserSession {
@@ -91,7 +117,7 @@ pub async fn sign_in(
     };
     state.store.insert_session(&session).await?;
     tracing::info!(event = "sign_in", identity = %identity.id, "signed in");
-    Ok((session, secret, identity))
+    Ok((session, secret))
 }
 
 /// The live session a cookie names, with its identity.
