@@ -19,6 +19,7 @@ mod sql_device;
 mod sql_groups;
 mod sql_registration;
 mod sql_transfer;
+mod sql_upstream;
 mod sqlite;
 pub mod transfer;
 mod writer;
@@ -46,6 +47,7 @@ use tessera_core::registration::ClientRegistration;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
 use tessera_core::session::BrowserSession;
+use tessera_core::upstream::{UpstreamIdp, UpstreamLogin};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -354,6 +356,41 @@ pub trait RegistrationRepository {
     ) -> Result<bool, StoreError>;
 }
 
+/// Upstream OpenID Connect identity providers (`sql_upstream.rs`).
+#[async_trait]
+pub trait UpstreamRepository {
+    /// `Conflict` when an IdP with this issuer exists.
+    async fn insert_upstream_idp(&self, idp: &UpstreamIdp) -> Result<(), StoreError>;
+    /// Oldest first.
+    async fn upstream_idps(&self) -> Result<Vec<UpstreamIdp>, StoreError>;
+    async fn upstream_idp(&self, id: Uuid) -> Result<Option<UpstreamIdp>, StoreError>;
+    /// Deletes the IdP and its sign-ins in flight; its people's identities (and their
+    /// `(issuer, sub)` keys) stay. False when unknown.
+    async fn delete_upstream_idp(&self, id: Uuid) -> Result<bool, StoreError>;
+    /// The identity an upstream `(issuer, sub)` is, if it signed in before.
+    async fn upstream_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Identity>, StoreError>;
+    /// A new identity (no password) and its `(issuer, sub)` key, in one transaction;
+    /// `Conflict` when the username is taken or the key exists.
+    async fn insert_upstream_identity(
+        &self,
+        identity: &Identity,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<(), StoreError>;
+    async fn insert_upstream_login(&self, login: &UpstreamLogin) -> Result<(), StoreError>;
+    /// Deletes and returns the sign-in with this state hash if it is unexpired at `at`:
+    /// a callback uses it once, however many times it is replayed.
+    async fn claim_upstream_login(
+        &self,
+        state_hash: &SecretHash,
+        at: UnixTime,
+    ) -> Result<Option<UpstreamLogin>, StoreError>;
+}
+
 /// Where a new consent hangs in the tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsentParent {
@@ -543,6 +580,7 @@ pub trait Store:
     + AuthorizationRepository
     + DeviceRepository
     + RegistrationRepository
+    + UpstreamRepository
     + ConsentRepository
     + MaintenanceRepository
     + AuditRepository

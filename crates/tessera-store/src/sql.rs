@@ -704,6 +704,7 @@ macro_rules! impl_repositories {
         $crate::sql_clients::impl_client_deletion!($store, $db, $row);
         $crate::sql_device::impl_device_grants!($store, $db, $row);
         $crate::sql_registration::impl_registrations!($store, $db, $row);
+        $crate::sql_upstream::impl_upstream!($store, $db, $row);
 
         impl $store {
             /// Deletes row `id` (`delete`) in one transaction with the check that nothing refers to
