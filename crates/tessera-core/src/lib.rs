@@ -24,3 +24,4 @@ pub mod secret;
 pub mod seed;
 pub mod session;
 pub mod token;
+pub mod totp;
