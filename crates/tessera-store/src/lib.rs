@@ -342,6 +342,21 @@ pub trait SessionModelRepository {
     async fn recovery_codes_left(&self, identity_id: Uuid) -> Result<i64, StoreError>;
     /// Removes the TOTP credential and recovery codes; false when there was none.
     async fn remove_totp(&self, identity_id: Uuid) -> Result<bool, StoreError>;
+    /// A sign-in waiting for its second factor (the cookie secret's hash).
+    async fn insert_mfa_challenge(
+        &self,
+        hash: &SecretHash,
+        identity_id: Uuid,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The identity of a live challenge.
+    async fn mfa_challenge(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<Uuid>, StoreError>;
+    /// Ends a challenge; false when it was ended before (a second tab, another node).
+    async fn delete_mfa_challenge(&self, hash: &SecretHash) -> Result<bool, StoreError>;
 }
 
 #[async_trait]

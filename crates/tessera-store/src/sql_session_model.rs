@@ -207,6 +207,47 @@ macro_rules! impl_session_model {
                 tx.commit().await?;
                 Ok(done.rows_affected() == 1)
             }
+
+            async fn insert_mfa_challenge(
+                &self,
+                hash: &SecretHash,
+                identity_id: Uuid,
+                expires_at: UnixTime,
+            ) -> Result<(), StoreError> {
+                ::sqlx::query(
+                    "INSERT INTO mfa_challenges (hash, identity_id, expires_at) VALUES ($1, $2, $3)",
+                )
+                .bind(hash.as_bytes().to_vec())
+                .bind(identity_id.to_string())
+                .bind(expires_at)
+                .execute(&self.writer)
+                .await
+                .map_err(conflict("an MFA challenge"))?;
+                Ok(())
+            }
+
+            async fn mfa_challenge(
+                &self,
+                hash: &SecretHash,
+                now: UnixTime,
+            ) -> Result<Option<Uuid>, StoreError> {
+                let id: Option<String> = ::sqlx::query_scalar(
+                    "SELECT identity_id FROM mfa_challenges WHERE hash = $1 AND expires_at > $2",
+                )
+                .bind(hash.as_bytes().to_vec())
+                .bind(now)
+                .fetch_optional(&self.writer)
+                .await?;
+                id.map(|i| q::uuid("mfa_challenges", &i)).transpose()
+            }
+
+            async fn delete_mfa_challenge(&self, hash: &SecretHash) -> Result<bool, StoreError> {
+                let done = ::sqlx::query("DELETE FROM mfa_challenges WHERE hash = $1")
+                    .bind(hash.as_bytes().to_vec())
+                    .execute(&self.writer)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
         }
     };
 }

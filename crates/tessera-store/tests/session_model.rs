@@ -147,3 +147,24 @@ async fn totp_steps_and_recovery_codes_are_used_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_mfa_challenge_lives_until_it_expires_or_ends() {
+    each_backend(|store| async move {
+        let (h, alice) = (SecretHash::of("challenge"), Uuid::new_v4());
+        store.insert_mfa_challenge(&h, alice, 100).await.unwrap();
+        assert_eq!(store.mfa_challenge(&h, 99).await.unwrap(), Some(alice));
+        assert_eq!(store.mfa_challenge(&h, 100).await.unwrap(), None, "expired");
+        assert_eq!(
+            store
+                .mfa_challenge(&SecretHash::of("other"), 1)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(store.delete_mfa_challenge(&h).await.unwrap());
+        assert!(!store.delete_mfa_challenge(&h).await.unwrap());
+        assert_eq!(store.mfa_challenge(&h, 1).await.unwrap(), None);
+    })
+    .await;
+}

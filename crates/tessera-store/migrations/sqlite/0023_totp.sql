@@ -17,3 +17,11 @@ CREATE TABLE mfa_recovery_codes (
     used_at     INTEGER
 );
 CREATE INDEX mfa_recovery_codes_identity ON mfa_recovery_codes(identity_id);
+
+-- A password proven, the second factor still to come: the cookie holds a secret whose SHA-256
+-- is hash; the row lives a few minutes and goes when the code is accepted.
+CREATE TABLE mfa_challenges (
+    hash        BLOB PRIMARY KEY NOT NULL,
+    identity_id TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL
+);
