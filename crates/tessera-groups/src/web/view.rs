@@ -197,10 +197,11 @@ impl GroupPage {
             .collect();
         let several = allowed.values().any(|ids| ids.len() > 1);
         let mut own_buttons = Vec::new();
-        // Joining outright makes asking pointless: offer one of the two.
-        let skip_request = may("join");
+        // A group that takes join requests wants its admins to decide: the page asks (the API
+        // also lets such a group be joined outright). An invitation is accepted, not joined.
+        let skip_join = may("request_join") || may("accept");
         for (action, label, class) in SELF_ACTIONS {
-            if action == "request_join" && skip_request {
+            if action == "join" && skip_join {
                 continue;
             }
             for id in allowed.get(action).map(Vec::as_slice).unwrap_or_default() {
