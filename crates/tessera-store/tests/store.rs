@@ -743,12 +743,24 @@ async fn projects_by_admin_update_and_delete_only_when_empty() {
             ids(store.projects_of_admin_groups(&[g56, g55]).await.unwrap()),
             vec![p2.id]
         );
-        assert!(store.projects_of_admin_groups(&[g56]).await.unwrap().is_empty());
-        assert!(store.projects_of_admin_groups(&[]).await.unwrap().is_empty());
+        assert!(store
+            .projects_of_admin_groups(&[g56])
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .projects_of_admin_groups(&[])
+            .await
+            .unwrap()
+            .is_empty());
         let mut regrouped = p2.clone();
         regrouped.admin_group_ids = Some(vec![g56]);
         assert!(store.update_project(&regrouped).await.unwrap());
-        assert!(store.projects_of_admin_groups(&[g55]).await.unwrap().is_empty());
+        assert!(store
+            .projects_of_admin_groups(&[g55])
+            .await
+            .unwrap()
+            .is_empty());
         assert_eq!(
             ids(store.projects_of_admin_groups(&[g56]).await.unwrap()),
             vec![p2.id]
