@@ -203,6 +203,8 @@ pub trait ProjectRepository {
     async fn project(&self, id: Uuid) -> Result<Option<Project>, StoreError>;
     /// The projects any of `identities` administers, oldest first.
     async fn projects_of_admins(&self, identities: &[Uuid]) -> Result<Vec<Project>, StoreError>;
+    /// The projects whose `admin_group_ids` name any of `groups`, oldest first.
+    async fn projects_of_admin_groups(&self, groups: &[Uuid]) -> Result<Vec<Project>, StoreError>;
     /// Replaces the mutable fields and the admins; false when unknown.
     async fn update_project(&self, project: &Project) -> Result<bool, StoreError>;
     /// False when unknown; `Conflict` while clients or policies belong to it.

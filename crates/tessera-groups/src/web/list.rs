@@ -153,8 +153,10 @@ pub(super) async fn create<H: Host>(
         parent_id: None,
         terms_and_conditions: None,
         policies: Some(PoliciesInput {
-            group_visibility: Some(draft.visibility.clone()),
-            group_members_visibility: Some(draft.members_visibility.clone()),
+            // Left out of the form: the defaults (private, managers).
+            group_visibility: Some(draft.visibility.clone()).filter(|v| !v.is_empty()),
+            group_members_visibility: Some(draft.members_visibility.clone())
+                .filter(|v| !v.is_empty()),
             join_requests: Some(draft.join_requests),
             ..PoliciesInput::default()
         }),
@@ -190,11 +192,33 @@ async fn refused<H: Host>(
 /// A service message as the end of a sentence: first letter up, a full stop.
 pub(super) fn sentence(detail: &str) -> String {
     let mut s: String = detail.trim().to_owned();
-    if let Some(first) = s.get(..1) {
-        s.replace_range(..1, &first.to_uppercase());
+    // A field name (`group_visibility`) keeps its spelling.
+    let first_word = s.split_whitespace().next().unwrap_or("");
+    if !first_word.contains('_') {
+        if let Some(first) = s.get(..1) {
+            s.replace_range(..1, &first.to_uppercase());
+        }
     }
     if !s.ends_with('.') {
         s.push('.');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sentence;
+
+    #[test]
+    fn service_messages_read_as_sentences() {
+        assert_eq!(
+            sentence("a group name must not be empty"),
+            "A group name must not be empty."
+        );
+        assert_eq!(
+            sentence("group_visibility must be authenticated or private."),
+            "group_visibility must be authenticated or private."
+        );
+        assert_eq!(sentence(""), ".");
+    }
 }

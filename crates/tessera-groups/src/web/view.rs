@@ -158,10 +158,12 @@ pub(crate) struct GroupPage {
     can_see_members: bool,
 }
 
-const SELF_ACTIONS: [(&str, &str, &str); 5] = [
+/// What a person may do as themselves, as the page offers it. Not `join`: the API lets a
+/// group that takes join requests be joined outright, and an invitee join, but the page asks
+/// (so the group's admins decide) and accepts invitations.
+const SELF_ACTIONS: [(&str, &str, &str); 4] = [
     ("accept", "Accept invitation", ""),
     ("decline", "Decline", "secondary"),
-    ("join", "Join", ""),
     ("request_join", "Ask to join", ""),
     ("leave", "Leave group", "danger"),
 ];
@@ -197,12 +199,7 @@ impl GroupPage {
             .collect();
         let several = allowed.values().any(|ids| ids.len() > 1);
         let mut own_buttons = Vec::new();
-        // Joining outright makes asking pointless: offer one of the two.
-        let skip_request = may("join");
         for (action, label, class) in SELF_ACTIONS {
-            if action == "request_join" && skip_request {
-                continue;
-            }
             for id in allowed.get(action).map(Vec::as_slice).unwrap_or_default() {
                 let who = names.get(id.as_str()).copied().unwrap_or_default();
                 own_buttons.push(Button {
@@ -218,8 +215,17 @@ impl GroupPage {
             }
         }
         let admin = may("change_role");
-        let members = list(doc, "memberships")
-            .iter()
+        // Requests to decide first, then members, invitations, and the ones gone.
+        let order = |status: &str| match status {
+            "pending" => 0,
+            "active" => 1,
+            "invited" => 2,
+            _ => 3,
+        };
+        let mut rows: Vec<&Value> = list(doc, "memberships").iter().collect();
+        rows.sort_by_key(|m| (order(&text(m, "status")), text(m, "username")));
+        let members = rows
+            .into_iter()
             .map(|m| {
                 let identity_id = text(m, "identity_id");
                 let status = text(m, "status");
@@ -335,5 +341,64 @@ impl GroupPage {
                 vec!["member"]
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ME: &str = "00000000-0000-4000-8000-000000000001";
+    const CY: &str = "00000000-0000-4000-8000-000000000003";
+
+    fn doc(allowed: Value, memberships: Value, mine: Value) -> Value {
+        json!({
+            "id": "00000000-0000-4000-8000-0000000000aa", "name": "Lab", "description": null,
+            "policies": {"group_visibility": "private", "group_members_visibility": "managers",
+                         "join_requests": true, "is_high_assurance": false, "signup_fields": []},
+            "allowed_actions": allowed, "memberships": memberships, "my_memberships": mine,
+        })
+    }
+
+    fn buttons(p: &GroupPage) -> Vec<&str> {
+        p.own_buttons.iter().map(|b| b.action).collect()
+    }
+
+    #[test]
+    fn a_pending_person_is_offered_nothing_even_where_the_api_would_let_them_join() {
+        let me =
+            json!([{"identity_id": ME, "username": "me", "role": "member", "status": "pending"}]);
+        let p = GroupPage::from_doc(&doc(
+            json!({"join": [ME], "request_join": []}),
+            json!([]),
+            me,
+        ));
+        assert!(buttons(&p).is_empty());
+        assert!(!p.can_invite);
+    }
+
+    #[test]
+    fn an_admin_decides_requests_first_and_changes_roles_of_active_members() {
+        let ms = json!([
+            {"identity_id": ME, "username": "me", "role": "admin", "status": "active"},
+            {"identity_id": CY, "username": "cy", "role": "member", "status": "pending"},
+        ]);
+        let me =
+            json!([{"identity_id": ME, "username": "me", "role": "admin", "status": "active"}]);
+        let all = json!({"invite": [ME], "approve": [ME], "remove": [ME], "change_role": [ME], "leave": []});
+        let p = GroupPage::from_doc(&doc(all, ms, me));
+        assert!(
+            buttons(&p).is_empty(),
+            "the last admin is not offered leave"
+        );
+        assert_eq!(p.members[0].username, "cy");
+        let cy: Vec<&str> = p.members[0].buttons.iter().map(|b| b.action).collect();
+        assert_eq!(cy, vec!["approve", "reject"]);
+        assert!(p.members[0].roles.is_empty());
+        assert!(p.members[1].own && p.members[1].buttons.is_empty());
+        assert_eq!(p.members[1].roles.len(), 3);
+        assert!(p.can_invite);
+        assert_eq!(p.invite_roles, vec!["member", "manager", "admin"]);
     }
 }
