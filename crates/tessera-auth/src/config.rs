@@ -48,6 +48,8 @@ pub struct AuthConfig {
     /// RFC 7591 dynamic client registration: off (the default), open to anyone, or gated by
     /// an initial access token.
     pub registration: Registration,
+    /// Where groups come from for scopes granted by group, and the SciToken lifetime.
+    pub group_sources: crate::group_sources::GroupSourcesConfig,
 }
 
 /// Who may register a client at `/v2/oauth2/register` (the `registration` setting).
@@ -96,6 +98,7 @@ impl AuthConfig {
             master_key: None,
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             registration: Registration::Off,
+            group_sources: crate::group_sources::GroupSourcesConfig::default(),
         }
     }
 

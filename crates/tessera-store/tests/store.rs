@@ -98,6 +98,7 @@ fn all_scope(owner: Uuid) -> Scope {
         required_domains: vec![],
         dependent_scopes: vec![],
         created_at: 3,
+        group_rule: None,
     }
 }
 

@@ -424,7 +424,7 @@ pub enum AdminClient {
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// Access tokens for this client's scopes: opaque (default) or jwt (RFC 9068).
-        #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt"])]
+        #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt", "scitoken"])]
         access_token_format: String,
         #[command(flatten)]
         store: StoreArgs,
