@@ -11,6 +11,7 @@ pub mod cache;
 pub mod client_addr;
 pub mod config;
 pub mod dns;
+pub mod group_sources;
 pub mod http;
 pub mod keys;
 pub mod metrics;

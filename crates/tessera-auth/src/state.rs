@@ -54,6 +54,8 @@ pub struct Inner {
     pub audit: AuditWriter,
     /// Client-credentials issuance counted for the audit log (written once a second).
     pub issuance: crate::audit::IssuanceTally,
+    /// POSIX and LDAP group lookups (cached) for scopes granted by group.
+    pub group_sources: crate::group_sources::GroupSources,
 }
 
 impl std::ops::Deref for AppState {
@@ -95,7 +97,9 @@ impl AppState {
         let weak: std::sync::Weak<CacheSink> = Arc::downgrade(&sink);
         let weak: std::sync::Weak<dyn ChangeSink> = weak;
         feed.subscribe(weak).await?;
+        let group_sources = crate::group_sources::GroupSources::new(config.group_sources.clone());
         let state = Self(Arc::new(Inner {
+            group_sources,
             config,
             writer: TokenWriter::spawn(store.clone()),
             audit: AuditWriter::spawn(store.clone()),

@@ -98,12 +98,14 @@ impl Visibility {
 
 /// How access tokens for a resource server's scopes are issued (a Tessera extension): opaque
 /// strings checked by introspection (the default, as Globus), or RFC 9068 JWTs that a
-/// resource server can check offline against the JWKS.
+/// resource server can check offline against the JWKS, or SciToken/WLCG-profile JWTs whose
+/// `scope` holds path capabilities (`read:/data`) for storage systems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AccessTokenFormat {
     #[default]
     Opaque,
     Jwt,
+    SciToken,
 }
 
 impl AccessTokenFormat {
@@ -111,12 +113,14 @@ impl AccessTokenFormat {
         match self {
             Self::Opaque => "opaque",
             Self::Jwt => "jwt",
+            Self::SciToken => "scitoken",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "opaque" => Some(Self::Opaque),
             "jwt" => Some(Self::Jwt),
+            "scitoken" => Some(Self::SciToken),
             _ => None,
         }
     }

@@ -260,6 +260,7 @@ mod expand_tests {
                 })
                 .collect(),
             created_at: 0,
+            group_rule: None,
         }
     }
 

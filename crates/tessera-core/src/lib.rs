@@ -20,6 +20,7 @@ pub mod random;
 pub mod redirect;
 pub mod registration;
 pub mod scope;
+pub mod scope_rule;
 pub mod secret;
 pub mod seed;
 pub mod session;

@@ -31,6 +31,9 @@ pub struct Scope {
     pub required_domains: Vec<String>,
     pub dependent_scopes: Vec<DependentScope>,
     pub created_at: UnixTime,
+    /// Only members of these groups get the scope, with these capabilities (a Tessera
+    /// extension, `crate::scope_rule`); `None`: anyone who consents.
+    pub group_rule: Option<crate::scope_rule::GroupRule>,
 }
 
 /// The scope string a client's scope with this suffix gets: the URN form when the client has
@@ -180,6 +183,7 @@ mod tests {
             required_domains: vec![],
             dependent_scopes: vec![],
             created_at: 0,
+            group_rule: None,
         }
     }
 

@@ -313,6 +313,7 @@ pub fn scopes(now: UnixTime) -> Vec<Scope> {
                 required_domains: vec![],
                 dependent_scopes,
                 created_at: now,
+                group_rule: None,
             });
         }
     }

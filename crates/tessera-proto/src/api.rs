@@ -143,8 +143,8 @@ pub struct ClientObject {
     /// A Tessera extension: the policy of the client's project its users must satisfy.
     #[serde(default)]
     pub authentication_policy: Option<String>,
-    /// Tessera extension: `opaque` (default) or `jwt` (RFC 9068) access tokens for this
-    /// client's scopes.
+    /// Tessera extension: `opaque` (default), `jwt` (RFC 9068) or `scitoken` (SciToken/WLCG
+    /// profile) access tokens for this client's scopes.
     #[serde(default = "opaque")]
     pub access_token_format: String,
 }
@@ -174,6 +174,22 @@ pub struct ScopeObject {
     pub allows_refresh_token: bool,
     pub required_domains: Vec<String>,
     pub dependent_scopes: Vec<DependentScopeObject>,
+    /// Tessera extension: only members of these groups get the scope (absent: anyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_rule: Option<GroupRuleObject>,
+}
+
+/// A scope's group rule (Tessera extension, `group_rule` on scopes): members of any of
+/// `groups` (`tessera:<group id>`, `posix:<name>`, `ldap:<name>`) get the scope, and its
+/// tokens carry `capabilities` (`read:/data`, `write:/home/{username}`, `storage.read:/x`)
+/// expanded per user (`{username}`, `{posix_uid}`, `{group}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GroupRuleObject {
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
 }
 
 /// The body of `POST /v2/api/clients/{id}/scopes`, inside `{"scope": …}`. Fields the SDK did
@@ -193,6 +209,9 @@ pub struct ScopeCreate {
     pub required_domains: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dependent_scopes: Option<Vec<DependentScopeObject>>,
+    /// Tessera extension: who may get the scope (see [`GroupRuleObject`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_rule: Option<GroupRuleObject>,
 }
 
 /// The body of `PUT /v2/api/scopes/{id}`: every field optional.
@@ -212,6 +231,13 @@ pub struct ScopeUpdate {
     pub required_domains: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dependent_scopes: Option<Vec<DependentScopeObject>>,
+    /// Tessera extension: a new group rule, or `null` to remove it.
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub group_rule: Option<Option<GroupRuleObject>>,
 }
 
 /// `{"scope": …}`: the envelope every scope request and response uses.

@@ -28,6 +28,25 @@ pub(crate) fn json_list(table: &'static str, s: &str) -> Result<Vec<String>, Sto
     })
 }
 
+/// A scope's group rule as stored (`NULL`: none).
+pub(crate) fn group_rule_to_json(
+    rule: Option<&tessera_core::scope_rule::GroupRule>,
+) -> Option<String> {
+    rule.map(to_json)
+}
+
+pub(crate) fn group_rule_from_json(
+    s: Option<String>,
+) -> Result<Option<tessera_core::scope_rule::GroupRule>, StoreError> {
+    s.map(|s| {
+        serde_json::from_str(&s).map_err(|e| StoreError::Corrupt {
+            table: "scopes",
+            detail: format!("bad group_rule: {e}"),
+        })
+    })
+    .transpose()
+}
+
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     // Serialising a Vec<String> or a Vec of plain structs cannot fail.
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
@@ -153,7 +172,7 @@ macro_rules! impl_repositories {
             terms_and_conditions, parent_client, project, required_idp, preselect_idp, allows_templating, \
             resource_server_name, created_at, authentication_policy, userinfo_from_effective_identity, access_token_format";
         const SCOPE_COLUMNS: &str = "id, client_id, resource_server, scope_string, name, description, advertised, \
-            allows_refresh_token, required_domains, dependent_scopes, created_at";
+            allows_refresh_token, required_domains, dependent_scopes, created_at, group_rule";
         const TOKEN_COLUMNS: &str = crate::sql::TOKEN_COLUMNS;
         const CODE_COLUMNS: &str = "hash, client_id, redirect_uri, scope, code_challenge, identity_id, session_id, \
             auth_time, offline, nonce, family_id, created_at, expires_at, exchanged_at, effective_identity";
@@ -233,6 +252,7 @@ macro_rules! impl_repositories {
                 required_domains: q::json_list("scopes", &r.try_get::<String, _>("required_domains")?)?,
                 dependent_scopes: q::dependents_from_json(&r.try_get::<String, _>("dependent_scopes")?)?,
                 created_at: r.try_get("created_at")?,
+                group_rule: q::group_rule_from_json(r.try_get::<Option<String>, _>("group_rule")?)?,
             })
         }
 
@@ -564,7 +584,7 @@ macro_rules! impl_repositories {
 
             async fn write_scope(&self, s: &Scope, seed: bool) -> Result<(), StoreError> {
                 let sql = format!(
-                    "INSERT INTO scopes ({SCOPE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11){}",
+                    "INSERT INTO scopes ({SCOPE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12){}",
                     if seed { " ON CONFLICT DO NOTHING" } else { "" }
                 );
                 ::sqlx::query(&sql)
@@ -579,6 +599,7 @@ macro_rules! impl_repositories {
                     .bind(q::to_json(&s.required_domains))
                     .bind(q::dependents_to_json(&s.dependent_scopes))
                     .bind(s.created_at)
+                    .bind(q::group_rule_to_json(s.group_rule.as_ref()))
                     .execute(&self.writer)
                     .await
                     .map_err(conflict("a scope with this scope string"))?;
@@ -1081,7 +1102,7 @@ macro_rules! impl_repositories {
             async fn update_scope(&self, s: &Scope) -> Result<bool, StoreError> {
                 let done = ::sqlx::query(
                     "UPDATE scopes SET name = $2, description = $3, advertised = $4, allows_refresh_token = $5, \
-                     required_domains = $6, dependent_scopes = $7 WHERE id = $1",
+                     required_domains = $6, dependent_scopes = $7, group_rule = $8 WHERE id = $1",
                 )
                 .bind(s.id.to_string())
                 .bind(&s.name)
@@ -1090,6 +1111,7 @@ macro_rules! impl_repositories {
                 .bind(s.allows_refresh_token)
                 .bind(q::to_json(&s.required_domains))
                 .bind(q::dependents_to_json(&s.dependent_scopes))
+                .bind(q::group_rule_to_json(s.group_rule.as_ref()))
                 .execute(&self.writer)
                 .await?;
                 Ok(done.rows_affected() > 0)

@@ -98,6 +98,7 @@ fn all_scope(owner: Uuid) -> Scope {
         required_domains: vec![],
         dependent_scopes: vec![],
         created_at: 3,
+        group_rule: None,
     }
 }
 
@@ -245,6 +246,16 @@ async fn scopes_crud_and_unique_scope_strings() {
 
         s.name = "Renamed".into();
         s.dependent_scopes.clear();
+        assert!(store.update_scope(&s).await.unwrap());
+        assert_eq!(store.scopes_by_ids(&[s.id]).await.unwrap(), vec![s.clone()]);
+        // A group rule is stored, read back, and removed by an update.
+        s.group_rule = Some(tessera_core::scope_rule::GroupRule {
+            groups: vec!["posix:cms".into(), "ldap:physics".into()],
+            capabilities: vec!["read:/data".into(), "write:/home/{username}".into()],
+        });
+        assert!(store.update_scope(&s).await.unwrap());
+        assert_eq!(store.all_scopes().await.unwrap(), vec![s.clone()]);
+        s.group_rule = None;
         assert!(store.update_scope(&s).await.unwrap());
         assert_eq!(store.scopes_by_ids(&[s.id]).await.unwrap(), vec![s.clone()]);
         assert!(store.delete_scope(s.id).await.unwrap());

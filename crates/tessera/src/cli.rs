@@ -279,6 +279,9 @@ pub enum AdminCommand {
     User(AdminUser),
     #[command(subcommand)]
     Client(AdminClient),
+    /// Scopes granted by group: who may get a scope and the capabilities its tokens carry.
+    #[command(subcommand)]
+    Scope(AdminScope),
     /// Run one cleanup round now (expired tokens, codes, pending requests, sessions, audit
     /// events past the retention); prints what it deleted, or `{"skipped": true}` when another
     /// node is running one.
@@ -433,8 +436,9 @@ pub enum AdminClient {
         native: bool,
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
-        /// Access tokens for this client's scopes: opaque (default) or jwt (RFC 9068).
-        #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt"])]
+        /// Access tokens for this client's scopes: opaque (default), jwt (RFC 9068) or scitoken
+        /// (SciToken/WLCG profile, short-lived).
+        #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt", "scitoken"])]
         access_token_format: String,
         #[command(flatten)]
         store: StoreArgs,
@@ -451,6 +455,28 @@ pub struct ClientArgs {
     pub client_id: Option<String>,
     #[arg(long, env = "TESSERA_CLIENT_SECRET", hide_env_values = true)]
     pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminScope {
+    /// Set (or with --clear remove) a scope's group rule; prints the scope as JSON. On SQLite a
+    /// running server sees the change after a restart; use PUT /v2/api/scopes/{id} there.
+    Rule {
+        /// The scope, by scope string or id.
+        scope: String,
+        /// A group whose members get the scope: tessera:<group id>, posix:<name> or
+        /// ldap:<name> (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// A capability template such as read:/data or write:/home/{username} (repeatable).
+        #[arg(long = "capability")]
+        capabilities: Vec<String>,
+        /// Remove the rule: anyone who consents gets the scope again.
+        #[arg(long, conflicts_with_all = ["groups", "capabilities"])]
+        clear: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,4 +3,5 @@
 //! server runs. The commands themselves live in the binary (`main.rs`).
 
 pub mod cli;
+pub mod group_settings;
 pub mod settings;

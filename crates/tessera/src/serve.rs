@@ -44,6 +44,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         "Your groups".into(),
         tessera_groups::web::GROUPS_PAGE.into(),
     ));
+    config.group_sources = settings.group_sources.clone();
     let clock = Arc::new(SystemClock);
     // Before the auth server starts: its caches then hold no stale copy of the groups client.
     let groups_credential = crate::service_credential::credential(

@@ -39,6 +39,8 @@ pub struct FileConfig {
     pub refresh_token_reuse_grace: Option<i64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub registration: Option<String>,
+    pub scitoken_lifetime: Option<i64>,
+    pub group_sources: Option<crate::group_settings::GroupSourcesFile>,
 }
 
 impl FileConfig {
@@ -143,6 +145,8 @@ pub struct ServeSettings {
     pub trusted_proxies: TrustedProxies,
     /// Who may register clients at /v2/oauth2/register (RFC 7591).
     pub registration: Registration,
+    /// Group sources for scopes granted by group, and the SciToken lifetime.
+    pub group_sources: tessera_auth::group_sources::GroupSourcesConfig,
 }
 
 /// How signing keys are sealed, signed with and rotated.
@@ -387,7 +391,9 @@ pub fn resolve(
     }
     let trusted_proxies = trusted_proxies(args, file)?;
     let registration = registration(args.registration.as_deref(), file)?;
+    let group_sources = crate::group_settings::group_sources(file)?;
     Ok(ServeSettings {
+        group_sources,
         keys,
         registration,
         trusted_proxies,

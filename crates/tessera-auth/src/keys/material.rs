@@ -86,7 +86,12 @@ pub(super) fn generate(
             }
             .map_err(|e| gen_err(e.to_string()))?;
             let public = public_key(family, der.as_ref()).map_err(gen_err)?;
-            (thumbprint(&[&public]), to_pem(der.as_ref()))
+            let kid = match family {
+                Family::Es256 if public.len() == 65 => ec_thumbprint(&public[1..33], &public[33..]),
+                Family::Es256 => return Err(gen_err("not a P-256 point".into())),
+                _ => okp_thumbprint(&public),
+            };
+            (kid, to_pem(der.as_ref()))
         }
     };
     Ok(StoredKey {
@@ -131,18 +136,36 @@ fn from_pem(pem: &str) -> Result<Vec<u8>, String> {
     STANDARD.decode(body).map_err(|e| e.to_string())
 }
 
-fn thumbprint(parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    URL_SAFE_NO_PAD.encode(&h.finalize()[..16])
+/// The RFC 7638 JWK thumbprint: SHA-256 of the required members in lexicographic order, no
+/// whitespace, base64url. Keys are named by it (SciToken verifiers cache keys by `kid`, so a
+/// new key must never reuse an old key's id). Keys stored before this used a shortened digest
+/// of the raw key; they keep their ids.
+fn rfc7638(canonical: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// A key id derived from the public key (an RFC 7638-style thumbprint, shortened): the same key
-/// always gets the same id on every node.
+fn ec_thumbprint(x: &[u8], y: &[u8]) -> String {
+    rfc7638(&format!(
+        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(x),
+        URL_SAFE_NO_PAD.encode(y)
+    ))
+}
+
+fn okp_thumbprint(x: &[u8]) -> String {
+    rfc7638(&format!(
+        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(x)
+    ))
+}
+
+/// The RSA key's RFC 7638 thumbprint: the same key always gets the same id on every node.
 fn rsa_kid(key: &RsaPrivateKey) -> String {
-    thumbprint(&[&key.n().to_bytes_be(), &key.e().to_bytes_be()])
+    rfc7638(&format!(
+        r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        URL_SAFE_NO_PAD.encode(key.n().to_bytes_be())
+    ))
 }
 
 pub(super) fn load(
@@ -235,6 +258,48 @@ pub(super) fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The RFC 7638 thumbprint of a published JWK, computed from the JWK itself.
+    fn thumbprint_of(jwk: &Jwk) -> String {
+        let canonical = match jwk.kty.as_str() {
+            "RSA" => format!(
+                r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+                jwk.e.as_deref().unwrap_or_default(),
+                jwk.n.as_deref().unwrap_or_default()
+            ),
+            "EC" => format!(
+                r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+                jwk.x.as_deref().unwrap_or_default(),
+                jwk.y.as_deref().unwrap_or_default()
+            ),
+            _ => format!(
+                r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+                jwk.x.as_deref().unwrap_or_default()
+            ),
+        };
+        URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+    }
+
+    #[test]
+    fn new_keys_are_named_by_their_rfc7638_thumbprint() {
+        for family in [Family::Es256, Family::EdDsa, Family::Rsa] {
+            let stored = generate(family, 1, 1).unwrap();
+            let loaded = load(&stored, &stored.private_pem, SigningAlgorithm::RS256).unwrap();
+            assert_eq!(loaded.kid, thumbprint_of(&loaded.jwk), "{family:?}");
+            assert_eq!(loaded.kid.len(), 43);
+        }
+    }
+
+    #[test]
+    fn rfc7638_example_thumbprint() {
+        // RFC 7638 §3.1: the example RSA key's thumbprint.
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let canonical = format!(r#"{{"e":"AQAB","kty":"RSA","n":"{n}"}}"#);
+        assert_eq!(
+            rfc7638(&canonical),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
+    }
 
     #[test]
     fn a_corrupt_stored_key_is_an_error_not_a_panic() {

@@ -366,16 +366,40 @@ impl SigningKeys {
         Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
     }
 
-    /// Whether the access-token key `token`'s header names is still loaded (its signature was
-    /// checked by [`Self::is_own_access_token`] when it was first seen).
+    /// Signs `claims` as a SciToken / WLCG-profile access token (`typ: JWT`): ES256 with the
+    /// current access-token key when access tokens are ES256, else RS256 with the current RSA
+    /// key (the `scitokens` libraries accept only RS256 and ES256).
+    pub fn sign_scitoken<T: serde::Serialize>(
+        &self,
+        now: UnixTime,
+        claims: &T,
+    ) -> Result<String, KeyError> {
+        let set = self.snapshot();
+        let (family, alg) = match Family::of_access(self.access_algorithm) {
+            Family::Es256 => (Family::Es256, Algorithm::ES256),
+            _ => (Family::Rsa, Algorithm::RS256),
+        };
+        let key = set.current(family, now).ok_or(KeyError::Invalid {
+            kid: String::new(),
+            detail: format!("no {} key is active", family.stored()),
+        })?;
+        let mut header = Header::new(alg);
+        header.typ = Some("JWT".into());
+        header.kid = Some(key.kid.clone());
+        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+    }
+
+    /// Whether the key `token`'s header names is still loaded (its signature was checked by
+    /// [`Self::is_own_access_token`] when it was first seen).
     pub fn has_access_key_of(&self, token: &str) -> bool {
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return false;
         };
         let set = self.snapshot();
-        set.keys
-            .iter()
-            .any(|k| k.family != Family::Rsa && Some(&k.kid) == header.kid.as_ref())
+        set.keys.iter().any(|k| {
+            (k.family != Family::Rsa || header.alg == Algorithm::RS256)
+                && Some(&k.kid) == header.kid.as_ref()
+        })
     }
 
     /// Whether `token` is an access token signed by one of our published access-token keys:
@@ -385,12 +409,11 @@ impl SigningKeys {
         let Ok(header) = jsonwebtoken::decode_header(token) else {
             return false;
         };
-        if header.typ.as_deref() != Some(AT_JWT_TYP) {
-            return false;
-        }
-        let family = match header.alg {
-            Algorithm::ES256 => Family::Es256,
-            Algorithm::EdDSA => Family::EdDsa,
+        // RFC 9068 tokens (`at+jwt`), or SciTokens (`JWT`, ES256 or RS256).
+        let family = match (header.typ.as_deref(), header.alg) {
+            (Some(AT_JWT_TYP), Algorithm::ES256) | (Some("JWT"), Algorithm::ES256) => Family::Es256,
+            (Some(AT_JWT_TYP), Algorithm::EdDSA) => Family::EdDsa,
+            (Some("JWT"), Algorithm::RS256) => Family::Rsa,
             _ => return false,
         };
         let set = self.snapshot();

@@ -362,6 +362,9 @@ pub async fn next_step(
         Effective::SignedIn => None,
         Effective::Linked(i) => Some(i.id),
     };
+    if let Some(to) = refused_by_group(state, pending, identity).await? {
+        return Ok(Next::Redirect(to));
+    }
     let requests = parse_scope_request(&pending.scope).unwrap_or_default();
     let consents = state.store.consents_of(identity.id).await?;
     if covers(
@@ -394,6 +397,10 @@ pub async fn approve(
         Effective::SignedIn => None,
         Effective::Linked(i) => Some(i.id),
     };
+    // The membership may have ended while the consent page was open.
+    if let Some(to) = refused_by_group(state, pending, identity).await? {
+        return Ok(to);
+    }
     record_consent(
         state,
         pending.client_id,
@@ -403,6 +410,30 @@ pub async fn approve(
     )
     .await?;
     issue_code(state, pending, session, effective_identity).await
+}
+
+/// A requested scope's group rule (`tessera_core::scope_rule`) does not hold for the signed-in
+/// person: the request ends with `invalid_scope` naming the scopes (RFC 6749 §4.1.2.1), and
+/// nothing is consented.
+async fn refused_by_group(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    identity: &Identity,
+) -> Result<Option<String>, StoreError> {
+    let Some(refused) =
+        super::group_rules::refused_at_consent(state, identity.id, &pending.scope).await?
+    else {
+        return Ok(None);
+    };
+    tracing::info!(event = "scope_refused_by_group", identity = %identity.id, client = %pending.client_id, scopes = %refused, "scope refused: not a member of its groups");
+    state.store.delete_pending(pending.id).await?;
+    Ok(Some(error_location(
+        state,
+        &pending.redirect_uri,
+        pending.state.as_deref(),
+        "invalid_scope",
+        &format!("not granted: {refused} (granted only to members of the scope's groups)"),
+    )))
 }
 
 /// The user pressed Deny (RFC 6749 §4.1.2.1 `access_denied`).

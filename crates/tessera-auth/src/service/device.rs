@@ -124,6 +124,16 @@ pub async fn decide(
     allow: bool,
 ) -> Result<Decided, StoreError> {
     let now = state.clock.now();
+    // A scope whose group rule does not hold is refused: the device hears `access_denied`.
+    let refused = if allow {
+        super::group_rules::refused_at_consent(state, identity.id, &grant.scope).await?
+    } else {
+        None
+    };
+    if let Some(scopes) = &refused {
+        tracing::info!(event = "scope_refused_by_group", identity = %identity.id, client = %grant.client_id, %scopes, "device grant refused: not a member of the scope's groups");
+    }
+    let allow = allow && refused.is_none();
     if !allow {
         let done = state
             .store

@@ -1,6 +1,7 @@
 //! Minting tokens for a grant: one access token (and, offline, one refresh token) per resource
 //! server, recorded durably before anyone sees them.
 
+use super::group_rules;
 use crate::keys::KeyError;
 use crate::state::AppState;
 use serde_json::{json, Map, Value};
@@ -73,6 +74,9 @@ pub enum IssueError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// Every scope of a token was refused by its group rule (the scopes, space-separated).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The access-token format the resource server of `resource_server` chose.
@@ -118,20 +122,70 @@ fn jwt_access_token(
     state.keys.sign_access_token(now, &Value::Object(claims))
 }
 
+/// A SciToken / WLCG-profile access token (`ver: scitoken:2.0`, `wlcg.ver: 1.0`): `scope`
+/// holds the capabilities the group rules expanded to, `wlcg.groups` the groups that granted
+/// them. Verified offline by storage systems, so short-lived and never revocable.
+fn scitoken(
+    state: &AppState,
+    grant: &Grant,
+    plan: &TokenPlan,
+    decision: &group_rules::Decision,
+    now: UnixTime,
+    expires_at: UnixTime,
+) -> Result<String, KeyError> {
+    let groups: Vec<String> = decision.groups.iter().map(|g| format!("/{g}")).collect();
+    let claims = json!({
+        "iss": state.config.issuer(),
+        "sub": grant.subject.to_string(),
+        "aud": plan.resource_server,
+        "iat": now,
+        "nbf": now,
+        "exp": expires_at,
+        "jti": state.rng.uuid_v4().to_string(),
+        "ver": "scitoken:2.0",
+        "wlcg.ver": "1.0",
+        "scope": decision.capabilities.join(" "),
+        "wlcg.groups": groups,
+        "client_id": grant.client_id.to_string(),
+    });
+    state.keys.sign_scitoken(now, &claims)
+}
+
 /// Mints the tokens of `plans`: opaque strings, or JWTs for resource servers that chose them
-/// (signed here, so the opaque path signs nothing).
+/// (signed here, so the opaque path signs nothing). Scopes with a group rule the subject does
+/// not meet are left out of the access token (its refresh token keeps them, so they return
+/// with the membership); a token left with no scope at all fails the whole request
+/// ([`IssueError::Refused`]).
 pub async fn mint(
     state: &AppState,
     grant: &Grant,
     plans: &[TokenPlan],
 ) -> Result<Minted, IssueError> {
     let now = state.clock.now();
-    let lifetime = state.config.access_token_lifetime;
     let mut infos = Vec::with_capacity(plans.len());
     let mut records = Vec::with_capacity(plans.len() * 2);
     let mut username: Option<Option<String>> = None;
-    for plan in plans {
-        let (access, hash) = match format_of(state, &plan.resource_server).await? {
+    let mut subject = group_rules::Subject::new(grant.subject, grant.subject_kind);
+    for full_plan in plans {
+        let decision = group_rules::decide(state, &mut subject, &full_plan.scopes).await?;
+        if decision.allowed.is_empty() {
+            return Err(IssueError::Refused(decision.refused.join(" ")));
+        }
+        let plan = &TokenPlan {
+            resource_server: full_plan.resource_server.clone(),
+            scopes: decision.allowed.clone(),
+        };
+        let format = format_of(state, &plan.resource_server).await?;
+        let lifetime = match format {
+            AccessTokenFormat::SciToken => state.config.group_sources.scitoken_lifetime,
+            _ => state.config.access_token_lifetime,
+        };
+        let (access, hash) = match format {
+            AccessTokenFormat::SciToken => {
+                let jwt = scitoken(state, grant, plan, &decision, now, now + lifetime)?;
+                let hash = SecretHash::of(&jwt);
+                (jwt, hash)
+            }
             AccessTokenFormat::Opaque => {
                 let (access, hash) = TokenKind::AccessToken
                     .generate_selected(state.rng.as_ref(), state.selectors.next(now));
@@ -170,7 +224,7 @@ pub async fn mint(
             records.push(grant.record(
                 TokenKind::RefreshToken,
                 hash,
-                plan,
+                full_plan,
                 now,
                 now + state.config.refresh_idle_lifetime,
             ));

@@ -12,6 +12,7 @@ pub mod consents;
 pub mod credentials;
 pub mod device;
 pub mod fqdns;
+pub mod group_rules;
 pub mod id_token;
 pub mod identities;
 pub mod introspect;

@@ -123,7 +123,9 @@ async fn apply(state: &AppState, c: &mut Client, f: ClientFields) -> Result<(), 
     }
     if let Some(format) = f.access_token_format {
         c.access_token_format = AccessTokenFormat::parse(&format).ok_or_else(|| {
-            Failure::BadRequest("access_token_format must be \"opaque\" or \"jwt\"".into())
+            Failure::BadRequest(
+                "access_token_format must be \"opaque\", \"jwt\" or \"scitoken\"".into(),
+            )
         })?;
     }
     if let Some(p) = f.authentication_policy {

@@ -7,7 +7,10 @@ use tessera_core::scope::{
     scope_string_for, suffix_of, validate_domain, validate_suffix, validate_text, DependentScope,
     Scope,
 };
-use tessera_proto::api::{DependentScopeObject, ScopeCreate, ScopeObject, ScopeUpdate};
+use tessera_core::scope_rule::GroupRule;
+use tessera_proto::api::{
+    DependentScopeObject, GroupRuleObject, ScopeCreate, ScopeObject, ScopeUpdate,
+};
 use tessera_store::{Change, StoreError};
 use uuid::Uuid;
 
@@ -34,7 +37,21 @@ pub fn to_object(s: &Scope) -> ScopeObject {
                 requires_refresh_token: d.requires_refresh_token,
             })
             .collect(),
+        group_rule: s.group_rule.as_ref().map(|r| GroupRuleObject {
+            groups: r.groups.clone(),
+            capabilities: r.capabilities.clone(),
+        }),
     }
+}
+
+/// A group rule given through the API, checked (see `tessera_core::scope_rule`).
+fn check_rule(given: GroupRuleObject) -> Result<GroupRule, Failure> {
+    let rule = GroupRule {
+        groups: given.groups.iter().map(|g| g.trim().to_owned()).collect(),
+        capabilities: given.capabilities,
+    };
+    rule.validate().map_err(Failure::BadRequest)?;
+    Ok(rule)
 }
 
 async fn check_dependents(
@@ -97,6 +114,7 @@ pub async fn create(state: &AppState, owner: &Client, body: ScopeCreate) -> Resu
         .map_err(Failure::BadRequest)?;
     let required_domains = body.required_domains.unwrap_or_default();
     check_domains(&required_domains)?;
+    let group_rule = body.group_rule.map(check_rule).transpose()?;
     // One scope per suffix and client: its scopes created before and after it registered an
     // FQDN share the FQDN aliases (`tessera_core::scope::aliases`).
     if let Some(twin) = state
@@ -127,6 +145,7 @@ pub async fn create(state: &AppState, owner: &Client, body: ScopeCreate) -> Resu
         required_domains,
         dependent_scopes,
         created_at: state.clock.now(),
+        group_rule,
     };
     match state.store.insert_scope(&scope).await {
         Ok(()) => {}
@@ -197,6 +216,9 @@ pub async fn update(
     }
     if let Some(deps) = body.dependent_scopes {
         scope.dependent_scopes = check_dependents(state, scope.id, &deps).await?;
+    }
+    if let Some(rule) = body.group_rule {
+        scope.group_rule = rule.map(check_rule).transpose()?;
     }
     if !state.store.update_scope(&scope).await? {
         return Err(Failure::NotFound(format!("no scope {id}")));

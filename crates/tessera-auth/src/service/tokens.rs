@@ -1,5 +1,6 @@
 //! Issuing, looking up, introspecting, validating and revoking tokens.
 
+use super::group_rules;
 use super::issue::{self, Grant};
 use super::person_tokens::{for_person, PersonGrant};
 use crate::audit;
@@ -44,6 +45,9 @@ impl From<issue::IssueError> for GrantError {
         match e {
             issue::IssueError::Store(e) => Self::Store(e),
             issue::IssueError::Key(e) => Self::Internal(e.to_string()),
+            issue::IssueError::Refused(scopes) => Self::InvalidScope(format!(
+                "not granted: {scopes} (granted only to members of the scope's groups)"
+            )),
         }
     }
 }
@@ -186,6 +190,16 @@ pub async fn refresh(
     let now = state.clock.now();
     let grace = state.config.refresh_grace;
     let mut planned = refresh::plan(&rt, client.id, client.is_public(), now, grace);
+    // Group rules hold at every refresh: checked before a rotation is claimed, so a refused
+    // refresh leaves the refresh token as it was (it works again once the membership returns).
+    if planned.is_ok() {
+        let scopes: Vec<String> = rt.scope.split(' ').map(str::to_owned).collect();
+        let mut subject = group_rules::Subject::new(rt.subject, rt.subject_kind);
+        let d = group_rules::decide(state, &mut subject, &scopes).await?;
+        if d.allowed.is_empty() {
+            return Err(issue::IssueError::Refused(d.refused.join(" ")).into());
+        }
+    }
     // A first rotation is claimed before anything is issued: of two uses at once (on this node
     // or another, perhaps from a copy cached a moment before the other rotated it) only one
     // claims it; the other decides again on the stored record (reuse, or a retry within a

@@ -13,6 +13,7 @@ mod discovery;
 mod dns_server;
 mod flows;
 mod fqdns;
+mod group_scopes;
 mod harness;
 mod home;
 mod jwt;

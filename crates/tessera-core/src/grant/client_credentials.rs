@@ -88,6 +88,7 @@ mod tests {
             required_domains: vec![],
             dependent_scopes: vec![],
             created_at: 0,
+            group_rule: None,
         }
     }
 
