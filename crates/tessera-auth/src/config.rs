@@ -48,6 +48,9 @@ pub struct AuthConfig {
     /// RFC 7591 dynamic client registration: off (the default), open to anyone, or gated by
     /// an initial access token.
     pub registration: Registration,
+    /// Whether the sign-in page offers the built-in password form; off, people sign in only
+    /// through upstream IdPs (the form's POST is refused too).
+    pub password_login: bool,
 }
 
 /// Who may register a client at `/v2/oauth2/register` (the `registration` setting).
@@ -96,6 +99,7 @@ impl AuthConfig {
             master_key: None,
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             registration: Registration::Off,
+            password_login: true,
         }
     }
 

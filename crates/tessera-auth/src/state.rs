@@ -54,6 +54,8 @@ pub struct Inner {
     pub audit: AuditWriter,
     /// Client-credentials issuance counted for the audit log (written once a second).
     pub issuance: crate::audit::IssuanceTally,
+    /// Upstream OpenID Connect IdPs as this node uses them (discovery, keys, secrets).
+    pub upstreams: crate::service::upstream::Registry,
 }
 
 impl std::ops::Deref for AppState {
@@ -118,6 +120,7 @@ impl AppState {
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
             dns,
             metrics: Metrics::new().map_err(|e| KeyError::Generate(e.to_string()))?,
+            upstreams: crate::service::upstream::Registry::new().map_err(KeyError::Generate)?,
         }));
         spawn_key_maintenance(&state);
         spawn_tally_writer(&state);

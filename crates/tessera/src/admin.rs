@@ -20,7 +20,7 @@ use tessera_core::random::OsRandom;
 use tessera_core::secret::Secret;
 use tessera_store::Store;
 
-async fn open(args: &StoreArgs) -> Result<Arc<dyn Store>> {
+pub(crate) async fn open(args: &StoreArgs) -> Result<Arc<dyn Store>> {
     let file = FileConfig::load(args.config.as_deref())?;
     let db = settings::database(args, &file)?;
     db.prepare()?;
@@ -166,6 +166,7 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             Ok(json!({"added": added, "keys": signing.summary(now)}))
         }
         AdminCommand::Endpoint(command) => endpoint(command).await,
+        AdminCommand::Idp(command) => crate::admin_idp::run(command).await,
         AdminCommand::Keys(AdminKeys::List { store, keys }) => {
             let (_, signing, _) = open_keys(&store, &keys).await?;
             Ok(json!({"keys": signing.summary(SystemClock.now())}))

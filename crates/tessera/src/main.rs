@@ -1,6 +1,7 @@
 //! `tessera`: the server and its command-line tools.
 
 mod admin;
+mod admin_idp;
 mod groups;
 mod seeds;
 mod serve;

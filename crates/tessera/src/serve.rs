@@ -40,6 +40,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.master_key = Some(settings.keys.master_key.clone());
     config.trusted_proxies = settings.trusted_proxies.clone();
     config.registration = settings.registration;
+    config.password_login = settings.password_login;
     let clock = Arc::new(SystemClock);
     // Before the auth server starts: its caches then hold no stale copy of the groups client.
     let groups_credential = crate::service_credential::credential(

@@ -39,6 +39,7 @@ pub struct FileConfig {
     pub refresh_token_reuse_grace: Option<i64>,
     pub trusted_proxies: Option<Vec<String>>,
     pub registration: Option<String>,
+    pub password_login: Option<bool>,
 }
 
 impl FileConfig {
@@ -143,6 +144,9 @@ pub struct ServeSettings {
     pub trusted_proxies: TrustedProxies,
     /// Who may register clients at /v2/oauth2/register (RFC 7591).
     pub registration: Registration,
+    /// Whether the sign-in page offers the built-in password form (upstream IdPs only when
+    /// not).
+    pub password_login: bool,
 }
 
 /// How signing keys are sealed, signed with and rotated.
@@ -387,8 +391,10 @@ pub fn resolve(
     }
     let trusted_proxies = trusted_proxies(args, file)?;
     let registration = registration(args.registration.as_deref(), file)?;
+    let password_login = args.password_login.or(file.password_login).unwrap_or(true);
     Ok(ServeSettings {
         keys,
+        password_login,
         registration,
         trusted_proxies,
         listen,
