@@ -96,12 +96,17 @@ pub struct Upstream {
     pub iss_required: bool,
 }
 
+/// Something read, and when.
+type Fetched<T> = (Instant, T);
+/// IdP display names by id.
+type Names = HashMap<Uuid, String>;
+
 /// What a node keeps of the registry. Cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
     http: reqwest::Client,
-    loaded: Arc<Mutex<HashMap<Uuid, (Instant, Arc<Upstream>)>>>,
-    names: Arc<Mutex<Option<(Instant, HashMap<Uuid, String>)>>>,
+    loaded: Arc<Mutex<HashMap<Uuid, Fetched<Arc<Upstream>>>>>,
+    names: Arc<Mutex<Option<Fetched<Names>>>>,
 }
 
 impl Registry {
@@ -243,7 +248,7 @@ pub async fn add(
     if !metadata
         .response_types_supported()
         .iter()
-        .any(|r| r.as_slice().iter().any(|t| *t == CoreResponseType::Code))
+        .any(|r| r.as_slice().contains(&CoreResponseType::Code))
     {
         return Err(UpstreamError::Invalid(
             "the issuer does not support the authorization code flow".into(),
