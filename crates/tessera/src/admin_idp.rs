@@ -72,7 +72,7 @@ pub(crate) async fn run(command: AdminIdp) -> Result<Value> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(idp_object(&idp))
         }
-        AdminIdp::Id { issuer } => {
+        AdminIdp::Id { issuer, store: _ } => {
             let id = upstream::idp_id(&issuer);
             Ok(json!({"id": id.to_string(), "callback_path": upstream::callback_path(id)}))
         }

@@ -354,6 +354,9 @@ pub enum AdminIdp {
     Id {
         #[arg(long)]
         issuer: String,
+        /// Accepted like every admin command's; the id needs no database.
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Print the registered IdPs as JSON (secrets never).
     List {
