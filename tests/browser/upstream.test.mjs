@@ -71,7 +71,17 @@ before(async () => {
   provider.proxy = false;
   const callbackPrefix = `${down.base}${providerId.callback_path}?`;
   provider.use(async (ctx, next) => {
+    // A forgery the test asks for: a nonce other than the one Tessera sent (the ID token is
+    // then validly signed but for another request), or a broken ID-token signature.
+    if (tamper === 'nonce' && ctx.path === '/auth' && ctx.query.nonce) {
+      ctx.query = { ...ctx.query, nonce: 'not-the-nonce-tessera-sent' };
+    }
     await next();
+    if (tamper === 'signature' && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
+      const [h, p, sig] = ctx.body.id_token.split('.');
+      const flipped = (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1);
+      ctx.body = { ...ctx.body, id_token: `${h}.${p}.${flipped}` };
+    }
     const location = ctx.response.get('location');
     if (holding && !holding.url && location && location.startsWith(callbackPrefix)) {
       holding.url = location;
@@ -160,6 +170,8 @@ async function press(page, name) {
 /** When set, oidc-provider's next redirect to the downstream's callback is not delivered: its
  *  URL is kept here and the browser gets a plain page (so a test can tamper with it). */
 let holding = null;
+/** When set ('nonce' or 'signature'), oidc-provider's answers are tampered with that way. */
+let tamper = null;
 
 /** Holds Provider Node's next callback (see `holding`); `url()` waits for it. */
 function holdCallback() {
@@ -287,4 +299,27 @@ test('mixed-up, forged and replayed callbacks are refused', { timeout: TEST_MS }
   assert.match(await page.textContent('body'), /cannot be accepted/);
   await screenshot(page, 'upstream-replayed');
   await context.close();
+});
+
+test('an ID token with a bad signature or another nonce is refused', { timeout: TEST_MS }, async () => {
+  for (const kind of ['signature', 'nonce']) {
+    const { context, page } = await fresh();
+    tamper = kind;
+    try {
+      await page.goto(`${down.base}/v2/web/login`);
+      await press(page, 'Provider Node');
+      await providerSignIn(page, `grace${kind}`);
+    } finally {
+      tamper = null;
+    }
+    assert.ok(page.url().startsWith(`${down.base}/v2/web/idp/`), page.url());
+    const body = await page.textContent('body');
+    assert.match(body, /ID token did not verify/, kind);
+    assert.doesNotMatch(body, /Signed in/);
+    await screenshot(page, `upstream-bad-id-token-${kind}`);
+    // Nothing was made of it: the home page is still signed out.
+    await page.goto(`${down.base}/`);
+    assert.doesNotMatch(await page.textContent('body'), new RegExp(`grace${kind}`));
+    await context.close();
+  }
 });
