@@ -51,6 +51,9 @@ pub struct AuthConfig {
     /// Whether the sign-in page offers the built-in password form; off, people sign in only
     /// through upstream IdPs (the form's POST is refused too).
     pub password_login: bool,
+    /// Pages of other services on this site that the front door links to for a signed-in
+    /// person, as (label, path): the binary adds "Your groups".
+    pub front_door_links: Vec<(String, String)>,
 }
 
 /// Who may register a client at `/v2/oauth2/register` (the `registration` setting).
@@ -100,6 +103,7 @@ impl AuthConfig {
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             registration: Registration::Off,
             password_login: true,
+            front_door_links: Vec::new(),
         }
     }
 

@@ -737,6 +737,35 @@ async fn projects_by_admin_update_and_delete_only_when_empty() {
         );
         assert!(store.projects_of_admins(&[c]).await.unwrap().is_empty());
         assert!(store.projects_of_admins(&[]).await.unwrap().is_empty());
+        // Admin groups are found by group, and follow updates.
+        let (g55, g56) = (Uuid::from_u128(55), Uuid::from_u128(56));
+        assert_eq!(
+            ids(store.projects_of_admin_groups(&[g56, g55]).await.unwrap()),
+            vec![p2.id]
+        );
+        assert!(store
+            .projects_of_admin_groups(&[g56])
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .projects_of_admin_groups(&[])
+            .await
+            .unwrap()
+            .is_empty());
+        let mut regrouped = p2.clone();
+        regrouped.admin_group_ids = Some(vec![g56]);
+        assert!(store.update_project(&regrouped).await.unwrap());
+        assert!(store
+            .projects_of_admin_groups(&[g55])
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            ids(store.projects_of_admin_groups(&[g56]).await.unwrap()),
+            vec![p2.id]
+        );
+        assert!(store.update_project(&p2).await.unwrap());
 
         // New admins replace the old ones.
         let mut changed = p1.clone();
