@@ -50,9 +50,11 @@ process.on('exit', () => {
 
 /** A `tessera serve` on a free loopback port with a data directory of its own. */
 export class Tessera {
-  /** `args`: more `serve` flags (e.g. `['--registration', 'token']`). */
-  constructor(args = []) {
+  /** `args`: more `serve` flags (e.g. `['--registration', 'token']`); `listen`: the address
+   *  (a fixed port, when the public URL must name it before the server starts). */
+  constructor(args = [], { listen = '127.0.0.1:0' } = {}) {
     this.args = args;
+    this.listen = listen;
     this.dataDir = mkdtempSync(join(tmpdir(), 'tessera-browser-'));
     this.log = '';
     this.base = null; // e.g. http://127.0.0.1:40123
@@ -68,7 +70,7 @@ export class Tessera {
 
   #spawn() {
     return new Promise((resolvePromise, reject) => {
-      const server = spawn(BIN, ['serve', '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, ...this.args], {
+      const server = spawn(BIN, ['serve', '--listen', this.listen, '--data-dir', this.dataDir, ...this.args], {
         env: childEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],
       });

@@ -48,6 +48,9 @@ pub struct AuthConfig {
     /// RFC 7591 dynamic client registration: off (the default), open to anyone, or gated by
     /// an initial access token.
     pub registration: Registration,
+    /// Whether the sign-in page offers the built-in password form; off, people sign in only
+    /// through upstream IdPs (the form's POST is refused too).
+    pub password_login: bool,
     /// Pages of other services on this site that the front door links to for a signed-in
     /// person, as (label, path): the binary adds "Your groups".
     pub front_door_links: Vec<(String, String)>,
@@ -101,6 +104,7 @@ impl AuthConfig {
             master_key: None,
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             registration: Registration::Off,
+            password_login: true,
             front_door_links: Vec::new(),
             group_sources: crate::group_sources::GroupSourcesConfig::default(),
         }

@@ -56,6 +56,8 @@ pub struct Inner {
     pub issuance: crate::audit::IssuanceTally,
     /// POSIX and LDAP group lookups (cached) for scopes granted by group.
     pub group_sources: crate::group_sources::GroupSources,
+    /// Upstream OpenID Connect IdPs as this node uses them (discovery, keys, secrets).
+    pub upstreams: crate::service::upstream::Registry,
 }
 
 impl std::ops::Deref for AppState {
@@ -122,6 +124,7 @@ impl AppState {
             pages: Pages::new().map_err(|e| KeyError::Generate(e.to_string()))?,
             dns,
             metrics: Metrics::new().map_err(|e| KeyError::Generate(e.to_string()))?,
+            upstreams: crate::service::upstream::Registry::new().map_err(KeyError::Generate)?,
         }));
         spawn_key_maintenance(&state);
         spawn_tally_writer(&state);

@@ -75,6 +75,17 @@ impl Identity {
             LOCAL_IDP_NAME
         }
     }
+
+    /// The display name of this identity's IdP: an upstream IdP's from `upstream` (the
+    /// registry's names by id), else the built-in ones.
+    pub fn provider_name<'a>(
+        &'a self,
+        upstream: &'a std::collections::HashMap<Uuid, String>,
+    ) -> &'a str {
+        upstream
+            .get(&self.identity_provider)
+            .map_or_else(|| self.provider_display_name(), String::as_str)
+    }
 }
 
 /// The identity a client has when it acts for itself (client credentials): its id is the

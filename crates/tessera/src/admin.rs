@@ -167,6 +167,7 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
         }
         AdminCommand::Endpoint(command) => endpoint(command).await,
         AdminCommand::Scope(command) => crate::admin_scope::run(command).await,
+        AdminCommand::Idp(command) => crate::admin_idp::run(command).await,
         AdminCommand::Keys(AdminKeys::List { store, keys }) => {
             let (_, signing, _) = open_keys(&store, &keys).await?;
             Ok(json!({"keys": signing.summary(SystemClock.now())}))

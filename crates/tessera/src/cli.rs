@@ -242,6 +242,10 @@ pub struct ServeArgs {
     /// or token (an initial access token from `tessera admin registration-token create`).
     #[arg(long, env = "TESSERA_REGISTRATION")]
     pub registration: Option<String>,
+    /// Whether the sign-in page offers the built-in password form (default true); false leaves
+    /// only the upstream identity providers (`tessera admin idp add`).
+    #[arg(long, env = "TESSERA_PASSWORD_LOGIN")]
+    pub password_login: Option<bool>,
     #[command(flatten)]
     pub retention: RetentionArgs,
     #[command(flatten)]
@@ -319,6 +323,65 @@ pub enum AdminCommand {
     Endpoint(AdminEndpoint),
     #[command(subcommand, name = "registration-token")]
     RegistrationToken(AdminRegistrationToken),
+    /// Upstream OpenID Connect identity providers people sign in with.
+    #[command(subcommand)]
+    Idp(AdminIdp),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminIdp {
+    /// Add an upstream OpenID Connect IdP: its discovery document is fetched from --issuer now
+    /// (and must name exactly that issuer). Register this server at the upstream first, with
+    /// the redirect URI <public URL>/v2/web/idp/<id>/callback, where <id> is printed by
+    /// `tessera admin idp id --issuer URL`. Reads the client secret from standard input and
+    /// prints the IdP as JSON.
+    Add {
+        /// Shown as "Sign in with NAME" and as the identities' identity_provider_display_name.
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// Read the client secret from the first line of standard input.
+        #[arg(long, required = true)]
+        client_secret_stdin: bool,
+        /// The domain of its people's usernames (local@DOMAIN; the first is used). Repeatable.
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        /// Scopes to ask for besides openid (e.g. profile, email). Repeatable.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The claim whose value is the username's local part (default preferred_username).
+        #[arg(long)]
+        username_claim: Option<String>,
+        /// Count the upstream's amr/acr saying MFA as MFA here.
+        #[arg(long)]
+        trust_mfa: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
+    /// Print the id (and callback path) an IdP with this issuer gets, before adding it.
+    Id {
+        #[arg(long)]
+        issuer: String,
+        /// Accepted like every admin command's; the id needs no database.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print the registered IdPs as JSON (secrets never).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove an IdP (by id, name or issuer); its people's identities stay.
+    Remove {
+        idp: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

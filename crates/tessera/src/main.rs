@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_scope;
+mod admin_idp;
 mod group_pages;
 mod groups;
 mod login;

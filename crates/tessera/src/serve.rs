@@ -40,6 +40,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.master_key = Some(settings.keys.master_key.clone());
     config.trusted_proxies = settings.trusted_proxies.clone();
     config.registration = settings.registration;
+    config.password_login = settings.password_login;
     config.front_door_links.push((
         "Your groups".into(),
         tessera_groups::web::GROUPS_PAGE.into(),

@@ -41,6 +41,7 @@ pub struct FileConfig {
     pub registration: Option<String>,
     pub scitoken_lifetime: Option<i64>,
     pub group_sources: Option<crate::group_settings::GroupSourcesFile>,
+    pub password_login: Option<bool>,
 }
 
 impl FileConfig {
@@ -147,6 +148,9 @@ pub struct ServeSettings {
     pub registration: Registration,
     /// Group sources for scopes granted by group, and the SciToken lifetime.
     pub group_sources: tessera_auth::group_sources::GroupSourcesConfig,
+    /// Whether the sign-in page offers the built-in password form (upstream IdPs only when
+    /// not).
+    pub password_login: bool,
 }
 
 /// How signing keys are sealed, signed with and rotated.
@@ -392,9 +396,11 @@ pub fn resolve(
     let trusted_proxies = trusted_proxies(args, file)?;
     let registration = registration(args.registration.as_deref(), file)?;
     let group_sources = crate::group_settings::group_sources(file)?;
+    let password_login = args.password_login.or(file.password_login).unwrap_or(true);
     Ok(ServeSettings {
         group_sources,
         keys,
+        password_login,
         registration,
         trusted_proxies,
         listen,

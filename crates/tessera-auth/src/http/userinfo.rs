@@ -107,10 +107,12 @@ pub async fn userinfo(
             .map_err(|e| internal(&e))?,
         SubjectKind::Client => vec![signed_in.clone()],
     };
+    let idp_names = state.upstreams.names_or_empty(state.store.as_ref()).await;
     Ok(Json(Value::Object(identity_claims(
         &identity,
         &set,
         &scopes,
         record.auth_time,
+        &idp_names,
     ))))
 }

@@ -79,7 +79,8 @@ impl MasterKey {
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(out)))
     }
 
-    pub(super) fn open(&self, kid: &str, sealed: &str) -> Result<String, KeyError> {
+    /// The clear text of what [`seal`](Self::seal) sealed with `kid` as associated data.
+    pub fn open(&self, kid: &str, sealed: &str) -> Result<String, KeyError> {
         let bad = || KeyError::Invalid {
             kid: kid.to_owned(),
             detail: "cannot be opened with this master key".into(),
@@ -103,6 +104,32 @@ impl MasterKey {
 
 pub(super) fn is_sealed(material: &str) -> bool {
     material.starts_with(SEALED_PREFIX)
+}
+
+/// Seals another secret at rest the way signing keys are (an upstream IdP's client secret):
+/// `aad` binds it to its row. Without a master key (library use, tests) it is kept in clear.
+pub fn seal_secret(master: Option<&MasterKey>, aad: &str, clear: &str) -> Result<String, KeyError> {
+    match master {
+        Some(m) => m.seal(aad, clear),
+        None => Ok(clear.to_owned()),
+    }
+}
+
+/// The clear text of what [`seal_secret`] stored.
+pub fn open_secret(
+    master: Option<&MasterKey>,
+    aad: &str,
+    stored: &str,
+) -> Result<String, KeyError> {
+    match master {
+        Some(m) if is_sealed(stored) => m.open(aad, stored),
+        None if is_sealed(stored) => Err(KeyError::Invalid {
+            kid: aad.to_owned(),
+            detail: "is sealed and no master key is configured".into(),
+        }),
+        // A secret stored before a master key was configured.
+        _ => Ok(stored.to_owned()),
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ mod material;
 mod set;
 mod signing;
 
-pub use master::MasterKey;
+pub use master::{open_secret, seal_secret, MasterKey};
 pub use set::KeyState;
 pub use signing::SigningKeys;
 

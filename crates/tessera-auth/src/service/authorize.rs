@@ -260,6 +260,8 @@ pub enum Next {
 pub struct ClientRequirement {
     pub required_idp: Option<Uuid>,
     pub policy: Option<AuthPolicy>,
+    /// The display name of `required_idp` (the built-in IdP's, or an upstream's).
+    pub required_idp_name: Option<String>,
 }
 
 impl ClientRequirement {
@@ -276,7 +278,9 @@ impl ClientRequirement {
             (Some(p), _) => p.requirement(),
             (None, Some(_)) => format!(
                 "an identity from {}",
-                tessera_core::identity::LOCAL_IDP_NAME
+                self.required_idp_name
+                    .as_deref()
+                    .unwrap_or(tessera_core::identity::LOCAL_IDP_NAME)
             ),
             (None, None) => "an identity".into(),
         }
@@ -308,9 +312,18 @@ pub async fn client_requirement(
         })),
         None => None,
     };
+    let required_idp_name = match client.required_idp {
+        Some(id) => state
+            .upstreams
+            .names_or_empty(state.store.as_ref())
+            .await
+            .remove(&id),
+        None => None,
+    };
     Ok(Some(ClientRequirement {
         required_idp: client.required_idp,
         policy,
+        required_idp_name,
     }))
 }
 

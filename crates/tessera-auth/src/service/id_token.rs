@@ -30,6 +30,7 @@ pub fn identity_claims(
     set: &[Identity],
     scopes: &[&str],
     last_authentication: Option<UnixTime>,
+    idp_names: &std::collections::HashMap<Uuid, String>,
 ) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("sub".into(), json!(identity.id.to_string()));
@@ -43,7 +44,7 @@ pub fn identity_claims(
         );
         m.insert(
             "identity_provider_display_name".into(),
-            json!(identity.provider_display_name()),
+            json!(identity.provider_name(idp_names)),
         );
         if let Some(t) = last_authentication {
             m.insert("last_authentication".into(), json!(t));
@@ -62,7 +63,7 @@ pub fn identity_claims(
                     "name": i.name,
                     "email": i.email,
                     "identity_provider": i.identity_provider.to_string(),
-                    "identity_provider_display_name": i.provider_display_name(),
+                    "identity_provider_display_name": i.provider_name(idp_names),
                     "organization": i.organization,
                     "status": i.status.as_str(),
                     "last_authentication": if i.id == identity.id { last_authentication } else { None },
@@ -82,6 +83,8 @@ pub struct IdTokenInput<'a> {
     pub access_token: &'a str,
     pub auth_time: UnixTime,
     pub nonce: Option<&'a str>,
+    /// Upstream IdP names by id (`Registry::names_or_empty`).
+    pub idp_names: &'a std::collections::HashMap<Uuid, String>,
 }
 
 /// The ID token, and when it may be handed out (see [`crate::keys::SigningKeys::sign`]).
@@ -92,6 +95,7 @@ pub fn sign(state: &AppState, input: &IdTokenInput<'_>) -> Result<SignedIdToken,
         input.identity_set,
         input.scopes,
         Some(input.auth_time),
+        input.idp_names,
     );
     claims.insert("iss".into(), json!(state.config.issuer()));
     claims.insert("aud".into(), json!(input.client_id.to_string()));

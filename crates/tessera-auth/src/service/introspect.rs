@@ -137,6 +137,7 @@ async fn render(
     } else {
         vec![identity.clone()]
     };
+    let idp_names = state.upstreams.names_or_empty(state.store.as_ref()).await;
     let detail = |i: &Identity| IdentityDetail {
         id: i.id.to_string(),
         sub: i.id.to_string(),
@@ -145,7 +146,7 @@ async fn render(
         email: i.email.clone(),
         organization: i.organization.clone(),
         identity_provider: i.identity_provider.to_string(),
-        identity_provider_display_name: i.provider_display_name().to_owned(),
+        identity_provider_display_name: i.provider_name(&idp_names).to_owned(),
         identity_type: i.identity_type.as_str().to_owned(),
         status: i.status.as_str().to_owned(),
     };

@@ -26,6 +26,7 @@ pub mod scopes;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;
+pub mod upstream;
 
 use tessera_store::StoreError;
 

@@ -74,6 +74,7 @@ pub(crate) async fn for_person(
             .ok_or_else(|| invalid("the identity no longer exists"))?;
         let scopes: Vec<&str> = top.scope.split(' ').collect();
         let set = state.store.identity_set(g.identity_id).await?;
+        let idp_names = state.upstreams.names_or_empty(state.store.as_ref()).await;
         let input = id_token::IdTokenInput {
             identity: &identity,
             identity_set: &set,
@@ -82,6 +83,7 @@ pub(crate) async fn for_person(
             access_token: &top.access_token,
             auth_time: g.auth_time,
             nonce: g.nonce,
+            idp_names: &idp_names,
         };
         let signed =
             id_token::sign(state, &input).map_err(|e| GrantError::Internal(e.to_string()))?;

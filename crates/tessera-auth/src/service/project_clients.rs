@@ -50,13 +50,16 @@ fn present<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
-/// Identity providers a client may require: the built-in one (upstream IdPs do not exist yet).
-fn identity_provider(raw: &str, field: &str) -> Result<Uuid, Failure> {
-    match Uuid::parse_str(raw) {
-        Ok(id) if id == LOCAL_IDP_ID => Ok(id),
-        _ => Err(Failure::BadRequest(format!(
-            "{field}: {raw:?} is not a known identity provider"
-        ))),
+/// Identity providers a client may require or preselect: the built-in one and the registered
+/// upstream IdPs (`tessera admin idp add`).
+async fn identity_provider(state: &AppState, raw: &str, field: &str) -> Result<Uuid, Failure> {
+    let unknown =
+        || Failure::BadRequest(format!("{field}: {raw:?} is not a known identity provider"));
+    let id = Uuid::parse_str(raw).map_err(|_| unknown())?;
+    if id == LOCAL_IDP_ID || state.store.upstream_idp(id).await?.is_some() {
+        Ok(id)
+    } else {
+        Err(unknown())
     }
 }
 
@@ -109,14 +112,16 @@ async fn apply(state: &AppState, c: &mut Client, f: ClientFields) -> Result<(), 
         };
     }
     if let Some(idp) = f.required_idp {
-        c.required_idp = idp
-            .map(|i| identity_provider(&i, "required_idp"))
-            .transpose()?;
+        c.required_idp = match idp {
+            Some(i) => Some(identity_provider(state, &i, "required_idp").await?),
+            None => None,
+        };
     }
     if let Some(idp) = f.preselect_idp {
-        c.preselect_idp = idp
-            .map(|i| identity_provider(&i, "preselect_idp"))
-            .transpose()?;
+        c.preselect_idp = match idp {
+            Some(i) => Some(identity_provider(state, &i, "preselect_idp").await?),
+            None => None,
+        };
     }
     if let Some(u) = f.userinfo_from_effective_identity {
         c.userinfo_from_effective_identity = u;

@@ -26,3 +26,4 @@ mod projects;
 mod proxies;
 mod registration;
 mod secrets;
+mod upstream;

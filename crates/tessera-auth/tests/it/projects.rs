@@ -15,7 +15,7 @@ use tessera_core::secret::Secret;
 const MANAGE: &str = "urn:globus:auth:scope:auth.globus.org:manage_projects";
 
 /// A confidential client and a `manage_projects` token of its own identity.
-async fn manager(s: &TestServer, name: &str) -> (Client, String) {
+pub(crate) async fn manager(s: &TestServer, name: &str) -> (Client, String) {
     let c = s.client(name, ClientType::Confidential).await;
     let t = s.token(&c, MANAGE).await;
     (c, format!("Bearer {t}"))
@@ -39,7 +39,7 @@ async fn user(s: &TestServer, name: &str) -> String {
     .to_string()
 }
 
-async fn create_project(s: &TestServer, bearer: &str) -> Value {
+pub(crate) async fn create_project(s: &TestServer, bearer: &str) -> Value {
     let r = s
         .json(
             Method::POST,

@@ -20,3 +20,4 @@ mod readme;
 mod serve;
 mod transfer;
 mod transfer_cli;
+mod upstream;

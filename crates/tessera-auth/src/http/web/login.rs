@@ -1,6 +1,7 @@
 //! The sign-in page (`/v2/web/login`).
 
 use super::cookies::{self, csrf, csrf_ok};
+use super::idp::Choices;
 use super::pages::{see_other, with_cookies, STATIC_BASE};
 use crate::http::extract::ClientAddr;
 use crate::service::authorize::{self, Effective, Next};
@@ -72,6 +73,7 @@ fn form(
     error: Option<&str>,
     client_name: Option<String>,
     mode: Mode,
+    choices: &Choices,
 ) -> Response {
     let (token, cookie) = csrf(state, headers);
     let link = !matches!(mode, Mode::SignIn { .. });
@@ -89,6 +91,7 @@ fn form(
         minijinja::context! {
             action => "/v2/web/login", csrf => token, request, username, error, client_name, link,
             requirement, signed_in_as, next, static_base => STATIC_BASE,
+            idps => choices.buttons, password_form => choices.password,
         },
     );
     with_cookies(page, cookie)
@@ -136,6 +139,7 @@ pub async fn show(
             .await
             .unwrap_or(Mode::SignIn { next: None })
     };
+    let choices = super::idp::choices(&state, request).await;
     form(
         &state,
         &headers,
@@ -145,6 +149,7 @@ pub async fn show(
         None,
         name,
         mode,
+        &choices,
     )
 }
 
@@ -174,13 +179,13 @@ fn refusal(e: &SignInError) -> (StatusCode, String) {
 }
 
 /// "Link another identity": the signed-in user proves a second identity, which joins their set.
-async fn link(
+pub(super) async fn link(
     state: &AppState,
     headers: &HeaderMap,
-    addr: Option<&str>,
     username: &str,
-    password: &Secret,
+    prove: impl std::future::Future<Output = Result<Identity, SignInError>>,
 ) -> Response {
+    let choices = super::idp::choices(state, "").await;
     let again = |status, msg: &str| {
         form(
             state,
@@ -191,6 +196,7 @@ async fn link(
             Some(msg),
             None,
             Mode::Link,
+            &choices,
         )
     };
     let current =
@@ -202,7 +208,7 @@ async fn link(
                 return again(status, &msg);
             }
         };
-    let other = match sessions::verify(state, username, password, addr).await {
+    let other = match prove.await {
         Ok(i) => i,
         Err(e) => {
             let (status, msg) = refusal(&e);
@@ -265,13 +271,12 @@ async fn continue_to(
 /// with one that satisfies it, which is linked to their set (as from the account page), and
 /// the authorization continues. An identity that does not satisfy it is refused and nothing
 /// changes.
-async fn link_for_request(
+pub(super) async fn link_for_request(
     state: &AppState,
     headers: &HeaderMap,
-    addr: Option<&str>,
     request: &str,
     username: &str,
-    password: &Secret,
+    prove: impl std::future::Future<Output = Result<Identity, SignInError>>,
 ) -> Response {
     let Ok(Some(pending)) = authorize::pending(state, request).await else {
         return expired(state);
@@ -300,6 +305,7 @@ async fn link_for_request(
         requirement: requirement.clone(),
         signed_in_as: current.1.username.clone(),
     };
+    let choices = super::idp::choices(state, request).await;
     let again = |status, msg: &str| {
         form(
             state,
@@ -310,9 +316,10 @@ async fn link_for_request(
             Some(msg),
             name.clone(),
             mode.clone(),
+            &choices,
         )
     };
-    let other = match sessions::verify(state, username, password, addr).await {
+    let other = match prove.await {
         Ok(i) => i,
         Err(e) => {
             let (status, msg) = refusal(&e);
@@ -379,6 +386,7 @@ pub async fn submit(
     let request = field("request");
     // Where a sign-in for no application ends: `next`, if it is a path on this site.
     let next = local_path(field("next")).map(str::to_owned);
+    let choices = super::idp::choices(&state, request).await;
     if !csrf_ok(&headers, f.get("csrf").map(String::as_str)) {
         return form(
             &state,
@@ -393,26 +401,34 @@ pub async fn submit(
             } else {
                 Mode::SignIn { next: next.clone() }
             },
+            &choices,
+        );
+    }
+    if !choices.password {
+        return state.pages.error(
+            StatusCode::FORBIDDEN,
+            "Password sign-in is off",
+            "Sign in with one of the identity providers on the sign-in page.",
         );
     }
     if field("link") == "1" && !request.is_empty() {
+        let password = Secret::new(field("password"));
         return link_for_request(
             &state,
             &headers,
-            addr.as_deref(),
             request,
             field("username"),
-            &Secret::new(field("password")),
+            sessions::verify(&state, field("username"), &password, addr.as_deref()),
         )
         .await;
     }
     if field("link") == "1" {
+        let password = Secret::new(field("password"));
         return link(
             &state,
             &headers,
-            addr.as_deref(),
             field("username"),
-            &Secret::new(field("password")),
+            sessions::verify(&state, field("username"), &password, addr.as_deref()),
         )
         .await;
     }
@@ -433,6 +449,7 @@ pub async fn submit(
             Some(msg),
             name.clone(),
             Mode::SignIn { next: next.clone() },
+            &choices,
         )
     };
     let (session, secret, identity) =
@@ -443,14 +460,29 @@ pub async fn submit(
                 return again(status, &msg);
             }
         };
+    signed_in(&state, &headers, session, secret, identity, request, next).await
+}
+
+/// A person has proved an identity and has a new session (`sessions::open`): the old session
+/// ends, the cookie is set, and the pending authorization request continues (or the browser
+/// goes to `next`). Shared by the password form and upstream IdP callbacks.
+pub(super) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    session: BrowserSession,
+    secret: Secret,
+    identity: Identity,
+    request: &str,
+    next: Option<String>,
+) -> Response {
     // A fresh session id on every sign-in: an old cookie (session fixation) is worthless.
     if let Err(e) =
-        sessions::sign_out(&state, cookies::get(&headers, cookies::SESSION).as_deref()).await
+        sessions::sign_out(state, cookies::get(headers, cookies::SESSION).as_deref()).await
     {
         tracing::warn!(error = %e, "could not end the previous session");
     }
     let cookie = cookies::set(
-        &state,
+        state,
         cookies::SESSION,
         secret.expose(),
         Some(SESSION_LIFETIME_S),
@@ -458,22 +490,23 @@ pub async fn submit(
     let location = if request.is_empty() {
         next.clone().unwrap_or_else(|| "/".to_owned())
     } else {
-        match authorize::pending(&state, request).await {
-            Ok(Some(p)) => match authorize::next_step(&state, &p, Some(&(session, identity))).await
-            {
-                Ok(Next::SignIn | Next::LinkIdentity(_)) => url(Some(request)),
-                Ok(Next::Consent) => super::consent::url(request),
-                Ok(Next::Redirect(to)) => to,
-                Err(e) => {
-                    tracing::error!(error = %e, "continuing an authorization failed");
-                    return state.pages.error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong",
-                        "Please try again.",
-                    );
+        match authorize::pending(state, request).await {
+            Ok(Some(p)) => {
+                match authorize::next_step(state, &p, Some(&(session, identity))).await {
+                    Ok(Next::SignIn | Next::LinkIdentity(_)) => url(Some(request)),
+                    Ok(Next::Consent) => super::consent::url(request),
+                    Ok(Next::Redirect(to)) => to,
+                    Err(e) => {
+                        tracing::error!(error = %e, "continuing an authorization failed");
+                        return state.pages.error(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "Something went wrong",
+                            "Please try again.",
+                        );
+                    }
                 }
-            },
-            _ => return with_cookies(expired(&state), cookie),
+            }
+            _ => return with_cookies(expired(state), cookie),
         }
     };
     see_other(&location, cookie.into_iter().collect())

@@ -8,6 +8,7 @@ pub mod consent;
 pub mod cookies;
 pub mod device;
 pub mod home;
+pub mod idp;
 pub mod login;
 pub mod logout;
 pub mod pages;
@@ -20,6 +21,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home::show))
         .route("/v2/web/login", get(login::show).post(login::submit))
+        .route("/v2/web/idp/{id}/start", post(idp::start))
+        .route("/v2/web/idp/{id}/callback", get(idp::callback))
         .route("/v2/web/consent", get(consent::show).post(consent::submit))
         .route("/v2/web/auth-code", get(auth_code::show))
         .route("/v2/web/device", get(device::show).post(device::submit))
