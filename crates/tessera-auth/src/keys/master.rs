@@ -79,7 +79,7 @@ impl MasterKey {
         Ok(format!("{SEALED_PREFIX}{}", STANDARD.encode(out)))
     }
 
-    pub(super) fn open(&self, kid: &str, sealed: &str) -> Result<String, KeyError> {
+    pub(crate) fn open(&self, kid: &str, sealed: &str) -> Result<String, KeyError> {
         let bad = || KeyError::Invalid {
             kid: kid.to_owned(),
             detail: "cannot be opened with this master key".into(),

@@ -16,6 +16,7 @@ pub mod id_token;
 pub mod identities;
 pub mod introspect;
 pub mod issue;
+pub mod mfa;
 pub mod password;
 pub mod person_tokens;
 pub mod project_clients;
@@ -23,6 +24,7 @@ pub mod projects;
 pub mod registration;
 pub mod scopes;
 pub mod sessions;
+pub mod step_up;
 pub mod throttle;
 pub mod tokens;
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use tessera_core::identity::Identity;
 use tessera_core::redirect::local_path;
 use tessera_core::secret::Secret;
-use tessera_core::session::{BrowserSession, SESSION_LIFETIME_S};
+use tessera_core::session::BrowserSession;
 use tessera_store::Change;
 
 /// The sign-in page for a person who should come back to `next`, a path on this site.
@@ -59,6 +59,14 @@ enum Mode {
         requirement: String,
         signed_in_as: String,
     },
+    /// The session does not meet what the application asks of it: sign in again (or with
+    /// another identity, which is then linked, or with the second factor).
+    StepUp {
+        message: String,
+        signed_in_as: String,
+        /// MFA is needed and this identity has none set up.
+        needs_mfa_setup: bool,
+    },
 }
 
 /// The sign-in form in one of its modes.
@@ -74,7 +82,8 @@ fn form(
     mode: Mode,
 ) -> Response {
     let (token, cookie) = csrf(state, headers);
-    let link = !matches!(mode, Mode::SignIn { .. });
+    let link = matches!(mode, Mode::Link | Mode::LinkFor { .. });
+    let (mut step_up, mut needs_mfa_setup) = (None, false);
     let (requirement, signed_in_as, next) = match mode {
         Mode::LinkFor {
             requirement,
@@ -82,13 +91,23 @@ fn form(
         } => (Some(requirement), Some(signed_in_as), None),
         Mode::SignIn { next } => (None, None, next),
         Mode::Link => (None, None, None),
+        Mode::StepUp {
+            message,
+            signed_in_as,
+            needs_mfa_setup: setup,
+        } => {
+            step_up = Some(message);
+            needs_mfa_setup = setup;
+            (None, Some(signed_in_as), None)
+        }
     };
     let page = state.pages.render(
         status,
         "login.html",
         minijinja::context! {
             action => "/v2/web/login", csrf => token, request, username, error, client_name, link,
-            requirement, signed_in_as, next, static_base => STATIC_BASE,
+            requirement, signed_in_as, next, step_up, needs_mfa_setup,
+            static_base => STATIC_BASE,
         },
     );
     with_cookies(page, cookie)
@@ -98,10 +117,23 @@ fn form(
 /// client: what to ask for. `None` when there is nothing to ask (or no one is signed in).
 async fn missing_identity(state: &AppState, headers: &HeaderMap, request: &str) -> Option<Mode> {
     let pending = authorize::pending(state, request).await.ok()??;
-    let (_, identity) =
+    let (session, identity) =
         sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref())
             .await
             .ok()??;
+    if let Ok(Some(short)) =
+        crate::service::step_up::shortfall(state, &pending, &session, &identity).await
+    {
+        let needs_mfa_setup = short.mfa
+            && !crate::service::mfa::enrolled(state, identity.id)
+                .await
+                .unwrap_or(false);
+        return Some(Mode::StepUp {
+            message: short.message,
+            signed_in_as: identity.username,
+            needs_mfa_setup,
+        });
+    }
     match authorize::effective(state, pending.client_id, &identity).await {
         Ok(Effective::Missing(requirement)) => Some(Mode::LinkFor {
             requirement,
@@ -247,7 +279,7 @@ async fn continue_to(
         _ => return Err(expired(state)),
     };
     match authorize::next_step(state, &pending, Some(&current)).await {
-        Ok(Next::SignIn | Next::LinkIdentity(_)) => Ok(url(Some(request))),
+        Ok(Next::SignIn | Next::LinkIdentity(_) | Next::StepUp(_)) => Ok(url(Some(request))),
         Ok(Next::Consent) => Ok(super::consent::url(request)),
         Ok(Next::Redirect(to)) => Ok(to),
         Err(e) => {
@@ -435,46 +467,66 @@ pub async fn submit(
             Mode::SignIn { next: next.clone() },
         )
     };
-    let (session, secret, identity) =
-        match sessions::sign_in(&state, username, &password, addr.as_deref()).await {
-            Ok(s) => s,
-            Err(e) => {
-                let (status, msg) = refusal(&e);
-                return again(status, &msg);
-            }
-        };
-    // A fresh session id on every sign-in: an old cookie (session fixation) is worthless.
-    if let Err(e) =
-        sessions::sign_out(&state, cookies::get(&headers, cookies::SESSION).as_deref()).await
-    {
-        tracing::warn!(error = %e, "could not end the previous session");
-    }
-    let cookie = cookies::set(
-        &state,
-        cookies::SESSION,
-        secret.expose(),
-        Some(SESSION_LIFETIME_S),
-    );
-    let location = if request.is_empty() {
-        next.clone().unwrap_or_else(|| "/".to_owned())
-    } else {
-        match authorize::pending(&state, request).await {
-            Ok(Some(p)) => match authorize::next_step(&state, &p, Some(&(session, identity))).await
-            {
-                Ok(Next::SignIn | Next::LinkIdentity(_)) => url(Some(request)),
-                Ok(Next::Consent) => super::consent::url(request),
-                Ok(Next::Redirect(to)) => to,
-                Err(e) => {
-                    tracing::error!(error = %e, "continuing an authorization failed");
-                    return state.pages.error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong",
-                        "Please try again.",
-                    );
-                }
-            },
-            _ => return with_cookies(expired(&state), cookie),
+    let identity = match sessions::verify(&state, username, &password, addr.as_deref()).await {
+        Ok(i) => i,
+        Err(e) => {
+            let (status, msg) = refusal(&e);
+            return again(status, &msg);
         }
     };
-    see_other(&location, cookie.into_iter().collect())
+    if field("step_up") == "1" {
+        if let Err(e) = link_for_step_up(&state, &headers, &identity).await {
+            let (status, msg) = refusal(&SignInError::Store(e));
+            return again(status, &msg);
+        }
+    }
+    match crate::service::mfa::enrolled(&state, identity.id).await {
+        Ok(true) => return super::mfa::ask(&state, &identity, request, next.as_deref()).await,
+        Ok(false) => {}
+        Err(e) => {
+            let (status, msg) = refusal(&SignInError::Store(e));
+            return again(status, &msg);
+        }
+    }
+    super::mfa::complete(
+        &state,
+        &headers,
+        &identity,
+        sessions::Proof::password(),
+        request,
+        next.as_deref(),
+    )
+    .await
+}
+
+/// A sign-in the application asked for (`session_required_*`, a policy) with another identity
+/// while signed in: the person has proven both, so it joins their set (as "sign in with
+/// another identity" does at Globus) and the session keeps every authentication.
+async fn link_for_step_up(
+    state: &AppState,
+    headers: &HeaderMap,
+    other: &Identity,
+) -> Result<(), tessera_store::StoreError> {
+    let Some((_, current)) =
+        sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref()).await?
+    else {
+        return Ok(());
+    };
+    let set = state.store.identity_set(current.id).await?;
+    if set.iter().any(|i| i.id == other.id) {
+        return Ok(());
+    }
+    state
+        .store
+        .link_identities(current.id, other.id, state.clock.now())
+        .await?;
+    let _ = state
+        .publish(vec![
+            Change::IdentitySetChanged(current.id),
+            Change::IdentitySetChanged(other.id),
+        ])
+        .await;
+    crate::audit::identity_linked(state, current.id, other.id);
+    tracing::info!(event = "identity_linked", identity = %current.id, linked = %other.id, "identity linked signing in for a session requirement");
+    Ok(())
 }
