@@ -25,3 +25,4 @@ mod projects;
 mod proxies;
 mod registration;
 mod secrets;
+mod session_mfa;
