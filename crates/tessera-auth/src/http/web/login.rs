@@ -264,6 +264,10 @@ async fn link(
         ])
         .await;
     crate::audit::identity_linked(state, current.1.id, other.id);
+    // The second identity proved itself in this session: `session_info` lists it too.
+    if let Err(e) = sessions::record(state, &current.0, &other, sessions::Proof::password()).await {
+        tracing::warn!(error = %e, "could not record the linked identity's authentication");
+    }
     tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, "identity linked");
     see_other("/v2/web/account", vec![])
 }
@@ -386,6 +390,10 @@ async fn link_for_request(
             return again(status, &msg);
         }
         tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, client = %pending.client_id, "identity linked for a client's policy");
+    }
+    if let Err(e) = sessions::record(state, &current.0, &other, sessions::Proof::password()).await {
+        let (status, msg) = refusal(&SignInError::Store(e));
+        return again(status, &msg);
     }
     match continue_to(state, request, current).await {
         Ok(to) => see_other(&to, vec![]),
