@@ -70,18 +70,6 @@ pub async fn verify(
     }
 }
 
-/// Checks the password and opens a session. The returned secret goes into the cookie.
-pub async fn sign_in(
-    state: &AppState,
-    username: &str,
-    password: &Secret,
-    address: Option<&str>,
-) -> Result<(BrowserSession, Secret, Identity), SignInError> {
-    let identity = verify(state, username, password, address).await?;
-    let (session, secret) = open(state, &identity, Proof::password()).await?;
-    Ok((session, secret, identity))
-}
-
 /// How a person proved who they are for one sign-in; the session model (`session_info`,
 /// `session_required_mfa`) is built from these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

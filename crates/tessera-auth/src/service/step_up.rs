@@ -1,8 +1,11 @@
 //! What a pending authorization asks of the browser session beyond "someone is signed in": the
 //! Globus `session_required_*` parameters (what `globus session update` sends after a
 //! resource server's 403) and the session demands of the client's own policy (high assurance,
-//! a timeout, MFA). When the session falls short, the person is asked to sign in again, or with
-//! another identity, or with their second factor.
+//! a timeout, MFA). When the session falls short, the person is asked to sign in again (with
+//! their second factor when one is needed). Signing in there with an identity outside the
+//! person's set starts a session of its own and links nothing: linking is only ever the
+//! explicit "Link another identity" (a planted session cookie must not collect the victim's
+//! identity); a linked identity's sign-in is recorded in the session.
 
 use super::sessions;
 use crate::state::AppState;

@@ -482,12 +482,6 @@ pub async fn submit(
             return again(status, &msg);
         }
     };
-    if field("step_up") == "1" {
-        if let Err(e) = link_for_step_up(&state, &headers, &identity).await {
-            let (status, msg) = refusal(&SignInError::Store(e));
-            return again(status, &msg);
-        }
-    }
     match crate::service::mfa::enrolled(&state, identity.id).await {
         Ok(true) => return super::mfa::ask(&state, &identity, request, next.as_deref()).await,
         Ok(false) => {}
@@ -505,36 +499,4 @@ pub async fn submit(
         next.as_deref(),
     )
     .await
-}
-
-/// A sign-in the application asked for (`session_required_*`, a policy) with another identity
-/// while signed in: the person has proven both, so it joins their set (as "sign in with
-/// another identity" does at Globus) and the session keeps every authentication.
-async fn link_for_step_up(
-    state: &AppState,
-    headers: &HeaderMap,
-    other: &Identity,
-) -> Result<(), tessera_store::StoreError> {
-    let Some((_, current)) =
-        sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref()).await?
-    else {
-        return Ok(());
-    };
-    let set = state.store.identity_set(current.id).await?;
-    if set.iter().any(|i| i.id == other.id) {
-        return Ok(());
-    }
-    state
-        .store
-        .link_identities(current.id, other.id, state.clock.now())
-        .await?;
-    let _ = state
-        .publish(vec![
-            Change::IdentitySetChanged(current.id),
-            Change::IdentitySetChanged(other.id),
-        ])
-        .await;
-    crate::audit::identity_linked(state, current.id, other.id);
-    tracing::info!(event = "identity_linked", identity = %current.id, linked = %other.id, "identity linked signing in for a session requirement");
-    Ok(())
 }
