@@ -44,6 +44,8 @@ pub const EVENT_TYPES: &[&str] = &[
     "device_authorized",
     "device_denied",
     "client_registered",
+    "mfa_enabled",
+    "mfa_disabled",
 ];
 
 /// The longest username kept from a failed sign-in (it is whatever was typed).
@@ -412,6 +414,22 @@ pub fn identity_unlinked(state: &AppState, identity: Uuid, other: Uuid) {
         "identity_unlinked",
         Some(identity),
         Some(other),
+        None,
+        json!({}),
+    );
+}
+
+/// Two-step verification turned on (`enabled`) or off for an identity.
+pub fn mfa_changed(state: &AppState, identity: Uuid, enabled: bool) {
+    record(
+        state,
+        if enabled {
+            "mfa_enabled"
+        } else {
+            "mfa_disabled"
+        },
+        Some(identity),
+        None,
         None,
         json!({}),
     );

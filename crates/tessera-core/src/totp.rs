@@ -171,7 +171,7 @@ pub fn verify(
 /// Fresh recovery codes (`xxxxx-xxxxx`, 50 bits each) and their hashes, which is all that is
 /// stored.
 pub fn recovery_codes(rng: &dyn SecureRandom) -> Vec<(Secret, SecretHash)> {
-    const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz23456789x";
+    const ALPHABET: &[u8; 32] = b"abcdefghjkmnpqrstuvwxyz023456789";
     (0..RECOVERY_CODES)
         .map(|_| {
             let mut b = [0u8; 10];

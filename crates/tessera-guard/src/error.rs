@@ -19,6 +19,11 @@ pub enum GuardError {
     /// Valid, but not for this identity: none of the caller's identities may do this.
     #[error("none of the caller's identities is allowed here")]
     Forbidden,
+    /// Valid, but the session behind it does not meet this service's authentication policies
+    /// (or other session requirements): 403 with the `authorization_parameters` of a Globus
+    /// Auth Requirements Error, which the SDK turns into a new sign-in.
+    #[error("{}", .0.session_message.as_deref().unwrap_or("the session does not meet this service's authentication requirements"))]
+    AuthorizationRequired(Box<crate::AuthorizationParameters>),
     /// The auth server could not be asked; the request cannot be decided (503).
     #[error("the authorization server is unavailable: {0}")]
     Unavailable(String),
@@ -31,6 +36,7 @@ impl IntoResponse for GuardError {
             Self::InvalidToken => (StatusCode::UNAUTHORIZED, Some("invalid_token")),
             Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, Some("insufficient_scope")),
             Self::Forbidden => (StatusCode::FORBIDDEN, None),
+            Self::AuthorizationRequired(_) => (StatusCode::FORBIDDEN, None),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, None),
         };
         let mut challenge = String::from("Bearer realm=\"tessera\"");
@@ -45,7 +51,20 @@ impl IntoResponse for GuardError {
             StatusCode::FORBIDDEN => "forbidden",
             _ => "temporarily_unavailable",
         };
-        let body = serde_json::json!({"error": code.unwrap_or(fallback), "error_description": self.to_string()});
+        let mut body = serde_json::json!({"error": code.unwrap_or(fallback), "error_description": self.to_string()});
+        let parameters = match &self {
+            Self::AuthorizationRequired(p) => Some((**p).clone()),
+            Self::InsufficientScope(s) => Some(crate::AuthorizationParameters {
+                required_scopes: vec![s.clone()],
+                ..Default::default()
+            }),
+            _ => None,
+        };
+        if let Some(p) = parameters {
+            // The GARE fields beside the RFC 6750 ones: `code` and `authorization_parameters`.
+            body["code"] = serde_json::Value::from(p.code());
+            body["authorization_parameters"] = serde_json::to_value(&p).unwrap_or_default();
+        }
         let mut r = (status, Json(body)).into_response();
         if status != StatusCode::SERVICE_UNAVAILABLE {
             if let Ok(v) = HeaderValue::from_str(&challenge) {

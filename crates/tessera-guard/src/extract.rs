@@ -12,9 +12,22 @@ pub struct Authenticated {
     pub token: Arc<TokenInfo>,
     /// The bearer token itself, for dependent-token calls downstream.
     pub bearer: Arc<str>,
+    /// The refusal when the token's session does not meet the guard's authentication policies.
+    policy_refusal: Option<GuardError>,
 }
 
 impl Authenticated {
+    /// Refuses with 403 and Globus `authorization_parameters` (`session_required_policies`,
+    /// `session_required_mfa`, `session_message`, `prompt=login`) unless the session behind
+    /// the token satisfies every authentication policy the guard was built with, as the auth
+    /// server judged it at introspection.
+    pub fn require_policies(&self) -> Result<(), GuardError> {
+        match &self.policy_refusal {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses with 403 `insufficient_scope` unless the token carries every scope.
     pub fn require(&self, scopes: &[&str]) -> Result<(), GuardError> {
         match scopes
@@ -71,6 +84,7 @@ where
         let token = bearer(parts)?;
         let info = guard.validate(token).await?;
         Ok(Self {
+            policy_refusal: guard.policy_refusal(&info),
             token: info,
             bearer: token.into(),
         })

@@ -20,6 +20,10 @@ pub struct TokenInfo {
     pub exp: i64,
     /// The user's linked identities (`include=identity_set`).
     pub identity_set: Vec<String>,
+    /// The auth server's judgement, when the token was introspected, of each authentication
+    /// policy this guard was built with (`GuardBuilder::authentication_policies`): policy id →
+    /// satisfied now.
+    pub policy_evaluations: std::collections::BTreeMap<String, bool>,
 }
 
 #[derive(Deserialize)]
@@ -39,6 +43,14 @@ struct Introspection {
     exp: i64,
     #[serde(default)]
     identity_set: Vec<String>,
+    #[serde(default)]
+    policy_evaluations: std::collections::BTreeMap<String, Evaluation>,
+}
+
+#[derive(Deserialize)]
+struct Evaluation {
+    #[serde(default)]
+    evaluation: bool,
 }
 
 /// A cached introspection answer; `None` is "not active" (negative caching).
@@ -90,6 +102,16 @@ struct Inner {
     introspections: AtomicU64,
     /// Offline validation of JWT access tokens.
     jwt: JwtVerifier,
+    /// What this service requires of the session behind a token (see `require_policies`).
+    requirements: SessionRequirements,
+}
+
+/// The authentication policies a service requires, and what its 403 then asks for.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SessionRequirements {
+    pub(crate) policies: Vec<String>,
+    pub(crate) mfa: bool,
+    pub(crate) message: Option<String>,
 }
 
 impl std::fmt::Debug for Guard {
@@ -116,9 +138,32 @@ pub struct GuardBuilder {
     jwks_min_refetch: Duration,
     leeway: Duration,
     algorithms: Vec<jsonwebtoken::Algorithm>,
+    requirements: SessionRequirements,
 }
 
 impl GuardBuilder {
+    /// Authentication policies (ids) every token's session must satisfy, judged by the auth
+    /// server at introspection (`authentication_policies`, so a policy's
+    /// `authentication_assurance_timeout` expires access). [`crate::Authenticated::require_policies`]
+    /// refuses otherwise with a 403 carrying `authorization_parameters`. JWT access tokens are
+    /// introspected too when policies are set: they carry no judgement of their own.
+    pub fn authentication_policies<S: Into<String>>(
+        mut self,
+        ids: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.requirements.policies = ids.into_iter().map(Into::into).collect();
+        self
+    }
+    /// Ask for `session_required_mfa` in the refusal (the policy requires MFA).
+    pub fn session_required_mfa(mut self, mfa: bool) -> Self {
+        self.requirements.mfa = mfa;
+        self
+    }
+    /// The `session_message` of the refusal, shown to the person on the sign-in page.
+    pub fn session_message(mut self, message: impl Into<String>) -> Self {
+        self.requirements.message = Some(message.into());
+        self
+    }
     /// How long fetched signing keys are used before they are fetched again (default 5 min).
     pub fn jwks_max_age(mut self, d: Duration) -> Self {
         self.jwks_max_age = d;
@@ -199,6 +244,7 @@ impl GuardBuilder {
                 dependent: Cache::new(self.capacity),
                 introspections: AtomicU64::new(0),
                 jwt,
+                requirements: self.requirements,
             }),
         })
     }
@@ -237,6 +283,7 @@ impl Guard {
                 jsonwebtoken::Algorithm::ES256,
                 jsonwebtoken::Algorithm::EdDSA,
             ],
+            requirements: SessionRequirements::default(),
         }
     }
 
@@ -254,7 +301,9 @@ impl Guard {
     /// when fresh. Concurrent misses for one token share one call.
     pub async fn validate(&self, token: &str) -> Result<Arc<TokenInfo>, GuardError> {
         // RFC 9068 JWTs are checked offline; opaque tokens (no dots) are introspected.
-        if token.bytes().filter(|b| *b == b'.').count() == 2 {
+        if token.bytes().filter(|b| *b == b'.').count() == 2
+            && self.inner.requirements.policies.is_empty()
+        {
             return self.inner.jwt.validate(token).await.map(Arc::new);
         }
         let k = key(token);
@@ -287,6 +336,50 @@ impl Guard {
         }
     }
 
+    fn introspection_form<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Vec<(&'static str, std::borrow::Cow<'a, str>)> {
+        let mut form = vec![
+            ("token", std::borrow::Cow::Borrowed(token)),
+            ("include", std::borrow::Cow::Borrowed("identity_set")),
+        ];
+        if !self.inner.requirements.policies.is_empty() {
+            form.push((
+                "authentication_policies",
+                std::borrow::Cow::Owned(self.inner.requirements.policies.join(",")),
+            ));
+        }
+        form
+    }
+
+    /// The refusal for a token whose session does not satisfy the policies: which failed, and
+    /// what the person must do (sign in again, with MFA when the service asks for it).
+    pub(crate) fn policy_refusal(&self, info: &TokenInfo) -> Option<GuardError> {
+        let r = &self.inner.requirements;
+        let failed: Vec<String> = r
+            .policies
+            .iter()
+            .filter(|id| !info.policy_evaluations.get(*id).copied().unwrap_or(false))
+            .cloned()
+            .collect();
+        if failed.is_empty() {
+            return None;
+        }
+        Some(GuardError::AuthorizationRequired(Box::new(
+            crate::AuthorizationParameters {
+                session_message: Some(r.message.clone().unwrap_or_else(|| {
+                    "This service requires a recent sign-in that meets its authentication policy."
+                        .into()
+                })),
+                session_required_policies: failed,
+                session_required_mfa: r.mfa.then_some(true),
+                prompt: Some("login".into()),
+                ..Default::default()
+            },
+        )))
+    }
+
     async fn introspect(&self, token: &str) -> Result<Option<Arc<TokenInfo>>, GuardError> {
         self.inner.introspections.fetch_add(1, Ordering::Relaxed);
         let response = self
@@ -294,7 +387,7 @@ impl Guard {
             .http
             .post(&self.inner.introspect_url)
             .basic_auth(&self.inner.client_id, Some(&self.inner.client_secret))
-            .form(&[("token", token), ("include", "identity_set")])
+            .form(&self.introspection_form(token))
             .send()
             .await
             .map_err(|e| GuardError::Unavailable(e.without_url().to_string()))?;
@@ -324,6 +417,11 @@ impl Guard {
             aud: body.aud,
             exp: body.exp,
             identity_set: body.identity_set,
+            policy_evaluations: body
+                .policy_evaluations
+                .into_iter()
+                .map(|(id, e)| (id, e.evaluation))
+                .collect(),
         })))
     }
 

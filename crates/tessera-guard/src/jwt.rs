@@ -132,6 +132,8 @@ pub(crate) fn verify(
         aud: vec![audience.to_owned()],
         exp: c.exp,
         identity_set: c.identity_set,
+        // Judged only by introspection: a JWT carries no policy evaluations.
+        policy_evaluations: Default::default(),
     })
 }
 

@@ -21,9 +21,11 @@ mod error;
 mod extract;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+mod gare;
 mod guard;
 mod jwt;
 
 pub use error::GuardError;
 pub use extract::Authenticated;
+pub use gare::AuthorizationParameters;
 pub use guard::{DependentToken, Guard, GuardBuilder, TokenInfo};

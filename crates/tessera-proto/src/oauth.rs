@@ -156,6 +156,12 @@ pub struct SessionInfo {
 pub struct SessionAuthentication {
     pub idp: String,
     pub auth_time: i64,
+    /// RFC 8176 methods: `pwd`, plus `otp` and `mfa` when a second factor was used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// Always null: no assurance-level vocabulary is defined yet.
+    #[serde(default)]
+    pub acr: Option<String>,
 }
 
 /// One entry of `identity_set_detail`: both `id` and `sub`, since third-party code reads each.

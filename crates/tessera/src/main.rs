@@ -1,8 +1,8 @@
 //! `tessera`: the server and its command-line tools.
 
 mod admin;
-mod admin_scope;
 mod admin_idp;
+mod admin_scope;
 mod group_pages;
 mod groups;
 mod login;

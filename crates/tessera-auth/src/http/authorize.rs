@@ -97,7 +97,7 @@ async fn run(state: &AppState, headers: &HeaderMap, encoded: &[u8]) -> Response 
     }
     let id = pending.id.to_string();
     match next {
-        Next::SignIn | Next::LinkIdentity(_) => {
+        Next::SignIn | Next::LinkIdentity(_) | Next::StepUp(_) => {
             see_other(&super::web::login::url(Some(&id)), vec![])
         }
         Next::Consent => see_other(&super::web::consent::url(&id), vec![]),

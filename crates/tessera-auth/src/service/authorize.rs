@@ -151,6 +151,9 @@ pub async fn start(
     let interaction = p
         .interaction()
         .map_err(|(error, description)| back(error, description))?;
+    let session_requirements = p
+        .session_requirements()
+        .map_err(|why| back("invalid_request", &why))?;
     if !client.client.client_type.allows_grant("authorization_code") {
         return Err(back(
             "unauthorized_client",
@@ -201,6 +204,12 @@ pub async fn start(
         expires_at: now + PENDING_LIFETIME_S,
     };
     state.store.insert_pending(&pending).await?;
+    if !session_requirements.is_empty() {
+        state
+            .store
+            .insert_session_requirements(pending.id, &session_requirements, pending.expires_at)
+            .await?;
+    }
     Ok((pending, interaction))
 }
 
@@ -218,6 +227,10 @@ pub async fn without_interaction(
         Next::LinkIdentity(_) => (
             "interaction_required",
             "the user must sign in with another identity",
+        ),
+        Next::StepUp(_) => (
+            "interaction_required",
+            "the session does not meet the session requirements; the user must sign in again",
         ),
     };
     state.store.delete_pending(pending.id).await?;
@@ -251,6 +264,10 @@ pub enum Next {
     /// policy: they must sign in with one that does (it is then linked), e.g. "an identity from
     /// example.org".
     LinkIdentity(String),
+    /// The session does not meet what the request or the client's policy asks of it
+    /// (`session_required_*`, a policy's timeout or MFA): sign in again, with another
+    /// identity, or with the second factor.
+    StepUp(super::step_up::Shortfall),
     Consent,
     /// Done: send the browser here.
     Redirect(String),
@@ -369,6 +386,9 @@ pub async fn next_step(
     };
     if pending.force_login && session.auth_time < pending.created_at {
         return Ok(Next::SignIn);
+    }
+    if let Some(short) = super::step_up::shortfall(state, pending, session, identity).await? {
+        return Ok(Next::StepUp(short));
     }
     let effective_identity = match effective(state, pending.client_id, identity).await? {
         Effective::Missing(what) => return Ok(Next::LinkIdentity(what)),

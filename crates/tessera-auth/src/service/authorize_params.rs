@@ -22,6 +22,12 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     pub request_uri: Option<String>,
     pub registration: Option<String>,
+    /// The Globus session step-up parameters (comma-separated lists; `True`/`False`).
+    pub session_required_identities: Option<String>,
+    pub session_required_single_domain: Option<String>,
+    pub session_required_policies: Option<String>,
+    pub session_required_mfa: Option<String>,
+    pub session_message: Option<String>,
 }
 
 /// How the user may be involved, from `prompt` and `max_age`.
@@ -48,6 +54,19 @@ impl Interaction {
 }
 
 impl AuthorizeParams {
+    /// What the request asks of the session (`session_required_*`), or why it is malformed.
+    pub fn session_requirements(
+        &self,
+    ) -> Result<tessera_core::session::SessionRequirements, String> {
+        tessera_core::session::SessionRequirements::parse(
+            self.session_required_identities.as_deref(),
+            self.session_required_single_domain.as_deref(),
+            self.session_required_policies.as_deref(),
+            self.session_required_mfa.as_deref(),
+            self.session_message.as_deref(),
+        )
+    }
+
     /// The OIDC parameters checked once the redirect URI is trusted: an error code and
     /// description for the redirect, or how the user may be involved.
     pub fn interaction(&self) -> Result<Interaction, (&'static str, &'static str)> {

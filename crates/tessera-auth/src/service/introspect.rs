@@ -10,6 +10,7 @@ use crate::cache::PartsMask;
 use crate::state::AppState;
 use bytes::Bytes;
 use std::collections::BTreeMap;
+use tessera_core::auth_policy::Authenticated;
 use tessera_core::client::Client;
 use tessera_core::grant::{SubjectKind, TokenRecord};
 use tessera_core::identity::Identity;
@@ -125,10 +126,15 @@ async fn render(
             aud.push(owner);
         }
     }
+    let authentications = if includes.session_info || !includes.policies.is_empty() {
+        session_authentications(state, record).await?
+    } else {
+        Vec::new()
+    };
     let policy_evaluations = if includes.policies.is_empty() {
         None
     } else {
-        Some(evaluate_policies(state, record, &includes.policies).await?)
+        Some(evaluate_policies(state, record, &authentications, &includes.policies).await?)
     };
     let set = if (includes.identity_set || includes.identity_set_detail)
         && record.subject_kind == SubjectKind::Identity
@@ -173,41 +179,102 @@ async fn render(
         // Client tokens come from no browser session: no authentications to report.
         session_info: includes.session_info.then(|| SessionInfo {
             session_id: record.session_id.map(|s| s.to_string()),
-            authentications: record
-                .auth_time
-                .map(|t| {
-                    let auth = SessionAuthentication {
-                        idp: signed_in.identity_provider.to_string(),
-                        auth_time: t,
-                    };
-                    [(signed_in.id.to_string(), auth)].into_iter().collect()
+            authentications: authentications
+                .iter()
+                .map(|a| {
+                    (
+                        a.identity_id.to_string(),
+                        SessionAuthentication {
+                            idp: a.idp.to_string(),
+                            auth_time: a.auth_time,
+                            amr: Some(a.amr().into_iter().map(str::to_owned).collect()),
+                            acr: None,
+                        },
+                    )
                 })
-                .unwrap_or_default(),
+                .collect(),
         }),
         policy_evaluations,
     }))
 }
 
-/// `policy_evaluations` (Globus introspection with `authentication_policies`): whether the
-/// identities authenticated for the grant (the one signed in with, and the effective one)
-/// satisfy each policy. Unknown policies evaluate to false.
+/// The authentications of the session a token came from, as they are now (a person signing
+/// in again in that session refreshes them). Tokens from before the session model, or whose
+/// session recorded none, stand on their own sign-in (`auth_time`, no second factor).
+async fn session_authentications(
+    state: &AppState,
+    record: &TokenRecord,
+) -> Result<Vec<tessera_core::session::SessionAuthentication>, StoreError> {
+    if record.subject_kind != SubjectKind::Identity {
+        return Ok(Vec::new());
+    }
+    if let Some(session) = record.session_id {
+        let found = state.store.session_authentications(session).await?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    let Some(at) = record.auth_time else {
+        return Ok(Vec::new());
+    };
+    let idp = state
+        .identities
+        .get(state.store.as_ref(), record.subject)
+        .await?
+        .map_or(tessera_core::identity::LOCAL_IDP_ID, |i| {
+            i.identity_provider
+        });
+    Ok(vec![tessera_core::session::SessionAuthentication {
+        identity_id: record.subject,
+        idp,
+        auth_time: at,
+        mfa: false,
+    }])
+}
+
+/// `policy_evaluations` (Globus introspection with `authentication_policies`), judged now, at
+/// use: each policy against the identities of the grant (the one signed in with, and the
+/// effective one while it is still linked) and the authentications of its session (with their
+/// times and second factors). A high-assurance or time-limited policy so stops being satisfied
+/// when its `authentication_assurance_timeout` passes, and a changed policy or an unlinked
+/// identity counts at the next introspection (these answers are never cached). Unknown
+/// policies evaluate to false.
 async fn evaluate_policies(
     state: &AppState,
     record: &TokenRecord,
+    authentications: &[tessera_core::session::SessionAuthentication],
     ids: &[Uuid],
 ) -> Result<BTreeMap<String, PolicyEvaluation>, StoreError> {
-    let mut authenticated = vec![record.subject];
-    if let Some(e) = record.effective_identity {
-        authenticated.push(e);
-    }
     let identities = match record.subject_kind {
-        SubjectKind::Identity => state.store.identities_by_ids(&authenticated).await?,
+        SubjectKind::Identity => state.store.identity_set(record.subject).await?,
         SubjectKind::Client => Vec::new(),
     };
+    let find = |id: Uuid| identities.iter().find(|i| i.id == id);
+    let mut judged: Vec<Authenticated<'_>> = Vec::new();
+    for a in authentications {
+        // Only identities still in the person's set count.
+        if let Some(identity) = find(a.identity_id) {
+            judged.push(Authenticated {
+                identity,
+                auth_time: Some(a.auth_time),
+                mfa: a.mfa,
+            });
+        }
+    }
+    for id in std::iter::once(record.subject).chain(record.effective_identity) {
+        if let Some(identity) = find(id) {
+            judged.push(Authenticated {
+                identity,
+                auth_time: None,
+                mfa: false,
+            });
+        }
+    }
+    let now = state.clock.now();
     let mut out = BTreeMap::new();
     for id in ids {
         let policy = state.store.policy(*id).await?;
-        let evaluation = policy.is_some_and(|p| identities.iter().any(|i| p.satisfied_by(i)));
+        let evaluation = policy.is_some_and(|p| p.evaluate(&judged, now));
         out.insert(id.to_string(), PolicyEvaluation { evaluation });
     }
     Ok(out)

@@ -4,7 +4,7 @@ use super::password::VerifyError;
 use crate::state::AppState;
 use tessera_core::identity::{normalize_username, Identity, IdentityStatus};
 use tessera_core::secret::{Secret, SecretHash};
-use tessera_core::session::{BrowserSession, SESSION_LIFETIME_S};
+use tessera_core::session::{BrowserSession, SessionAuthentication, SESSION_LIFETIME_S};
 use tessera_core::token::{self, TokenKind};
 use tessera_store::StoreError;
 
@@ -70,18 +70,6 @@ pub async fn verify(
     }
 }
 
-/// Checks the password and opens a session. The returned secret goes into the cookie.
-pub async fn sign_in(
-    state: &AppState,
-    username: &str,
-    password: &Secret,
-    address: Option<&str>,
-) -> Result<(BrowserSession, Secret, Identity), SignInError> {
-    let identity = verify(state, username, password, address).await?;
-    let (session, secret) = open(state, &identity, Proof::password()).await?;
-    Ok((session, secret, identity))
-}
-
 /// How a person proved who they are for one sign-in; the session model (`session_info`,
 /// `session_required_mfa`) is built from these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,13 +85,27 @@ impl Proof {
 }
 
 /// Opens a session for an identity that has already proved itself (password form, upstream
-/// IdP callback, MFA step). The returned secret goes into the cookie.
+/// IdP callback, MFA step), recording that authentication (`session_info`). The returned secret
+/// goes into the cookie.
 pub async fn open(
     state: &AppState,
     identity: &Identity,
     proof: Proof,
 ) -> Result<(BrowserSession, Secret), StoreError> {
-    let _ = proof;
+    open_after(state, identity, proof, None).await
+}
+
+/// [`open`], carrying over the authentications of `previous` (the session the browser had)
+/// when it belongs to the same person — the identity signed in with now is in the previous
+/// session's identity set. Signing in again, or with another linked identity, so updates the
+/// session (the Globus "session update") under a fresh cookie; a different person starts from
+/// nothing.
+pub async fn open_after(
+    state: &AppState,
+    identity: &Identity,
+    proof: Proof,
+    previous: Option<&BrowserSession>,
+) -> Result<(BrowserSession, Secret), StoreError> {
     let now = state.clock.now();
     let (secret, hash) = TokenKind::Session.generate(state.rng.as_ref());
     let session = BrowserSession {
@@ -115,9 +117,67 @@ pub async fn open(
         expires_at: now + SESSION_LIFETIME_S,
         revoked_at: None,
     };
+    let mut carried = Vec::new();
+    if let Some(prev) = previous.filter(|p| p.is_active(now)) {
+        let same_person = prev.identity_id == identity.id
+            || state
+                .store
+                .identity_set(prev.identity_id)
+                .await?
+                .iter()
+                .any(|i| i.id == identity.id);
+        if same_person {
+            carried = state.store.session_authentications(prev.id).await?;
+        }
+    }
     state.store.insert_session(&session).await?;
-    tracing::info!(event = "sign_in", identity = %identity.id, "signed in");
+    for a in carried.iter().filter(|a| a.identity_id != identity.id) {
+        state.store.record_authentication(session.id, a).await?;
+    }
+    record(state, &session, identity, proof).await?;
+    tracing::info!(event = "sign_in", identity = %identity.id, mfa = proof.mfa, "signed in");
     Ok((session, secret))
+}
+
+/// Records that `identity` proved itself now in `session` (replacing its earlier entry):
+/// a sign-in, or a second identity linked while signed in.
+pub async fn record(
+    state: &AppState,
+    session: &BrowserSession,
+    identity: &Identity,
+    proof: Proof,
+) -> Result<(), StoreError> {
+    state
+        .store
+        .record_authentication(
+            session.id,
+            &SessionAuthentication {
+                identity_id: identity.id,
+                idp: identity.identity_provider,
+                auth_time: state.clock.now(),
+                mfa: proof.mfa,
+            },
+        )
+        .await
+}
+
+/// The authentications of a session. A session from before the session model has none
+/// stored: its one sign-in stands for itself.
+pub async fn authentications(
+    state: &AppState,
+    session: &BrowserSession,
+    identity: &Identity,
+) -> Result<Vec<SessionAuthentication>, StoreError> {
+    let found = state.store.session_authentications(session.id).await?;
+    if found.is_empty() {
+        return Ok(vec![SessionAuthentication {
+            identity_id: identity.id,
+            idp: identity.identity_provider,
+            auth_time: session.auth_time,
+            mfa: false,
+        }]);
+    }
+    Ok(found)
 }
 
 /// The live session a cookie names, with its identity.

@@ -145,6 +145,22 @@ async fn a_user_links_and_unlinks_an_identity_and_the_set_shows_everywhere() {
         .await;
     assert_eq!(set_ids(&info.body), both);
     assert_eq!(introspected_set().await, both);
+    // Signing in with the second identity was an authentication of this session too.
+    let r = s
+        .form(
+            "/v2/oauth2/token/introspect",
+            Some(&api.basic()),
+            &format!("token={api_token}&include=session_info"),
+        )
+        .await;
+    let mut authenticated: Vec<String> = r.body["session_info"]["authentications"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    authenticated.sort();
+    assert_eq!(authenticated, both, "{}", r.text);
 
     // Unlink from the account page.
     let account = b.get("/v2/web/account").await;

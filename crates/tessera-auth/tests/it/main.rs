@@ -26,4 +26,5 @@ mod projects;
 mod proxies;
 mod registration;
 mod secrets;
+mod session_mfa;
 mod upstream;

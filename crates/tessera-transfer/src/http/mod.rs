@@ -54,7 +54,9 @@ impl FromRequestParts<TransferState> for Caller {
                 GuardError::InvalidToken => {
                     ApiError::unauthorized("The access token is not valid for this service")
                 }
-                GuardError::InsufficientScope(_) | GuardError::Forbidden => {
+                GuardError::InsufficientScope(_)
+                | GuardError::Forbidden
+                | GuardError::AuthorizationRequired(_) => {
                     ApiError::forbidden("PermissionDenied", "The token does not allow this")
                 }
                 GuardError::Unavailable(detail) => ApiError::internal(detail),

@@ -48,7 +48,7 @@ pub async fn show(
     };
     match authorize::next_step(&state, &pending, current.as_ref()).await {
         Ok(Next::Consent) => {}
-        Ok(Next::SignIn | Next::LinkIdentity(_)) => {
+        Ok(Next::SignIn | Next::LinkIdentity(_) | Next::StepUp(_)) => {
             return see_other(&super::login::url(Some(request)), vec![])
         }
         Ok(Next::Redirect(to)) => return see_other(&to, vec![]),

@@ -7,7 +7,7 @@ use super::cookies::{self, csrf_ok};
 use super::login;
 use super::pages::{see_other, with_cookies};
 use crate::service::authorize;
-use crate::service::sessions::{self, SignInError};
+use crate::service::sessions::SignInError;
 use crate::service::upstream::flow::{self, Callback, BINDING_COOKIE};
 use crate::service::upstream::UpstreamError;
 use crate::state::AppState;
@@ -138,27 +138,38 @@ pub async fn callback(
     let identity = proven.identity;
     let response = match login.purpose {
         LoginPurpose::Link if !request.is_empty() => {
-            login::link_for_request(&state, &headers, &request, "", async {
-                Ok::<_, SignInError>(identity)
-            })
+            login::link_for_request(
+                &state,
+                &headers,
+                &request,
+                "",
+                async { Ok::<_, SignInError>(identity) },
+                proven.proof,
+            )
             .await
         }
         LoginPurpose::Link => {
-            login::link(&state, &headers, "", async {
-                Ok::<_, SignInError>(identity)
-            })
+            login::link(
+                &state,
+                &headers,
+                "",
+                async { Ok::<_, SignInError>(identity) },
+                proven.proof,
+            )
             .await
         }
-        LoginPurpose::SignIn => match sessions::open(&state, &identity, proven.proof).await {
-            Ok((session, secret)) => {
-                tracing::info!(event = "upstream_sign_in", identity = %identity.id, idp = %id, mfa = proven.proof.mfa, "signed in through an upstream IdP");
-                login::signed_in(
-                    &state, &headers, session, secret, identity, &request, login.next,
-                )
-                .await
-            }
-            Err(e) => failure(&state, &UpstreamError::Store(e), Some(&proven.idp_name)),
-        },
+        LoginPurpose::SignIn => {
+            tracing::info!(event = "upstream_sign_in", identity = %identity.id, idp = %id, mfa = proven.proof.mfa, "signed in through an upstream IdP");
+            super::mfa::complete(
+                &state,
+                &headers,
+                &identity,
+                proven.proof,
+                &request,
+                login.next.as_deref(),
+            )
+            .await
+        }
     };
     with_cookies(response, clear)
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use tessera_core::identity::Identity;
 use tessera_core::redirect::local_path;
 use tessera_core::secret::Secret;
-use tessera_core::session::{BrowserSession, SESSION_LIFETIME_S};
+use tessera_core::session::BrowserSession;
 use tessera_store::Change;
 
 /// The sign-in page for a person who should come back to `next`, a path on this site.
@@ -60,6 +60,14 @@ enum Mode {
         requirement: String,
         signed_in_as: String,
     },
+    /// The session does not meet what the application asks of it: sign in again (or with
+    /// another identity, which is then linked, or with the second factor).
+    StepUp {
+        message: String,
+        signed_in_as: String,
+        /// MFA is needed and this identity has none set up.
+        needs_mfa_setup: bool,
+    },
 }
 
 /// The sign-in form in one of its modes.
@@ -76,7 +84,8 @@ fn form(
     choices: &Choices,
 ) -> Response {
     let (token, cookie) = csrf(state, headers);
-    let link = !matches!(mode, Mode::SignIn { .. });
+    let link = matches!(mode, Mode::Link | Mode::LinkFor { .. });
+    let (mut step_up, mut needs_mfa_setup) = (None, false);
     let (requirement, signed_in_as, next) = match mode {
         Mode::LinkFor {
             requirement,
@@ -84,13 +93,23 @@ fn form(
         } => (Some(requirement), Some(signed_in_as), None),
         Mode::SignIn { next } => (None, None, next),
         Mode::Link => (None, None, None),
+        Mode::StepUp {
+            message,
+            signed_in_as,
+            needs_mfa_setup: setup,
+        } => {
+            step_up = Some(message);
+            needs_mfa_setup = setup;
+            (None, Some(signed_in_as), None)
+        }
     };
     let page = state.pages.render(
         status,
         "login.html",
         minijinja::context! {
             action => "/v2/web/login", csrf => token, request, username, error, client_name, link,
-            requirement, signed_in_as, next, static_base => STATIC_BASE,
+            requirement, signed_in_as, next, step_up, needs_mfa_setup,
+            static_base => STATIC_BASE,
             idps => choices.buttons, password_form => choices.password,
         },
     );
@@ -101,10 +120,23 @@ fn form(
 /// client: what to ask for. `None` when there is nothing to ask (or no one is signed in).
 async fn missing_identity(state: &AppState, headers: &HeaderMap, request: &str) -> Option<Mode> {
     let pending = authorize::pending(state, request).await.ok()??;
-    let (_, identity) =
+    let (session, identity) =
         sessions::current(state, cookies::get(headers, cookies::SESSION).as_deref())
             .await
             .ok()??;
+    if let Ok(Some(short)) =
+        crate::service::step_up::shortfall(state, &pending, &session, &identity).await
+    {
+        let needs_mfa_setup = short.mfa
+            && !crate::service::mfa::enrolled(state, identity.id)
+                .await
+                .unwrap_or(false);
+        return Some(Mode::StepUp {
+            message: short.message,
+            signed_in_as: identity.username,
+            needs_mfa_setup,
+        });
+    }
     match authorize::effective(state, pending.client_id, &identity).await {
         Ok(Effective::Missing(requirement)) => Some(Mode::LinkFor {
             requirement,
@@ -184,6 +216,7 @@ pub(super) async fn link(
     headers: &HeaderMap,
     username: &str,
     prove: impl std::future::Future<Output = Result<Identity, SignInError>>,
+    proof: sessions::Proof,
 ) -> Response {
     let choices = super::idp::choices(state, "").await;
     let again = |status, msg: &str| {
@@ -238,6 +271,10 @@ pub(super) async fn link(
         ])
         .await;
     crate::audit::identity_linked(state, current.1.id, other.id);
+    // The second identity proved itself in this session: `session_info` lists it too.
+    if let Err(e) = sessions::record(state, &current.0, &other, proof).await {
+        tracing::warn!(error = %e, "could not record the linked identity's authentication");
+    }
     tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, "identity linked");
     see_other("/v2/web/account", vec![])
 }
@@ -253,7 +290,7 @@ async fn continue_to(
         _ => return Err(expired(state)),
     };
     match authorize::next_step(state, &pending, Some(&current)).await {
-        Ok(Next::SignIn | Next::LinkIdentity(_)) => Ok(url(Some(request))),
+        Ok(Next::SignIn | Next::LinkIdentity(_) | Next::StepUp(_)) => Ok(url(Some(request))),
         Ok(Next::Consent) => Ok(super::consent::url(request)),
         Ok(Next::Redirect(to)) => Ok(to),
         Err(e) => {
@@ -277,6 +314,7 @@ pub(super) async fn link_for_request(
     request: &str,
     username: &str,
     prove: impl std::future::Future<Output = Result<Identity, SignInError>>,
+    proof: sessions::Proof,
 ) -> Response {
     let Ok(Some(pending)) = authorize::pending(state, request).await else {
         return expired(state);
@@ -362,6 +400,10 @@ pub(super) async fn link_for_request(
         }
         tracing::info!(event = "identity_linked", identity = %current.1.id, linked = %other.id, client = %pending.client_id, "identity linked for a client's policy");
     }
+    if let Err(e) = sessions::record(state, &current.0, &other, proof).await {
+        let (status, msg) = refusal(&SignInError::Store(e));
+        return again(status, &msg);
+    }
     match continue_to(state, request, current).await {
         Ok(to) => see_other(&to, vec![]),
         Err(page) => page,
@@ -419,6 +461,7 @@ pub async fn submit(
             request,
             field("username"),
             sessions::verify(&state, field("username"), &password, addr.as_deref()),
+            sessions::Proof::password(),
         )
         .await;
     }
@@ -429,6 +472,7 @@ pub async fn submit(
             &headers,
             field("username"),
             sessions::verify(&state, field("username"), &password, addr.as_deref()),
+            sessions::Proof::password(),
         )
         .await;
     }
@@ -452,62 +496,28 @@ pub async fn submit(
             &choices,
         )
     };
-    let (session, secret, identity) =
-        match sessions::sign_in(&state, username, &password, addr.as_deref()).await {
-            Ok(s) => s,
-            Err(e) => {
-                let (status, msg) = refusal(&e);
-                return again(status, &msg);
-            }
-        };
-    signed_in(&state, &headers, session, secret, identity, request, next).await
-}
-
-/// A person has proved an identity and has a new session (`sessions::open`): the old session
-/// ends, the cookie is set, and the pending authorization request continues (or the browser
-/// goes to `next`). Shared by the password form and upstream IdP callbacks.
-pub(super) async fn signed_in(
-    state: &AppState,
-    headers: &HeaderMap,
-    session: BrowserSession,
-    secret: Secret,
-    identity: Identity,
-    request: &str,
-    next: Option<String>,
-) -> Response {
-    // A fresh session id on every sign-in: an old cookie (session fixation) is worthless.
-    if let Err(e) =
-        sessions::sign_out(state, cookies::get(headers, cookies::SESSION).as_deref()).await
-    {
-        tracing::warn!(error = %e, "could not end the previous session");
-    }
-    let cookie = cookies::set(
-        state,
-        cookies::SESSION,
-        secret.expose(),
-        Some(SESSION_LIFETIME_S),
-    );
-    let location = if request.is_empty() {
-        next.clone().unwrap_or_else(|| "/".to_owned())
-    } else {
-        match authorize::pending(state, request).await {
-            Ok(Some(p)) => {
-                match authorize::next_step(state, &p, Some(&(session, identity))).await {
-                    Ok(Next::SignIn | Next::LinkIdentity(_)) => url(Some(request)),
-                    Ok(Next::Consent) => super::consent::url(request),
-                    Ok(Next::Redirect(to)) => to,
-                    Err(e) => {
-                        tracing::error!(error = %e, "continuing an authorization failed");
-                        return state.pages.error(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Something went wrong",
-                            "Please try again.",
-                        );
-                    }
-                }
-            }
-            _ => return with_cookies(expired(state), cookie),
+    let identity = match sessions::verify(&state, username, &password, addr.as_deref()).await {
+        Ok(i) => i,
+        Err(e) => {
+            let (status, msg) = refusal(&e);
+            return again(status, &msg);
         }
     };
-    see_other(&location, cookie.into_iter().collect())
+    match crate::service::mfa::enrolled(&state, identity.id).await {
+        Ok(true) => return super::mfa::ask(&state, &identity, request, next.as_deref()).await,
+        Ok(false) => {}
+        Err(e) => {
+            let (status, msg) = refusal(&SignInError::Store(e));
+            return again(status, &msg);
+        }
+    }
+    super::mfa::complete(
+        &state,
+        &headers,
+        &identity,
+        sessions::Proof::password(),
+        request,
+        next.as_deref(),
+    )
+    .await
 }

@@ -3,6 +3,7 @@
 //! CSRF token; every page links home, forbids framing and is never cached.
 
 pub mod account;
+pub mod account_mfa;
 pub mod auth_code;
 pub mod consent;
 pub mod cookies;
@@ -11,6 +12,7 @@ pub mod home;
 pub mod idp;
 pub mod login;
 pub mod logout;
+pub mod mfa;
 pub mod pages;
 
 use crate::state::AppState;
@@ -27,7 +29,13 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/web/auth-code", get(auth_code::show))
         .route("/v2/web/device", get(device::show).post(device::submit))
         .route("/v2/web/logout", get(logout::show).post(logout::submit))
+        .route("/v2/web/mfa", get(mfa::show).post(mfa::submit))
         .route("/v2/web/account", get(account::show))
+        .route(
+            "/v2/web/account/mfa",
+            get(account_mfa::show).post(account_mfa::enrol),
+        )
+        .route("/v2/web/account/mfa/remove", post(account_mfa::remove))
         .route(
             "/v2/web/account/apps/{client_id}/revoke",
             post(account::revoke),

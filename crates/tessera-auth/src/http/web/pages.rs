@@ -4,7 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-const TEMPLATES: [(&str, &str); 10] = [
+const TEMPLATES: [(&str, &str); 12] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     (
@@ -29,6 +29,11 @@ const TEMPLATES: [(&str, &str); 10] = [
         include_str!("../../../templates/account_parts.html"),
     ),
     ("home.html", include_str!("../../../templates/home.html")),
+    ("mfa.html", include_str!("../../../templates/mfa.html")),
+    (
+        "account_mfa.html",
+        include_str!("../../../templates/account_mfa.html"),
+    ),
     (
         "device.html",
         include_str!("../../../templates/device.html"),
