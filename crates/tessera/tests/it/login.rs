@@ -327,7 +327,8 @@ async fn login_in_a_terminal_then_transfer_with_a_progress_bar_and_logout() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("not logged in"));
 }
 
-/// Without `--no-local-server`: the code comes back to a listener on 127.0.0.1.
+/// Without `--no-local-server`: the code comes back to a listener on 127.0.0.1; through a
+/// native app the operator registered (`--client-id`), as the README tells.
 #[tokio::test(flavor = "multi_thread")]
 async fn login_receives_the_code_on_a_loopback_port() {
     let server = Server::start();
@@ -342,10 +343,16 @@ async fn login_receives_the_code_on_a_loopback_port() {
         ],
         Some(&format!("{PASSWORD}\n")),
     ));
+    let app = json(&server.admin(
+        &["admin", "client", "add", "--name", "Lab CLI", "--native"],
+        None,
+    ));
+    let app = app["client_id"].as_str().unwrap().to_owned();
     let home = tempfile::tempdir().unwrap();
     let token_file = home.path().join("tokens.json");
     let mut child = Command::new(BIN)
-        .args(["login", "--auth-url", &server.url, "--scope", "openid"])
+        .args(["login", "--auth-url", &server.url, "--client-id", &app])
+        .args(["--scope", "openid"])
         .args(["--scope", "profile", "--token-file"])
         .arg(&token_file)
         .env_remove("TESSERA_CLIENT_SECRET")
@@ -388,6 +395,8 @@ async fn login_receives_the_code_on_a_loopback_port() {
         "{rest}"
     );
     let login = stored(&token_file, &base);
+    assert_eq!(login["client_id"], app.as_str());
+    assert_eq!(login["client_id"], app.as_str());
     assert_eq!(
         login["tokens"]["auth.globus.org"]["scope"],
         "openid profile"
