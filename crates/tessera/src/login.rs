@@ -77,8 +77,9 @@ fn server_url(given: Option<&str>, storage: &JsonFileTokenStorage) -> Result<Str
     }
 }
 
-/// A renewing authorizer for `resource_server` from the stored login to `url` (its renewed
-/// tokens written back); `None` when not logged in there.
+/// A renewing authorizer for `resource_server` from the stored login to `url`: renewals under
+/// the token file's lock, written back (two commands running at once renew once); `None` when
+/// not logged in there.
 pub(crate) fn stored_authorizer(
     url: Option<&str>,
     files: &TokenFileArgs,
@@ -102,9 +103,7 @@ pub(crate) fn stored_authorizer(
         })?;
     let client_id = login.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
     let auth = AuthClient::native(&url, client_id)?;
-    let ns = url.clone();
-    let authorizer = RefreshTokenAuthorizer::new(token, auth)?
-        .on_refresh(move |t| Ok(storage.store_token(&ns, t)?));
+    let authorizer = RefreshTokenAuthorizer::new(token, auth)?.shared_with(storage, &url);
     Ok(Some((url, authorizer)))
 }
 

@@ -14,15 +14,15 @@ use std::time::{Duration, Instant};
 
 pub(crate) const PASSWORD: &str = "a long enough password";
 
-/// Signs `username` in at the authorize URL and allows the request; where the server then
-/// sends the browser (the redirect URI with the code).
+/// Signs `username` in at the authorize URL and allows the request (unless allowed before);
+/// where the server then sends the browser (the redirect URI with the code).
 pub(crate) async fn sign_in_and_allow(base: &str, authorize_url: &str, username: &str) -> String {
     let mut b = Browser::new(base);
     let path = authorize_url
         .strip_prefix(base)
         .unwrap_or_else(|| panic!("{authorize_url} is not on {base}"));
     let (_, page) = b.open(path).await;
-    let (_, page) = b
+    let (location, page) = b
         .submit(
             "/v2/web/login",
             &[
@@ -33,6 +33,10 @@ pub(crate) async fn sign_in_and_allow(base: &str, authorize_url: &str, username:
             ],
         )
         .await;
+    // Consented before (same app, same scopes): straight back to the app.
+    if let Some(l) = location {
+        return l;
+    }
     assert!(page.contains(">Allow</button>"), "{page}");
     let (location, page) = b
         .submit(

@@ -303,3 +303,108 @@ async fn the_sdk_logs_in_refreshes_after_a_401_pages_and_types_errors() {
     let e = transfer.get_task(&task_c).await.unwrap_err();
     assert_eq!(e.status(), Some(401), "{e}");
 }
+
+/// Two programs sharing one login in one token file (two storages on the same path, as two
+/// processes would have), both holding a revoked access token: each renewal happens under the
+/// file's lock and adopts a token the other already renewed, so the rotating refresh token is
+/// spent once and the login survives (spending it twice would end it, as the control shows).
+#[tokio::test(flavor = "multi_thread")]
+async fn programs_sharing_a_token_file_renew_once() {
+    let server = Server::start();
+    let base = server.url.trim_end_matches('/').to_owned();
+    json(&server.admin(
+        &[
+            "admin",
+            "user",
+            "add",
+            "dave@example.org",
+            "--password-stdin",
+        ],
+        Some(&format!("{PASSWORD}\n")),
+    ));
+    let auth = AuthClient::native(&base, CLI_APP).unwrap();
+    let login = || async {
+        let flow = auth.start_native_flow(&["openid", TRANSFER_ALL], None, true);
+        let redirect = sign_in_and_allow(&base, &flow.authorize_url(), "dave@example.org").await;
+        let tokens = flow
+            .exchange(&code_from_page(&redirect).await)
+            .await
+            .unwrap();
+        by_resource_server(&tokens, system_clock()())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let shared = |storage: &Arc<JsonFileTokenStorage>, token: &TokenData| {
+        let a = RefreshTokenAuthorizer::new(token.clone(), auth.clone())
+            .unwrap()
+            .shared_with(storage.clone(), &base);
+        let a = Arc::new(a);
+        (
+            a.clone(),
+            TransferClient::with_authorizer(&base, a).unwrap(),
+        )
+    };
+
+    let by_rs = login().await;
+    let token = by_rs[TRANSFER_RESOURCE_SERVER].clone();
+    let (one, two) = (
+        Arc::new(JsonFileTokenStorage::new(&path)),
+        Arc::new(JsonFileTokenStorage::new(&path)),
+    );
+    one.store(
+        &base,
+        &StoredTokens {
+            client_id: Some(CLI_APP.into()),
+            tokens: by_rs,
+        },
+    )
+    .unwrap();
+    auth.revoke(&token.access_token).await.unwrap();
+    // One after the other: the second adopts what the first stored.
+    let (a, ta) = shared(&one, &token);
+    let (b, tb) = shared(&two, &token);
+    ta.submission_id().await.unwrap();
+    tb.submission_id().await.unwrap();
+    assert_eq!(a.current().await, b.current().await);
+    assert_ne!(a.current().await.refresh_token, token.refresh_token);
+    assert_eq!(
+        one.get(&base).unwrap().unwrap().tokens[TRANSFER_RESOURCE_SERVER],
+        a.current().await
+    );
+    // At once: both wait on the lock, one renews, both work.
+    let now = a.current().await;
+    auth.revoke(&now.access_token).await.unwrap();
+    let (a, ta) = shared(&one, &now);
+    let (b, tb) = shared(&two, &now);
+    let (ra, rb) = tokio::join!(ta.submission_id(), tb.submission_id());
+    ra.unwrap();
+    rb.unwrap();
+    assert_eq!(a.current().await, b.current().await);
+    // And the login is alive: its stored refresh token still renews.
+    let stored = one.get(&base).unwrap().unwrap().tokens[TRANSFER_RESOURCE_SERVER].clone();
+    auth.refresh_token(stored.refresh_token.as_deref().unwrap())
+        .await
+        .unwrap();
+
+    // The control: two renewing authorizers that do not share the file spend the same
+    // refresh token; the second use ends the login.
+    let token = login().await[TRANSFER_RESOURCE_SERVER].clone();
+    auth.revoke(&token.access_token).await.unwrap();
+    let lone = |t: &TokenData| {
+        TransferClient::with_authorizer(
+            &base,
+            Arc::new(RefreshTokenAuthorizer::new(t.clone(), auth.clone()).unwrap()),
+        )
+        .unwrap()
+    };
+    let (ta, tb) = (lone(&token), lone(&token));
+    ta.submission_id().await.unwrap();
+    let e = tb.submission_id().await.unwrap_err();
+    assert_eq!(e.status(), Some(401), "{e}");
+    let e = ta.submission_id().await.unwrap_err();
+    assert_eq!(
+        e.status(),
+        Some(401),
+        "the first one's login ended too: {e}"
+    );
+}
