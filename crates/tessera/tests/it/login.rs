@@ -199,6 +199,22 @@ async fn login_in_a_terminal_then_transfer_with_a_progress_bar_and_logout() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // A wrong code: the server's refusal, nothing stored; no code at all: the same.
+    let out = run(&["login", "--no-local-server"], None, Some("not-a-code\n"), &env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: HTTP 400: invalid_grant"), "{stderr}");
+    assert!(!token_file.exists());
+    let out = run(&["login", "--no-local-server"], None, Some(""), &env);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no code given"));
+    assert!(!token_file.exists());
+    // A client secret in the environment: login is for people.
+    let mut with_secret = env.to_vec();
+    with_secret.push(("TESSERA_CLIENT_SECRET", "tcs_x"));
+    let out = run(&["login"], None, None, &with_secret);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("for a person"));
+
     // tessera login --no-local-server, on a terminal.
     let Some(mut term) = Terminal::start("login --no-local-server", &env) else {
         return;
