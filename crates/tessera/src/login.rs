@@ -17,7 +17,7 @@ use std::time::Duration;
 use tessera_client::storage::{JsonFileTokenStorage, StoredTokens, TokenStorage};
 use tessera_client::tokens::{by_resource_server, system_clock};
 use tessera_client::transfer::TRANSFER_ALL;
-use tessera_client::{AuthClient, RefreshTokenAuthorizer};
+use tessera_client::{AuthClient, Authorizer, ClientError, RefreshTokenAuthorizer};
 
 mod callback;
 
@@ -84,7 +84,7 @@ pub(crate) fn stored_authorizer(
     url: Option<&str>,
     files: &TokenFileArgs,
     resource_server: &str,
-) -> Result<Option<(String, RefreshTokenAuthorizer)>> {
+) -> Result<Option<(String, LoginAuthorizer)>> {
     let storage = Arc::new(JsonFileTokenStorage::new(token_file(files)?));
     let url = match server_url(url, &storage) {
         Ok(u) => u,
@@ -103,8 +103,40 @@ pub(crate) fn stored_authorizer(
         })?;
     let client_id = login.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
     let auth = AuthClient::native(&url, client_id)?;
-    let authorizer = RefreshTokenAuthorizer::new(token, auth)?.shared_with(storage, &url);
+    let inner = RefreshTokenAuthorizer::new(token, auth)?.shared_with(storage, &url);
+    let authorizer = LoginAuthorizer {
+        inner,
+        url: url.clone(),
+    };
     Ok(Some((url, authorizer)))
+}
+
+/// The stored login's authorizer, saying what to do when the login has ended (its refresh
+/// token refused: revoked, expired unused, or logged out elsewhere).
+#[derive(Debug)]
+pub(crate) struct LoginAuthorizer {
+    inner: RefreshTokenAuthorizer,
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl Authorizer for LoginAuthorizer {
+    async fn authorization(&self) -> Result<Option<String>, ClientError> {
+        self.inner
+            .authorization()
+            .await
+            .map_err(|e| match e.code() {
+                Some("invalid_grant") => ClientError::Usage(format!(
+                    "your login to {} has ended ({e}): run `tessera login --force`",
+                    self.url
+                )),
+                _ => e,
+            })
+    }
+
+    async fn handle_unauthorized(&self) -> bool {
+        self.inner.handle_unauthorized().await
+    }
 }
 
 pub(crate) async fn login(args: LoginArgs) -> Result<ExitCode> {

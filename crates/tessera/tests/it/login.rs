@@ -200,10 +200,18 @@ async fn login_in_a_terminal_then_transfer_with_a_progress_bar_and_logout() {
     );
 
     // A wrong code: the server's refusal, nothing stored; no code at all: the same.
-    let out = run(&["login", "--no-local-server"], None, Some("not-a-code\n"), &env);
+    let out = run(
+        &["login", "--no-local-server"],
+        None,
+        Some("not-a-code\n"),
+        &env,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.starts_with("error: HTTP 400: invalid_grant"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: HTTP 400: invalid_grant"),
+        "{stderr}"
+    );
     assert!(!token_file.exists());
     let out = run(&["login", "--no-local-server"], None, Some(""), &env);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no code given"));
@@ -318,8 +326,37 @@ async fn login_in_a_terminal_then_transfer_with_a_progress_bar_and_logout() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("already logged in"));
 
-    // logout: revoked (the refresh token no longer works) and deleted.
+    // The login ending behind the command's back (its transfer refresh token revoked, the
+    // access token due): the command says to log in again.
     let rt = renewed["refresh_token"].as_str().unwrap().to_owned();
+    let revoked = reqwest::Client::new()
+        .post(format!("{base}/v2/oauth2/token/revoke"))
+        .form(&[
+            ("token", rt.as_str()),
+            ("client_id", "95fdeba8-fac2-42bd-a357-e068d82ff78e"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let mut file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&token_file).unwrap()).unwrap();
+    file["data"][&base]["tokens"]["transfer.api.globus.org"]["expires_at_seconds"] = 0.into();
+    std::fs::write(&token_file, serde_json::to_vec(&file).unwrap()).unwrap();
+    let out = run(&["ls", &format!("{dst_ep}:/copy/")], None, None, &env);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("your login to {base} has ended"))
+            && stderr.contains("run `tessera login --force`"),
+        "{stderr}"
+    );
+
+    // logout: revoked (the auth refresh token, alive until now, no longer works) and deleted.
+    let rt = stored(&token_file, &base)["tokens"]["auth.globus.org"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let out = run(&["logout"], None, None, &env);
     assert!(
         out.status.success(),
