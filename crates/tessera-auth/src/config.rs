@@ -48,6 +48,9 @@ pub struct AuthConfig {
     /// RFC 7591 dynamic client registration: off (the default), open to anyone, or gated by
     /// an initial access token.
     pub registration: Registration,
+    /// Pages of other services on this site that the front door links to for a signed-in
+    /// person, as (label, path): the binary adds "Your groups".
+    pub front_door_links: Vec<(String, String)>,
 }
 
 /// Who may register a client at `/v2/oauth2/register` (the `registration` setting).
@@ -96,6 +99,7 @@ impl AuthConfig {
             master_key: None,
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             registration: Registration::Off,
+            front_door_links: Vec::new(),
         }
     }
 

@@ -704,6 +704,8 @@ macro_rules! impl_repositories {
         $crate::sql_clients::impl_client_deletion!($store, $db, $row);
         $crate::sql_device::impl_device_grants!($store, $db, $row);
         $crate::sql_registration::impl_registrations!($store, $db, $row);
+        $crate::sql_upstream::impl_upstream!($store, $db, $row);
+        $crate::sql_session_model::impl_session_model!($store, $db, $row);
 
         impl $store {
             /// Deletes row `id` (`delete`) in one transaction with the check that nothing refers to
@@ -1231,6 +1233,10 @@ macro_rules! impl_repositories {
 
             async fn delete_pending(&self, id: Uuid) -> Result<(), StoreError> {
                 ::sqlx::query("DELETE FROM authorization_requests WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await?;
+                ::sqlx::query("DELETE FROM authorization_session_requirements WHERE request_id = $1")
                     .bind(id.to_string())
                     .execute(&self.writer)
                     .await?;

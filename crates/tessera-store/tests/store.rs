@@ -2177,3 +2177,135 @@ async fn registered_clients_and_initial_access_tokens() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn upstream_idps_identities_by_issuer_and_sub_and_single_use_logins() {
+    use tessera_core::upstream::{LoginPurpose, UpstreamIdp, UpstreamLogin};
+    each_backend(|store| async move {
+        let idp = UpstreamIdp {
+            id: Uuid::from_u128(0xf1),
+            name: "Uni".into(),
+            issuer: "https://idp.uni.edu".into(),
+            client_id: "tessera".into(),
+            client_secret: "sealed:v1:xyz".into(),
+            domains: vec!["uni.edu".into()],
+            scopes: vec!["profile".into(), "email".into()],
+            username_claim: Some("uid".into()),
+            trust_mfa: true,
+            metadata: "{\"issuer\":\"https://idp.uni.edu\"}".into(),
+            created_at: 10,
+        };
+        store.insert_upstream_idp(&idp).await.unwrap();
+        let clash = UpstreamIdp {
+            id: Uuid::from_u128(0xf2),
+            ..idp.clone()
+        };
+        assert!(matches!(
+            store.insert_upstream_idp(&clash).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.upstream_idps().await.unwrap(), vec![idp.clone()]);
+        assert_eq!(store.upstream_idp(idp.id).await.unwrap(), Some(idp.clone()));
+
+        // Identities by (issuer, sub): the same sub at another issuer is someone else.
+        let mut alice = identity("alice@uni.edu");
+        alice.identity_provider = idp.id;
+        store
+            .insert_upstream_identity(&alice, &idp.issuer, "sub-1")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .upstream_identity(&idp.issuer, "sub-1")
+                .await
+                .unwrap()
+                .map(|i| i.id),
+            Some(alice.id)
+        );
+        assert_eq!(
+            store
+                .upstream_identity("https://other.example", "sub-1")
+                .await
+                .unwrap(),
+            None
+        );
+        // A taken username: nothing is written, not even the key.
+        let taken = identity("Alice@uni.edu");
+        assert!(matches!(
+            store
+                .insert_upstream_identity(&taken, &idp.issuer, "sub-2")
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.upstream_identity(&idp.issuer, "sub-2").await.unwrap(),
+            None
+        );
+        // No password: the password form never signs an upstream identity in.
+        assert_eq!(
+            store
+                .login_identity("alice@uni.edu")
+                .await
+                .unwrap()
+                .map(|(_, h)| h),
+            Some(None)
+        );
+
+        let login = UpstreamLogin {
+            state_hash: SecretHash::of("state-1"),
+            idp_id: idp.id,
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            request: Some("r".into()),
+            next: None,
+            purpose: LoginPurpose::Link,
+            created_at: 100,
+            expires_at: 700,
+        };
+        store.insert_upstream_login(&login).await.unwrap();
+        assert_eq!(
+            store
+                .claim_upstream_login(&login.state_hash, 700)
+                .await
+                .unwrap(),
+            None,
+            "expired"
+        );
+        assert_eq!(
+            store
+                .claim_upstream_login(&login.state_hash, 699)
+                .await
+                .unwrap(),
+            Some(login.clone())
+        );
+        assert_eq!(
+            store
+                .claim_upstream_login(&login.state_hash, 699)
+                .await
+                .unwrap(),
+            None,
+            "single use"
+        );
+        // Removing the IdP takes its sign-ins in flight, not its people.
+        let second = UpstreamLogin {
+            state_hash: SecretHash::of("state-2"),
+            ..login.clone()
+        };
+        store.insert_upstream_login(&second).await.unwrap();
+        assert!(store.delete_upstream_idp(idp.id).await.unwrap());
+        assert!(!store.delete_upstream_idp(idp.id).await.unwrap());
+        assert_eq!(
+            store
+                .claim_upstream_login(&second.state_hash, 200)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(store
+            .upstream_identity(&idp.issuer, "sub-1")
+            .await
+            .unwrap()
+            .is_some());
+    })
+    .await;
+}

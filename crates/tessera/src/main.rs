@@ -1,6 +1,7 @@
 //! `tessera`: the server and its command-line tools.
 
 mod admin;
+mod group_pages;
 mod groups;
 mod login;
 mod seeds;
