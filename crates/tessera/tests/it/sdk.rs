@@ -196,6 +196,15 @@ async fn the_sdk_logs_in_refreshes_after_a_401_pages_and_types_errors() {
         .unwrap();
     assert_eq!(copied.len(), 1);
     assert_eq!(copied[0].destination_path, "/g0");
+    let events = transfer
+        .task_events(&task_a, 1)
+        .collect_all()
+        .await
+        .unwrap();
+    assert!(events.iter().any(|e| e.code == "SUCCEEDED"), "{events:?}");
+    let ep = transfer.get_endpoint(&src_ep).await.unwrap();
+    assert_eq!(ep.display_name.as_deref(), Some("carol source"));
+    assert_eq!(ep.owner_string.as_deref(), Some("carol@example.org"));
 
     // Refusals as typed errors in the Transfer envelope.
     let e = transfer
