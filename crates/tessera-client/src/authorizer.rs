@@ -7,6 +7,7 @@
 //! rotated-out token): the request is then sent again, once.
 
 use crate::auth::AuthClient;
+use crate::storage::TokenStorage;
 use crate::tokens::{system_clock, Clock, TokenData};
 use crate::ClientError;
 use async_trait::async_trait;
@@ -180,9 +181,13 @@ impl Renewing {
 /// let login = storage.get(server)?.expect("logged in");
 /// let token = login.tokens["transfer.api.globus.org"].clone();
 /// let auth = AuthClient::native(server, login.client_id.as_deref().unwrap_or_default())?;
-/// let keep = storage.clone();
+/// // Renewed tokens go back to the file, under its lock (other programs may share the login).
 /// let authorizer = RefreshTokenAuthorizer::new(token, auth)?
-///     .on_refresh(move |t| Ok(keep.store_token(server, t)?));
+///     .shared_with(storage.clone(), server)
+///     .on_refresh(|t| {
+///         eprintln!("renewed the {} token", t.resource_server);
+///         Ok(())
+///     });
 /// let transfer = TransferClient::with_authorizer(server, Arc::new(authorizer))?;
 /// println!("{}", transfer.submission_id().await?);
 /// # Ok(()) }
@@ -190,6 +195,7 @@ impl Renewing {
 pub struct RefreshTokenAuthorizer {
     auth: AuthClient,
     state: Renewing,
+    shared: Option<(Arc<dyn TokenStorage>, String)>,
 }
 
 impl RefreshTokenAuthorizer {
@@ -205,7 +211,18 @@ impl RefreshTokenAuthorizer {
         Ok(Self {
             auth,
             state: Renewing::new(token),
+            shared: None,
         })
+    }
+
+    /// Keeps the token in `storage` under `namespace`, shared with other programs (or other
+    /// runs of this one) using the same login: each renewal happens under the storage's
+    /// [`lock`](TokenStorage::lock), first adopting a token another holder already renewed
+    /// instead of spending the same rotating refresh token twice (which a server takes for
+    /// theft, ending the login), and stores what it got before letting go.
+    pub fn shared_with(mut self, storage: Arc<dyn TokenStorage>, namespace: &str) -> Self {
+        self.shared = Some((storage, namespace.to_owned()));
+        self
     }
 
     pub fn on_refresh(
@@ -228,6 +245,31 @@ impl RefreshTokenAuthorizer {
     }
 
     async fn refresh(&self, old: TokenData) -> Result<TokenData, ClientError> {
+        let Some((storage, namespace)) = &self.shared else {
+            return self.redeem(old).await;
+        };
+        let s = storage.clone();
+        let _lock = tokio::task::spawn_blocking(move || s.lock())
+            .await
+            .map_err(|e| ClientError::Usage(format!("token storage lock: {e}")))??;
+        let stored = storage
+            .get(namespace)?
+            .and_then(|mut l| l.tokens.remove(&old.resource_server));
+        if let Some(t) = stored {
+            let renewed_elsewhere = t.refresh_token.is_some()
+                && t.refresh_token != old.refresh_token
+                && t.access_token != old.access_token
+                && !t.expires_within((self.state.clock)(), self.state.margin);
+            if renewed_elsewhere {
+                return Ok(t);
+            }
+        }
+        let new = self.redeem(old).await?;
+        storage.store_token(namespace, &new)?;
+        Ok(new)
+    }
+
+    async fn redeem(&self, old: TokenData) -> Result<TokenData, ClientError> {
         let rt = old.refresh_token.clone().unwrap_or_default();
         let response = self.auth.refresh_token(&rt).await?;
         let now = (self.state.clock)();

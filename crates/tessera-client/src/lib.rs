@@ -46,9 +46,7 @@
 //!
 //! // Every run after: a Transfer client that renews its token and saves the new one.
 //! let token = storage.get(server)?.unwrap_or_default().tokens[TRANSFER_RESOURCE_SERVER].clone();
-//! let keep = storage.clone();
-//! let authorizer = RefreshTokenAuthorizer::new(token, auth)?
-//!     .on_refresh(move |t| Ok(keep.store_token(server, t)?));
+//! let authorizer = RefreshTokenAuthorizer::new(token, auth)?.shared_with(storage, server);
 //! let transfer = TransferClient::with_authorizer(server, Arc::new(authorizer))?;
 //! let mut tasks = transfer.task_list(100, &[]);
 //! while let Some(task) = tasks.next().await? {

@@ -62,6 +62,15 @@ pub trait TokenStorage: Send + Sync + std::fmt::Debug {
     /// The namespaces holding tokens.
     fn namespaces(&self) -> Result<Vec<String>, StorageError>;
 
+    /// Waits until no other holder (another process on the same file) has the storage's
+    /// renewal lock, and holds it until the guard drops. A renewing authorizer holds it from
+    /// reading the stored token to storing the renewed one, so two programs sharing a login
+    /// never spend the same rotating refresh token twice (which a server takes for theft).
+    /// Blocking. The default holds nothing.
+    fn lock(&self) -> Result<StorageLock, StorageError> {
+        Ok(StorageLock { _file: None })
+    }
+
     /// Replaces one resource server's token in `namespace` (what a refresh hook does).
     fn store_token(&self, namespace: &str, token: &TokenData) -> Result<(), StorageError> {
         let mut all = self.get(namespace)?.unwrap_or_default();
@@ -69,6 +78,12 @@ pub trait TokenStorage: Send + Sync + std::fmt::Debug {
             .insert(token.resource_server.clone(), token.clone());
         self.store(namespace, &all)
     }
+}
+
+/// Held while renewing tokens; released when dropped.
+#[derive(Debug)]
+pub struct StorageLock {
+    _file: Option<std::fs::File>,
 }
 
 #[derive(Default, Serialize, Deserialize)]
@@ -227,6 +242,29 @@ impl TokenStorage for JsonFileTokenStorage {
         let _g = self.guard();
         Ok(self.read()?.data.into_keys().collect())
     }
+
+    /// An exclusive `flock` on `<file>.lock` beside the token file (not the file itself: it is
+    /// replaced by a rename on every write).
+    fn lock(&self) -> Result<StorageLock, StorageError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_owned();
+        name.push(".lock");
+        let path = self.path.with_file_name(name);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(|e| self.io(e))?;
+        }
+        let mut open = std::fs::OpenOptions::new();
+        open.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            open.mode(0o600);
+        }
+        let file = open.open(&path).map_err(|e| self.io(e))?;
+        #[cfg(unix)]
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| self.io(e.into()))?;
+        Ok(StorageLock { _file: Some(file) })
+    }
 }
 
 /// Tokens in memory, lost when the process ends.
@@ -334,6 +372,30 @@ mod tests {
         // Removing the last namespace removes the file.
         assert!(s.remove("b").unwrap());
         assert!(!path.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_renewal_lock_excludes_another_opener_of_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        // Two storages on one file, as two processes would have.
+        let (a, b) = (
+            JsonFileTokenStorage::new(&path),
+            JsonFileTokenStorage::new(&path),
+        );
+        let held = a.lock().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let _g = b.lock().unwrap();
+            tx.send(()).unwrap();
+        });
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(300))
+            .is_err());
+        drop(held);
+        rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap();
+        waiter.join().unwrap();
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tessera_client::storage::{JsonFileTokenStorage, StoredTokens, TokenStorage};
 use tessera_client::tokens::{by_resource_server, system_clock};
 use tessera_client::transfer::TRANSFER_ALL;
-use tessera_client::{AuthClient, RefreshTokenAuthorizer};
+use tessera_client::{AuthClient, Authorizer, ClientError, RefreshTokenAuthorizer};
 
 mod callback;
 
@@ -77,13 +77,14 @@ fn server_url(given: Option<&str>, storage: &JsonFileTokenStorage) -> Result<Str
     }
 }
 
-/// A renewing authorizer for `resource_server` from the stored login to `url` (its renewed
-/// tokens written back); `None` when not logged in there.
+/// A renewing authorizer for `resource_server` from the stored login to `url`: renewals under
+/// the token file's lock, written back (two commands running at once renew once); `None` when
+/// not logged in there.
 pub(crate) fn stored_authorizer(
     url: Option<&str>,
     files: &TokenFileArgs,
     resource_server: &str,
-) -> Result<Option<(String, RefreshTokenAuthorizer)>> {
+) -> Result<Option<(String, LoginAuthorizer)>> {
     let storage = Arc::new(JsonFileTokenStorage::new(token_file(files)?));
     let url = match server_url(url, &storage) {
         Ok(u) => u,
@@ -102,10 +103,40 @@ pub(crate) fn stored_authorizer(
         })?;
     let client_id = login.client_id.as_deref().unwrap_or(DEFAULT_CLIENT_ID);
     let auth = AuthClient::native(&url, client_id)?;
-    let ns = url.clone();
-    let authorizer = RefreshTokenAuthorizer::new(token, auth)?
-        .on_refresh(move |t| Ok(storage.store_token(&ns, t)?));
+    let inner = RefreshTokenAuthorizer::new(token, auth)?.shared_with(storage, &url);
+    let authorizer = LoginAuthorizer {
+        inner,
+        url: url.clone(),
+    };
     Ok(Some((url, authorizer)))
+}
+
+/// The stored login's authorizer, saying what to do when the login has ended (its refresh
+/// token refused: revoked, expired unused, or logged out elsewhere).
+#[derive(Debug)]
+pub(crate) struct LoginAuthorizer {
+    inner: RefreshTokenAuthorizer,
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl Authorizer for LoginAuthorizer {
+    async fn authorization(&self) -> Result<Option<String>, ClientError> {
+        self.inner
+            .authorization()
+            .await
+            .map_err(|e| match e.code() {
+                Some("invalid_grant") => ClientError::Usage(format!(
+                    "your login to {} has ended ({e}): run `tessera login --force`",
+                    self.url
+                )),
+                _ => e,
+            })
+    }
+
+    async fn handle_unauthorized(&self) -> bool {
+        self.inner.handle_unauthorized().await
+    }
 }
 
 pub(crate) async fn login(args: LoginArgs) -> Result<ExitCode> {
