@@ -155,7 +155,7 @@ def tessera(api: Api, fs: str, group: str, name: str, src: str, dst: str, *, pop
     base, ep = FS[fs]
     doc: dict = {}
     for _ in range(REPS):
-        prepare(fs, os.path.join(base, dst.strip("/")), populated_from)
+        prepare(fs, os.path.join(base, "dst"), populated_from)  # every case writes below /dst
         cpu0 = server_cpu()
         t0 = time.perf_counter()
         task = api.submit(ep, src, dst, **opts)
