@@ -58,7 +58,7 @@ pub fn copy_file(
                 dst,
                 dst_path,
             };
-            if let Some(reason) = same_contents(&sides, &mut *reader, alg, cancel)? {
+            if let Some(reason) = same_contents(&sides, &mut *reader, cancel)? {
                 return Ok(FileOutcome::Skipped { reason });
             }
         }

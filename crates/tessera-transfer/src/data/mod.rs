@@ -12,7 +12,8 @@
 //! * 1 `size`: it exists with the source's size;
 //! * 2 `mtime`: it exists with the source's size and is not older than the source
 //!   (compared in whole seconds, as GridFTP's MDTM does);
-//! * 3 `checksum`: it exists with the source's size and the same checksum.
+//! * 3 `checksum`: it exists with the source's size and the same checksum (established by
+//!   comparing the two files' bytes, which is stricter than any checksum and cheaper).
 //!
 //! Integrity: with `verify_checksum` the source is hashed while it is read, the destination is
 //! read back and hashed before its name appears, and a mismatch is retried once, then reported.
@@ -73,7 +74,7 @@ pub struct CopyOptions {
     pub sync_level: Option<SyncLevel>,
     /// Hash the source while reading and the destination before commit; compare.
     pub verify_checksum: bool,
-    /// For `verify_checksum`, sync level 3 and `external_checksum`; by default
+    /// For `verify_checksum` and `external_checksum`; by default
     /// [`ChecksumAlgorithm::DEFAULT`] (SHA-256; the engine uses it when the client names none).
     pub checksum_algorithm: ChecksumAlgorithm,
     /// A checksum the user gave for this item: the source must match it (in

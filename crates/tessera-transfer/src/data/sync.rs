@@ -1,12 +1,11 @@
 //! Is the destination already in sync with the source? (`sync_level`, see the module docs.)
 
-use std::io::{Read, SeekFrom};
+use std::io::SeekFrom;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::buffers::{self, CHUNK};
-use super::pipeline::hash_all;
-use super::{ChecksumAlgorithm, DataError, SkipReason, SyncLevel};
+use super::{DataError, SkipReason, SyncLevel};
 use crate::storage::{Entry, EntryKind, ReadFile, RelPath, Storage, StorageError};
 
 pub(crate) struct Sides<'a> {
@@ -52,22 +51,26 @@ pub(crate) fn by_metadata(level: SyncLevel, src: &Entry, dst: Option<&Entry>) ->
     }
 }
 
-/// Level 3 with equal sizes: `Some(SameChecksum)` when both files hash alike. Leaves `src`
-/// positioned at its start.
+/// Level 3 with equal sizes: `Some(SameChecksum)` when both files hold the same bytes. Leaves
+/// `src` positioned at its start.
+///
+/// The contents are compared chunk by chunk rather than through two checksums: equal bytes
+/// have equal checksums in every algorithm, so this is as strict as any of them (stricter than
+/// a 32-bit CRC), costs a memory comparison instead of hashing both sides (rsync -a -c's
+/// xxh128 is ~10x faster than MD5; this is faster again), and stops at the first difference.
 pub(crate) fn same_contents(
     sides: &Sides<'_>,
     src: &mut dyn ReadFile,
-    alg: ChecksumAlgorithm,
     cancel: &AtomicBool,
 ) -> Result<Option<SkipReason>, DataError> {
     let mut dst_file = sides
         .dst
         .open_read(sides.dst_path)
         .map_err(DataError::destination)?;
-    let (a, b) = hash_both(sides, src, &mut *dst_file, alg, cancel)?;
+    let same = compare(sides, src, &mut *dst_file, cancel)?;
     src.seek(SeekFrom::Start(0))
         .map_err(|e| DataError::source(StorageError::from_io(&e, sides.src_path)))?;
-    Ok((a == b).then_some(SkipReason::SameChecksum))
+    Ok(same.then_some(SkipReason::SameChecksum))
 }
 
 fn whole_seconds(t: SystemTime) -> i128 {
@@ -80,42 +83,51 @@ fn whole_seconds(t: SystemTime) -> i128 {
     }
 }
 
-/// Both checksums; in parallel when the files are larger than one chunk.
-fn hash_both(
+fn compare(
     sides: &Sides<'_>,
     src: &mut dyn ReadFile,
     dst: &mut dyn ReadFile,
-    alg: ChecksumAlgorithm,
     cancel: &AtomicBool,
-) -> Result<(String, String), DataError> {
+) -> Result<bool, DataError> {
     let src_err = |e: std::io::Error| DataError::source(StorageError::from_io(&e, sides.src_path));
     let dst_err =
         |e: std::io::Error| DataError::destination(StorageError::from_io(&e, sides.dst_path));
-    let mut buf_a = buffers::take();
-    let mut buf_b = buffers::take();
-    let result = if sides.src_entry.size > CHUNK as u64 {
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| hash_all(reader(dst), alg, &mut buf_b, cancel));
-            let a = hash_all(reader(src), alg, &mut buf_a, cancel);
-            let b = other
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("hashing thread panicked")));
-            (a, b)
-        })
-    } else {
-        (
-            hash_all(reader(src), alg, &mut buf_a, cancel),
-            hash_all(reader(dst), alg, &mut buf_b, cancel),
-        )
+    // A file of a few KiB needs no 4 MiB buffers.
+    let small = usize::try_from(sides.src_entry.size)
+        .ok()
+        .filter(|n| *n < CHUNK);
+    let (mut a, mut b) = match small {
+        Some(n) => (vec![0; n + 1], vec![0; n + 1]),
+        None => (buffers::take(), buffers::take()),
     };
-    buffers::give(buf_a);
-    buffers::give(buf_b);
-    if cancel.load(Ordering::Relaxed) {
-        return Err(DataError::Canceled);
-    }
-    Ok((result.0.map_err(src_err)?, result.1.map_err(dst_err)?))
+    let result = (|| loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(DataError::Canceled);
+        }
+        let n = read_full(src, &mut a).map_err(src_err)?;
+        let m = read_full(dst, &mut b).map_err(dst_err)?;
+        if n != m || a[..n] != b[..m] {
+            return Ok(false);
+        }
+        if n < a.len() {
+            return Ok(true);
+        }
+    })();
+    buffers::give(a);
+    buffers::give(b);
+    result
 }
 
-fn reader(r: &mut dyn ReadFile) -> &mut dyn Read {
-    r
+/// Reads until `buf` is full or the file ends; how much was read.
+fn read_full(r: &mut dyn ReadFile, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }

@@ -282,7 +282,7 @@ fn every_sync_level_compares_as_documented() {
 }
 
 #[test]
-fn sync_level_checksum_on_large_files_hashes_both_sides() {
+fn sync_level_checksum_on_large_files_compares_both_sides() {
     let pr = pair();
     let data = noise(6 * 1024 * 1024, 9);
     std::fs::write(pr.src_root.join("f"), &data).unwrap();
@@ -358,6 +358,7 @@ fn external_checksum_must_match_the_source() {
     std::fs::write(pr.src_root.join("f"), b"abc").unwrap();
     let bad = CopyOptions {
         external_checksum: Some("00".into()),
+        checksum_algorithm: ChecksumAlgorithm::Md5,
         ..Default::default()
     };
     match copy(&pr, &bad).unwrap_err() {

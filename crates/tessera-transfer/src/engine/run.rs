@@ -525,10 +525,17 @@ async fn copy_files(
         .into_iter()
         .filter(|r| !r.is_dir)
         .collect();
-    let algorithm_of = |item_alg: Option<&str>| -> ChecksumAlgorithm {
-        item_alg
-            .and_then(|a| a.parse().ok())
-            .unwrap_or(ChecksumAlgorithm::DEFAULT)
+    // An item's own algorithm; else, for an external_checksum, MD5 (what Globus assumes, so a
+    // client's MD5 sum keeps matching); else the fast default.
+    let algorithm_of = |item: Option<&&SpecItem>| -> ChecksumAlgorithm {
+        match item {
+            Some(i) => match i.checksum_algorithm.as_deref().and_then(|a| a.parse().ok()) {
+                Some(alg) => alg,
+                None if i.external_checksum.is_some() => ChecksumAlgorithm::Md5,
+                None => ChecksumAlgorithm::DEFAULT,
+            },
+            None => ChecksumAlgorithm::DEFAULT,
+        }
     };
     // Per-item options (external checksums) by source path.
     let item_opts: std::collections::HashMap<String, &SpecItem> = spec
@@ -557,9 +564,7 @@ async fn copy_files(
             let opts = CopyOptions {
                 sync_level: spec.sync_level.and_then(SyncLevel::from_level),
                 verify_checksum: spec.verify_checksum,
-                checksum_algorithm: algorithm_of(
-                    item.and_then(|i| i.checksum_algorithm.as_deref()),
-                ),
+                checksum_algorithm: algorithm_of(item),
                 external_checksum: item.and_then(|i| i.external_checksum.clone()),
                 preserve_timestamp: spec.preserve_timestamp,
                 fsync: true,
@@ -702,12 +707,16 @@ async fn flush(
     if outcomes.is_empty() && *faults == 0 {
         return Ok(());
     }
-    let d = dst.clone();
-    if let Err(e) = blocking(move || d.sync_all()).await? {
-        return Err(Stop::Fatal(
-            code_of(&e),
-            format!("flushing the destination: {e}"),
-        ));
+    // Only written files need their directory entries on disk before they are recorded done:
+    // a re-sync that skips everything flushes nothing (syncfs also flushes other writers' data).
+    if outcomes.iter().any(|o| o.state == FileState::Done) {
+        let d = dst.clone();
+        if let Err(e) = blocking(move || d.sync_all()).await? {
+            return Err(Stop::Fatal(
+                code_of(&e),
+                format!("flushing the destination: {e}"),
+            ));
+        }
     }
     state
         .store
