@@ -126,6 +126,7 @@ test('create, invite, accept, ask to join, approve, change a role, leave', { tim
   await ada.getByRole('button', { name: 'Send invitation' }).click();
   await ada.getByRole('alert').waitFor();
   assert.match(await ada.getByRole('alert').innerText(), /no user has the username “nobody@example.org”/);
+  assert.equal(await ada.getByLabel('Username', { exact: true }).inputValue(), 'nobody@example.org');
   await screenshot(ada, 'groups-invite-refused');
   await ada.getByLabel('Username').fill(USERS.bob);
   await ada.getByRole('button', { name: 'Send invitation' }).click();

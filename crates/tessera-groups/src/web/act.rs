@@ -43,7 +43,7 @@ pub(super) async fn members<H: Host>(
     if let Some(role) = form.get("role").filter(|r| !r.is_empty()) {
         item.insert("role".into(), json!(role));
     }
-    run(&web, &headers, &person, id, action, Value::Object(item)).await
+    run(&web, &headers, &person, id, action, Value::Object(item), "").await
 }
 
 pub(super) async fn invite<H: Host>(
@@ -69,6 +69,7 @@ pub(super) async fn invite<H: Host>(
             StatusCode::BAD_REQUEST,
             Some(why),
             None,
+            username,
         )
     };
     if username.is_empty() {
@@ -99,10 +100,11 @@ pub(super) async fn invite<H: Host>(
         .filter(|r| !r.is_empty())
         .unwrap_or("member");
     let item = json!({"identity_id": identity.id, "role": role});
-    run(&web, &headers, &person, id, "invite", item).await
+    run(&web, &headers, &person, id, "invite", item, username).await
 }
 
 /// One item of `action` through the API's batch; then the page again (or the list).
+/// `invitee`: the username typed, shown again if the invitation is refused.
 async fn run<H: Host>(
     web: &Web<H>,
     headers: &HeaderMap,
@@ -110,6 +112,7 @@ async fn run<H: Host>(
     id: Uuid,
     action: &str,
     item: Value,
+    invitee: &str,
 ) -> Response {
     let body = json!({ action: [item] });
     match batch::run(&web.groups, &caller(person), id, &body).await {
@@ -126,11 +129,12 @@ async fn run<H: Host>(
                     StatusCode::CONFLICT,
                     Some(why),
                     None,
+                    invitee,
                 )
                 .await
             }
         },
-        Err(e) => refused(web, headers, person, id, e).await,
+        Err(e) => refused(web, headers, person, id, e, invitee).await,
     }
 }
 
@@ -151,6 +155,7 @@ async fn refused<H: Host>(
     person: &Person,
     id: Uuid,
     e: GroupsError,
+    invitee: &str,
 ) -> Response {
     if e.status == StatusCode::NOT_FOUND {
         return no_such_group(web);
@@ -159,5 +164,5 @@ async fn refused<H: Host>(
         return web.pages.failed("a group's form", &e.detail);
     }
     let why = format!("Nothing was changed: {}", sentence(&e.detail));
-    render(web, headers, person, id, e.status, Some(why), None).await
+    render(web, headers, person, id, e.status, Some(why), None, invitee).await
 }

@@ -37,7 +37,7 @@ pub(super) async fn show<H: Host>(
         Err(r) => return r,
     };
     let done = notice(q.get("done").map(String::as_str));
-    render(&web, &headers, &person, id, StatusCode::OK, None, done).await
+    render(&web, &headers, &person, id, StatusCode::OK, None, done, "").await
 }
 
 pub(super) fn no_such_group<H: Host>(web: &Web<H>) -> Response {
@@ -48,7 +48,9 @@ pub(super) fn no_such_group<H: Host>(web: &Web<H>) -> Response {
     )
 }
 
-/// The group's page, with an alert (a refused form) or a notice (a form that worked).
+/// The group's page, with an alert (a refused form) or a notice (a form that worked), and the
+/// username typed into a refused invitation.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn render<H: Host>(
     web: &Web<H>,
     headers: &HeaderMap,
@@ -57,6 +59,7 @@ pub(super) async fn render<H: Host>(
     status: StatusCode,
     alert: Option<String>,
     notice: Option<&str>,
+    invitee: &str,
 ) -> Response {
     let doc = match groups::get(&web.groups, &caller(person), id, INCLUDE).await {
         Ok(d) => d,
@@ -79,7 +82,7 @@ pub(super) async fn render<H: Host>(
         minijinja::context! {
             static_base => web.pages.static_base, username => &person.username, csrf, group,
             alert, notice, members_action => format!("{path}/members"),
-            invite_action => format!("{path}/invite"), groups_url => GROUPS_PAGE,
+            invite_action => format!("{path}/invite"), groups_url => GROUPS_PAGE, invitee,
         },
     );
     with_cookie(page, cookie)
