@@ -16,6 +16,7 @@ mod keys;
 mod observe;
 mod process;
 mod readme;
+mod scope_rules;
 mod serve;
 mod transfer;
 mod transfer_cli;
