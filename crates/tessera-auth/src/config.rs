@@ -50,6 +50,9 @@ pub struct AuthConfig {
     pub registration: Registration,
     /// Where groups come from for scopes granted by group, and the SciToken lifetime.
     pub group_sources: crate::group_sources::GroupSourcesConfig,
+    /// Pages of other services on this site that the front door links to for a signed-in
+    /// person, as (label, path): the binary adds "Your groups".
+    pub front_door_links: Vec<(String, String)>,
 }
 
 /// Who may register a client at `/v2/oauth2/register` (the `registration` setting).
@@ -99,6 +102,7 @@ impl AuthConfig {
             trusted_proxies: crate::client_addr::TrustedProxies::default(),
             registration: Registration::Off,
             group_sources: crate::group_sources::GroupSourcesConfig::default(),
+            front_door_links: Vec::new(),
         }
     }
 

@@ -1,39 +1,46 @@
 //! A small client for the Groups API v2 (`GroupsClient` of the Globus SDK, for what
 //! `tessera group` needs). Any bearer token for `groups.api.globus.org` will do.
 
+use crate::authorizer::{AccessTokenAuthorizer, Authorizer};
+use crate::core::{Call, Core};
+use crate::transfer::segment;
 use crate::ClientError;
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The scope that allows everything in the Groups API.
 pub const GROUPS_ALL: &str = "urn:globus:auth:scope:groups.api.globus.org:all";
 
+#[derive(Clone)]
 pub struct GroupsClient {
-    http: reqwest::Client,
+    core: Core,
     base: String,
-    token: String,
+    auth: Arc<dyn Authorizer>,
 }
 
 impl std::fmt::Debug for GroupsClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GroupsClient")
             .field("base", &self.base)
-            .field("token", &"[redacted]")
+            .field("auth", &self.auth)
             .finish()
     }
 }
 
 impl GroupsClient {
-    /// `base_url` is the server's root (with or without a trailing slash, no `/v2`).
+    /// With a fixed access token. `base_url` is the server's root (with or without a trailing
+    /// slash, no `/v2`).
     pub fn new(base_url: &str, token: &str) -> Result<Self, ClientError> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("tessera-client/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()?;
+        Self::with_authorizer(base_url, Arc::new(AccessTokenAuthorizer::new(token)))
+    }
+
+    pub fn with_authorizer(base_url: &str, auth: Arc<dyn Authorizer>) -> Result<Self, ClientError> {
         Ok(Self {
-            http,
+            core: Core::new(Duration::from_secs(30))?,
             base: base_url.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
+            auth,
         })
     }
 
@@ -43,32 +50,16 @@ impl GroupsClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<Value, ClientError> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
+        let mut call = Call::new(method, format!("{}{path}", self.base));
         if let Some(b) = body {
-            req = req.json(&b);
+            call = call.json(&b)?;
         }
-        let response = req.send().await?;
-        let status = response.status();
-        let bytes = response.bytes().await?;
-        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if !status.is_success() {
-            let code = v.get("code").and_then(Value::as_str);
-            let detail = v.get("detail").and_then(Value::as_str);
-            let message = match (code, detail) {
-                (Some(c), Some(d)) => format!("{c}: {d}"),
-                (None, Some(d)) => d.to_owned(),
-                (Some(c), None) => c.to_owned(),
-                (None, None) => status.to_string(),
-            };
-            return Err(ClientError::Api {
-                status: status.as_u16(),
-                message,
-            });
+        let bytes = self.core.send(&call, self.auth.as_ref()).await?;
+        // A 204 (a delete) has no body.
+        if bytes.is_empty() {
+            return Ok(Value::Null);
         }
-        Ok(v)
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()))
     }
 
     /// `statuses`: comma list, or empty for the server's default (active).
@@ -76,7 +67,7 @@ impl GroupsClient {
         let q = if statuses.is_empty() {
             String::new()
         } else {
-            format!("?statuses={}", urlencode(statuses))
+            format!("?statuses={}", query_value(statuses))
         };
         self.call(Method::GET, &format!("/v2/groups/my_groups{q}"), None)
             .await
@@ -85,11 +76,7 @@ impl GroupsClient {
     pub async fn get_group(&self, id: &str, include: &str) -> Result<Value, ClientError> {
         self.call(
             Method::GET,
-            &format!(
-                "/v2/groups/{}?include={}",
-                urlencode(id),
-                urlencode(include)
-            ),
+            &format!("/v2/groups/{}?include={}", segment(id), segment(include)),
             None,
         )
         .await
@@ -106,12 +93,8 @@ impl GroupsClient {
     }
 
     pub async fn delete_group(&self, id: &str) -> Result<Value, ClientError> {
-        self.call(
-            Method::DELETE,
-            &format!("/v2/groups/{}", urlencode(id)),
-            None,
-        )
-        .await
+        self.call(Method::DELETE, &format!("/v2/groups/{}", segment(id)), None)
+            .await
     }
 
     /// One batch membership action on one identity (`role` for add, invite, change_role).
@@ -128,29 +111,23 @@ impl GroupsClient {
         }
         self.call(
             Method::POST,
-            &format!("/v2/groups/{}", urlencode(group)),
+            &format!("/v2/groups/{}", segment(group)),
             Some(json!({ action: [item] })),
         )
         .await
     }
 }
 
-pub(crate) fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// A query value; commas stay as they are (`active,left`).
+fn query_value(s: &str) -> String {
+    segment(s).replace("%2C", ",")
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn path_segments_are_escaped() {
-        assert_eq!(super::urlencode("a/b c"), "a%2Fb%20c");
-        assert_eq!(super::urlencode("active,left"), "active,left");
+        assert_eq!(super::query_value("a/b c"), "a%2Fb%20c");
+        assert_eq!(super::query_value("active,left"), "active,left");
     }
 }

@@ -16,11 +16,13 @@ pub struct AuthPolicy {
     pub project_id: Uuid,
     pub display_name: String,
     pub description: String,
-    /// Stored and shown; Tessera's one IdP has no assurance levels, so it changes nothing.
+    /// Only identities authenticated in the session count (not ones merely linked).
     pub high_assurance: bool,
-    /// Seconds; stored and shown, not enforced (see `high_assurance`).
+    /// Seconds: the satisfying authentication must be no older than this when the token is
+    /// used (introspection) or the session is judged (authorize).
     pub authentication_assurance_timeout: Option<i64>,
-    /// Stored and shown; the built-in IdP has no MFA yet.
+    /// The satisfying authentication must have used a second factor (TOTP, or an upstream's
+    /// trusted `amr`).
     pub required_mfa: bool,
     /// Lowercase domains (`example.org`, or `*.example.org` for its subdomains); `None`: any.
     pub domain_constraints_include: Option<Vec<String>>,
@@ -108,6 +110,49 @@ impl AuthPolicy {
     }
 }
 
+/// One identity as a policy judges it: authenticated in the session at `auth_time` (with or
+/// without a second factor), or only linked / named by the grant (`auth_time` `None`).
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated<'a> {
+    pub identity: &'a Identity,
+    pub auth_time: Option<UnixTime>,
+    pub mfa: bool,
+}
+
+impl AuthPolicy {
+    /// Whether judging this policy needs the session's authentications, not only identities.
+    pub fn judges_session(&self) -> bool {
+        self.high_assurance || self.required_mfa || self.authentication_assurance_timeout.is_some()
+    }
+
+    /// The policy judged at `now` (at introspection, so time-limited policies expire access,
+    /// and at authorize for `session_required_policies`): some identity satisfies the domain
+    /// constraints and, as far as the policy asks, authenticated in the session (high
+    /// assurance), within the timeout, with a second factor.
+    pub fn evaluate(&self, identities: &[Authenticated<'_>], now: UnixTime) -> bool {
+        identities.iter().any(|a| {
+            self.satisfied_by(a.identity)
+                && (!self.judges_session() || a.auth_time.is_some())
+                && (!self.required_mfa || a.mfa)
+                && self
+                    .authentication_assurance_timeout
+                    .is_none_or(|t| a.auth_time.is_some_and(|at| now.saturating_sub(at) <= t))
+        })
+    }
+
+    /// What the person must do to satisfy the policy, for the sign-in page.
+    pub fn step_up(&self) -> String {
+        let mut s = format!("sign in with {}", self.requirement());
+        if self.required_mfa {
+            s.push_str(" using two-step verification");
+        }
+        if let Some(t) = self.authentication_assurance_timeout {
+            s.push_str(&format!(" (at least every {} minutes)", (t / 60).max(1)));
+        }
+        s
+    }
+}
+
 /// What a client requires of the identity it acts for.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Requirement<'a> {
@@ -191,6 +236,45 @@ mod tests {
         assert!(only_exclude.satisfied_by(&person(1, "a@example.org")));
         assert!(!only_exclude.satisfied_by(&person(1, "a@other.org")));
         assert_eq!(p.requirement(), "an identity from example.org or *.uni.edu");
+    }
+
+    #[test]
+    fn policies_judge_freshness_and_mfa_at_use() {
+        let alice = person(1, "a@example.org");
+        let other = person(2, "a@other.org");
+        let mut p = policy(Some(&["example.org"]), None);
+        let linked = Authenticated {
+            identity: &alice,
+            auth_time: None,
+            mfa: false,
+        };
+        assert!(p.evaluate(&[linked], 0), "a plain policy: linked is enough");
+        p.high_assurance = true;
+        p.authentication_assurance_timeout = Some(1800);
+        p.required_mfa = true;
+        assert!(
+            !p.evaluate(&[linked], 0),
+            "high assurance: authenticated in the session"
+        );
+        let fresh = Authenticated {
+            identity: &alice,
+            auth_time: Some(1000),
+            mfa: true,
+        };
+        assert!(p.evaluate(&[fresh], 1000 + 1800));
+        assert!(!p.evaluate(&[fresh], 1000 + 1801), "older than the timeout");
+        let no_mfa = Authenticated {
+            mfa: false,
+            ..fresh
+        };
+        assert!(!p.evaluate(&[no_mfa], 1000));
+        let wrong_domain = Authenticated {
+            identity: &other,
+            ..fresh
+        };
+        assert!(!p.evaluate(&[wrong_domain], 1000));
+        assert!(p.evaluate(&[wrong_domain, fresh], 1000));
+        assert!(p.step_up().contains("two-step") && p.step_up().contains("30 minutes"));
     }
 
     #[test]

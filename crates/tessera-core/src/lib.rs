@@ -25,3 +25,5 @@ pub mod secret;
 pub mod seed;
 pub mod session;
 pub mod token;
+pub mod totp;
+pub mod upstream;

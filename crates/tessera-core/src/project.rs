@@ -12,16 +12,22 @@ pub struct Project {
     pub contact_email: String,
     /// Identity ids; never empty, so a project can always be managed by someone.
     pub admin_ids: Vec<Uuid>,
-    /// Groups whose members administer the project. Kept and shown as given; Tessera has no
-    /// groups service yet, so they grant nothing.
+    /// Groups whose active members administer the project (membership is read at each
+    /// decision, so a removed member loses the project at once).
     pub admin_group_ids: Option<Vec<Uuid>>,
     pub created_at: UnixTime,
 }
 
 impl Project {
-    /// Whether someone with this identity set administers the project.
-    pub fn administered_by(&self, identity_set: &[Uuid]) -> bool {
+    /// Whether someone with this identity set, actively a member of `groups`, administers the
+    /// project: one of their identities is an admin, or one of the groups is an admin group.
+    pub fn administered_by(&self, identity_set: &[Uuid], groups: &[Uuid]) -> bool {
         self.admin_ids.iter().any(|a| identity_set.contains(a))
+            || self
+                .admin_group_ids
+                .iter()
+                .flatten()
+                .any(|g| groups.contains(g))
     }
 }
 
@@ -66,9 +72,29 @@ mod tests {
             admin_group_ids: None,
             created_at: 0,
         };
-        assert!(p.administered_by(&[Uuid::from_u128(3), Uuid::from_u128(7)]));
-        assert!(!p.administered_by(&[Uuid::from_u128(3)]));
-        assert!(!p.administered_by(&[]));
+        assert!(p.administered_by(&[Uuid::from_u128(3), Uuid::from_u128(7)], &[]));
+        assert!(!p.administered_by(&[Uuid::from_u128(3)], &[]));
+        assert!(!p.administered_by(&[], &[]));
+    }
+
+    #[test]
+    fn members_of_an_admin_group_administer() {
+        let lab = Uuid::from_u128(50);
+        let p = Project {
+            id: Uuid::from_u128(1),
+            display_name: "P".into(),
+            contact_email: "a@example.org".into(),
+            admin_ids: vec![Uuid::from_u128(7)],
+            admin_group_ids: Some(vec![lab]),
+            created_at: 0,
+        };
+        assert!(p.administered_by(&[Uuid::from_u128(3)], &[lab]));
+        assert!(!p.administered_by(&[Uuid::from_u128(3)], &[Uuid::from_u128(51)]));
+        let no_groups = Project {
+            admin_group_ids: None,
+            ..p
+        };
+        assert!(!no_groups.administered_by(&[Uuid::from_u128(3)], &[lab]));
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod error;
 mod http;
 pub mod service;
 pub mod view;
+pub mod web;
 
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;

@@ -18,7 +18,9 @@ mod sql_clients;
 mod sql_device;
 mod sql_groups;
 mod sql_registration;
+mod sql_session_model;
 mod sql_transfer;
+mod sql_upstream;
 mod sqlite;
 pub mod transfer;
 mod writer;
@@ -45,7 +47,8 @@ use tessera_core::project::Project;
 use tessera_core::registration::ClientRegistration;
 use tessera_core::scope::Scope;
 use tessera_core::secret::SecretHash;
-use tessera_core::session::BrowserSession;
+use tessera_core::session::{BrowserSession, SessionAuthentication, SessionRequirements};
+use tessera_core::upstream::{UpstreamIdp, UpstreamLogin};
 use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +203,8 @@ pub trait ProjectRepository {
     async fn project(&self, id: Uuid) -> Result<Option<Project>, StoreError>;
     /// The projects any of `identities` administers, oldest first.
     async fn projects_of_admins(&self, identities: &[Uuid]) -> Result<Vec<Project>, StoreError>;
+    /// The projects whose `admin_group_ids` name any of `groups`, oldest first.
+    async fn projects_of_admin_groups(&self, groups: &[Uuid]) -> Result<Vec<Project>, StoreError>;
     /// Replaces the mutable fields and the admins; false when unknown.
     async fn update_project(&self, project: &Project) -> Result<bool, StoreError>;
     /// False when unknown; `Conflict` while clients or policies belong to it.
@@ -267,6 +272,95 @@ pub trait SessionRepository {
     async fn insert_session(&self, session: &BrowserSession) -> Result<(), StoreError>;
     async fn session(&self, hash: &SecretHash) -> Result<Option<BrowserSession>, StoreError>;
     async fn revoke_session(&self, hash: &SecretHash, at: UnixTime) -> Result<(), StoreError>;
+}
+
+/// A TOTP second factor as stored (`sql_session_model.rs`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct TotpCredential {
+    pub identity_id: Uuid,
+    /// `sealed:v1:…` with the master key, or `clear:` + base32 without one.
+    pub secret: String,
+    /// The time step of the last accepted code.
+    pub last_step: i64,
+    pub created_at: UnixTime,
+}
+
+impl std::fmt::Debug for TotpCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpCredential")
+            .field("identity_id", &self.identity_id)
+            .field("secret", &"[redacted]")
+            .field("last_step", &self.last_step)
+            .finish()
+    }
+}
+
+/// The Globus session model and second factors (`sql_session_model.rs`): the authentications
+/// of each browser session, what a pending authorize request asks of the session, and TOTP
+/// credentials with their recovery codes.
+#[async_trait]
+pub trait SessionModelRepository {
+    /// Records an authentication of `session_id`, replacing the one of the same identity.
+    async fn record_authentication(
+        &self,
+        session_id: Uuid,
+        authentication: &SessionAuthentication,
+    ) -> Result<(), StoreError>;
+    /// The authentications of a session, oldest first.
+    async fn session_authentications(
+        &self,
+        session_id: Uuid,
+    ) -> Result<Vec<SessionAuthentication>, StoreError>;
+    async fn insert_session_requirements(
+        &self,
+        request_id: Uuid,
+        requirements: &SessionRequirements,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    async fn session_requirements(
+        &self,
+        request_id: Uuid,
+    ) -> Result<Option<SessionRequirements>, StoreError>;
+    async fn totp_credential(
+        &self,
+        identity_id: Uuid,
+    ) -> Result<Option<TotpCredential>, StoreError>;
+    /// Enrols (or re-enrols) a TOTP credential and replaces the identity's recovery codes, in
+    /// one transaction.
+    async fn enrol_totp(
+        &self,
+        credential: &TotpCredential,
+        recovery_codes: &[SecretHash],
+    ) -> Result<(), StoreError>;
+    /// Records `step` as used if it is later than the last used one; false when it is not (a
+    /// replay, or a race another node won).
+    async fn use_totp_step(&self, identity_id: Uuid, step: i64) -> Result<bool, StoreError>;
+    /// Uses a recovery code once; false when unknown, another identity's, or used.
+    async fn use_recovery_code(
+        &self,
+        identity_id: Uuid,
+        hash: &SecretHash,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Recovery codes not used yet.
+    async fn recovery_codes_left(&self, identity_id: Uuid) -> Result<i64, StoreError>;
+    /// Removes the TOTP credential and recovery codes; false when there was none.
+    async fn remove_totp(&self, identity_id: Uuid) -> Result<bool, StoreError>;
+    /// A sign-in waiting for its second factor (the cookie secret's hash).
+    async fn insert_mfa_challenge(
+        &self,
+        hash: &SecretHash,
+        identity_id: Uuid,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// The identity of a live challenge.
+    async fn mfa_challenge(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<Option<Uuid>, StoreError>;
+    /// Ends a challenge; false when it was ended before (a second tab, another node).
+    async fn delete_mfa_challenge(&self, hash: &SecretHash) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -352,6 +446,41 @@ pub trait RegistrationRepository {
         hash: &SecretHash,
         at: UnixTime,
     ) -> Result<bool, StoreError>;
+}
+
+/// Upstream OpenID Connect identity providers (`sql_upstream.rs`).
+#[async_trait]
+pub trait UpstreamRepository {
+    /// `Conflict` when an IdP with this issuer exists.
+    async fn insert_upstream_idp(&self, idp: &UpstreamIdp) -> Result<(), StoreError>;
+    /// Oldest first.
+    async fn upstream_idps(&self) -> Result<Vec<UpstreamIdp>, StoreError>;
+    async fn upstream_idp(&self, id: Uuid) -> Result<Option<UpstreamIdp>, StoreError>;
+    /// Deletes the IdP and its sign-ins in flight; its people's identities (and their
+    /// `(issuer, sub)` keys) stay. False when unknown.
+    async fn delete_upstream_idp(&self, id: Uuid) -> Result<bool, StoreError>;
+    /// The identity an upstream `(issuer, sub)` is, if it signed in before.
+    async fn upstream_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<Identity>, StoreError>;
+    /// A new identity (no password) and its `(issuer, sub)` key, in one transaction;
+    /// `Conflict` when the username is taken or the key exists.
+    async fn insert_upstream_identity(
+        &self,
+        identity: &Identity,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<(), StoreError>;
+    async fn insert_upstream_login(&self, login: &UpstreamLogin) -> Result<(), StoreError>;
+    /// Deletes and returns the sign-in with this state hash if it is unexpired at `at`:
+    /// a callback uses it once, however many times it is replayed.
+    async fn claim_upstream_login(
+        &self,
+        state_hash: &SecretHash,
+        at: UnixTime,
+    ) -> Result<Option<UpstreamLogin>, StoreError>;
 }
 
 /// Where a new consent hangs in the tree.
@@ -540,9 +669,11 @@ pub trait Store:
     + TokenRepository
     + KeyRepository
     + SessionRepository
+    + SessionModelRepository
     + AuthorizationRepository
     + DeviceRepository
     + RegistrationRepository
+    + UpstreamRepository
     + ConsentRepository
     + MaintenanceRepository
     + AuditRepository

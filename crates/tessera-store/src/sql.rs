@@ -725,6 +725,8 @@ macro_rules! impl_repositories {
         $crate::sql_clients::impl_client_deletion!($store, $db, $row);
         $crate::sql_device::impl_device_grants!($store, $db, $row);
         $crate::sql_registration::impl_registrations!($store, $db, $row);
+        $crate::sql_upstream::impl_upstream!($store, $db, $row);
+        $crate::sql_session_model::impl_session_model!($store, $db, $row);
 
         impl $store {
             /// Deletes row `id` (`delete`) in one transaction with the check that nothing refers to
@@ -767,6 +769,19 @@ macro_rules! impl_repositories {
                     )
                     .bind(p.id.to_string())
                     .bind(a.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                ::sqlx::query("DELETE FROM project_admin_groups WHERE project_id = $1")
+                    .bind(p.id.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                for g in p.admin_group_ids.iter().flatten() {
+                    ::sqlx::query(
+                        "INSERT INTO project_admin_groups (project_id, group_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(p.id.to_string())
+                    .bind(g.to_string())
                     .execute(&mut **tx)
                     .await?;
                 }
@@ -872,6 +887,23 @@ macro_rules! impl_repositories {
                 let mut sep = qb.separated(", ");
                 for i in identities.iter().take(500) {
                     sep.push_bind(i.to_string());
+                }
+                qb.push(")) ORDER BY p.created_at, p.id");
+                qb.build().fetch_all(&self.reader).await?.iter().map(project_from_row).collect()
+            }
+
+            async fn projects_of_admin_groups(&self, groups: &[Uuid]) -> Result<Vec<Project>, StoreError> {
+                if groups.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let cols = PROJECT_COLUMNS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ");
+                let mut qb = QueryBuilder::<$db>::new(format!(
+                    "SELECT {cols} FROM projects p WHERE p.id IN \
+                     (SELECT project_id FROM project_admin_groups WHERE group_id IN ("
+                ));
+                let mut sep = qb.separated(", ");
+                for g in groups.iter().take(1000) {
+                    sep.push_bind(g.to_string());
                 }
                 qb.push(")) ORDER BY p.created_at, p.id");
                 qb.build().fetch_all(&self.reader).await?.iter().map(project_from_row).collect()
@@ -1253,6 +1285,10 @@ macro_rules! impl_repositories {
 
             async fn delete_pending(&self, id: Uuid) -> Result<(), StoreError> {
                 ::sqlx::query("DELETE FROM authorization_requests WHERE id = $1")
+                    .bind(id.to_string())
+                    .execute(&self.writer)
+                    .await?;
+                ::sqlx::query("DELETE FROM authorization_session_requirements WHERE request_id = $1")
                     .bind(id.to_string())
                     .execute(&self.writer)
                     .await?;

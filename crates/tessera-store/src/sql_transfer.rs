@@ -688,6 +688,31 @@ macro_rules! impl_transfer {
                     Ok(true)
                 }
 
+                async fn record_progress(
+                    &self,
+                    id: Uuid,
+                    node: &str,
+                    bytes: i64,
+                    event: &EventRecord,
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.writer.begin().await?;
+                    let done = ::sqlx::query(
+                        "UPDATE transfer_tasks SET bytes_transferred = bytes_transferred + $3 \
+                         WHERE id = $1 AND lease_owner = $2 AND status = 'ACTIVE'",
+                    )
+                    .bind(id.to_string())
+                    .bind(node)
+                    .bind(bytes)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    insert_event_in(&mut *tx, id, event).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn record_outcomes(
                     &self,
                     id: Uuid,

@@ -295,6 +295,16 @@ pub trait TransferRepository {
         file_count: i64,
         directory_count: i64,
     ) -> Result<bool, StoreError>;
+    /// Adds `bytes` moved by files still in flight to the task's `bytes_transferred` and
+    /// records the PROGRESS `event`, in one transaction, if `node` still holds the ACTIVE task
+    /// (false otherwise). The engine counts a finished file's remaining bytes in its outcome.
+    async fn record_progress(
+        &self,
+        id: Uuid,
+        node: &str,
+        bytes: i64,
+        event: &EventRecord,
+    ) -> Result<bool, StoreError>;
     /// Records file outcomes and adds them to the task's counters, in one transaction.
     async fn record_outcomes(
         &self,

@@ -748,6 +748,35 @@ async fn projects_by_admin_update_and_delete_only_when_empty() {
         );
         assert!(store.projects_of_admins(&[c]).await.unwrap().is_empty());
         assert!(store.projects_of_admins(&[]).await.unwrap().is_empty());
+        // Admin groups are found by group, and follow updates.
+        let (g55, g56) = (Uuid::from_u128(55), Uuid::from_u128(56));
+        assert_eq!(
+            ids(store.projects_of_admin_groups(&[g56, g55]).await.unwrap()),
+            vec![p2.id]
+        );
+        assert!(store
+            .projects_of_admin_groups(&[g56])
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(store
+            .projects_of_admin_groups(&[])
+            .await
+            .unwrap()
+            .is_empty());
+        let mut regrouped = p2.clone();
+        regrouped.admin_group_ids = Some(vec![g56]);
+        assert!(store.update_project(&regrouped).await.unwrap());
+        assert!(store
+            .projects_of_admin_groups(&[g55])
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            ids(store.projects_of_admin_groups(&[g56]).await.unwrap()),
+            vec![p2.id]
+        );
+        assert!(store.update_project(&p2).await.unwrap());
 
         // New admins replace the old ones.
         let mut changed = p1.clone();
@@ -2185,6 +2214,138 @@ async fn registered_clients_and_initial_access_tokens() {
             .use_initial_access_token(&SecretHash::of("tia_y"), 150)
             .await
             .unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn upstream_idps_identities_by_issuer_and_sub_and_single_use_logins() {
+    use tessera_core::upstream::{LoginPurpose, UpstreamIdp, UpstreamLogin};
+    each_backend(|store| async move {
+        let idp = UpstreamIdp {
+            id: Uuid::from_u128(0xf1),
+            name: "Uni".into(),
+            issuer: "https://idp.uni.edu".into(),
+            client_id: "tessera".into(),
+            client_secret: "sealed:v1:xyz".into(),
+            domains: vec!["uni.edu".into()],
+            scopes: vec!["profile".into(), "email".into()],
+            username_claim: Some("uid".into()),
+            trust_mfa: true,
+            metadata: "{\"issuer\":\"https://idp.uni.edu\"}".into(),
+            created_at: 10,
+        };
+        store.insert_upstream_idp(&idp).await.unwrap();
+        let clash = UpstreamIdp {
+            id: Uuid::from_u128(0xf2),
+            ..idp.clone()
+        };
+        assert!(matches!(
+            store.insert_upstream_idp(&clash).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.upstream_idps().await.unwrap(), vec![idp.clone()]);
+        assert_eq!(store.upstream_idp(idp.id).await.unwrap(), Some(idp.clone()));
+
+        // Identities by (issuer, sub): the same sub at another issuer is someone else.
+        let mut alice = identity("alice@uni.edu");
+        alice.identity_provider = idp.id;
+        store
+            .insert_upstream_identity(&alice, &idp.issuer, "sub-1")
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .upstream_identity(&idp.issuer, "sub-1")
+                .await
+                .unwrap()
+                .map(|i| i.id),
+            Some(alice.id)
+        );
+        assert_eq!(
+            store
+                .upstream_identity("https://other.example", "sub-1")
+                .await
+                .unwrap(),
+            None
+        );
+        // A taken username: nothing is written, not even the key.
+        let taken = identity("Alice@uni.edu");
+        assert!(matches!(
+            store
+                .insert_upstream_identity(&taken, &idp.issuer, "sub-2")
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            store.upstream_identity(&idp.issuer, "sub-2").await.unwrap(),
+            None
+        );
+        // No password: the password form never signs an upstream identity in.
+        assert_eq!(
+            store
+                .login_identity("alice@uni.edu")
+                .await
+                .unwrap()
+                .map(|(_, h)| h),
+            Some(None)
+        );
+
+        let login = UpstreamLogin {
+            state_hash: SecretHash::of("state-1"),
+            idp_id: idp.id,
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+            request: Some("r".into()),
+            next: None,
+            purpose: LoginPurpose::Link,
+            created_at: 100,
+            expires_at: 700,
+        };
+        store.insert_upstream_login(&login).await.unwrap();
+        assert_eq!(
+            store
+                .claim_upstream_login(&login.state_hash, 700)
+                .await
+                .unwrap(),
+            None,
+            "expired"
+        );
+        assert_eq!(
+            store
+                .claim_upstream_login(&login.state_hash, 699)
+                .await
+                .unwrap(),
+            Some(login.clone())
+        );
+        assert_eq!(
+            store
+                .claim_upstream_login(&login.state_hash, 699)
+                .await
+                .unwrap(),
+            None,
+            "single use"
+        );
+        // Removing the IdP takes its sign-ins in flight, not its people.
+        let second = UpstreamLogin {
+            state_hash: SecretHash::of("state-2"),
+            ..login.clone()
+        };
+        store.insert_upstream_login(&second).await.unwrap();
+        assert!(store.delete_upstream_idp(idp.id).await.unwrap());
+        assert!(!store.delete_upstream_idp(idp.id).await.unwrap());
+        assert_eq!(
+            store
+                .claim_upstream_login(&second.state_hash, 200)
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(store
+            .upstream_identity(&idp.issuer, "sub-1")
+            .await
+            .unwrap()
+            .is_some());
     })
     .await;
 }

@@ -40,6 +40,13 @@ pub enum Command {
     /// Show, wait for or cancel a transfer task.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// Log in as a person (a browser sign-in, PKCE); `transfer`, `ls` and `task` then act as
+    /// you.
+    Login(LoginArgs),
+    /// Revoke and forget the tokens `login` stored.
+    Logout(LogoutArgs),
+    /// Show who you are logged in as.
+    Whoami(WhoamiArgs),
 }
 
 /// How the transfer commands authenticate: a transfer token, or the client's credentials.
@@ -50,6 +57,9 @@ pub struct TransferAuth {
     /// A bearer token for transfer.api.globus.org (instead of the client's own credentials).
     #[arg(long, env = "TESSERA_TRANSFER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Without a token or client credentials: the tokens of `tessera login`.
+    #[command(flatten)]
+    pub tokens: TokenFileArgs,
 }
 
 #[derive(Debug, Args)]
@@ -535,4 +545,61 @@ pub enum FqdnCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+}
+
+/// Where `tessera login` keeps tokens.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TokenFileArgs {
+    /// The token file (default: $XDG_CONFIG_HOME/tessera/tokens.json, else
+    /// ~/.config/tessera/tokens.json).
+    #[arg(long, env = "TESSERA_TOKEN_FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server's base URL.
+    #[arg(long, env = "TESSERA_AUTH_URL")]
+    pub auth_url: Option<String>,
+    /// The native app to log in with (default: the seeded Globus CLI app,
+    /// 95fdeba8-fac2-42bd-a357-e068d82ff78e, which every Tessera registers on first start).
+    #[arg(long, env = "TESSERA_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// Print the URL and read the code the sign-in page shows, instead of receiving it on a
+    /// local port (for a remote shell).
+    #[arg(long)]
+    pub no_local_server: bool,
+    /// A scope to ask for (repeatable; default: openid, profile, email, view_identity_set,
+    /// Transfer and Groups).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Log in again even when tokens are stored.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub tokens: TokenFileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The server's base URL (default: the only one logged in to).
+    #[arg(long, env = "TESSERA_AUTH_URL")]
+    pub auth_url: Option<String>,
+    #[command(flatten)]
+    pub tokens: TokenFileArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// The server's base URL (default: the only one logged in to).
+    #[arg(long, env = "TESSERA_AUTH_URL")]
+    pub auth_url: Option<String>,
+    /// Also list the identities linked with yours.
+    #[arg(long)]
+    pub linked_identities: bool,
+    /// Print the userinfo document as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub tokens: TokenFileArgs,
 }

@@ -2,7 +2,9 @@
 
 mod admin;
 mod admin_scope;
+mod group_pages;
 mod groups;
+mod login;
 mod seeds;
 mod serve;
 mod service_credential;
@@ -70,6 +72,9 @@ fn main() -> ExitCode {
             Command::Transfer(args) => transfer_cli::transfer(args).await,
             Command::Ls(args) => transfer_cli::ls(args).await,
             Command::Task(args) => transfer_cli::task(args).await,
+            Command::Login(args) => login::login(args).await,
+            Command::Logout(args) => login::logout(args).await,
+            Command::Whoami(args) => login::whoami(args).await,
         }
     });
     match result {

@@ -41,6 +41,10 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     config.trusted_proxies = settings.trusted_proxies.clone();
     config.registration = settings.registration;
     config.group_sources = settings.group_sources.clone();
+    config.front_door_links.push((
+        "Your groups".into(),
+        tessera_groups::web::GROUPS_PAGE.into(),
+    ));
     let clock = Arc::new(SystemClock);
     // Before the auth server starts: its caches then hold no stale copy of the groups client.
     let groups_credential = crate::service_credential::credential(
@@ -56,6 +60,12 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         .await
         .context("starting the authorization server")?;
     let groups = groups_state(&groups_credential, local, store.clone(), clock.clone())?;
+    let group_pages = tessera_groups::web::router(
+        groups.clone(),
+        crate::group_pages::AuthSessions(state.clone()),
+        crate::group_pages::LAYOUT,
+    )
+    .context("loading the groups pages' templates")?;
     let cleanup = tessera_store::maintenance::spawn_cleanup(
         store.clone(),
         clock.clone(),
@@ -72,6 +82,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     .context("starting the Transfer service")?;
     let app = tessera_auth::router_with_docs(state.clone(), [tessera_groups::openapi()])
         .merge(tessera_groups::router(groups))
+        .merge(group_pages)
         .merge(transfer);
     let metrics = match settings.metrics_listen {
         Some(addr) => Some(

@@ -1,42 +1,53 @@
 //! `tessera transfer`, `tessera ls` and `tessera task …`: moving data through the Transfer API
-//! v0.10, as the calling client (client credentials for `transfer.api.globus.org:all`) or with a
-//! transfer token (`--token`). A progress bar on a terminal, plain lines when not on one.
+//! v0.10, with a transfer token (`--token`), as the calling client (client credentials for
+//! `transfer.api.globus.org:all`), or as the person `tessera login` logged in. A progress bar on a terminal, plain lines when not on one.
 //! (`transfer.rs` is the server side's wiring; this is the client side.)
 
 use crate::cli::{LsArgs, TaskCommand, TransferArgs, TransferAuth};
+use crate::login;
 use anyhow::{bail, Context, Result};
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use serde_json::Value;
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
-use tessera_client::transfer::TRANSFER_ALL;
-use tessera_client::{AuthClient, ClientError, TransferClient};
+use tessera_client::transfer::{Task, TRANSFER_ALL, TRANSFER_RESOURCE_SERVER};
+use tessera_client::{
+    AccessTokenAuthorizer, AuthClient, Authorizer, ClientCredentialsAuthorizer, ClientError,
+    TransferClient,
+};
 use tessera_proto::transfer::{TransferItem, TransferSubmission};
 
+/// A Transfer client for the first of: `--token`, the client's credentials (client
+/// credentials, renewed as needed), the tokens of `tessera login` (refreshed as needed, the new
+/// ones written back to the token file).
 async fn connect(auth: &TransferAuth) -> Result<TransferClient> {
-    let url = auth
-        .client
-        .auth_url
-        .clone()
-        .context("the server URL is needed: --auth-url or TESSERA_AUTH_URL")?;
-    let token = match (
+    let url = auth.client.auth_url.as_deref();
+    let needs_url = || url.context("the server URL is needed: --auth-url or TESSERA_AUTH_URL");
+    let authorizer: Arc<dyn Authorizer> = match (
         &auth.token,
         &auth.client.client_id,
         &auth.client.client_secret,
     ) {
-        (Some(t), _, _) => t.clone(),
-        (None, Some(id), Some(secret)) => {
-            let client = AuthClient::new(&url, id, secret)?;
-            client
-                .client_credentials(TRANSFER_ALL)
-                .await?
-                .top
-                .access_token
+        (Some(t), _, _) => Arc::new(AccessTokenAuthorizer::new(t.clone())),
+        (None, Some(id), Some(secret)) => Arc::new(ClientCredentialsAuthorizer::new(
+            AuthClient::new(needs_url()?, id, secret)?,
+            TRANSFER_ALL,
+        )),
+        (None, None, Some(_)) => bail!("--client-secret needs --client-id"),
+        (None, _, None) => {
+            match login::stored_authorizer(url, &auth.tokens, TRANSFER_RESOURCE_SERVER)? {
+                Some((stored_url, a)) => {
+                    return Ok(TransferClient::with_authorizer(&stored_url, Arc::new(a))?)
+                }
+                None => bail!(
+                    "not logged in: run `tessera login`, or give --token \
+                     (TESSERA_TRANSFER_TOKEN), or --client-id and --client-secret"
+                ),
+            }
         }
-        _ => bail!("give --token (TESSERA_TRANSFER_TOKEN), or --client-id and --client-secret"),
     };
-    Ok(TransferClient::new(&url, &token)?)
+    Ok(TransferClient::with_authorizer(needs_url()?, authorizer)?)
 }
 
 /// `ENDPOINT_ID:PATH` (an empty path is `/`).
@@ -141,18 +152,13 @@ struct Progress {
 }
 
 impl Progress {
-    fn of(t: &Value) -> Self {
-        let n = |k: &str| t.get(k).and_then(Value::as_u64).unwrap_or(0);
+    fn of(t: &Task) -> Self {
         Self {
-            status: t
-                .get("status")
-                .and_then(Value::as_str)
-                .unwrap_or("UNKNOWN")
-                .to_owned(),
-            files: n("files"),
-            done: n("files_transferred") + n("files_skipped"),
-            bytes: n("bytes_transferred"),
-            rate: n("effective_bytes_per_second"),
+            status: t.status.clone(),
+            files: t.files,
+            done: t.files_transferred + t.files_skipped,
+            bytes: t.bytes_transferred,
+            rate: t.effective_bytes_per_second,
         }
     }
 
@@ -171,13 +177,10 @@ impl Progress {
 /// Failed polls in a row that `wait` rides out (a second apart) before it gives up.
 const MAX_POLL_FAILURES: u32 = 10;
 
-/// An error worth asking again after: the server unreachable or answering 5xx.
+/// An error worth asking again after: the server unreachable or answering 5xx or 429 (the
+/// client has already retried those a few times within seconds; a restart takes longer).
 fn transient(e: &ClientError) -> bool {
-    match e {
-        ClientError::Transport(_) => true,
-        ClientError::Api { status, .. } => *status >= 500,
-        ClientError::Decode(_) => false,
-    }
+    e.is_transient()
 }
 
 /// Polls the task until it leaves ACTIVE (and INACTIVE); exit 0 only for SUCCEEDED.
@@ -239,11 +242,10 @@ async fn wait(client: &TransferClient, task_id: &str) -> Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish();
     }
-    let status = doc.get("status").and_then(Value::as_str).unwrap_or("");
+    let status = doc.status.as_str();
     // Why it failed, on standard error in both modes: `FILE_NOT_FOUND: /x: not found: /x`.
-    if let Some(err) = doc.get("fatal_error").filter(|e| !e.is_null()) {
-        let text = |k: &str| err.get(k).and_then(Value::as_str).unwrap_or_default();
-        eprintln!("task {task_id}: {}: {}", text("code"), text("description"));
+    if let Some(err) = &doc.fatal_error {
+        eprintln!("task {task_id}: {}: {}", err.code, err.description);
     }
     if std::io::stdout().is_terminal() {
         println!("Task {task_id} {status}");
@@ -274,7 +276,10 @@ mod tests {
     fn only_unreachable_servers_and_5xx_are_asked_again() {
         let api = |status| ClientError::Api {
             status,
+            code: None,
             message: String::new(),
+            request_id: None,
+            authorization_parameters: None,
         };
         assert!(transient(&api(503)));
         assert!(!transient(&api(404)));
@@ -283,8 +288,10 @@ mod tests {
 
     #[test]
     fn progress_lines_say_files_and_bytes() {
-        let t = serde_json::json!({"status": "ACTIVE", "files": 4, "files_transferred": 1,
-            "files_skipped": 1, "bytes_transferred": 2048, "effective_bytes_per_second": 1024});
+        let t = serde_json::from_value(serde_json::json!({"task_id": "t1", "status": "ACTIVE",
+            "files": 4, "files_transferred": 1, "files_skipped": 1, "bytes_transferred": 2048,
+            "effective_bytes_per_second": 1024}))
+        .unwrap();
         let line = Progress::of(&t).line("t1");
         assert_eq!(line, "task t1: ACTIVE 2/4 files, 2.00 KiB, 1.00 KiB/s");
     }

@@ -1,6 +1,7 @@
 //! Developer projects and their authentication policies (spec §4), managed with a Bearer token
-//! carrying `manage_projects`. Whoever's identity set contains an admin id administers a
-//! project: sees it, changes it, deletes it, and manages its policies and clients.
+//! carrying `manage_projects`. Whoever's identity set contains an admin id, or who is an active
+//! member of one of its `admin_group_ids` (read from the groups store at each request),
+//! administers a project: sees it, changes it, deletes it, and manages its policies and clients.
 
 use super::identities;
 use super::Failure;
@@ -8,6 +9,7 @@ use crate::state::AppState;
 use crate::view::identity_object;
 use tessera_core::auth_policy::{validate_domain, AuthPolicy};
 use tessera_core::grant::{SubjectKind, TokenRecord};
+use tessera_core::group::Status;
 use tessera_core::project::{validate_contact_email, validate_display_name, Project};
 use tessera_proto::api::{
     PolicyFields, PolicyObject, ProjectAdmins, ProjectCreate, ProjectObject, ProjectUpdate,
@@ -22,6 +24,8 @@ pub const MANAGE_PROJECTS: &str = "urn:globus:auth:scope:auth.globus.org:manage_
 pub struct Manager {
     pub identity: Uuid,
     pub identity_set: Vec<Uuid>,
+    /// The groups where an identity of the set is an active member, as read now.
+    pub groups: Vec<Uuid>,
 }
 
 impl Manager {
@@ -44,11 +48,28 @@ impl Manager {
                 .map(|i| i.id)
                 .collect(),
         };
+        let groups = active_groups(state, &identity_set).await?;
         Ok(Some(Self {
             identity: record.subject,
             identity_set,
+            groups,
         }))
     }
+}
+
+/// The groups in which any of `identities` is an active member.
+pub async fn active_groups(state: &AppState, identities: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+    let mut groups: Vec<Uuid> = state
+        .store
+        .memberships_of_identities(identities)
+        .await?
+        .into_iter()
+        .filter(|m| m.status == Status::Active)
+        .map(|m| m.group_id)
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
+    Ok(groups)
 }
 
 fn parse_id(what: &str, raw: &str) -> Result<Uuid, Failure> {
@@ -100,7 +121,14 @@ pub async fn to_object(state: &AppState, p: &Project) -> Result<ProjectObject, S
 }
 
 pub async fn list(state: &AppState, m: &Manager) -> Result<Vec<Project>, Failure> {
-    Ok(state.store.projects_of_admins(&m.identity_set).await?)
+    let mut projects = state.store.projects_of_admins(&m.identity_set).await?;
+    for p in state.store.projects_of_admin_groups(&m.groups).await? {
+        if !projects.iter().any(|q| q.id == p.id) {
+            projects.push(p);
+        }
+    }
+    projects.sort_by_key(|p| (p.created_at, p.id));
+    Ok(projects)
 }
 
 /// The project `raw` names, if `m` administers it: 404 when unknown, 403 when not theirs.
@@ -111,7 +139,7 @@ pub async fn administered(state: &AppState, m: &Manager, raw: &str) -> Result<Pr
         .project(id)
         .await?
         .ok_or_else(|| Failure::NotFound(format!("no project {raw}")))?;
-    if !p.administered_by(&m.identity_set) {
+    if !p.administered_by(&m.identity_set, &m.groups) {
         return Err(Failure::Forbidden(
             "only the admins of a project may see or change it".into(),
         ));

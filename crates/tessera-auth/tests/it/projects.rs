@@ -913,3 +913,138 @@ async fn a_policy_asks_for_a_matching_identity_links_it_and_it_becomes_the_effec
     .await
     .oauth_error(400, "invalid_request");
 }
+
+/// A group membership of `identity`, written straight to the groups store.
+fn membership(
+    group: uuid::Uuid,
+    identity: &str,
+    status: tessera_core::group::Status,
+) -> tessera_core::group::Membership {
+    tessera_core::group::Membership {
+        group_id: group,
+        identity_id: uuid::Uuid::parse_str(identity).unwrap(),
+        role: tessera_core::group::Role::Member,
+        status,
+        status_reason: None,
+        invite_email_address: None,
+        invite_time: None,
+        updated: 0,
+    }
+}
+
+#[tokio::test]
+async fn active_members_of_an_admin_group_administer_the_project_until_they_leave() {
+    use tessera_core::group::{Group, Policies, Status};
+    let s = TestServer::new().await;
+    let (_a, bearer_a) = manager(&s, "alice's tool").await;
+    let (b, bearer_b) = manager(&s, "bob's tool").await;
+    let (c, bearer_c) = manager(&s, "carol's tool").await;
+    let lab = uuid::Uuid::from_u128(0x1ab);
+    let group = Group {
+        id: lab,
+        name: "Lab".into(),
+        description: None,
+        parent_id: None,
+        terms_and_conditions: None,
+        policies: Policies::default(),
+        subscription_id: None,
+        subscription_admin_verified_id: None,
+        created_at: 0,
+        updated_at: 0,
+    };
+    let store = s.state.store.as_ref();
+    let mut owner = membership(
+        lab,
+        &uuid::Uuid::from_u128(0x0a).to_string(),
+        Status::Active,
+    );
+    owner.role = tessera_core::group::Role::Admin;
+    store.insert_group(&group, &owner).await.unwrap();
+    // Bob is an active member; Carol is only invited, which is not membership.
+    let member = membership(lab, &b.id, Status::Active);
+    let invited = membership(lab, &c.id, Status::Invited);
+    store
+        .write_memberships(lab, &[(None, member), (None, invited)], 1)
+        .await
+        .unwrap();
+
+    let p = create_project(&s, &bearer_a).await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    let path = format!("/v2/api/projects/{id}");
+    s.get(&path, Some(&bearer_b))
+        .await
+        .api_error(403, "FORBIDDEN");
+    let r = s
+        .json(
+            Method::PUT,
+            &path,
+            Some(&bearer_a),
+            Some(json!({"project": {"admin_group_ids": [lab]}})),
+        )
+        .await;
+    r.ok();
+    assert_eq!(r.body["project"]["admin_group_ids"], json!([lab]));
+
+    // Bob, an active member: sees, lists, changes it, and manages its policies and clients.
+    s.get(&path, Some(&bearer_b)).await.ok();
+    let listed = s.get("/v2/api/projects", Some(&bearer_b)).await;
+    assert_eq!(listed.body["projects"][0]["id"], json!(id));
+    s.json(
+        Method::PUT,
+        &path,
+        Some(&bearer_b),
+        Some(json!({"project": {"display_name": "Lab portal"}})),
+    )
+    .await
+    .ok();
+    let policy = create_policy(&s, &bearer_b, &id, &["example.org"]).await;
+    let r = s
+        .json(
+            Method::POST,
+            "/v2/api/clients",
+            Some(&bearer_b),
+            Some(json!({"client": {
+                "name": "lab portal", "project": id, "public_client": false,
+                "redirect_uris": ["https://lab.example.org/callback"],
+            }})),
+        )
+        .await;
+    r.ok();
+    let client_path = format!(
+        "/v2/api/clients/{}",
+        r.body["client"]["id"].as_str().unwrap()
+    );
+    s.get(&client_path, Some(&bearer_b)).await.ok();
+
+    // Carol, invited only, may not.
+    s.get(&path, Some(&bearer_c))
+        .await
+        .api_error(403, "FORBIDDEN");
+    assert_eq!(
+        s.get("/v2/api/projects", Some(&bearer_c)).await.body,
+        json!({"projects": []})
+    );
+
+    // Bob leaves the group: the same token loses the project, its policy and its client at once.
+    let before = membership(lab, &b.id, Status::Active);
+    let mut after = before.clone();
+    after.status = Status::Left;
+    store
+        .write_memberships(lab, &[(Some(before), after)], 2)
+        .await
+        .unwrap();
+    s.get(&path, Some(&bearer_b))
+        .await
+        .api_error(403, "FORBIDDEN");
+    let policy_path = format!("/v2/api/policies/{}", policy["id"].as_str().unwrap());
+    s.get(&policy_path, Some(&bearer_b))
+        .await
+        .api_error(403, "FORBIDDEN");
+    s.get(&client_path, Some(&bearer_b))
+        .await
+        .api_error(403, "FORBIDDEN");
+    assert_eq!(
+        s.get("/v2/api/projects", Some(&bearer_b)).await.body,
+        json!({"projects": []})
+    );
+}

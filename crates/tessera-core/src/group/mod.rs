@@ -2,6 +2,7 @@
 //! statuses. The rules of who may change which membership how are in [`rules`]; they are pure,
 //! so the service applies them to what it read and stores the result.
 
+pub mod allowed;
 pub mod rules;
 
 use crate::clock::UnixTime;

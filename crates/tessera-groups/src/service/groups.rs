@@ -9,6 +9,7 @@ use crate::GroupsState;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use tessera_core::group::allowed::allowed_actions;
 use tessera_core::group::{
     authority, may_see_membership, validate_name, validate_text, Group, GroupVisibility,
     MembersVisibility, Membership, Policies, Role, Status, DEFAULT_ASSURANCE_TIMEOUT,
@@ -22,6 +23,7 @@ pub struct Includes {
     pub memberships: bool,
     pub my_memberships: bool,
     pub child_ids: bool,
+    pub allowed_actions: bool,
 }
 
 impl Includes {
@@ -29,7 +31,9 @@ impl Includes {
         let mut inc = Self::default();
         for v in values.into_iter().flat_map(|v| v.split(',')).map(str::trim) {
             match v {
-                "" | "policies" | "allowed_actions" => {}
+                // Policies are in every document (spec §2.1).
+                "" | "policies" => {}
+                "allowed_actions" => inc.allowed_actions = true,
                 "memberships" => inc.memberships = true,
                 "my_memberships" => inc.my_memberships = true,
                 "child_ids" => inc.child_ids = true,
@@ -150,6 +154,19 @@ async fn document(
     }
     if include.memberships {
         doc.insert("memberships".into(), view::memberships(shown, &names));
+    }
+    if include.allowed_actions {
+        let allowed = allowed_actions(
+            &loaded.group,
+            &loaded.memberships,
+            &caller.identities,
+            state.clock.now(),
+        );
+        let map: Map<String, Value> = allowed
+            .into_iter()
+            .map(|(a, ids)| (a.as_str().to_owned(), json!(ids)))
+            .collect();
+        doc.insert("allowed_actions".into(), Value::Object(map));
     }
     if include.child_ids {
         let children = state.store.child_group_ids(loaded.group.id).await?;

@@ -24,6 +24,12 @@ pub enum ChecksumAlgorithm {
 }
 
 impl ChecksumAlgorithm {
+    /// What a transfer uses when the client names no algorithm: SHA-256, sound (no practical
+    /// collisions, so sync level 3 may trust equal sums) and hardware-accelerated here (SHA-NI,
+    /// ~0.7 s per GiB on one core against MD5's ~1.5 s). CRC32C is faster still but only
+    /// 32 bits: fine against random corruption, not to decide that two files are the same.
+    pub const DEFAULT: ChecksumAlgorithm = ChecksumAlgorithm::Sha256;
+
     pub const ALL: [ChecksumAlgorithm; 7] = [
         Self::Md5,
         Self::Sha1,

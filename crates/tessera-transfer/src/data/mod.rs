@@ -73,7 +73,8 @@ pub struct CopyOptions {
     pub sync_level: Option<SyncLevel>,
     /// Hash the source while reading and the destination before commit; compare.
     pub verify_checksum: bool,
-    /// For `verify_checksum`, sync level 3 and `external_checksum`. Globus reports MD5.
+    /// For `verify_checksum`, sync level 3 and `external_checksum`; by default
+    /// [`ChecksumAlgorithm::DEFAULT`] (SHA-256; the engine uses it when the client names none).
     pub checksum_algorithm: ChecksumAlgorithm,
     /// A checksum the user gave for this item: the source must match it (in
     /// `checksum_algorithm`), or the copy fails without touching the destination name.
@@ -89,7 +90,7 @@ impl Default for CopyOptions {
         Self {
             sync_level: None,
             verify_checksum: false,
-            checksum_algorithm: ChecksumAlgorithm::Md5,
+            checksum_algorithm: ChecksumAlgorithm::DEFAULT,
             external_checksum: None,
             preserve_timestamp: false,
             fsync: true,

@@ -124,7 +124,7 @@ fn a_verify_mismatch_is_retried_once_then_reported_and_never_committed() {
                 actual,
                 ..
             } => {
-                assert_eq!(expected, ChecksumAlgorithm::Md5.digest(&data));
+                assert_eq!(expected, opts.checksum_algorithm.digest(&data));
                 assert_ne!(expected, actual);
             }
             other => panic!("{other:?}"),

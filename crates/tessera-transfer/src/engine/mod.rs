@@ -11,6 +11,7 @@
 //! `status = 'ACTIVE'`; a canceled (FAILED) task stops its worker at its next heartbeat and
 //! nothing the worker writes afterwards can revive it.
 
+mod progress;
 mod run;
 
 use crate::TransferState;
@@ -31,6 +32,9 @@ pub struct EngineConfig {
     pub max_tasks: usize,
     /// Files copied at once per task (on the blocking pool).
     pub files_per_task: usize,
+    /// At most this often, a task's `bytes_transferred` takes in the files still in flight
+    /// and a PROGRESS event is recorded (only when bytes moved).
+    pub progress_every: Duration,
 }
 
 impl EngineConfig {
@@ -41,6 +45,7 @@ impl EngineConfig {
             heartbeat: Duration::from_secs(1),
             max_tasks: 4,
             files_per_task: 4,
+            progress_every: Duration::from_secs(1),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! still pending, several files at once on the blocking pool, recording outcomes in batches;
 //! a heartbeat renews the lease and stops the work on cancel, deadline or a lost lease.
 
+use super::progress::{self, FileProgress};
 use super::{secs, EngineConfig};
 use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::service::endpoints as svc;
@@ -10,7 +11,7 @@ use crate::service::submit::{SpecItem, TaskSpec};
 use crate::storage::{EntryKind, RelPath, Storage, StorageError};
 use crate::TransferState;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tessera_proto::transfer::FilterRule;
@@ -501,6 +502,9 @@ async fn make_dirs(
 struct Copied {
     seq: i64,
     result: Result<FileOutcome, DataError>,
+    /// Bytes already counted as progress (see `progress`).
+    counted: u64,
+    algorithm: ChecksumAlgorithm,
 }
 
 /// Transient failures (I/O errors) are retried this many times, with backoff.
@@ -524,7 +528,7 @@ async fn copy_files(
     let algorithm_of = |item_alg: Option<&str>| -> ChecksumAlgorithm {
         item_alg
             .and_then(|a| a.parse().ok())
-            .unwrap_or(ChecksumAlgorithm::Md5)
+            .unwrap_or(ChecksumAlgorithm::DEFAULT)
     };
     // Per-item options (external checksums) by source path.
     let item_opts: std::collections::HashMap<String, &SpecItem> = spec
@@ -539,6 +543,13 @@ async fn copy_files(
     let mut fatal: Option<Stop> = None;
     let mut queue = files.into_iter();
     let mut sizes = std::collections::HashMap::new();
+    let moved = Arc::new(AtomicU64::new(0));
+    let mut since = Instant::now();
+    let mut ticks = tokio::time::interval_at(
+        tokio::time::Instant::now() + config.progress_every,
+        config.progress_every,
+    );
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         while fatal.is_none() && set.len() < config.files_per_task.max(1) {
             let Some(f) = queue.next() else { break };
@@ -560,7 +571,9 @@ async fn copy_files(
             let (src, dst, cancel) = (src.clone(), dst.clone(), cancel.clone());
             sizes.insert(f.seq, (from.clone(), to.clone()));
             let seq = f.seq;
+            let mut counter = FileProgress::new(moved.clone(), f.size);
             set.spawn_blocking(move || {
+                let algorithm = opts.checksum_algorithm;
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
@@ -570,7 +583,7 @@ async fn copy_files(
                         dst.as_ref(),
                         &to,
                         &opts,
-                        &mut |_| {},
+                        &mut |bytes| counter.update(bytes),
                         &cancel,
                     );
                     let transient = matches!(
@@ -584,11 +597,23 @@ async fn copy_files(
                         std::thread::sleep(Duration::from_millis(100 << attempt));
                         continue;
                     }
-                    return Copied { seq, result };
+                    return Copied {
+                        seq,
+                        result,
+                        counted: counter.counted,
+                        algorithm,
+                    };
                 }
             });
         }
-        let Some(joined) = set.join_next().await else {
+        let joined = tokio::select! {
+            joined = set.join_next() => joined,
+            _ = ticks.tick() => {
+                progress::report(state, config, task.id, &moved, &mut since).await;
+                continue;
+            }
+        };
+        let Some(joined) = joined else {
             break;
         };
         let done = joined.map_err(|e| Stop::Internal(e.to_string()))?;
@@ -598,8 +623,9 @@ async fn copy_files(
             Ok(FileOutcome::Copied { bytes, checksum }) => outcomes.push(FileOutcomeRecord {
                 seq: done.seq,
                 state: FileState::Done,
-                bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
-                checksum,
+                bytes: i64::try_from(bytes.saturating_sub(done.counted)).unwrap_or(i64::MAX),
+                // The algorithm travels with the value: successful_transfers reports it.
+                checksum: checksum.map(|c| format!("{}:{c}", done.algorithm)),
                 error_code: None,
                 error_details: None,
                 at: now,
@@ -658,6 +684,7 @@ async fn copy_files(
         }
     }
     flush(state, task, dst, &mut outcomes, &mut faults).await?;
+    progress::report(state, config, task.id, &moved, &mut since).await;
     match fatal {
         Some(stop) => Err(stop),
         None => Ok(()),

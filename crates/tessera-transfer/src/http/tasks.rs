@@ -352,13 +352,19 @@ async fn successful(
         .iter()
         .filter(|f| !f.is_dir)
         .map(|f| {
+            // The engine stores "ALGORITHM:hex"; rows written before it, plain MD5 hex.
+            let (algorithm, checksum) = match f.checksum.as_deref().map(|c| c.split_once(':')) {
+                Some(Some((alg, sum))) => (Some(alg), Some(sum)),
+                Some(None) => (Some("MD5"), f.checksum.as_deref()),
+                None => (None, None),
+            };
             json!({
                 "DATA_TYPE": "successful_transfer",
                 "source_path": f.source_path,
                 "destination_path": f.destination_path,
                 "size": f.size,
-                "checksum": f.checksum,
-                "checksum_algorithm": if f.checksum.is_some() { Some("MD5") } else { None },
+                "checksum": checksum,
+                "checksum_algorithm": algorithm,
                 "dynamic": false,
             })
         })

@@ -80,6 +80,7 @@ impl World {
         if with_engine {
             let mut config = engine::EngineConfig::new("test-node".into());
             config.heartbeat = std::time::Duration::from_millis(200);
+            config.progress_every = std::time::Duration::from_millis(50);
             engine::spawn(state.clone(), config);
         }
         let mover = Self::client(&auth, "mover").await;

@@ -453,3 +453,144 @@ async fn tessera_group_commands_create_add_list_and_remove() {
     let shown = json(&as_client(&one, &["show", &gid]));
     assert_eq!(shown["memberships"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn allowed_actions_name_the_callers_identities_that_may_act() {
+    use reqwest::Method;
+    let server = Server::start();
+    let http = reqwest::Client::new();
+    let (one, two) = (robot(&server, "one"), robot(&server, "two"));
+    let t1 = token(&http, &server, &one, ALL).await;
+    let t2 = token(&http, &server, &two, ALL).await;
+    let (_, g) = call(
+        &http,
+        &server,
+        Method::POST,
+        "/v2/groups",
+        Some(&t1),
+        Some(r#"{"name": "Open", "policies": {"group_visibility": "authenticated", "join_requests": true}}"#),
+    )
+    .await;
+    let path = format!("/v2/groups/{}", g["id"].as_str().unwrap());
+    let allowed = |doc: &Value, action: &str| -> Vec<String> {
+        doc["allowed_actions"][action]
+            .as_array()
+            .unwrap_or_else(|| panic!("no allowed_actions.{action}: {doc}"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all_actions = [
+        "add",
+        "invite",
+        "accept",
+        "decline",
+        "join",
+        "request_join",
+        "approve",
+        "reject",
+        "remove",
+        "leave",
+        "change_role",
+    ];
+
+    // Not asked for: not there. Asked for (comma list or repeated): every action, always.
+    let (_, plain) = call(&http, &server, Method::GET, &path, Some(&t1), None).await;
+    assert!(plain.get("allowed_actions").is_none());
+    for q in [
+        "?include=allowed_actions",
+        "?include=my_memberships,allowed_actions",
+        "?include=policies&include=allowed_actions",
+    ] {
+        let (s, doc) = call(
+            &http,
+            &server,
+            Method::GET,
+            &format!("{path}{q}"),
+            Some(&t1),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{q}: {doc}");
+        let keys: Vec<&String> = doc["allowed_actions"].as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), all_actions.len(), "{q}: {doc}");
+    }
+
+    // The admin (and last admin) manages but may not leave; the stranger may ask to join.
+    let (_, doc) = call(
+        &http,
+        &server,
+        Method::GET,
+        &format!("{path}?include=allowed_actions"),
+        Some(&t1),
+        None,
+    )
+    .await;
+    for a in [
+        "add",
+        "invite",
+        "approve",
+        "reject",
+        "remove",
+        "change_role",
+    ] {
+        assert_eq!(allowed(&doc, a), vec![one.id.clone()], "{a}: {doc}");
+    }
+    for a in ["leave", "join", "request_join", "accept", "decline"] {
+        assert!(allowed(&doc, a).is_empty(), "{a}: {doc}");
+    }
+    let (_, doc) = call(
+        &http,
+        &server,
+        Method::GET,
+        &format!("{path}?include=allowed_actions"),
+        Some(&t2),
+        None,
+    )
+    .await;
+    assert_eq!(allowed(&doc, "request_join"), vec![two.id.clone()]);
+    assert_eq!(allowed(&doc, "join"), vec![two.id.clone()]);
+    for a in [
+        "add",
+        "invite",
+        "approve",
+        "remove",
+        "change_role",
+        "leave",
+        "accept",
+    ] {
+        assert!(allowed(&doc, a).is_empty(), "{a}: {doc}");
+    }
+
+    // What is offered works: two asks to join, then may neither ask again nor leave.
+    let body = format!(r#"{{"request_join": [{{"identity_id": "{}"}}]}}"#, two.id);
+    let (s, b) = call(&http, &server, Method::POST, &path, Some(&t2), Some(&body)).await;
+    assert_eq!(
+        (s, b["request_join"][0]["status"].as_str()),
+        (200, Some("pending")),
+        "{b}"
+    );
+    let (_, doc) = call(
+        &http,
+        &server,
+        Method::GET,
+        &format!("{path}?include=allowed_actions"),
+        Some(&t2),
+        None,
+    )
+    .await;
+    assert!(allowed(&doc, "request_join").is_empty(), "{doc}");
+    assert!(allowed(&doc, "leave").is_empty(), "{doc}");
+
+    // An unknown include is still refused.
+    let (s, b) = call(
+        &http,
+        &server,
+        Method::GET,
+        &format!("{path}?include=everything"),
+        Some(&t1),
+        None,
+    )
+    .await;
+    assert_eq!((s, b["code"].as_str()), (400, Some("INVALID_INCLUDE")));
+}

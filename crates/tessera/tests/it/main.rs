@@ -11,6 +11,7 @@ mod device;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
 mod dns_server;
 mod fqdns;
+mod group_pages;
 mod groups;
 mod keys;
 mod observe;

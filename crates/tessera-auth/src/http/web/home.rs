@@ -86,6 +86,12 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         .collect();
     let (token, cookie) = csrf(&state, &headers);
     let identity = current.map(|(_, i)| i);
+    let services: Vec<(&str, &str)> = state
+        .config
+        .front_door_links
+        .iter()
+        .map(|(label, path)| (label.as_str(), path.as_str()))
+        .collect();
     let page = state.pages.render(
         StatusCode::OK,
         "home.html",
@@ -94,7 +100,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
             username => identity.as_ref().map(|i| i.username.clone()),
             name => identity.and_then(|i| i.name), overview, csrf => token, back => "/",
             sign_in_url => SIGN_IN, account_url => "/v2/web/account",
-            logout_url => "/v2/web/logout", link_url => "/v2/web/login?link=1",
+            logout_url => "/v2/web/logout", link_url => "/v2/web/login?link=1", services,
         },
     );
     with_cookies(page, cookie)

@@ -35,6 +35,13 @@ const TEMPLATES: [(&str, &str); 10] = [
     ),
 ];
 
+/// The site's layout, for the pages of other services (tessera-groups' pages extend it, so
+/// every page looks the same): `base.html` and `error.html`.
+pub const LAYOUT: [(&str, &str); 2] = [
+    ("base.html", include_str!("../../../templates/base.html")),
+    ("error.html", include_str!("../../../templates/error.html")),
+];
+
 const STYLE: &str = include_str!("../../../templates/style.css");
 pub const STATIC_BASE: &str = "/v2/web/static";
 
