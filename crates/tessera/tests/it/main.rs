@@ -19,6 +19,7 @@ mod observe;
 mod process;
 mod readme;
 mod sdk;
+mod scope_rules;
 mod serve;
 mod transfer;
 mod transfer_cli;
