@@ -2,7 +2,7 @@
 //! still pending, several files at once on the blocking pool, recording outcomes in batches;
 //! a heartbeat renews the lease and stops the work on cancel, deadline or a lost lease.
 
-use super::{secs, EngineConfig};
+use super::{cleanup, secs, EngineConfig};
 use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::service::endpoints as svc;
 use crate::service::listing::glob;
@@ -196,6 +196,7 @@ async fn execute(
         "TRANSFER" => Some(storage_of(state, task.destination_endpoint_id).await?),
         _ => None,
     };
+    let resumed = task.expanded;
     if !task.expanded {
         let (rows, files, dirs) = match &dst {
             Some(_) => expand_transfer(src.clone(), spec.clone(), state.clock.now()).await?,
@@ -216,8 +217,17 @@ async fn execute(
     }
     match dst {
         Some(dst) => {
+            // A task that was expanded before this claim was running on a worker that died.
+            let dead_writes = match resumed {
+                true => Some(sweep_dead_writes(state, config, task, &dst, None).await?),
+                false => None,
+            };
             make_dirs(state, task, &dst, cancel).await?;
-            copy_files(state, config, task, &spec, &src, &dst, cancel).await?;
+            let copied = copy_files(state, config, task, &spec, &src, &dst, cancel).await;
+            if let Some(dirs) = dead_writes {
+                sweep_dead_writes(state, config, task, &dst, Some(dirs)).await?;
+            }
+            copied?;
             if spec.delete_destination_extra {
                 delete_extras(&spec, &src, &dst).await?;
             }
@@ -469,6 +479,45 @@ async fn pending(state: &TransferState, task: &TaskRecord) -> Result<Vec<TaskFil
         out.extend(page);
     }
     Ok(out)
+}
+
+/// Removes what a dead worker left under temporary names in the directories of the task's
+/// pending files (computed unless given); returns those directories for a second sweep.
+async fn sweep_dead_writes(
+    state: &TransferState,
+    config: &EngineConfig,
+    task: &TaskRecord,
+    dst: &Arc<dyn Storage>,
+    dirs: Option<std::collections::BTreeSet<RelPath>>,
+) -> Result<std::collections::BTreeSet<RelPath>, Stop> {
+    let dirs = match dirs {
+        Some(d) => d,
+        None => {
+            let rows = pending(state, task).await?;
+            cleanup::parents(
+                rows.iter()
+                    .filter(|r| !r.is_dir)
+                    .filter_map(|r| r.destination_path.as_deref()),
+            )
+        }
+    };
+    let stale = cleanup::Stale::new(
+        unix(state.clock.now()),
+        config.lease,
+        unix(config.started),
+        state.store.backend() == tessera_store::Backend::Sqlite,
+    );
+    let dst = dst.clone();
+    let (removed, dirs) =
+        blocking(move || (cleanup::sweep(dst.as_ref(), &dirs, stale), dirs)).await?;
+    if removed > 0 {
+        tracing::info!(task = %task.id, removed, "removed temporary files of a dead worker");
+    }
+    Ok(dirs)
+}
+
+fn unix(secs: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0))
 }
 
 /// Creates the destination directories (parents first; existing ones are fine).

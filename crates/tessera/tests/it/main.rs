@@ -19,3 +19,4 @@ mod readme;
 mod serve;
 mod transfer;
 mod transfer_cli;
+mod transfer_cluster;
