@@ -84,7 +84,8 @@ pub async fn access_of(
         Access::ReadWrite
     } else {
         let rules = state.store.access_rules(endpoint.id).await?;
-        acl::granted(&rules, identities, path, now)
+        let groups = groups_for(state, &rules, identities).await?;
+        acl::granted(&rules, identities, &groups, path, now)
     };
     // A share never gives more than its owner holds on the host at its host path.
     let (Some(host_id), Some(host_path)) = (endpoint.host_endpoint_id, &endpoint.host_path) else {
@@ -101,9 +102,42 @@ pub async fn access_of(
         Access::ReadWrite
     } else {
         let rules = state.store.access_rules(host.id).await?;
-        acl::granted(&rules, &[endpoint.owner_id], &on_host, now)
+        let groups = groups_for(state, &rules, &[endpoint.owner_id]).await?;
+        acl::granted(&rules, &[endpoint.owner_id], &groups, &on_host, now)
     };
     Ok(own.min(cap))
+}
+
+/// The groups `identities` are active members of, read from the store at decision time (no
+/// cache: a removal is seen by every node at its next decision); none read when no rule names
+/// a group.
+async fn groups_for(
+    state: &TransferState,
+    rules: &[tessera_store::transfer::AccessRuleRecord],
+    identities: &[Uuid],
+) -> Result<Vec<Uuid>, ApiError> {
+    if !acl::names_groups(rules) {
+        return Ok(Vec::new());
+    }
+    active_groups(state, identities).await
+}
+
+/// The groups `identities` are active members of.
+pub async fn active_groups(
+    state: &TransferState,
+    identities: &[Uuid],
+) -> Result<Vec<Uuid>, ApiError> {
+    let mut out: Vec<Uuid> = state
+        .store
+        .memberships_of_identities(identities)
+        .await?
+        .into_iter()
+        .filter(|m| m.status == tessera_core::group::Status::Active)
+        .map(|m| m.group_id)
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Refuses unless `caller` may read (or write) at `path`.

@@ -20,3 +20,4 @@ mod serve;
 mod transfer;
 mod transfer_cli;
 mod transfer_cluster;
+mod transfer_groups;
