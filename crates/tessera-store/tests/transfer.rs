@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use tessera_store::transfer::{
-    EventRecord, FileOutcomeRecord, FileState, Submitted, TaskFileRecord, TaskRecord,
+    EventRecord, FileOutcomeRecord, FileState, LabelFilter, Submitted, TaskFileRecord, TaskQuery,
+    TaskRecord,
 };
 use tessera_store::{Backend, Store};
 use uuid::Uuid;
@@ -408,6 +409,61 @@ async fn progress_is_recorded_once_per_file_and_counted_once() {
         assert_eq!(all[0].code, "FILE_NOT_FOUND");
         let (errs, n) = store.events(t.id, Some(true), 10, 0).await.unwrap();
         assert_eq!((errs.len(), n), (1, 1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn task_lists_filter_by_label_exactly_inexactly_and_by_negation() {
+    each_backend(|store| async move {
+        let owner = Uuid::new_v4();
+        let labelled = |n: i64, label: Option<&str>| TaskRecord {
+            label: label.map(str::to_owned),
+            ..task(owner, &format!("l{n}"), 100 + n)
+        };
+        let tasks = [
+            labelled(1, Some("Nightly backup")),
+            labelled(2, Some("nightly")),
+            labelled(3, Some("100% done_x")),
+            labelled(4, None),
+        ];
+        for t in &tasks {
+            submit(&store, t).await;
+        }
+        let labels_of = |filters: &[&str]| {
+            let store = store.clone();
+            let q = TaskQuery {
+                owner_ids: vec![owner],
+                labels: filters.iter().map(|f| LabelFilter::parse(f)).collect(),
+                limit: 100,
+                ..TaskQuery::default()
+            };
+            async move {
+                let (found, total) = store.tasks(&q).await.unwrap();
+                assert_eq!(total as usize, found.len());
+                found
+                    .into_iter()
+                    .map(|t| t.label.unwrap_or_else(|| "-".into()))
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            labels_of(&["~NIGHTLY"]).await,
+            ["Nightly backup", "nightly"]
+        );
+        assert_eq!(labels_of(&["night"]).await, ["Nightly backup", "nightly"]);
+        assert_eq!(labels_of(&["=nightly"]).await, ["nightly"]);
+        assert_eq!(
+            labels_of(&["!nightly"]).await,
+            ["Nightly backup", "100% done_x", "-"]
+        );
+        assert_eq!(labels_of(&["~night", "!~backup"]).await, ["nightly"]);
+        assert_eq!(labels_of(&["!~night"]).await, ["100% done_x", "-"]);
+        // LIKE's wildcards are plain characters here.
+        assert_eq!(labels_of(&["~0% d"]).await, ["100% done_x"]);
+        assert!(labels_of(&["~%"]).await == ["100% done_x"]);
+        assert!(labels_of(&["~e_x"]).await == ["100% done_x"]);
+        assert!(labels_of(&["~_"]).await == ["100% done_x"]);
     })
     .await;
 }
