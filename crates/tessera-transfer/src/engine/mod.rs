@@ -12,6 +12,7 @@
 //! nothing the worker writes afterwards can revive it.
 
 mod cleanup;
+mod recheck;
 mod run;
 
 use crate::TransferState;

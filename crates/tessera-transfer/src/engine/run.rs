@@ -2,7 +2,7 @@
 //! still pending, several files at once on the blocking pool, recording outcomes in batches;
 //! a heartbeat renews the lease and stops the work on cancel, deadline or a lost lease.
 
-use super::{cleanup, secs, EngineConfig};
+use super::{cleanup, recheck, secs, EngineConfig};
 use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::service::endpoints as svc;
 use crate::service::listing::glob;
@@ -20,7 +20,7 @@ use tessera_store::transfer::{
 use tokio::task::JoinSet;
 
 /// Why a task stopped before the end.
-enum Stop {
+pub(super) enum Stop {
     /// The task fails: `fatal_error` `{code, description}`.
     Fatal(&'static str, String),
     /// Canceled, past its deadline, or no longer ours: someone else ended it.
@@ -581,6 +581,7 @@ async fn copy_files(
         .iter()
         .map(|i| (i.source_path.clone(), i))
         .collect();
+    let mut recheck = recheck::Recheck::new(state, task, &spec.identities).await?;
     let mut set: JoinSet<Copied> = JoinSet::new();
     let mut outcomes: Vec<FileOutcomeRecord> = Vec::new();
     let mut faults = 0i64;
@@ -606,6 +607,11 @@ async fn copy_files(
                 path(&f.source_path)?,
                 path(f.destination_path.as_deref().unwrap_or("/"))?,
             );
+            // Still allowed? (A rule removed mid-task stops further files.)
+            if let Err(stop) = recheck.copy(state, &from, &to).await {
+                fatal = Some(stop);
+                break;
+            }
             let (src, dst, cancel) = (src.clone(), dst.clone(), cancel.clone());
             sizes.insert(f.seq, (from.clone(), to.clone()));
             let seq = f.seq;

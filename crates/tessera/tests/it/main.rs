@@ -21,3 +21,4 @@ mod transfer;
 mod transfer_cli;
 mod transfer_cluster;
 mod transfer_groups;
+mod transfer_recheck;
