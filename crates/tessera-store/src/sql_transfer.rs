@@ -461,6 +461,33 @@ macro_rules! impl_transfer {
                         list(qb, "kind", query.kinds.clone());
                         list(qb, "status", query.statuses.clone());
                         list(qb, "id", query.task_ids.iter().map(Uuid::to_string).collect());
+                        for l in &query.labels {
+                            // LIKE with its wildcards escaped: one pattern for both backends.
+                            let like = |t: &str| {
+                                let escaped = t
+                                    .to_ascii_lowercase()
+                                    .replace('\\', "\\\\")
+                                    .replace('%', "\\%")
+                                    .replace('_', "\\_");
+                                format!("%{escaped}%")
+                            };
+                            match l {
+                                LabelFilter::Contains(t) => {
+                                    qb.push(" AND lower(label) LIKE ").push_bind(like(t)).push(" ESCAPE '\\'");
+                                }
+                                LabelFilter::NotContains(t) => {
+                                    qb.push(" AND (label IS NULL OR lower(label) NOT LIKE ")
+                                        .push_bind(like(t))
+                                        .push(" ESCAPE '\\')");
+                                }
+                                LabelFilter::Equals(t) => {
+                                    qb.push(" AND label = ").push_bind(t.clone());
+                                }
+                                LabelFilter::NotEquals(t) => {
+                                    qb.push(" AND (label IS NULL OR label <> ").push_bind(t.clone()).push(")");
+                                }
+                            }
+                        }
                         for (column, op, v) in [
                             ("request_time", ">=", query.request_after),
                             ("request_time", "<=", query.request_before),

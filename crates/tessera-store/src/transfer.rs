@@ -173,10 +173,42 @@ pub struct TaskQuery {
     pub request_before: Option<UnixTime>,
     pub completion_after: Option<UnixTime>,
     pub completion_before: Option<UnixTime>,
+    /// Every one must hold (the API's `label:` filter).
+    pub labels: Vec<LabelFilter>,
     /// Newest first unless false.
     pub newest_first: bool,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// One value of a task list's `label:` filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelFilter {
+    /// `~text` (and a bare value): contains, ignoring ASCII case.
+    Contains(String),
+    /// `!~text`: does not contain (ignoring ASCII case); a task without a label matches.
+    NotContains(String),
+    /// `=text`: exactly.
+    Equals(String),
+    /// `!text`: anything else, no label included.
+    NotEquals(String),
+}
+
+impl LabelFilter {
+    /// Parses one comma-separated value of the filter.
+    pub fn parse(value: &str) -> Self {
+        if let Some(v) = value.strip_prefix("!~") {
+            Self::NotContains(v.to_owned())
+        } else if let Some(v) = value.strip_prefix('~') {
+            Self::Contains(v.to_owned())
+        } else if let Some(v) = value.strip_prefix('=') {
+            Self::Equals(v.to_owned())
+        } else if let Some(v) = value.strip_prefix('!') {
+            Self::NotEquals(v.to_owned())
+        } else {
+            Self::Contains(value.to_owned())
+        }
+    }
 }
 
 /// What a submission found: a new task, or the one submitted before with the same id.

@@ -2,8 +2,8 @@
 //! caller's identity set.
 //!
 //! The owner (any identity of the caller's set) may do everything. Anyone else gets the union of
-//! the rules that name them (their identity, `all_authenticated_users`, `anonymous`; `group`
-//! is kept for the groups service) on the path or any ancestor of it, compared by whole
+//! the rules that name them (their identity, a group they are an active member of,
+//! `all_authenticated_users`, `anonymous`) on the path or any ancestor of it, compared by whole
 //! components (`/a/` never covers `/ab/`). On a shared endpoint the result is further capped by
 //! what the share's owner may do on the host at the share's host path.
 
@@ -53,28 +53,48 @@ pub fn normalize_rule_path(path: &str) -> Option<String> {
     Some(s)
 }
 
-fn names(rule: &AccessRuleRecord, identities: &[Uuid]) -> bool {
+/// The URN form of a group principal that other Globus services use (the groups spec).
+pub const GROUP_URN_PREFIX: &str = "urn:globus:groups:id:";
+
+/// A group principal as a rule may give it: the bare group id (what Transfer uses) or
+/// `urn:globus:groups:id:<uuid>`.
+pub fn group_principal(principal: &str) -> Option<Uuid> {
+    let p = principal.trim();
+    let bare = p.strip_prefix(GROUP_URN_PREFIX).unwrap_or(p);
+    Uuid::parse_str(bare).ok()
+}
+
+/// Whether any rule names a group (then the caller's memberships are needed).
+pub fn names_groups(rules: &[AccessRuleRecord]) -> bool {
+    rules.iter().any(|r| r.principal_type == "group")
+}
+
+fn names(rule: &AccessRuleRecord, identities: &[Uuid], groups: &[Uuid]) -> bool {
     match rule.principal_type.as_str() {
         "identity" => Uuid::parse_str(&rule.principal)
             .map(|p| identities.contains(&p))
             .unwrap_or(false),
+        "group" => group_principal(&rule.principal)
+            .map(|g| groups.contains(&g))
+            .unwrap_or(false),
         // Every caller that reached us holds a valid token.
         "all_authenticated_users" | "anonymous" => true,
-        // Group rules wait for the groups service.
         _ => false,
     }
 }
 
-/// The union of the rules that name one of `identities` on `path` or an ancestor of it.
+/// The union of the rules that name one of `identities` (or one of `groups`, the groups they
+/// are active members of) on `path` or an ancestor of it.
 pub fn granted(
     rules: &[AccessRuleRecord],
     identities: &[Uuid],
+    groups: &[Uuid],
     path: &RelPath,
     now: UnixTime,
 ) -> Access {
     let mut best = Access::None;
     for rule in rules {
-        if rule.expiration_date.is_some_and(|e| e <= now) || !names(rule, identities) {
+        if rule.expiration_date.is_some_and(|e| e <= now) || !names(rule, identities, groups) {
             continue;
         }
         let Ok(rule_path) = RelPath::parse(&rule.path) else {
@@ -112,10 +132,10 @@ mod tests {
     fn a_rule_covers_its_path_and_below_by_whole_components() {
         let me = Uuid::from_u128(7);
         let rules = [rule("identity", &me.to_string(), "/a/", "r")];
-        assert_eq!(granted(&rules, &[me], &p("/a"), 0), Access::Read);
-        assert_eq!(granted(&rules, &[me], &p("/a/b/c"), 0), Access::Read);
-        assert_eq!(granted(&rules, &[me], &p("/ab"), 0), Access::None);
-        assert_eq!(granted(&rules, &[me], &p("/"), 0), Access::None);
+        assert_eq!(granted(&rules, &[me], &[], &p("/a"), 0), Access::Read);
+        assert_eq!(granted(&rules, &[me], &[], &p("/a/b/c"), 0), Access::Read);
+        assert_eq!(granted(&rules, &[me], &[], &p("/ab"), 0), Access::None);
+        assert_eq!(granted(&rules, &[me], &[], &p("/"), 0), Access::None);
     }
 
     #[test]
@@ -125,9 +145,9 @@ mod tests {
             rule("identity", &me.to_string(), "/", "r"),
             rule("all_authenticated_users", "", "/shared/rw/", "rw"),
         ];
-        assert_eq!(granted(&rules, &[me], &p("/shared"), 0), Access::Read);
+        assert_eq!(granted(&rules, &[me], &[], &p("/shared"), 0), Access::Read);
         assert_eq!(
-            granted(&rules, &[me], &p("/shared/rw/x"), 0),
+            granted(&rules, &[me], &[], &p("/shared/rw/x"), 0),
             Access::ReadWrite
         );
     }
@@ -143,8 +163,41 @@ mod tests {
                 ..rule("identity", &me.to_string(), "/", "rw")
             },
         ];
-        assert_eq!(granted(&rules, &[me], &p("/x"), 5), Access::ReadWrite);
-        assert_eq!(granted(&rules, &[me], &p("/x"), 10), Access::None);
+        assert_eq!(granted(&rules, &[me], &[], &p("/x"), 5), Access::ReadWrite);
+        assert_eq!(granted(&rules, &[me], &[], &p("/x"), 10), Access::None);
+    }
+
+    #[test]
+    fn a_group_rule_grants_its_active_members_only() {
+        let (me, lab, other) = (Uuid::from_u128(7), Uuid::from_u128(70), Uuid::from_u128(71));
+        let rules = [
+            rule("group", &lab.to_string(), "/lab/", "rw"),
+            rule(
+                "group",
+                &format!("{GROUP_URN_PREFIX}{other}"),
+                "/other/",
+                "r",
+            ),
+        ];
+        assert_eq!(
+            granted(&rules, &[me], &[lab], &p("/lab/x"), 0),
+            Access::ReadWrite
+        );
+        assert_eq!(granted(&rules, &[me], &[], &p("/lab/x"), 0), Access::None);
+        assert_eq!(
+            granted(&rules, &[me], &[lab], &p("/other"), 0),
+            Access::None
+        );
+        assert_eq!(
+            granted(&rules, &[me], &[other], &p("/other"), 0),
+            Access::Read
+        );
+        assert!(names_groups(&rules));
+        assert_eq!(
+            group_principal(&format!(" {GROUP_URN_PREFIX}{lab}")),
+            Some(lab)
+        );
+        assert_eq!(group_principal("urn:globus:groups:id:nope"), None);
     }
 
     #[test]

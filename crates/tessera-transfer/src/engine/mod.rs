@@ -11,7 +11,9 @@
 //! `status = 'ACTIVE'`; a canceled (FAILED) task stops its worker at its next heartbeat and
 //! nothing the worker writes afterwards can revive it.
 
+mod cleanup;
 mod progress;
+mod recheck;
 mod run;
 
 use crate::TransferState;
@@ -25,6 +27,9 @@ pub struct EngineConfig {
     /// This node's name in leases (unique per process).
     pub node: String,
     /// How long a claim lasts without renewal; another node takes the task over after it.
+    /// 10 s with a 1 s heartbeat: nine renewals may be missed (a slow database) before the
+    /// task moves, and a dead node's task is taken over 10–12 s after its last renewal (the
+    /// claim loop polls every second; leases are whole seconds).
     pub lease: Duration,
     /// How often a worker renews its lease and looks for cancel and deadline.
     pub heartbeat: Duration,
@@ -35,17 +40,21 @@ pub struct EngineConfig {
     /// At most this often, a task's `bytes_transferred` takes in the files still in flight
     /// and a PROGRESS event is recorded (only when bytes moved).
     pub progress_every: Duration,
+    /// When this node's engine started (Unix seconds; set by [`spawn`]): on SQLite (one
+    /// process) a temporary file older than this is a dead worker's.
+    pub started: tessera_core::clock::UnixTime,
 }
 
 impl EngineConfig {
     pub fn new(node: String) -> Self {
         Self {
             node,
-            lease: Duration::from_secs(15),
+            lease: Duration::from_secs(10),
             heartbeat: Duration::from_secs(1),
             max_tasks: 4,
             files_per_task: 4,
             progress_every: Duration::from_secs(1),
+            started: 0,
         }
     }
 }
@@ -55,7 +64,8 @@ fn secs(d: Duration) -> i64 {
 }
 
 /// Starts the claim loop; it runs until the runtime shuts down.
-pub fn spawn(state: TransferState, config: EngineConfig) -> tokio::task::JoinHandle<()> {
+pub fn spawn(state: TransferState, mut config: EngineConfig) -> tokio::task::JoinHandle<()> {
+    config.started = state.clock.now();
     tokio::spawn(claim_loop(state, Arc::new(config)))
 }
 

@@ -3,7 +3,7 @@
 //! a heartbeat renews the lease and stops the work on cancel, deadline or a lost lease.
 
 use super::progress::{self, FileProgress};
-use super::{secs, EngineConfig};
+use super::{cleanup, recheck, secs, EngineConfig};
 use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::service::endpoints as svc;
 use crate::service::listing::glob;
@@ -21,7 +21,7 @@ use tessera_store::transfer::{
 use tokio::task::JoinSet;
 
 /// Why a task stopped before the end.
-enum Stop {
+pub(super) enum Stop {
     /// The task fails: `fatal_error` `{code, description}`.
     Fatal(&'static str, String),
     /// Canceled, past its deadline, or no longer ours: someone else ended it.
@@ -197,6 +197,7 @@ async fn execute(
         "TRANSFER" => Some(storage_of(state, task.destination_endpoint_id).await?),
         _ => None,
     };
+    let resumed = task.expanded;
     if !task.expanded {
         let (rows, files, dirs) = match &dst {
             Some(_) => expand_transfer(src.clone(), spec.clone(), state.clock.now()).await?,
@@ -217,8 +218,17 @@ async fn execute(
     }
     match dst {
         Some(dst) => {
+            // A task that was expanded before this claim was running on a worker that died.
+            let dead_writes = match resumed {
+                true => Some(sweep_dead_writes(state, config, task, &dst, None).await?),
+                false => None,
+            };
             make_dirs(state, task, &dst, cancel).await?;
-            copy_files(state, config, task, &spec, &src, &dst, cancel).await?;
+            let copied = copy_files(state, config, task, &spec, &src, &dst, cancel).await;
+            if let Some(dirs) = dead_writes {
+                sweep_dead_writes(state, config, task, &dst, Some(dirs)).await?;
+            }
+            copied?;
             if spec.delete_destination_extra {
                 delete_extras(&spec, &src, &dst).await?;
             }
@@ -472,6 +482,45 @@ async fn pending(state: &TransferState, task: &TaskRecord) -> Result<Vec<TaskFil
     Ok(out)
 }
 
+/// Removes what a dead worker left under temporary names in the directories of the task's
+/// pending files (computed unless given); returns those directories for a second sweep.
+async fn sweep_dead_writes(
+    state: &TransferState,
+    config: &EngineConfig,
+    task: &TaskRecord,
+    dst: &Arc<dyn Storage>,
+    dirs: Option<std::collections::BTreeSet<RelPath>>,
+) -> Result<std::collections::BTreeSet<RelPath>, Stop> {
+    let dirs = match dirs {
+        Some(d) => d,
+        None => {
+            let rows = pending(state, task).await?;
+            cleanup::parents(
+                rows.iter()
+                    .filter(|r| !r.is_dir)
+                    .filter_map(|r| r.destination_path.as_deref()),
+            )
+        }
+    };
+    let stale = cleanup::Stale::new(
+        unix(state.clock.now()),
+        config.lease,
+        unix(config.started),
+        state.store.backend() == tessera_store::Backend::Sqlite,
+    );
+    let dst = dst.clone();
+    let (removed, dirs) =
+        blocking(move || (cleanup::sweep(dst.as_ref(), &dirs, stale), dirs)).await?;
+    if removed > 0 {
+        tracing::info!(task = %task.id, removed, "removed temporary files of a dead worker");
+    }
+    Ok(dirs)
+}
+
+fn unix(secs: i64) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+}
+
 /// Creates the destination directories (parents first; existing ones are fine).
 async fn make_dirs(
     state: &TransferState,
@@ -543,6 +592,7 @@ async fn copy_files(
         .iter()
         .map(|i| (i.source_path.clone(), i))
         .collect();
+    let mut recheck = recheck::Recheck::new(state, task, &spec.identities).await?;
     let mut set: JoinSet<Copied> = JoinSet::new();
     let mut outcomes: Vec<FileOutcomeRecord> = Vec::new();
     let mut faults = 0i64;
@@ -573,6 +623,11 @@ async fn copy_files(
                 path(&f.source_path)?,
                 path(f.destination_path.as_deref().unwrap_or("/"))?,
             );
+            // Still allowed? (A rule removed mid-task stops further files.)
+            if let Err(stop) = recheck.copy(state, &from, &to).await {
+                fatal = Some(stop);
+                break;
+            }
             let (src, dst, cancel) = (src.clone(), dst.clone(), cancel.clone());
             sizes.insert(f.seq, (from.clone(), to.clone()));
             let seq = f.seq;

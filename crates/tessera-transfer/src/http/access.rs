@@ -3,7 +3,7 @@
 
 use super::endpoints::roles_of;
 use super::{docs, params, Caller};
-use crate::acl::{normalize_rule_path, Access, PRINCIPAL_TYPES};
+use crate::acl::{group_principal, normalize_rule_path, Access, PRINCIPAL_TYPES};
 use crate::error::ApiError;
 use crate::service::endpoints::load;
 use crate::timefmt;
@@ -77,6 +77,24 @@ fn expiration(doc: &AccessDoc) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
+/// A group principal (bare id or `urn:globus:groups:id:<uuid>`), stored bare; the group must
+/// exist (400 `InvalidPrincipal` otherwise, as for any principal that names nobody).
+async fn group(state: &TransferState, principal: Option<&str>) -> Result<Uuid, ApiError> {
+    let id = principal.and_then(group_principal).ok_or_else(|| {
+        ApiError::bad_request(
+            "principal must be a group id (a UUID, or urn:globus:groups:id:<uuid>)",
+        )
+    })?;
+    match state.store.group(id).await? {
+        Some(_) => Ok(id),
+        None => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPrincipal",
+            format!("No such group '{id}'"),
+        )),
+    }
+}
+
 async fn list(
     State(state): State<TransferState>,
     caller: Caller,
@@ -124,14 +142,13 @@ async fn create(
         )));
     }
     let principal = match principal_type.as_str() {
-        "identity" | "group" => doc
+        "identity" => doc
             .principal
             .as_deref()
             .and_then(|p| Uuid::parse_str(p.trim()).ok())
-            .ok_or_else(|| {
-                ApiError::bad_request("principal must be a UUID for this principal_type")
-            })?
+            .ok_or_else(|| ApiError::bad_request("principal must be an identity id (a UUID)"))?
             .to_string(),
+        "group" => group(&state, doc.principal.as_deref()).await?.to_string(),
         _ => String::new(),
     };
     let permissions = doc.permissions.clone().unwrap_or_default();

@@ -172,8 +172,14 @@ fn task_query(caller: &Caller, p: &Params) -> Result<TaskQuery, ApiError> {
                 }
                 "request_time" => (q.request_after, q.request_before) = range(value)?,
                 "completion_time" => (q.completion_after, q.completion_before) = range(value)?,
-                // label filters are accepted and not applied.
-                "label" => {}
+                // `~text`/bare contains, `!~text` lacks, `=text` equals, `!text` differs;
+                // every value must hold.
+                "label" => {
+                    q.labels = values()
+                        .iter()
+                        .map(|v| tessera_store::transfer::LabelFilter::parse(v))
+                        .collect()
+                }
                 other => {
                     return Err(ApiError::bad_request(format!(
                         "Unknown task filter '{other}'"

@@ -84,7 +84,8 @@ pub async fn access_of(
         Access::ReadWrite
     } else {
         let rules = state.store.access_rules(endpoint.id).await?;
-        acl::granted(&rules, identities, path, now)
+        let groups = groups_for(state, &rules, identities).await?;
+        acl::granted(&rules, identities, &groups, path, now)
     };
     // A share never gives more than its owner holds on the host at its host path.
     let (Some(host_id), Some(host_path)) = (endpoint.host_endpoint_id, &endpoint.host_path) else {
@@ -101,9 +102,42 @@ pub async fn access_of(
         Access::ReadWrite
     } else {
         let rules = state.store.access_rules(host.id).await?;
-        acl::granted(&rules, &[endpoint.owner_id], &on_host, now)
+        let groups = groups_for(state, &rules, &[endpoint.owner_id]).await?;
+        acl::granted(&rules, &[endpoint.owner_id], &groups, &on_host, now)
     };
     Ok(own.min(cap))
+}
+
+/// The groups `identities` are active members of, read from the store at decision time (no
+/// cache: a removal is seen by every node at its next decision); none read when no rule names
+/// a group.
+async fn groups_for(
+    state: &TransferState,
+    rules: &[tessera_store::transfer::AccessRuleRecord],
+    identities: &[Uuid],
+) -> Result<Vec<Uuid>, ApiError> {
+    if !acl::names_groups(rules) {
+        return Ok(Vec::new());
+    }
+    active_groups(state, identities).await
+}
+
+/// The groups `identities` are active members of.
+pub async fn active_groups(
+    state: &TransferState,
+    identities: &[Uuid],
+) -> Result<Vec<Uuid>, ApiError> {
+    let mut out: Vec<Uuid> = state
+        .store
+        .memberships_of_identities(identities)
+        .await?
+        .into_iter()
+        .filter(|m| m.status == tessera_core::group::Status::Active)
+        .map(|m| m.group_id)
+        .collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Refuses unless `caller` may read (or write) at `path`.
@@ -149,7 +183,8 @@ pub fn storage(
             let inner = storage(state, host, None)?;
             Ok(Arc::new(Below {
                 inner,
-                prefix: RelPath::parse(host_path)?,
+                prefix: RelPath::parse(host_path)
+                    .map_err(|_| StorageError::InvalidPath("the share's host path".into()))?,
             }))
         }
         _ => Err(StorageError::NotFound(
@@ -174,10 +209,15 @@ pub async fn open(
         None => None,
     };
     storage(state, endpoint, host.as_ref()).map_err(|e| {
+        // A share's user is not told about its host's storage.
+        let detail = match &host {
+            Some(_) => "its host endpoint's storage is unavailable".to_owned(),
+            None => e.to_string(),
+        };
         ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
             "ExternalError.EndpointError",
-            format!("The endpoint's storage cannot be opened: {e}"),
+            format!("The endpoint's storage cannot be opened: {detail}"),
         )
     })
 }
@@ -192,37 +232,105 @@ impl Below {
     fn map(&self, path: &RelPath) -> RelPath {
         join(&self.prefix, path)
     }
+
+    /// The error with the host's paths rewritten into the share's namespace: a share's user
+    /// never learns where on the host the share lives.
+    fn unmap(&self, e: StorageError) -> StorageError {
+        let prefix = self.prefix.to_api();
+        let fix = |m: String| -> String {
+            if self.prefix.is_root() {
+                return m;
+            }
+            m.replace(&format!("{prefix}/"), "/").replace(&prefix, "/")
+        };
+        match e {
+            StorageError::NotFound(m) => StorageError::NotFound(fix(m)),
+            StorageError::Exists(m) => StorageError::Exists(fix(m)),
+            StorageError::NotADirectory(m) => StorageError::NotADirectory(fix(m)),
+            StorageError::IsADirectory(m) => StorageError::IsADirectory(fix(m)),
+            StorageError::PermissionDenied(m) => StorageError::PermissionDenied(fix(m)),
+            StorageError::InvalidPath(m) => StorageError::InvalidPath(fix(m)),
+            StorageError::NotEmpty(m) => StorageError::NotEmpty(fix(m)),
+            StorageError::NoSpace(m) => StorageError::NoSpace(fix(m)),
+            StorageError::Io(m) => StorageError::Io(fix(m)),
+        }
+    }
 }
 
 impl Storage for Below {
     fn stat(&self, path: &RelPath) -> Result<Entry, StorageError> {
-        self.inner.stat(&self.map(path))
+        self.inner.stat(&self.map(path)).map_err(|e| self.unmap(e))
     }
     fn list(&self, dir: &RelPath) -> Result<Vec<Entry>, StorageError> {
-        self.inner.list(&self.map(dir))
+        self.inner.list(&self.map(dir)).map_err(|e| self.unmap(e))
     }
     fn mkdir(&self, path: &RelPath) -> Result<(), StorageError> {
-        self.inner.mkdir(&self.map(path))
+        self.inner.mkdir(&self.map(path)).map_err(|e| self.unmap(e))
     }
     fn mkdir_all(&self, path: &RelPath) -> Result<(), StorageError> {
-        self.inner.mkdir_all(&self.map(path))
+        self.inner
+            .mkdir_all(&self.map(path))
+            .map_err(|e| self.unmap(e))
     }
     fn rename(&self, from: &RelPath, to: &RelPath) -> Result<(), StorageError> {
-        self.inner.rename(&self.map(from), &self.map(to))
+        self.inner
+            .rename(&self.map(from), &self.map(to))
+            .map_err(|e| self.unmap(e))
     }
     fn remove(&self, path: &RelPath, recursive: bool) -> Result<u64, StorageError> {
         if path.is_root() {
             return Err(StorageError::PermissionDenied("the share's root".into()));
         }
-        self.inner.remove(&self.map(path), recursive)
+        self.inner
+            .remove(&self.map(path), recursive)
+            .map_err(|e| self.unmap(e))
     }
     fn open_read(&self, path: &RelPath) -> Result<Box<dyn ReadFile>, StorageError> {
-        self.inner.open_read(&self.map(path))
+        self.inner
+            .open_read(&self.map(path))
+            .map_err(|e| self.unmap(e))
     }
     fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError> {
-        self.inner.create(&self.map(path))
+        self.inner
+            .create(&self.map(path))
+            .map_err(|e| self.unmap(e))
     }
     fn sync_all(&self) -> Result<(), StorageError> {
-        self.inner.sync_all()
+        self.inner.sync_all().map_err(|e| self.unmap(e))
+    }
+}
+
+#[cfg(test)]
+mod share_tests {
+    use super::*;
+    use crate::storage::posix::PosixStorage;
+
+    #[test]
+    fn a_shares_errors_name_share_paths_only() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("projects/alice/share/sub")).unwrap();
+        std::fs::write(root.path().join("projects/alice/share/f"), b"x").unwrap();
+        let below = Below {
+            inner: Arc::new(PosixStorage::open(root.path()).unwrap()),
+            prefix: RelPath::parse("/projects/alice/share").unwrap(),
+        };
+        let p = |s: &str| RelPath::parse(s).unwrap();
+        let errors = [
+            below.stat(&p("/missing")).unwrap_err(),
+            below.list(&p("/f")).unwrap_err(),
+            below.mkdir(&p("/sub")).unwrap_err(),
+            below.remove(&p("/sub/nothing"), false).unwrap_err(),
+            below.open_read(&p("/nope/x")).err().unwrap(),
+            below.create(&p("/nope/x")).err().unwrap(),
+        ];
+        for e in errors {
+            let m = e.to_string();
+            assert!(!m.contains("projects") && !m.contains("alice"), "{m}");
+        }
+        assert!(below
+            .stat(&p("/missing"))
+            .unwrap_err()
+            .to_string()
+            .contains("/missing"));
     }
 }

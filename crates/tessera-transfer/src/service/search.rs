@@ -103,6 +103,12 @@ pub fn matches(e: &EndpointRecord, query: &str) -> bool {
 pub async fn run(state: &TransferState, caller: &Caller, q: &Query) -> Result<Page, ApiError> {
     let all = state.store.all_endpoints().await?;
     let mut principals: Vec<String> = caller.identities.iter().map(Uuid::to_string).collect();
+    principals.extend(
+        crate::service::endpoints::active_groups(state, &caller.identities)
+            .await?
+            .iter()
+            .map(Uuid::to_string),
+    );
     principals.push(String::new());
     let with_rules: HashSet<Uuid> = state
         .store

@@ -41,6 +41,10 @@ pub struct TaskSpec {
     pub ignore_missing: bool,
     #[serde(default)]
     pub interpret_globs: bool,
+    /// The submitter's identity set when the task was accepted: the engine re-checks the
+    /// access rules for it while the task runs (empty in tasks stored before: the owner alone).
+    #[serde(default)]
+    pub identities: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -160,6 +164,7 @@ pub async fn transfer(
         fail_on_quota_errors: s.fail_on_quota_errors.unwrap_or(false),
         filter_rules: s.filter_rules.clone(),
         items,
+        identities: caller.identities.clone(),
         ..TaskSpec::default()
     };
     let task = new_task(
@@ -209,6 +214,7 @@ pub async fn delete(
         recursive: s.recursive.unwrap_or(false),
         ignore_missing: s.ignore_missing.unwrap_or(false),
         interpret_globs: s.interpret_globs.unwrap_or(false),
+        identities: caller.identities.clone(),
         ..TaskSpec::default()
     };
     let task = new_task(
