@@ -154,7 +154,7 @@ fn scitoken(
 /// Mints the tokens of `plans`: opaque strings, or JWTs for resource servers that chose them
 /// (signed here, so the opaque path signs nothing). Scopes with a group rule the subject does
 /// not meet are left out of the access token (its refresh token keeps them, so they return
-/// with the membership); a token left with no scope at all fails the whole request
+/// with the membership); a token that group rules leave with no scope at all fails the whole request
 /// ([`IssueError::Refused`]).
 pub async fn mint(
     state: &AppState,
@@ -168,7 +168,8 @@ pub async fn mint(
     let mut subject = group_rules::Subject::new(grant.subject, grant.subject_kind);
     for full_plan in plans {
         let decision = group_rules::decide(state, &mut subject, &full_plan.scopes).await?;
-        if decision.allowed.is_empty() {
+        // Only a group rule empties a plan: one that asked for nothing is minted as asked.
+        if decision.allowed.is_empty() && !decision.refused.is_empty() {
             return Err(IssueError::Refused(decision.refused.join(" ")));
         }
         let plan = &TokenPlan {
