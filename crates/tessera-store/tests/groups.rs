@@ -1,44 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! GroupRepository against SQLite and (when `TESSERA_TEST_POSTGRES_URL` is set) PostgreSQL.
 
-use std::future::Future;
-use std::sync::Arc;
+mod common;
+use common::each_backend;
 use tessera_core::group::{Group, Membership, Policies, Role, Status};
-use tessera_store::{Store, StoreError};
+use tessera_store::StoreError;
 use uuid::Uuid;
-
-const PG_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
-
-async fn each_backend<F, Fut>(body: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
-    body(sqlite).await;
-    match std::env::var(PG_ENV) {
-        Ok(base) if !base.is_empty() => {
-            let admin = sqlx::PgPool::connect(&base).await.unwrap();
-            let db = format!("tessera_groups_{}", Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {db}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            let store = tessera_store::connect(&format!("{prefix}/{db}"))
-                .await
-                .unwrap();
-            body(store).await;
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&admin)
-                .await;
-        }
-        _ => eprintln!("notice: {PG_ENV} is not set; PostgreSQL group store tests skipped"),
-    }
-}
 
 fn group(parent: Option<Uuid>) -> Group {
     Group {
@@ -70,7 +37,7 @@ fn member(g: &Group, who: Uuid, role: Role, status: Status) -> Membership {
 
 #[tokio::test]
 async fn groups_and_memberships_round_trip_with_optimistic_writes() {
-    each_backend(|store| async move {
+    each_backend("group store", |store| async move {
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let g = group(None);
         let admin = member(&g, alice, Role::Admin, Status::Active);

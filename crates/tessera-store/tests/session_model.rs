@@ -1,43 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! SessionModelRepository (session authentications, step-up requirements, TOTP) against SQLite and (when `TESSERA_TEST_POSTGRES_URL` is set) PostgreSQL.
 
-use std::future::Future;
-use std::sync::Arc;
-use tessera_store::{Store, StoreError};
+mod common;
+use common::each_backend;
+use tessera_store::StoreError;
 use uuid::Uuid;
-
-const PG_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
-
-async fn each_backend<F, Fut>(body: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
-    body(sqlite).await;
-    match std::env::var(PG_ENV) {
-        Ok(base) if !base.is_empty() => {
-            let admin = sqlx::PgPool::connect(&base).await.unwrap();
-            let db = format!("tessera_session_{}", Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {db}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            let store = tessera_store::connect(&format!("{prefix}/{db}"))
-                .await
-                .unwrap();
-            body(store).await;
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&admin)
-                .await;
-        }
-        _ => eprintln!("notice: {PG_ENV} is not set; PostgreSQL session-model store tests skipped"),
-    }
-}
 
 use tessera_core::secret::SecretHash;
 use tessera_core::session::{SessionAuthentication, SessionRequirements};
@@ -45,7 +12,7 @@ use tessera_store::TotpCredential;
 
 #[tokio::test]
 async fn a_session_keeps_one_authentication_per_identity() {
-    each_backend(|store| async move {
+    each_backend("session-model store", |store| async move {
         let session = Uuid::new_v4();
         let (alice, work, idp) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let first = SessionAuthentication {
@@ -82,7 +49,7 @@ async fn a_session_keeps_one_authentication_per_identity() {
 
 #[tokio::test]
 async fn requirements_of_a_request_round_trip() {
-    each_backend(|store| async move {
+    each_backend("session-model store", |store| async move {
         let id = Uuid::new_v4();
         let r = SessionRequirements {
             policies: vec![Uuid::new_v4()],
@@ -106,7 +73,7 @@ async fn requirements_of_a_request_round_trip() {
 
 #[tokio::test]
 async fn totp_steps_and_recovery_codes_are_used_once() {
-    each_backend(|store| async move {
+    each_backend("session-model store", |store| async move {
         let alice = Uuid::new_v4();
         assert!(store.totp_credential(alice).await.unwrap().is_none());
         let c = TotpCredential {
@@ -150,7 +117,7 @@ async fn totp_steps_and_recovery_codes_are_used_once() {
 
 #[tokio::test]
 async fn an_mfa_challenge_lives_until_it_expires_or_ends() {
-    each_backend(|store| async move {
+    each_backend("session-model store", |store| async move {
         let (h, alice) = (SecretHash::of("challenge"), Uuid::new_v4());
         store.insert_mfa_challenge(&h, alice, 100).await.unwrap();
         assert_eq!(store.mfa_challenge(&h, 99).await.unwrap(), Some(alice));

@@ -2,7 +2,8 @@
 //! One store test suite, run against SQLite and (when `TESSERA_TEST_POSTGRES_URL` is set)
 //! PostgreSQL. Each test gets its own SQLite file and its own PostgreSQL database.
 
-use std::future::Future;
+mod common;
+use common::{each_backend, fresh_pg, PG_ENV};
 use std::sync::Arc;
 use tessera_core::auth_policy::AuthPolicy;
 use tessera_core::client::{Client, ClientCredential, ClientType, Links, Visibility};
@@ -13,52 +14,10 @@ use tessera_core::random::{SecureRandom, SeededRandom};
 use tessera_core::scope::{DependentScope, Scope};
 use tessera_core::secret::SecretHash;
 use tessera_core::token::TokenKind;
-use tessera_store::{seed_defaults, Backend, Store, StoreError, StoredKey, TokenWriter};
+use tessera_store::{seed_defaults, Store, StoreError, StoredKey, TokenWriter};
 use uuid::Uuid;
 
-const PG_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
-
 /// Runs `body` once per available backend.
-async fn each_backend<F, Fut>(body: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
-    assert_eq!(sqlite.backend(), Backend::Sqlite);
-    body(sqlite).await;
-
-    match std::env::var(PG_ENV) {
-        Ok(base) if !base.is_empty() => {
-            let (store, db, admin) = fresh_pg(&base).await;
-            assert_eq!(store.backend(), Backend::Postgres);
-            body(store).await;
-            // Best effort: CI machines are thrown away, laptops are not.
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&admin)
-                .await;
-        }
-        _ => eprintln!("notice: {PG_ENV} is not set; PostgreSQL store tests skipped"),
-    }
-}
-
-async fn fresh_pg(base: &str) -> (Arc<dyn Store>, String, sqlx::PgPool) {
-    let admin = sqlx::PgPool::connect(base).await.unwrap();
-    let db = format!("tessera_test_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let store = tessera_store::connect(&format!("{prefix}/{db}"))
-        .await
-        .unwrap();
-    (store, db, admin)
-}
-
 fn client(id: Uuid, name: &str) -> Client {
     Client {
         id,
@@ -140,7 +99,7 @@ fn token(client_id: Uuid, rng: &SeededRandom) -> TokenRecord {
 
 #[tokio::test]
 async fn identities_round_trip_and_usernames_are_unique_case_insensitively() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let alice = identity("Alice@Example.org");
         store
             .insert_identity(&alice, Some("$argon2id$..."))
@@ -172,7 +131,7 @@ async fn identities_round_trip_and_usernames_are_unique_case_insensitively() {
 
 #[tokio::test]
 async fn clients_and_credentials() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let c = client(Uuid::new_v4(), "portal");
         store.insert_client(&c).await.unwrap();
         assert!(matches!(
@@ -211,7 +170,7 @@ async fn clients_and_credentials() {
 
 #[tokio::test]
 async fn scopes_crud_and_unique_scope_strings() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let owner = client(Uuid::new_v4(), "rs");
         store.insert_client(&owner).await.unwrap();
         let dep_id = Uuid::new_v4();
@@ -267,7 +226,7 @@ async fn scopes_crud_and_unique_scope_strings() {
 
 #[tokio::test]
 async fn seeding_is_idempotent() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         seed_defaults(store.as_ref(), 1).await.unwrap();
         let first = store.all_scopes().await.unwrap();
         seed_defaults(store.as_ref(), 2).await.unwrap();
@@ -284,7 +243,7 @@ async fn seeding_is_idempotent() {
 
 #[tokio::test]
 async fn tokens_insert_lookup_revoke() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let rng = SeededRandom::new(rand::random());
         let owner = Uuid::new_v4();
         // More than one statement's worth (64 rows): the transaction path.
@@ -323,7 +282,7 @@ async fn tokens_insert_lookup_revoke() {
 
 #[tokio::test]
 async fn group_commit_writer_stores_concurrent_batches() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let writer = TokenWriter::spawn(store.clone());
         let rng = Arc::new(SeededRandom::new(rand::random()));
         let owner = rng.uuid_v4();
@@ -346,7 +305,7 @@ async fn group_commit_writer_stores_concurrent_batches() {
 
 #[tokio::test]
 async fn signing_keys_are_kept_in_order_and_redacted_in_debug() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let k1 = StoredKey {
             kid: "a".into(),
             algorithm: "RS512".into(),
@@ -372,7 +331,7 @@ async fn signing_keys_are_kept_in_order_and_redacted_in_debug() {
 
 #[tokio::test]
 async fn a_signing_key_is_added_once_however_many_nodes_rotate_at_once() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let key = |kid: &str, alg: &str, created: i64, activates: i64| StoredKey {
             kid: kid.into(),
             algorithm: alg.into(),
@@ -441,7 +400,7 @@ async fn a_signing_key_is_added_once_however_many_nodes_rotate_at_once() {
 
 #[tokio::test]
 async fn an_emergency_rotation_replaces_every_key_of_the_family_in_one_step() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let key = |kid: &str, alg: &str, at: i64| StoredKey {
             kid: kid.into(),
             algorithm: alg.into(),
@@ -484,7 +443,7 @@ async fn an_emergency_rotation_replaces_every_key_of_the_family_in_one_step() {
 #[tokio::test]
 async fn codes_are_claimed_once_and_pending_requests_round_trip() {
     use tessera_core::grant::authorization_code::{AuthorizationCode, PendingAuthorization};
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let p = PendingAuthorization {
             id: Uuid::new_v4(),
             client_id: Uuid::new_v4(),
@@ -538,7 +497,7 @@ async fn codes_are_claimed_once_and_pending_requests_round_trip() {
 #[tokio::test]
 async fn sessions_round_trip_and_revoke() {
     use tessera_core::session::BrowserSession;
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let s = BrowserSession {
             id: Uuid::new_v4(),
             hash: SecretHash::of(&Uuid::new_v4().to_string()),
@@ -562,7 +521,7 @@ async fn sessions_round_trip_and_revoke() {
 #[tokio::test]
 async fn consent_trees_get_paths_root_first() {
     use tessera_store::{ConsentParent, NewConsent};
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let (who, app, rs) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let nodes = vec![
             NewConsent {
@@ -608,7 +567,7 @@ async fn consent_trees_get_paths_root_first() {
 
 #[tokio::test]
 async fn token_families_children_and_rotation() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let rng = SeededRandom::new(rand::random());
         let owner = Uuid::new_v4();
         let family = Uuid::new_v4();
@@ -648,7 +607,7 @@ async fn token_families_children_and_rotation() {
 
 #[tokio::test]
 async fn identity_sets_link_merge_and_unlink() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let (a, b, c) = (
             identity("a@example.org"),
             identity("b@example.org"),
@@ -721,7 +680,7 @@ fn audit_event(at: i64, event: &str, actor: Option<Uuid>) -> tessera_store::Audi
 
 #[tokio::test]
 async fn projects_by_admin_update_and_delete_only_when_empty() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let (a, b, c) = (
             Uuid::from_u128(101),
             Uuid::from_u128(102),
@@ -823,7 +782,7 @@ async fn projects_by_admin_update_and_delete_only_when_empty() {
 
 #[tokio::test]
 async fn policies_round_trip_and_clients_keep_theirs() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let p = project(1, &[Uuid::from_u128(7)], 10);
         let other = project(2, &[Uuid::from_u128(7)], 11);
         store.insert_project(&p).await.unwrap();
@@ -876,7 +835,7 @@ async fn policies_round_trip_and_clients_keep_theirs() {
 
 #[tokio::test]
 async fn effective_identities_are_kept_on_tokens_codes_and_consents() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let rng = SeededRandom::new(5);
         let owner = Uuid::from_u128(1);
         store.insert_client(&client(owner, "portal")).await.unwrap();
@@ -915,7 +874,7 @@ async fn effective_identities_are_kept_on_tokens_codes_and_consents() {
 
 #[tokio::test]
 async fn fqdns_are_unique_ordered_and_rename_the_resource_server() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let owner = client(Uuid::new_v4(), "rs");
         let other = client(Uuid::new_v4(), "other");
         store.insert_client(&owner).await.unwrap();
@@ -1006,7 +965,7 @@ async fn fqdns_are_unique_ordered_and_rename_the_resource_server() {
 
 #[tokio::test]
 async fn audit_events_are_appended_and_read_newest_first_with_filters() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let alice = Uuid::new_v4();
         assert!(store
             .audit_events(&tessera_store::AuditQuery {
@@ -1082,7 +1041,7 @@ async fn cleanup_deletes_rows_past_their_margin_in_batches_and_keeps_the_rest() 
     use tessera_core::session::BrowserSession;
     use tessera_store::maintenance::{purge_expired, Purged, CODE_MARGIN_S, TOKEN_MARGIN_S};
     const NOW: i64 = 1_000_000;
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let rng = SeededRandom::new(rand::random());
         let owner = Uuid::new_v4();
         let expired: Vec<_> = (0..2500).map(|_| token(owner, &rng)).collect();
@@ -1207,7 +1166,7 @@ async fn cleanup_deletes_audit_events_older_than_the_retention_in_batches_and_ze
             .await
             .unwrap()
     };
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let alice = Uuid::new_v4();
         // More than two batches of old events, one exactly at the limit, a few recent ones.
         let mut events: Vec<_> = (0..2500)
@@ -1817,7 +1776,7 @@ async fn postgres_announces_identity_set_and_consent_changes_on_commit() {
 
 #[tokio::test]
 async fn the_audit_writer_stores_queued_events_by_flush() {
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let writer = tessera_store::AuditWriter::spawn(store.clone());
         for i in 0..50 {
             writer.record(audit_event(i, "sign_in", None));
@@ -1878,7 +1837,7 @@ async fn a_token_batch_survives_the_loss_of_the_writers_connection() {
 #[tokio::test]
 async fn deleting_a_client_revokes_its_tokens_and_deletes_its_consents_and_scopes_in_one_step() {
     use tessera_store::{ConsentParent, NewConsent};
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let rng = SeededRandom::new(rand::random());
         let (gone, app, other) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         for (id, name) in [(gone, "gone"), (app, "app"), (other, "other")] {
@@ -1989,7 +1948,7 @@ async fn deleting_a_client_revokes_its_tokens_and_deletes_its_consents_and_scope
 #[tokio::test]
 async fn device_grants_are_decided_once_and_redeemed_once() {
     use tessera_core::grant::device_code::{Approval, DeviceGrant, DeviceState, UserCode};
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let rng = SeededRandom::new(15);
         let c = client(Uuid::from_u128(0xd1), "device client");
         store.insert_client(&c).await.unwrap();
@@ -2123,7 +2082,7 @@ async fn device_grants_are_decided_once_and_redeemed_once() {
 #[tokio::test]
 async fn registered_clients_and_initial_access_tokens() {
     use tessera_core::registration::ClientRegistration;
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let c = client(Uuid::from_u128(0xe1), "registered");
         let cred = ClientCredential {
             id: Uuid::from_u128(0xe2),
@@ -2221,7 +2180,7 @@ async fn registered_clients_and_initial_access_tokens() {
 #[tokio::test]
 async fn upstream_idps_identities_by_issuer_and_sub_and_single_use_logins() {
     use tessera_core::upstream::{LoginPurpose, UpstreamIdp, UpstreamLogin};
-    each_backend(|store| async move {
+    each_backend("store", |store| async move {
         let idp = UpstreamIdp {
             id: Uuid::from_u128(0xf1),
             name: "Uni".into(),

@@ -3,8 +3,9 @@
 //! is set) PostgreSQL: submission ids taken once, claims with leases (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL) that expire and move, and progress records counted once.
 
+mod common;
+use common::each_backend;
 use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::Arc;
 use tessera_store::transfer::{
     EventRecord, FileOutcomeRecord, FileState, LabelFilter, Submitted, TaskFileRecord, TaskQuery,
@@ -12,40 +13,6 @@ use tessera_store::transfer::{
 };
 use tessera_store::{Backend, Store};
 use uuid::Uuid;
-
-const PG_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
-
-async fn each_backend<F, Fut>(body: F)
-where
-    F: Fn(Arc<dyn Store>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = tessera_store::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
-    body(sqlite).await;
-    match std::env::var(PG_ENV) {
-        Ok(base) if !base.is_empty() => {
-            let admin = sqlx::PgPool::connect(&base).await.unwrap();
-            let db = format!("tessera_transfer_{}", Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {db}"))
-                .execute(&admin)
-                .await
-                .unwrap();
-            let (prefix, _) = base.rsplit_once('/').unwrap();
-            let store = tessera_store::connect(&format!("{prefix}/{db}"))
-                .await
-                .unwrap();
-            assert_eq!(store.backend(), Backend::Postgres);
-            body(store).await;
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&admin)
-                .await;
-        }
-        _ => eprintln!("notice: {PG_ENV} is not set; PostgreSQL transfer store tests skipped"),
-    }
-}
 
 fn task(owner: Uuid, submission_id: &str, request_time: i64) -> TaskRecord {
     TaskRecord {
@@ -119,7 +86,7 @@ async fn submit(store: &Arc<dyn Store>, t: &TaskRecord) -> Submitted {
 
 #[tokio::test]
 async fn a_submission_id_makes_one_task_per_owner_even_when_sent_at_once() {
-    each_backend(|store| async move {
+    each_backend("transfer store", |store| async move {
         let (alice, bob) = (Uuid::new_v4(), Uuid::new_v4());
         let first = task(alice, "sub-1", 100);
         assert_eq!(
@@ -174,7 +141,7 @@ async fn a_submission_id_makes_one_task_per_owner_even_when_sent_at_once() {
 
 #[tokio::test]
 async fn claims_take_each_task_once_until_the_lease_expires_or_is_released() {
-    each_backend(|store| async move {
+    each_backend("transfer store", |store| async move {
         let owner = Uuid::new_v4();
         let (old, new) = (task(owner, "a", 100), task(owner, "b", 200));
         submit(&store, &old).await;
@@ -271,7 +238,7 @@ async fn claims_take_each_task_once_until_the_lease_expires_or_is_released() {
 
 #[tokio::test]
 async fn claims_made_at_once_by_many_nodes_never_share_a_task() {
-    each_backend(|store| async move {
+    each_backend("transfer store", |store| async move {
         let owner = Uuid::new_v4();
         let mut ids = BTreeSet::new();
         for n in 0..6 {
@@ -308,7 +275,7 @@ async fn claims_made_at_once_by_many_nodes_never_share_a_task() {
 
 #[tokio::test]
 async fn progress_is_recorded_once_per_file_and_counted_once() {
-    each_backend(|store| async move {
+    each_backend("transfer store", |store| async move {
         let t = task(Uuid::new_v4(), "p", 100);
         submit(&store, &t).await;
         store
@@ -415,7 +382,7 @@ async fn progress_is_recorded_once_per_file_and_counted_once() {
 
 #[tokio::test]
 async fn task_lists_filter_by_label_exactly_inexactly_and_by_negation() {
-    each_backend(|store| async move {
+    each_backend("transfer store", |store| async move {
         let owner = Uuid::new_v4();
         let labelled = |n: i64, label: Option<&str>| TaskRecord {
             label: label.map(str::to_owned),
