@@ -3,32 +3,11 @@
 //! data: the task finishes and the copy is byte-identical.
 
 use crate::process::{json, Server};
-use std::collections::BTreeMap;
+use crate::transfer_cluster::{snapshot, submit_tree_copy};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 const SCOPE: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
-
-fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![root.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let e = e.unwrap();
-            let rel = e.path().strip_prefix(root).unwrap().display().to_string();
-            if e.file_name().to_string_lossy().starts_with(".tessera-tmp-") {
-                continue; // a write the kill interrupted: never under a real name
-            }
-            if e.file_type().unwrap().is_dir() {
-                out.insert(rel + "/", Vec::new());
-                stack.push(e.path());
-            } else {
-                out.insert(rel, std::fs::read(e.path()).unwrap());
-            }
-        }
-    }
-    out
-}
 
 async fn token(url: &str, id: &str, secret: &str) -> String {
     let r: serde_json::Value = reqwest::Client::new()
@@ -116,21 +95,7 @@ async fn a_transfer_killed_mid_task_finishes_after_a_restart_byte_identical() {
     };
     let (src_ep, dst_ep) = (add("src", src.path()), add("dst", dst.path()));
     let bearer = token(&server.url, id, secret).await;
-    let submitted: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v0.10/transfer", server.url))
-        .bearer_auth(&bearer)
-        .json(&serde_json::json!({
-            "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
-            "source_endpoint": src_ep, "destination_endpoint": dst_ep, "verify_checksum": true,
-            "DATA": [{"DATA_TYPE": "transfer_item", "source_path": "/", "destination_path": "/copy/"}],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let task_id = submitted["task_id"].as_str().unwrap().to_owned();
+    let task_id = submit_tree_copy(&server.url, &bearer, &src_ep, &dst_ep, true).await;
     // Kill it once some files are done and before all are.
     let started = Instant::now();
     loop {

@@ -91,6 +91,32 @@ pub(crate) async fn token(url: &str, who: &Mover, scope: &str) -> String {
     body["access_token"].as_str().unwrap().to_owned()
 }
 
+/// Submits a recursive copy of `src_ep:/` to `dst_ep:/copy/` and returns the task id.
+pub(crate) async fn submit_tree_copy(
+    url: &str,
+    bearer: &str,
+    src_ep: &str,
+    dst_ep: &str,
+    verify_checksum: bool,
+) -> String {
+    let submitted: serde_json::Value = reqwest::Client::new()
+        .post(format!("{url}/v0.10/transfer"))
+        .bearer_auth(bearer)
+        .json(&serde_json::json!({
+            "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
+            "source_endpoint": src_ep, "destination_endpoint": dst_ep,
+            "verify_checksum": verify_checksum,
+            "DATA": [{"DATA_TYPE": "transfer_item", "source_path": "/", "destination_path": "/copy/"}],
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    submitted["task_id"].as_str().unwrap().to_owned()
+}
+
 pub(crate) async fn get(url: &str, token: &str, path: &str) -> (u16, serde_json::Value) {
     let r = reqwest::Client::new()
         .get(format!("{url}/v0.10{path}"))
@@ -166,21 +192,7 @@ async fn transfer_cluster_a_node_killed_mid_task_has_its_task_finished_by_the_ot
         endpoint(&a, "dst", dst.path(), &who.id),
     );
     let bearer = token(&a.url, &who, SCOPE).await;
-    let submitted: serde_json::Value = reqwest::Client::new()
-        .post(format!("{}/v0.10/transfer", a.url))
-        .bearer_auth(&bearer)
-        .json(&serde_json::json!({
-            "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
-            "source_endpoint": src_ep, "destination_endpoint": dst_ep, "verify_checksum": true,
-            "DATA": [{"DATA_TYPE": "transfer_item", "source_path": "/", "destination_path": "/copy/"}],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let task_id = submitted["task_id"].as_str().unwrap().to_owned();
+    let task_id = submit_tree_copy(&a.url, &bearer, &src_ep, &dst_ep, true).await;
 
     // Wait until some files are recorded done (and not all), and find the lease holder.
     let started = Instant::now();

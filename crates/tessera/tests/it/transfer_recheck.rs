@@ -3,7 +3,7 @@
 //! the files not yet started are not copied.
 
 use crate::process::Server;
-use crate::transfer_cluster::{endpoint, get, mover, token, SCOPE};
+use crate::transfer_cluster::{endpoint, get, mover, submit_tree_copy, token, SCOPE};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -38,21 +38,7 @@ async fn transfer_a_rule_deleted_mid_task_stops_further_files() {
         .await
         .unwrap();
     let rule = created["access_id"].as_str().unwrap().to_owned();
-    let submitted: serde_json::Value = http
-        .post(format!("{}/v0.10/transfer", server.url))
-        .bearer_auth(&reader_t)
-        .json(&json!({
-            "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
-            "source_endpoint": src_ep, "destination_endpoint": dst_ep,
-            "DATA": [{"DATA_TYPE": "transfer_item", "source_path": "/", "destination_path": "/copy/"}],
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let task = submitted["task_id"].as_str().unwrap().to_owned();
+    let task = submit_tree_copy(&server.url, &reader_t, &src_ep, &dst_ep, false).await;
     let started = Instant::now();
     loop {
         let (_, t) = get(&server.url, &reader_t, &format!("/task/{task}")).await;
