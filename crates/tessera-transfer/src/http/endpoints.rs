@@ -269,6 +269,7 @@ async fn create_share(
         root_path: None,
         host_endpoint_id: Some(host.id),
         host_path: Some(host_path),
+        connector_id: None,
         attrs: json!({}),
         created_at: state.clock.now(),
     };
