@@ -31,6 +31,7 @@ pub(crate) async fn page(
             "user": user.map(|u| &u.name),
             "csrf": session.as_ref().map(|s| &s.csrf),
             "signed_out": q.signed_out.is_some() && user.is_none(),
+            "tessera_logout": format!("{}/v2/web/logout", state.config.tessera_url.trim_end_matches('/')),
         }),
     )
 }
