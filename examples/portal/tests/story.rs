@@ -467,7 +467,7 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
     );
     assert!(page.contains("id=\"identities\""), "{page}");
     assert!(
-        page.contains(&format!("<td>alice@example.org</td><td>Alice Liddell</td>")),
+        page.contains("<td>alice@example.org</td><td>Alice Liddell</td>"),
         "{page}"
     );
     let csrf = hidden(&page, "csrf");
