@@ -3,17 +3,24 @@
 
 use super::{api_failure, signed_in};
 use crate::state::Portal;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 use tessera_client::transfer::TRANSFER_ALL;
 use tessera_client::TransferClient;
 
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct TaskQuery {
+    /// The destination directory, as submitted (shown when the copy is done).
+    to: Option<String>,
+}
+
 pub(crate) async fn page(
     State(state): State<Portal>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<TaskQuery>,
 ) -> Response {
     let (session, user) = match signed_in(&state, &headers) {
         Ok(v) => v,
@@ -49,6 +56,14 @@ pub(crate) async fn page(
         .map(str::to_owned)
         .or_else(|| task.destination_endpoint_id.clone())
         .unwrap_or_default();
+    let destination = match q
+        .to
+        .as_deref()
+        .filter(|t| t.starts_with('/') && t.len() < 1100)
+    {
+        Some(to) => format!("{destination}:{to}"),
+        None => destination,
+    };
     let error = task.fatal_error.as_ref().map(|f| {
         if f.description.is_empty() {
             f.code.clone()

@@ -198,7 +198,7 @@ pub(crate) async fn submit(
         destination_endpoint: Some(endpoint.to_owned()),
         data: vec![TransferItem {
             source_path: format!("{}{dataset}/", root(&state)),
-            destination_path: dest,
+            destination_path: dest.clone(),
             recursive: Some(true),
             ..TransferItem::default()
         }],
@@ -206,7 +206,12 @@ pub(crate) async fn submit(
         ..TransferSubmission::default()
     };
     match transfer.submit_transfer(&submission).await {
-        Ok(accepted) => Redirect::to(&format!("/tasks/{}", accepted.task_id)).into_response(),
+        Ok(accepted) => {
+            let to = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("to", &dest)
+                .finish();
+            Redirect::to(&format!("/tasks/{}?{to}", accepted.task_id)).into_response()
+        }
         Err(e)
             if e.status()
                 .is_some_and(|s| (400..500).contains(&s) && s != 401) =>
