@@ -116,21 +116,27 @@ fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo, hi)
 }
 
+/// The y range with a 5% margin, so no line lies on an axis.
+fn padded((lo, hi): (f64, f64)) -> (f64, f64) {
+    let m = (hi - lo) * 0.05;
+    (lo - m, hi + m)
+}
+
 /// The SVG document of `table`, titled `title`.
 pub fn render_svg(table: &Table, title: &str) -> String {
     const W: f64 = 640.0;
     const H: f64 = 360.0;
     const L: f64 = 64.0;
     const R: f64 = 24.0;
-    const T: f64 = 40.0;
+    const T: f64 = 60.0;
     const B: f64 = 48.0;
     let (x0, x1) = range(table.rows.iter().map(|r| r.0));
-    let (y0, y1) = range(
+    let (y0, y1) = padded(range(
         table
             .rows
             .iter()
             .flat_map(|r| r.1.iter().flatten().copied()),
-    );
+    ));
     let px = |x: f64| L + (x - x0) / (x1 - x0) * (W - L - R);
     let py = |y: f64| H - B - (y - y0) / (y1 - y0) * (H - T - B);
     let mut s = String::new();
@@ -187,9 +193,9 @@ pub fn render_svg(table: &Table, title: &str) -> String {
             r##"<polyline class="series" fill="none" stroke="{colour}" stroke-width="2" points="{p}"/><rect x="{lx}" y="{ly}" width="12" height="4" fill="{colour}"/><text x="{tx}" y="{ty}" font-family="sans-serif" font-size="11" fill="#24292f">{n}</text>"##,
             p = points.join(" "),
             lx = L + 8.0 + 110.0 * i as f64,
-            ly = T - 10.0 + 4.0,
+            ly = T - 22.0,
             tx = L + 24.0 + 110.0 * i as f64,
-            ty = T - 2.0,
+            ty = T - 16.0,
             n = escape(name)
         );
     }
