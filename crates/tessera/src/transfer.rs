@@ -15,13 +15,13 @@ use tessera_transfer::storage::posix::PosixStorage;
 use tessera_transfer::storage::Storage;
 use tessera_transfer::{engine, TransferState, TRANSFER_RESOURCE_SERVER};
 
-/// Builds the Transfer router and starts its engine.
+/// Builds the Transfer router and starts its engine; the state is for the pages.
 pub(crate) async fn start(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     local: SocketAddr,
     master: &MasterKey,
-) -> Result<axum::Router> {
+) -> Result<(axum::Router, TransferState)> {
     let credential = crate::service_credential::credential(
         store.as_ref(),
         master.encode().as_bytes(),
@@ -64,7 +64,11 @@ pub(crate) async fn start(
     };
     let node = format!("{}-{}", std::process::id(), OsRandom.uuid_v4().simple());
     engine::spawn(state.clone(), engine::EngineConfig::new(node));
-    Ok(tessera_transfer::http::router(state).merge(tessera_connector::service::router(hub)))
+    Ok((
+        tessera_transfer::http::router(state.clone())
+            .merge(tessera_connector::service::router(hub)),
+        state,
+    ))
 }
 
 /// The root of the connectors' capability keys: HMAC-SHA256 of the master key under a label.
