@@ -53,6 +53,8 @@ struct Connector {
     id: String,
     secret: String,
     state: tempfile::TempDir,
+    /// The directory of its endpoint.
+    root: String,
 }
 
 fn start_connector(hosts: &Hosts, i: usize, c: &Connector, port: u16) -> Proc {
@@ -176,7 +178,7 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
         client["client_secret"].as_str().unwrap().to_owned(),
     );
     let mut connectors = Vec::new();
-    for name in ["store-a", "store-b"] {
+    for (name, dir) in [("store-a", src.path()), ("store-b", dst.path())] {
         let c = admin(&["admin", "connector", "add", "--name", name]);
         assert!(c["secret"].as_str().unwrap().starts_with("tcs_"), "{c}");
         assert_eq!(c["environment"]["TESSERA_CONNECTOR_ID"], c["id"]);
@@ -184,6 +186,7 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
             id: c["id"].as_str().unwrap().to_owned(),
             secret: c["secret"].as_str().unwrap().to_owned(),
             state: tempfile::tempdir().unwrap(),
+            root: std::fs::canonicalize(dir).unwrap().display().to_string(),
         });
     }
     // The list never shows a secret.
@@ -239,6 +242,7 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    refusals(&hosts, &connectors).await;
     let bearer = token(&url, &cid, &csecret).await;
     // ls through the connector.
     let (status, ls) = api(
@@ -315,6 +319,54 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
     assert_eq!(t["status"], "SUCCEEDED", "{t}");
     assert_eq!(t["files_transferred"], 61, "{t}");
     assert_eq!(snapshot(&dst.path().join("copy")), snapshot(src.path()));
+
+    // Through the service: a local endpoint to a connector's and back (uploads, ranged reads).
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(local.path().join("up.bin"), pattern(9 << 20, 3)).unwrap();
+    let local_ep = {
+        let e = admin(&[
+            "admin",
+            "endpoint",
+            "add",
+            "--name",
+            "local",
+            "--path",
+            &local.path().display().to_string(),
+            "--owner",
+            &cid,
+        ]);
+        e["id"].as_str().unwrap().to_owned()
+    };
+    for (from, to, item) in [
+        (&local_ep, &dst_ep, ("/up.bin", "/up.bin")),
+        (&src_ep, &local_ep, ("/medium.bin", "/down.bin")),
+    ] {
+        let (status, s) = api(
+            reqwest::Method::POST,
+            &format!("{url}/v0.10/transfer"),
+            &bearer,
+            Some(serde_json::json!({
+                "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
+                "source_endpoint": from, "destination_endpoint": to, "verify_checksum": true,
+                "DATA": [{"DATA_TYPE": "transfer_item", "source_path": item.0, "destination_path": item.1}],
+            })),
+        )
+        .await;
+        assert_eq!(status, 202, "{s}");
+        let t = wait_task(
+            &url,
+            &bearer,
+            s["task_id"].as_str().unwrap(),
+            Duration::from_secs(120),
+        )
+        .await;
+        assert_eq!(t["status"], "SUCCEEDED", "{t}");
+    }
+    assert!(std::fs::read(dst.path().join("up.bin")).unwrap() == pattern(9 << 20, 3));
+    assert!(
+        std::fs::read(local.path().join("down.bin")).unwrap()
+            == std::fs::read(src.path().join("medium.bin")).unwrap()
+    );
 
     // A large file; the destination connector is killed mid-file.
     std::fs::write(src.path().join("large.bin"), pattern(400 << 20, 11)).unwrap();
@@ -396,4 +448,92 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
         .filter(|n| n.starts_with(".tessera-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// The connector refuses what its capability does not cover: no capability, another path,
+/// another operation, another connector's, an expired one, one signed with another key.
+async fn refusals(hosts: &Hosts, connectors: &[Connector]) {
+    use base64::Engine;
+    use tessera_connector::capability::{sign, Claims, Op};
+    let key_text =
+        std::fs::read_to_string(connectors[0].state.path().join("capability.key")).unwrap();
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key_text.trim())
+        .unwrap();
+    let me: uuid::Uuid = connectors[0].id.parse().unwrap();
+    let base = format!("http://{}:7070/connector/v1", hosts.addrs[0]);
+    let claims = |ops: Vec<Op>, path: &str, exp: i64| Claims {
+        c: me,
+        root: String::new(),
+        ops,
+        paths: vec![path.into()],
+        exp,
+    };
+    let now = tessera_connector::wire::now_secs();
+    let get = |route: &str, path: &str, cap: Option<String>, range: Option<&str>| {
+        let mut req = reqwest::Client::new()
+            .get(format!("{base}/{route}"))
+            .query(&[("path", path)]);
+        if let Some(c) = cap {
+            req = req.header("x-tessera-capability", c);
+        }
+        if let Some(r) = range {
+            req = req.header("range", r);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+        }
+    };
+    // The root the service names: the endpoint's directory on connector a's host.
+    let root = connectors[0].root.clone();
+    let with_root = |mut c: Claims| {
+        c.root = root.clone();
+        c
+    };
+    let good = sign(&key, &with_root(claims(vec![Op::Read], "/d0", now + 60)));
+    let (status, body) = get("file", "/d0/f03", Some(good.clone()), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, pattern(300, 3));
+    let (status, body) = get("file", "/d0/f03", Some(good.clone()), Some("bytes=10-19")).await;
+    assert_eq!((status, body), (206, pattern(300, 3)[10..20].to_vec()));
+    for (what, cap, route, path) in [
+        ("no capability", None, "file", "/d0/f03"),
+        ("another path", Some(good.clone()), "file", "/d1/f03"),
+        ("a sibling by prefix", Some(good.clone()), "file", "/d0x"),
+        ("another operation", Some(good.clone()), "list", "/d0"),
+        (
+            "expired",
+            Some(sign(
+                &key,
+                &with_root(claims(vec![Op::Read], "/d0", now - 1)),
+            )),
+            "file",
+            "/d0/f03",
+        ),
+        (
+            "another connector's",
+            Some(sign(
+                &key,
+                &with_root(Claims {
+                    c: connectors[1].id.parse().unwrap(),
+                    ..claims(vec![Op::Read], "/d0", now + 60)
+                }),
+            )),
+            "file",
+            "/d0/f03",
+        ),
+        (
+            "signed with another key",
+            Some(sign(
+                b"not the key",
+                &with_root(claims(vec![Op::Read], "/d0", now + 60)),
+            )),
+            "file",
+            "/d0/f03",
+        ),
+    ] {
+        let (status, body) = get(route, path, cap, None).await;
+        assert_eq!(status, 403, "{what}: {}", String::from_utf8_lossy(&body));
+    }
 }
