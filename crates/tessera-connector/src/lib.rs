@@ -14,5 +14,6 @@
 pub mod admin;
 pub mod agent;
 pub mod capability;
+pub mod pin;
 pub mod service;
 pub mod wire;

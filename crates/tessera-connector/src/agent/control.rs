@@ -94,7 +94,7 @@ async fn check_in(agent: &Agent) -> Result<Duration, String> {
         .map_err(|e| e.to_string())?;
     let body = PollRequest {
         public_url: agent.public_url.clone(),
-        cert_fingerprint: None,
+        cert_fingerprint: agent.fingerprint.clone(),
         reports: reports.iter().map(|(_, r)| r.clone()).collect(),
     };
     let resp = agent

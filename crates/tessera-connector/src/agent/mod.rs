@@ -9,6 +9,7 @@ mod files;
 mod jobs;
 mod pull;
 mod server;
+mod tls;
 
 use crate::capability::{self, Claims, Op, Refused};
 use crate::wire::{self, ErrorDoc};
@@ -44,7 +45,12 @@ pub(crate) struct Agent {
     public_url: String,
     state_dir: PathBuf,
     key: RwLock<Option<Vec<u8>>>,
+    /// The fingerprint of the certificate it serves with (`https://` public URLs).
+    fingerprint: Option<String>,
+    /// To the service.
     pub(crate) http: reqwest::Client,
+    /// To other connectors (pinned to their certificates).
+    pub(crate) peers: crate::pin::Clients,
     pub(crate) jobs: jobs::Jobs,
     uploads: Mutex<HashMap<String, files::Upload>>,
 }
@@ -63,6 +69,10 @@ pub async fn run(
         .tcp_nodelay(true)
         .build()
         .map_err(std::io::Error::other)?;
+    let tls = match config.public_url.starts_with("https://") {
+        true => Some(tls::load_or_make(&config.state_dir)?),
+        false => None,
+    };
     let agent = Arc::new(Agent {
         id: config.id,
         secret: config.secret,
@@ -70,18 +80,26 @@ pub async fn run(
         public_url: config.public_url,
         state_dir: config.state_dir,
         key: RwLock::new(key),
+        fingerprint: tls.as_ref().map(|t| t.2.clone()),
         http,
+        peers: crate::pin::Clients::new().map_err(std::io::Error::other)?,
         jobs: jobs::Jobs::default(),
         uploads: Mutex::new(HashMap::new()),
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, connector = %agent.id, "connector listening");
+    tracing::info!(%addr, connector = %agent.id, tls = tls.is_some(), fingerprint = ?agent.fingerprint, "connector listening");
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
     tokio::spawn(control::check_in_loop(agent.clone()));
-    axum::serve(listener, server::router(agent)).await
+    match tls {
+        Some((cert, key, _)) => {
+            let listener = tls::TlsListener::new(listener, cert, key)?;
+            axum::serve(listener, server::router(agent)).await
+        }
+        None => axum::serve(listener, server::router(agent)).await,
+    }
 }
 
 impl Agent {

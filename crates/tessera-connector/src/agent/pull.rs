@@ -73,7 +73,7 @@ pub(super) fn run(agent: &Agent, job: &Job) -> JobStatus {
 
 /// Requests to the source connector.
 struct Source<'a> {
-    agent: &'a Agent,
+    http: reqwest::Client,
     handle: &'a Handle,
     base: String,
     capability: String,
@@ -106,7 +106,6 @@ impl Source<'_> {
 
     fn stat(&self) -> Result<Entry, Fail> {
         let req = self
-            .agent
             .http
             .get(format!("{}{}", self.base, routes::STAT))
             .query(&[("path", &self.path)]);
@@ -127,7 +126,6 @@ impl Source<'_> {
             q.push(("length", l.to_string()));
         }
         let req = self
-            .agent
             .http
             .get(format!("{}{}", self.base, routes::CHECKSUM))
             .query(&q);
@@ -146,7 +144,6 @@ impl Source<'_> {
     /// Bytes `start..end` (exclusive), as one response.
     fn range(&self, start: u64, end: u64) -> Result<reqwest::Response, Fail> {
         let req = self
-            .agent
             .http
             .get(format!("{}{}", self.base, routes::FILE))
             .query(&[("path", &self.path)])
@@ -188,10 +185,20 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
         .checksum_algorithm
         .parse()
         .map_err(|_| dest(StorageError::InvalidPath("checksum algorithm".into())))?;
+    let base = job.spec.source.url.trim_end_matches('/').to_owned();
+    let http = agent
+        .peers
+        .for_url(&base, job.spec.source.cert_fingerprint.as_deref())
+        .map_err(|e| {
+            fail(
+                "source",
+                &StorageError::Io(format!("source connector unreachable: {e}")),
+            )
+        })?;
     let src = Source {
-        agent,
+        http,
         handle,
-        base: job.spec.source.url.trim_end_matches('/').to_owned(),
+        base,
         capability: job.spec.source.capability.clone(),
         path: job.spec.source.path.clone(),
     };

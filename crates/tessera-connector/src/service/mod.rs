@@ -29,7 +29,7 @@ pub struct Hub {
     root_key: Vec<u8>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    http: reqwest::Client,
+    clients: crate::pin::Clients,
     /// How often a waiting copy tries an unreachable connector again.
     pub retry_every: Duration,
 }
@@ -40,16 +40,11 @@ impl Hub {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .tcp_nodelay(true)
-            .pool_max_idle_per_host(32)
-            .build()?;
         Ok(Self {
             root_key,
             store,
             clock,
-            http,
+            clients: crate::pin::Clients::new()?,
             retry_every: Duration::from_secs(1),
         })
     }
@@ -75,6 +70,10 @@ impl ConnectorHub for Hub {
             .root_path
             .clone()
             .ok_or_else(|| StorageError::NotFound("the endpoint's directory".into()))?;
+        let http = self
+            .clients
+            .for_url(&base, connector.cert_fingerprint.as_deref())
+            .map_err(|e| StorageError::Io(format!("connector {}: {e}", connector.name)))?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| StorageError::Io("no runtime to reach the connector from".into()))?;
         Ok(Arc::new(RemoteStorage {
@@ -84,7 +83,7 @@ impl ConnectorHub for Hub {
             fingerprint: connector.cert_fingerprint.clone(),
             root,
             key: Arc::new(self.key_of(connector.id)),
-            http: self.http.clone(),
+            http,
             handle,
         }))
     }
