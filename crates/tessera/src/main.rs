@@ -5,6 +5,7 @@ mod admin_idp;
 mod admin_scope;
 mod group_pages;
 mod groups;
+mod https_access;
 mod login;
 mod seeds;
 mod serve;

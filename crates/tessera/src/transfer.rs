@@ -21,6 +21,8 @@ pub(crate) async fn start(
     clock: Arc<dyn Clock>,
     local: SocketAddr,
     master: &MasterKey,
+    auth: &tessera_auth::AppState,
+    public_url: &str,
 ) -> Result<axum::Router> {
     let credential = crate::service_credential::credential(
         store.as_ref(),
@@ -50,6 +52,11 @@ pub(crate) async fn start(
         rng: Arc::new(OsRandom),
         open_storage: Arc::new(|root| Ok(Arc::new(PosixStorage::open(root)?) as Arc<dyn Storage>)),
         wake: Arc::new(tokio::sync::Notify::new()),
+        https: tessera_transfer::HttpsConfig {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            link_key: crate::https_access::link_key(master.encode().as_bytes()),
+            scopes: crate::https_access::scopes(auth),
+        },
     };
     let node = format!("{}-{}", std::process::id(), OsRandom.uuid_v4().simple());
     engine::spawn(state.clone(), engine::EngineConfig::new(node));

@@ -97,7 +97,8 @@ pub(crate) async fn render(
         None => None,
     };
     let roles = roles_of(state, caller, e).await?;
-    Ok(docs::endpoint(e, host.as_ref(), &roles))
+    let https = crate::https::server_url(&state.https.public_url, e.id);
+    Ok(docs::endpoint(e, host.as_ref(), &roles, Some(&https)))
 }
 
 async fn show(
@@ -185,7 +186,17 @@ async fn remove(
 ) -> Answer {
     let e = load(&state, &id).await?;
     require_admin(&state, &caller, &e).await?;
+    // The shares go with their host: so do their scopes.
+    let mut gone = vec![e.id];
+    gone.extend(shares_on(&state, &e).await?.iter().map(|s| s.id));
     state.store.delete_endpoint(e.id).await?;
+    for id in gone {
+        if let Err(detail) = state.https.scopes.remove(id).await {
+            // The endpoint is gone and its scope grants nothing any more; the leftover row is
+            // logged for the operator rather than failing a delete that happened.
+            tracing::warn!(endpoint = %id, error = %detail, "removing an endpoint's https scope failed");
+        }
+    }
     Ok(Json(docs::result(
         "result",
         "Deleted",
@@ -280,6 +291,7 @@ async fn create_share(
         },
     )?;
     state.store.insert_endpoint(&e).await?;
+    register_https_scope(&state, e.id).await?;
     let mut body = docs::result(
         "endpoint_create_result",
         "Created",
@@ -289,6 +301,18 @@ async fn create_share(
     body["id"] = json!(e.id.to_string());
     body["globus_connect_setup_key"] = Value::Null;
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Registers the new endpoint's `https` scope; on failure the endpoint is removed again, so
+/// no endpoint exists whose HTTPS access nobody could get a token for.
+async fn register_https_scope(state: &TransferState, id: Uuid) -> Result<(), ApiError> {
+    if let Err(detail) = state.https.scopes.register(id).await {
+        let _ = state.store.delete_endpoint(id).await;
+        return Err(ApiError::internal(format!(
+            "registering the https scope of endpoint {id}: {detail}"
+        )));
+    }
+    Ok(())
 }
 
 async fn shares_on(

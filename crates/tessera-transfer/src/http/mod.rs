@@ -5,6 +5,7 @@ mod access;
 mod bookmarks;
 pub mod docs;
 mod endpoints;
+mod https_link;
 mod operations;
 mod params;
 mod tasks;
@@ -139,7 +140,8 @@ fn both(
         .route(&format!("/v0.10/v0.10{path}"), method)
 }
 
-/// The Transfer API. Merge it into the listener's router.
+/// The Transfer API and the HTTPS access to endpoints (`/https/...`). Merge it into the
+/// listener's router.
 pub fn router(state: TransferState) -> Router {
     let mut r = Router::new();
     for (path, method) in endpoints::routes()
@@ -148,6 +150,7 @@ pub fn router(state: TransferState) -> Router {
         .chain(tasks::routes())
         .chain(access::routes())
         .chain(bookmarks::routes())
+        .chain(https_link::routes())
     {
         r = both(r, path, method);
     }
@@ -155,5 +158,8 @@ pub fn router(state: TransferState) -> Router {
         state.clone(),
         envelope,
     ));
-    api.with_state(state)
+    let files = crate::https::router(std::sync::Arc::new(crate::https::local::LocalAccess::new(
+        state.clone(),
+    )));
+    api.with_state(state).merge(files)
 }

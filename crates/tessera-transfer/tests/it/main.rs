@@ -4,5 +4,6 @@
 
 mod api;
 mod harness;
+mod https;
 mod progress;
 mod tasks;
