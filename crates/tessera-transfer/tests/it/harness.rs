@@ -57,7 +57,6 @@ impl tessera_transfer::https::HttpsScopes for AuthScopes {
 pub(crate) struct World {
     pub(crate) app: Router,
     pub(crate) auth: AppState,
-    #[allow(dead_code)]
     pub(crate) state: TransferState,
     pub(crate) mover: Who,
     pub(crate) reader: Who,

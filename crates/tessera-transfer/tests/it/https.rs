@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tessera_transfer::https::{scope_string, HttpsScopes};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -272,4 +272,397 @@ async fn refusals_are_the_standard_ones_and_name_no_host_path() {
     )
     .await;
     assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// Names in a directory, sorted, temporaries included.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn put_creates_and_replaces_and_delete_removes_files_only() {
+    let w = World::new(false).await;
+    register(&w, &w.src).await;
+    std::fs::create_dir_all(w.src_dir.join("up/sub")).unwrap();
+    let t = token(
+        &w,
+        &w.mover,
+        &scope_string(Uuid::parse_str(&w.src).unwrap()),
+    )
+    .await;
+    let url = |p: &str| format!("/https/{}/{p}", w.src);
+    let put = |p: &str, body: Vec<u8>| {
+        req(Method::PUT, &url(p), Some(&t))
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    assert_eq!(
+        send(&w, put("up/big.bin", big.clone())).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(std::fs::read(w.src_dir.join("up/big.bin")).unwrap(), big);
+    assert_eq!(
+        send(&w, put("up/big.bin", b"small".to_vec())).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        std::fs::read(w.src_dir.join("up/big.bin")).unwrap(),
+        b"small"
+    );
+    assert_eq!(
+        names(&w.src_dir.join("up")),
+        ["big.bin", "sub"],
+        "no temporaries left"
+    );
+
+    // A digest that matches is accepted; one that does not leaves the old content.
+    let good = send(
+        &w,
+        req(Method::PUT, &url("up/d.txt"), Some(&t))
+            .header(
+                "repr-digest",
+                "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:",
+            )
+            .body(Body::from("hello"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(good.status, StatusCode::CREATED, "{:?}", good.json());
+    let bad = send(
+        &w,
+        req(Method::PUT, &url("up/d.txt"), Some(&t))
+            .header("content-md5", "AAAAAAAAAAAAAAAAAAAAAA==")
+            .body(Body::from("other"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(std::fs::read(w.src_dir.join("up/d.txt")).unwrap(), b"hello");
+
+    // Where a file cannot go.
+    assert_eq!(
+        send(&w, put("missing/x.txt", b"x".to_vec())).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        send(&w, put("up/sub", b"x".to_vec())).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        send(&w, put("up/big.bin/x", b"x".to_vec())).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        send(&w, put("", b"x".to_vec())).await.status,
+        StatusCode::CONFLICT
+    );
+    std::os::unix::fs::symlink("/tmp", w.src_dir.join("up/tmp-link")).unwrap();
+    assert_eq!(
+        send(&w, put("up/tmp-link/evil", b"x".to_vec()))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        names(&w.src_dir.join("up")),
+        ["big.bin", "d.txt", "sub", "tmp-link"]
+    );
+
+    let delete = |p: &str| {
+        req(Method::DELETE, &url(p), Some(&t))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&w, delete("up/sub")).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(send(&w, delete("")).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        send(&w, delete("up/nope")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(&w, delete("up/big.bin")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    // The link itself goes; what it points at stays.
+    assert_eq!(
+        send(&w, delete("up/tmp-link")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(std::path::Path::new("/tmp").is_dir());
+    assert_eq!(names(&w.src_dir.join("up")), ["d.txt", "sub"]);
+}
+
+#[tokio::test]
+async fn an_upload_that_breaks_off_leaves_nothing() {
+    let w = World::new(false).await;
+    register(&w, &w.src).await;
+    let t = token(
+        &w,
+        &w.mover,
+        &scope_string(Uuid::parse_str(&w.src).unwrap()),
+    )
+    .await;
+    std::fs::write(w.src_dir.join("keep.bin"), b"old").unwrap();
+    for target in ["new.bin", "keep.bin"] {
+        let chunks: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
+            Ok(bytes::Bytes::from(vec![1u8; 1 << 20])),
+            Ok(bytes::Bytes::from(vec![2u8; 1 << 20])),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "client went away",
+            )),
+        ];
+        let body = Body::from_stream(futures_util::stream::iter(chunks));
+        let r = send(
+            &w,
+            req(Method::PUT, &format!("/https/{}/{target}", w.src), Some(&t))
+                .body(body)
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json());
+        assert_eq!(
+            names(&w.src_dir),
+            ["keep.bin"],
+            "{target}: no partial file, no temporary"
+        );
+        assert_eq!(std::fs::read(w.src_dir.join("keep.bin")).unwrap(), b"old");
+    }
+}
+
+#[tokio::test]
+async fn a_share_with_a_read_only_rule_lets_its_reader_read_and_not_write() {
+    let w = World::new(false).await;
+    std::fs::create_dir_all(w.src_dir.join("project/results")).unwrap();
+    std::fs::write(w.src_dir.join("project/results/r.txt"), b"result").unwrap();
+    std::fs::write(w.src_dir.join("outside.txt"), b"host only").unwrap();
+    // The share is made through the API, which registers its https scope.
+    let share = w
+        .post(&w.mover, "/v0.10/shared_endpoint", json!({"DATA_TYPE": "shared_endpoint", "host_endpoint": w.src, "host_path": "/project/", "display_name": "Project"}))
+        .await;
+    assert_eq!(share.status, StatusCode::CREATED, "{}", share.body);
+    let share = share.body["id"].as_str().unwrap().to_owned();
+    let scope = scope_string(Uuid::parse_str(&share).unwrap());
+    let found = w
+        .auth
+        .store
+        .scopes_by_strings(std::slice::from_ref(&scope))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].resource_server, "transfer.api.globus.org");
+    let rule = w
+        .post(&w.mover, &format!("/v0.10/endpoint/{share}/access"), json!({"DATA_TYPE": "access", "principal_type": "identity", "principal": w.reader.id, "path": "/results/", "permissions": "r"}))
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{}", rule.body);
+    let reader = token(&w, &w.reader, &scope).await;
+    let owner = token(&w, &w.mover, &scope).await;
+    let url = |p: &str| format!("/https/{share}/{p}");
+
+    let r = get(&w, &url("results/r.txt"), Some(&reader)).await;
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (StatusCode::OK, b"result".as_slice())
+    );
+    // The share's root is its host path: nothing above it is reachable.
+    assert_eq!(
+        get(&w, &url("outside.txt"), Some(&owner)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&w, &url("%2E%2E/outside.txt"), Some(&owner))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    let put = |p: &str, t: &str| {
+        req(Method::PUT, &url(p), Some(t))
+            .body(Body::from("w"))
+            .unwrap()
+    };
+    assert_eq!(
+        send(&w, put("results/w.txt", &reader)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let del = send(
+        &w,
+        req(Method::DELETE, &url("results/r.txt"), Some(&reader))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(del.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        send(&w, put("results/w.txt", &owner)).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        std::fs::read(w.src_dir.join("project/results/w.txt")).unwrap(),
+        b"w"
+    );
+    // Outside the rule's path, the reader reads nothing.
+    std::fs::write(w.src_dir.join("project/private.txt"), b"p").unwrap();
+    assert_eq!(
+        get(&w, &url("private.txt"), Some(&reader)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The rule removed: refused at the next request.
+    let rule_id = rule.body["access_id"]
+        .as_u64()
+        .map(|n| n.to_string())
+        .or_else(|| rule.body["access_id"].as_str().map(str::to_owned))
+        .unwrap();
+    let gone = w
+        .call(
+            Some(&w.mover),
+            Method::DELETE,
+            &format!("/v0.10/endpoint/{share}/access/{rule_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::OK, "{}", gone.body);
+    assert_eq!(
+        get(&w, &url("results/r.txt"), Some(&reader)).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Deleting the share removes its scope.
+    let deleted = w
+        .call(
+            Some(&w.mover),
+            Method::DELETE,
+            &format!("/v0.10/endpoint/{share}"),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert!(w
+        .auth
+        .store
+        .scopes_by_strings(&[scope])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn signed_links_read_without_a_token_until_they_expire_and_refuse_tampering() {
+    let w = World::new(false).await;
+    std::fs::create_dir_all(w.src_dir.join("pub")).unwrap();
+    std::fs::write(w.src_dir.join("pub/plot.png"), b"PNG").unwrap();
+    std::fs::write(w.src_dir.join("pub/other.png"), b"OTHER").unwrap();
+    let made = w
+        .post(
+            &w.mover,
+            &format!("/v0.10/endpoint/{}/https_link", w.src),
+            json!({"path": "/pub/plot.png", "expires_in": 300}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let full = made.body["url"].as_str().unwrap().to_owned();
+    assert!(
+        full.contains(&format!("/https/{}/pub/plot.png?sig=", w.src)),
+        "{full}"
+    );
+    assert_eq!(made.body["identity_id"], w.mover.id.as_str());
+    let local = &full[full.find("/https/").unwrap()..];
+
+    let ok = get(&w, local, None).await;
+    assert_eq!(
+        (ok.status, ok.body.as_slice()),
+        (StatusCode::OK, b"PNG".as_slice())
+    );
+    // Tampered: another file, another identity, a later expiry, a changed signature.
+    let other_file = local.replace("plot.png", "other.png");
+    let other_by = local.replace(&w.mover.id, &w.reader.id);
+    let exp: i64 = local
+        .split("exp=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let later = local.replace(&format!("exp={exp}"), &format!("exp={}", exp + 10));
+    let sig_at = local.find("sig=").unwrap() + 4;
+    let mut flipped = local.to_owned();
+    let c = if &local[sig_at..=sig_at] == "0" {
+        "1"
+    } else {
+        "0"
+    };
+    flipped.replace_range(sig_at..=sig_at, c);
+    for bad in [other_file, other_by, later, flipped] {
+        assert_eq!(
+            get(&w, &bad, None).await.status,
+            StatusCode::FORBIDDEN,
+            "{bad}"
+        );
+    }
+    // Links only read.
+    let put = send(
+        &w,
+        req(Method::PUT, local, None).body(Body::from("x")).unwrap(),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        std::fs::read(w.src_dir.join("pub/plot.png")).unwrap(),
+        b"PNG"
+    );
+
+    // Expired: a link signed with the server's key for a time already past.
+    let key = &w.state.https.link_key;
+    let path = tessera_transfer::storage::RelPath::parse("/pub/plot.png").unwrap();
+    let src = Uuid::parse_str(&w.src).unwrap();
+    let mover = Uuid::parse_str(&w.mover.id).unwrap();
+    let now = tessera_core::clock::Clock::now(&tessera_core::clock::SystemClock);
+    let past = tessera_transfer::https::link::Signed {
+        sig: key.sign(src, &path, now - 1, mover),
+        exp: now - 1,
+        by: mover,
+    };
+    let expired = get(
+        &w,
+        &format!("/https/{}/pub/plot.png?{}", w.src, past.to_query()),
+        None,
+    )
+    .await;
+    assert_eq!(expired.status, StatusCode::FORBIDDEN);
+
+    // Permission is decided again at use: the owner changes, the link made for mover fails.
+    let mut e = w.state.store.endpoint(src).await.unwrap().unwrap();
+    e.owner_id = Uuid::parse_str(&w.reader.id).unwrap();
+    w.state.store.update_endpoint(&e).await.unwrap();
+    assert_eq!(get(&w, local, None).await.status, StatusCode::FORBIDDEN);
+
+    // Refused to make: too long, no permission (reader on a path they cannot read now is the
+    // owner; mover is not), and the limits.
+    let long = w
+        .post(
+            &w.reader,
+            &format!("/v0.10/endpoint/{}/https_link", w.src),
+            json!({"path": "/pub/plot.png", "expires_in": 3601}),
+        )
+        .await;
+    assert_eq!(long.status, StatusCode::BAD_REQUEST);
+    let denied = w
+        .post(
+            &w.mover,
+            &format!("/v0.10/endpoint/{}/https_link", w.src),
+            json!({"path": "/pub/plot.png"}),
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
 }
