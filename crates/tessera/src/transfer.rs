@@ -45,6 +45,16 @@ pub(crate) async fn start(
     .ttl(std::time::Duration::ZERO)
     .build()
     .map_err(|e| anyhow::anyhow!("building the Transfer guard: {e}"))?;
+    // Endpoints made before their https scope existed get it now (idempotent: a scope that is
+    // there already is left as it is).
+    for e in store.all_endpoints().await.context("listing endpoints")? {
+        crate::https_access::register(store.as_ref(), e.id, clock.now())
+            .await
+            .context("registering the endpoints' https scopes")?;
+    }
+    auth.publish(vec![tessera_store::Change::ScopesChanged])
+        .await
+        .context("announcing the endpoints' https scopes")?;
     let state = TransferState {
         store,
         guard,
