@@ -18,6 +18,7 @@
 #![recursion_limit = "256"]
 
 pub mod acl;
+pub mod connectors;
 pub mod data;
 pub mod engine;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod https;
 pub mod service;
 pub mod storage;
 pub mod timefmt;
+pub mod web;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -53,6 +55,8 @@ pub struct TransferState {
     pub open_storage: OpenStorage,
     /// Wakes the engine when a task is submitted (it also polls).
     pub wake: Arc<tokio::sync::Notify>,
+    /// Endpoints on storage connectors (`None`: such endpoints answer 502).
+    pub connectors: Option<Arc<dyn connectors::ConnectorHub>>,
     /// The HTTPS access to endpoints (`https/`): where it is published, the key of its signed
     /// links, and the registry of each endpoint's `https` scope.
     pub https: HttpsConfig,

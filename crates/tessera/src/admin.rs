@@ -166,6 +166,7 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             Ok(json!({"added": added, "keys": signing.summary(now)}))
         }
         AdminCommand::Endpoint(command) => endpoint(command).await,
+        AdminCommand::Connector(command) => crate::connector::admin(command).await,
         AdminCommand::Scope(command) => crate::admin_scope::run(command).await,
         AdminCommand::Idp(command) => crate::admin_idp::run(command).await,
         AdminCommand::Keys(AdminKeys::List { store, keys }) => {
@@ -234,18 +235,35 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
             name,
             path,
             owner,
+            connector,
             store,
         } => {
             let store = open(&store).await?;
-            let e = endpoints::add_endpoint(
-                store.as_ref(),
-                &SystemClock,
-                &OsRandom,
-                &name,
-                &path,
-                &owner,
-            )
-            .await?;
+            let e = match connector {
+                Some(connector) => {
+                    endpoints::add_connector_endpoint(
+                        store.as_ref(),
+                        &SystemClock,
+                        &OsRandom,
+                        &name,
+                        &path.to_string_lossy(),
+                        &owner,
+                        &connector,
+                    )
+                    .await?
+                }
+                None => {
+                    endpoints::add_endpoint(
+                        store.as_ref(),
+                        &SystemClock,
+                        &OsRandom,
+                        &name,
+                        &path,
+                        &owner,
+                    )
+                    .await?
+                }
+            };
             // The endpoint's HTTPS access needs its scope; without it the endpoint goes again.
             if let Err(err) =
                 crate::https_access::register(store.as_ref(), e.id, SystemClock.now()).await
@@ -253,7 +271,11 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
                 let _ = store.delete_endpoint(e.id).await;
                 return Err(err.into());
             }
-            Ok(document(&e))
+            let mut doc = document(&e);
+            if let Some(c) = e.connector_id {
+                doc["connector_id"] = json!(c.to_string());
+            }
+            Ok(doc)
         }
         AdminEndpoint::Update {
             id,

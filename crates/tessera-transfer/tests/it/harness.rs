@@ -114,6 +114,7 @@ impl World {
                 Ok(Arc::new(PosixStorage::open(root)?) as Arc<dyn Storage>)
             }),
             wake: Arc::new(tokio::sync::Notify::new()),
+            connectors: None,
             https: tessera_transfer::HttpsConfig {
                 public_url: url.clone(),
                 link_key: tessera_transfer::https::link::LinkKey::new([9; 32]),
