@@ -358,13 +358,29 @@ async fn autoactivate(
     })))
 }
 
+/// The pause rules in force now on the endpoint (or its host) for the caller's tasks.
 async fn pause_rules(
     State(state): State<TransferState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Answer {
-    load(&state, &id).await?;
-    Ok(Json(json!({"DATA_TYPE": "pause_rule_list", "DATA": []})))
+    let e = load(&state, &id).await?;
+    let mut on = vec![e.id];
+    on.extend(e.host_endpoint_id);
+    let now = state.clock.now();
+    let mut data = Vec::new();
+    for r in state.store.pause_rules(&on).await? {
+        let mine = r.identity_id.is_none_or(|i| caller.is(i));
+        if mine && r.start_time.is_none_or(|s| s <= now) {
+            let name = state
+                .store
+                .endpoint(r.endpoint_id)
+                .await?
+                .map(|e| e.display_name);
+            data.push(crate::service::pause::limited_doc(&r, name.as_deref()));
+        }
+    }
+    Ok(Json(json!({"DATA_TYPE": "pause_rule_list", "DATA": data})))
 }
 
 fn role_not_found(id: &str) -> ApiError {

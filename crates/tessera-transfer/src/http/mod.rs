@@ -4,6 +4,7 @@
 mod access;
 mod bookmarks;
 pub mod docs;
+mod endpoint_manager;
 mod endpoints;
 mod operations;
 mod params;
@@ -148,6 +149,7 @@ pub fn router(state: TransferState) -> Router {
         .chain(tasks::routes())
         .chain(access::routes())
         .chain(bookmarks::routes())
+        .chain(endpoint_manager::routes())
     {
         r = both(r, path, method);
     }

@@ -102,14 +102,27 @@ pub(crate) async fn find(
     }
 }
 
-async fn render(state: &TransferState, t: &TaskRecord) -> Result<Value, ApiError> {
+/// The task document, with what holds it (a pause) or ended it (an admin cancel).
+pub(super) async fn render(state: &TransferState, t: &TaskRecord) -> Result<Value, ApiError> {
     let name = |e: Option<tessera_store::transfer::EndpointRecord>| e.map(|e| e.display_name);
     let src = name(state.store.endpoint(t.source_endpoint_id).await?);
     let dst = match t.destination_endpoint_id {
         Some(d) => name(state.store.endpoint(d).await?),
         None => None,
     };
-    Ok(docs::task(t, (src.as_deref(), dst.as_deref())))
+    let mut doc = docs::task(t, (src.as_deref(), dst.as_deref()));
+    let held = crate::service::pause::held(state, t).await?;
+    if held.is_paused() {
+        doc["is_paused"] = json!(true);
+        doc["nice_status"] = json!("PAUSED_BY_ADMIN");
+        doc["nice_status_short_description"] = json!("Paused by an administrator");
+        doc["nice_status_details"] = json!(held.message());
+    }
+    if let Some(c) = state.store.task_admin_cancels(&[t.id]).await?.first() {
+        doc["canceled_by_admin"] = json!(c.side);
+        doc["canceled_by_admin_message"] = json!(c.message);
+    }
+    Ok(doc)
 }
 
 async fn show(
@@ -292,8 +305,6 @@ async fn event_list(
     p: Params,
 ) -> Answer {
     let t = find(&state, &caller, &id).await?;
-    let limit = p.int("limit", 10, 1000)?;
-    let offset = p.int("offset", 0, i64::MAX / 2)?;
     let mut is_error = p.bool("filter_is_error")?;
     if let Some(f) = p.get("filter") {
         is_error = match f {
@@ -306,12 +317,24 @@ async fn event_list(
             }
         };
     }
+    Ok(Json(events_doc(&state, &t, &p, is_error).await?))
+}
+
+/// One page of a task's events (limit/offset/total paging), newest first.
+pub(super) async fn events_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    p: &Params,
+    is_error: Option<bool>,
+) -> Result<Value, ApiError> {
+    let limit = p.int("limit", 10, 1000)?;
+    let offset = p.int("offset", 0, i64::MAX / 2)?;
     let (events, total) = state.store.events(t.id, is_error, limit, offset).await?;
     let data: Vec<Value> = events.iter().map(docs::event).collect();
-    Ok(Json(json!({
+    Ok(json!({
         "DATA_TYPE": "event_list", "DATA": data, "length": events.len(),
         "limit": limit, "offset": offset, "total": total,
-    })))
+    }))
 }
 
 const MARKER_PAGE: i64 = 1000;
@@ -353,7 +376,16 @@ async fn successful(
     p: Params,
 ) -> Answer {
     let t = find(&state, &caller, &id).await?;
-    let (marker, files, next) = marker_page(&state, &t, &p, FileState::Done).await?;
+    Ok(Json(successful_doc(&state, &t, &p).await?))
+}
+
+/// One marker page of the files a task copied.
+pub(super) async fn successful_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let (marker, files, next) = marker_page(state, t, p, FileState::Done).await?;
     let data: Vec<Value> = files
         .iter()
         .filter(|f| !f.is_dir)
@@ -375,9 +407,9 @@ async fn successful(
             })
         })
         .collect();
-    Ok(Json(
+    Ok(
         json!({"DATA_TYPE": "successful_transfers", "marker": marker, "next_marker": next, "DATA": data}),
-    ))
+    )
 }
 
 async fn skipped(
@@ -387,7 +419,16 @@ async fn skipped(
     p: Params,
 ) -> Answer {
     let t = find(&state, &caller, &id).await?;
-    let (marker, files, next) = marker_page(&state, &t, &p, FileState::Error).await?;
+    Ok(Json(skipped_doc(&state, &t, &p).await?))
+}
+
+/// One marker page of the source errors a task skipped.
+pub(super) async fn skipped_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let (marker, files, next) = marker_page(state, t, p, FileState::Error).await?;
     let data: Vec<Value> = files
         .iter()
         .map(|f| {
@@ -406,9 +447,7 @@ async fn skipped(
             })
         })
         .collect();
-    Ok(Json(
-        json!({"DATA_TYPE": "skipped_errors", "marker": marker, "next_marker": next, "DATA": data}),
-    ))
+    Ok(json!({"DATA_TYPE": "skipped_errors", "marker": marker, "next_marker": next, "DATA": data}))
 }
 
 async fn pause_info(
@@ -416,10 +455,43 @@ async fn pause_info(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer {
-    find(&state, &caller, &id).await?;
-    Ok(Json(json!({
-        "DATA_TYPE": "pause_info_limited", "pause_rules": [],
-        "source_pause_message": null, "destination_pause_message": null,
-        "source_pause_message_share": null, "destination_pause_message_share": null,
-    })))
+    let t = find(&state, &caller, &id).await?;
+    Ok(Json(pause_info_doc(&state, &t, false).await?))
+}
+
+/// What holds a task: its rules (`full` for managers: who edited them) and the messages of a
+/// pause by id, on the side whose manager paused it.
+pub(super) async fn pause_info_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    full: bool,
+) -> Result<Value, ApiError> {
+    use crate::service::pause;
+    let held = pause::held(state, t).await?;
+    let mut rules = Vec::with_capacity(held.rules.len());
+    for r in &held.rules {
+        let name = state
+            .store
+            .endpoint(r.endpoint_id)
+            .await?
+            .map(|e| e.display_name);
+        rules.push(match full {
+            true => pause::rule_doc(r, name.as_deref(), false),
+            false => pause::limited_doc(r, name.as_deref()),
+        });
+    }
+    let by_id = |sides: &[&str]| {
+        held.by_id
+            .as_ref()
+            .filter(|p| sides.contains(&p.side.as_str()))
+            .map(|p| p.message.clone())
+    };
+    Ok(json!({
+        "DATA_TYPE": if full { "pause_info" } else { "pause_info_limited" },
+        "pause_rules": rules,
+        "source_pause_message": by_id(&["SOURCE", "BOTH"]),
+        "destination_pause_message": by_id(&["DESTINATION", "BOTH"]),
+        "source_pause_message_share": null,
+        "destination_pause_message_share": null,
+    }))
 }
