@@ -34,7 +34,16 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-async fn submission_id(State(state): State<TransferState>, _caller: Caller) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/submission_id",
+    tag = "transfer_tasks",
+    operation_id = "get_submission_id",
+    summary = "A fresh submission id (once-and-only-once submission)",
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn submission_id(State(state): State<TransferState>, _caller: Caller) -> Answer {
     Ok(Json(
         json!({"DATA_TYPE": "submission_id", "value": state.rng.uuid_v4().to_string()}),
     ))
@@ -67,7 +76,16 @@ fn submitted(
     (status, Json(body))
 }
 
-async fn transfer(
+#[utoipa::path(
+    post,
+    path = "/v0.10/transfer",
+    tag = "transfer_tasks",
+    operation_id = "submit_transfer",
+    summary = "Submit a transfer (`DATA_TYPE: transfer`, items `transfer_item`); 200 `Duplicate` for a submission id used before",
+    responses((status = 202, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn transfer(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,
@@ -78,7 +96,16 @@ async fn transfer(
     Ok(submitted("transfer_result", uri.path(), code, &task))
 }
 
-async fn delete(
+#[utoipa::path(
+    post,
+    path = "/v0.10/delete",
+    tag = "transfer_tasks",
+    operation_id = "submit_delete",
+    summary = "Submit a delete (`DATA_TYPE: delete`, items `delete_item`)",
+    responses((status = 202, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn delete(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,
@@ -125,7 +152,17 @@ pub(super) async fn render(state: &TransferState, t: &TaskRecord) -> Result<Valu
     Ok(doc)
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}",
+    tag = "transfer_tasks",
+    operation_id = "get_task",
+    summary = "One of the caller's tasks",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -204,7 +241,17 @@ fn task_query(caller: &Caller, p: &Params) -> Result<TaskQuery, ApiError> {
     Ok(q)
 }
 
-async fn task_list(State(state): State<TransferState>, caller: Caller, params: Params) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/task_list",
+    tag = "transfer_tasks",
+    operation_id = "task_list",
+    summary = "The caller's tasks (limit/offset/total paging); filter `type:`, `status:`, `task_id:`, `label:`, `request_time:`, `completion_time:` joined by `/`",
+    params(("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page"), ("orderby" = Option<String>, Query, description = "e.g. `request_time DESC`"), ("filter" = Option<String>, Query, description = "Filter clauses (see the summary)"), ("fields" = Option<String>, Query, description = "Projection (ignored: whole documents)")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn task_list(State(state): State<TransferState>, caller: Caller, params: Params) -> Answer {
     let q = task_query(&caller, &params)?;
     let (tasks, total) = state.store.tasks(&q).await?;
     let mut data = Vec::with_capacity(tasks.len());
@@ -221,7 +268,17 @@ async fn task_list(State(state): State<TransferState>, caller: Caller, params: P
     })))
 }
 
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/v0.10/task/{id}",
+    tag = "transfer_tasks",
+    operation_id = "update_task",
+    summary = "Change an active task's label or deadline",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn update(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -261,7 +318,17 @@ async fn update(
     )))
 }
 
-async fn cancel(
+#[utoipa::path(
+    post,
+    path = "/v0.10/task/{id}/cancel",
+    tag = "transfer_tasks",
+    operation_id = "cancel_task",
+    summary = "Cancel a task (it ends FAILED with fatal_error CANCELED)",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn cancel(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -298,7 +365,17 @@ async fn cancel(
     }
 }
 
-async fn event_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/event_list",
+    tag = "transfer_tasks",
+    operation_id = "task_event_list",
+    summary = "A task's events, newest first (limit/offset/total paging)",
+    params(("id" = String, Path, description = "The task id"), ("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page"), ("filter" = Option<String>, Query, description = "Filter clauses (see the summary)"), ("filter_is_error" = Option<String>, Query, description = "1: error events only; 0: the others")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn event_list(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -369,7 +446,17 @@ async fn marker_page(
     Ok((marker, files, next))
 }
 
-async fn successful(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/successful_transfers",
+    tag = "transfer_tasks",
+    operation_id = "task_successful_transfers",
+    summary = "The files a task copied, with checksums (marker paging: `next_marker` null at the end)",
+    params(("id" = String, Path, description = "The task id"), ("marker" = Option<String>, Query, description = "The `next_marker` of the page before")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn successful(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -412,7 +499,17 @@ pub(super) async fn successful_doc(
     )
 }
 
-async fn skipped(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/skipped_errors",
+    tag = "transfer_tasks",
+    operation_id = "task_skipped_errors",
+    summary = "The source errors a task skipped (marker paging)",
+    params(("id" = String, Path, description = "The task id"), ("marker" = Option<String>, Query, description = "The `next_marker` of the page before")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn skipped(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -450,7 +547,17 @@ pub(super) async fn skipped_doc(
     Ok(json!({"DATA_TYPE": "skipped_errors", "marker": marker, "next_marker": next, "DATA": data}))
 }
 
-async fn pause_info(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/pause_info",
+    tag = "transfer_tasks",
+    operation_id = "task_pause_info",
+    summary = "What holds a task: its pause rules (`pause_info_limited`) and administrators' messages",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn pause_info(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,

@@ -36,7 +36,16 @@ fn doc(c: &AdminCancelRecord) -> Value {
     })
 }
 
-async fn admin_cancel(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint_manager/admin_cancel",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_cancel_tasks",
+    summary = "Cancel tasks (`{message, task_id_list}`; administrator or activity_manager of a side of each); the owners read the message",
+    responses((status = 202, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn admin_cancel(
     State(state): State<TransferState>,
     caller: Caller,
     body: Bytes,
@@ -84,7 +93,17 @@ async fn admin_cancel(
     Ok((StatusCode::ACCEPTED, Json(doc(&record))))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/admin_cancel/{id}",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_cancel_status",
+    summary = "One of the caller's admin cancels (`admin_cancel`: done, processed_task_id_list)",
+    params(("id" = String, Path, description = "The admin cancel id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,

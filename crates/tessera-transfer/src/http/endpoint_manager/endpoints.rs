@@ -27,7 +27,16 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-async fn monitored(State(state): State<TransferState>, caller: Caller) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/monitored_endpoints",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_monitored_endpoints",
+    summary = "Endpoints where the caller is administrator, activity_manager or activity_monitor",
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn monitored(State(state): State<TransferState>, caller: Caller) -> Answer {
     let scope = manager::scope(&state, &caller).await?;
     let mut data = Vec::with_capacity(scope.direct.len());
     for (e, _) in &scope.direct {
@@ -42,7 +51,17 @@ async fn monitored(State(state): State<TransferState>, caller: Caller) -> Answer
     })))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/endpoint/{id}",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_get_endpoint",
+    summary = "An endpoint the caller monitors",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -51,7 +70,17 @@ async fn show(
     Ok(Json(render(&state, &caller, &e).await?))
 }
 
-async fn hosted(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/endpoint/{id}/hosted_endpoint_list",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_hosted_endpoint_list",
+    summary = "The shares hosted on an endpoint the caller monitors",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn hosted(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -66,7 +95,17 @@ async fn hosted(
     Ok(Json(json!({"DATA_TYPE": "endpoint_list", "DATA": data})))
 }
 
-async fn access_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/endpoint/{id}/access_list",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_acl_list",
+    summary = "The access rules of an endpoint the caller monitors",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn access_list(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,

@@ -4,11 +4,11 @@
 //! cancel (admin_cancel), pause (admin_pause / admin_resume), pause_rules. The rules of who may
 //! do what are `service::manager`.
 
-mod cancel;
-mod endpoints;
-mod pause;
-mod pause_rules;
-mod tasks;
+pub(super) mod cancel;
+pub(super) mod endpoints;
+pub(super) mod pause;
+pub(super) mod pause_rules;
+pub(super) mod tasks;
 
 use crate::error::ApiError;
 use crate::TransferState;

@@ -22,7 +22,16 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-async fn admin_pause(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint_manager/admin_pause",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_pause_tasks",
+    summary = "Pause tasks by id (`{message, task_id_list}`): they stay ACTIVE with is_paused",
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn admin_pause(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,
@@ -58,7 +67,16 @@ async fn admin_pause(
     )))
 }
 
-async fn admin_resume(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint_manager/admin_resume",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_resume_tasks",
+    summary = "Resume tasks paused by id (`{task_id_list}`)",
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn admin_resume(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,

@@ -151,7 +151,17 @@ async fn find(
     }
 }
 
-async fn list(State(state): State<TransferState>, caller: Caller, p: Params) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/pause_rule_list",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_pause_rule_list",
+    summary = "Pause rules on the caller's monitored endpoints",
+    params(("filter_endpoint" = Option<String>, Query, description = "One endpoint id (and the shares it hosts)")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(State(state): State<TransferState>, caller: Caller, p: Params) -> Answer {
     let scope = manager::require_scope(&state, &caller).await?;
     let endpoints = match p.get("filter_endpoint") {
         Some(e) => {
@@ -180,7 +190,16 @@ async fn list(State(state): State<TransferState>, caller: Caller, p: Params) -> 
     Ok(Json(json!({"DATA_TYPE": "pause_rule_list", "DATA": data})))
 }
 
-async fn create(State(state): State<TransferState>, caller: Caller, body: Bytes) -> Answer {
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint_manager/pause_rule",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_create_pause_rule",
+    summary = "Create a pause rule (`endpoint_id`, `message`, `identity_id`, `start_time`, `pause_*` flags, each true unless given)",
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create(State(state): State<TransferState>, caller: Caller, body: Bytes) -> Answer {
     let body: Value = params::json(&body)?;
     let endpoint = body
         .get("endpoint_id")
@@ -222,7 +241,17 @@ async fn create(State(state): State<TransferState>, caller: Caller, body: Bytes)
     Ok(Json(render(&state, &scope, &r).await?))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/pause_rule/{id}",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_get_pause_rule",
+    summary = "One pause rule",
+    params(("id" = String, Path, description = "The pause rule id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -232,7 +261,17 @@ async fn show(
     Ok(Json(render(&state, &scope, &r).await?))
 }
 
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/v0.10/endpoint_manager/pause_rule/{id}",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_update_pause_rule",
+    summary = "Change a pause rule (fields not given are kept; endpoint_id cannot change)",
+    params(("id" = String, Path, description = "The pause rule id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn update(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -252,7 +291,17 @@ async fn update(
     Ok(Json(render(&state, &scope, &r).await?))
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = "/v0.10/endpoint_manager/pause_rule/{id}",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_delete_pause_rule",
+    summary = "Delete a pause rule; the tasks it held go on",
+    params(("id" = String, Path, description = "The pause rule id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn remove(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,

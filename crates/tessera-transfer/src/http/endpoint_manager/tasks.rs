@@ -56,7 +56,17 @@ async fn endpoints_of(
     Ok(ids)
 }
 
-async fn task_list(State(state): State<TransferState>, caller: Caller, p: Params) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/task_list",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_task_list",
+    summary = "Tasks of any owner touching the caller's monitored endpoints, newest first (last_key paging: `has_next_page`, `last_key`). Without filter_task_id or filter_endpoint, filter_status must be ACTIVE and/or INACTIVE",
+    params(("filter_status" = Option<String>, Query, description = "ACTIVE, INACTIVE, SUCCEEDED, FAILED (comma-separated)"), ("filter_task_id" = Option<String>, Query, description = "Task ids, comma-separated (at most 50; no other filter)"), ("filter_owner_id" = Option<String>, Query, description = "An owner identity id"), ("filter_endpoint" = Option<String>, Query, description = "One endpoint id (and the shares it hosts)"), ("filter_endpoint_use" = Option<String>, Query, description = "source or destination (needs filter_endpoint)"), ("filter_is_paused" = Option<String>, Query, description = "true/false (needs filter_status ACTIVE and/or INACTIVE)"), ("filter_completion_time" = Option<String>, Query, description = "`start,end` ISO 8601; a blank end includes running tasks"), ("filter_min_faults" = Option<String>, Query, description = "At least this many faults"), ("filter_local_user" = Option<String>, Query, description = "A local user name (needs filter_endpoint; no task here records one)"), ("last_key" = Option<String>, Query, description = "The `last_key` of the page before"), ("limit" = Option<String>, Query, description = "Page size")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn task_list(State(state): State<TransferState>, caller: Caller, p: Params) -> Answer {
     let filter = manager_query::parse(&p)?;
     let scope = manager::require_scope(&state, &caller).await?;
     let mut query = filter.query.clone();
@@ -130,7 +140,17 @@ async fn readable(
     manager::task(state, caller, &scope, id, Power::Monitor).await
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/task/{id}",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_get_task",
+    summary = "A task on an endpoint the caller monitors",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -139,7 +159,17 @@ async fn show(
     Ok(Json(render(&state, &t).await?))
 }
 
-async fn event_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/task/{id}/event_list",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_task_event_list",
+    summary = "Its events (limit/offset/total paging)",
+    params(("id" = String, Path, description = "The task id"), ("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page"), ("filter_is_error" = Option<String>, Query, description = "1: error events only; 0: the others")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn event_list(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -151,7 +181,17 @@ async fn event_list(
     Ok(Json(events_doc(&state, &t, &p, is_error).await?))
 }
 
-async fn pause_info(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/task/{id}/pause_info",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_task_pause_info",
+    summary = "What holds it (`pause_info`, full rules)",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn pause_info(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -160,7 +200,17 @@ async fn pause_info(
     Ok(Json(pause_info_doc(&state, &t, true).await?))
 }
 
-async fn successful(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/task/{id}/successful_transfers",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_task_successful_transfers",
+    summary = "The files it copied (marker paging)",
+    params(("id" = String, Path, description = "The task id"), ("marker" = Option<String>, Query, description = "The `next_marker` of the page before")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn successful(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -170,7 +220,17 @@ async fn successful(
     Ok(Json(successful_doc(&state, &t, &p).await?))
 }
 
-async fn skipped(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_manager/task/{id}/skipped_errors",
+    tag = "transfer_endpoint_manager",
+    operation_id = "endpoint_manager_task_skipped_errors",
+    summary = "The source errors it skipped (marker paging)",
+    params(("id" = String, Path, description = "The task id"), ("marker" = Option<String>, Query, description = "The `next_marker` of the page before")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn skipped(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
