@@ -42,6 +42,11 @@ pub const TRANSFER_SCOPE: &str = "urn:globus:auth:scope:transfer.api.globus.org:
 /// The resource server whose tokens Transfer accepts.
 pub const TRANSFER_RESOURCE_SERVER: &str = "transfer.api.globus.org";
 
+/// The OpenAPI document of the Transfer routes (merged into `/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    http::openapi::openapi()
+}
+
 /// Opens the storage rooted at a host endpoint's directory (POSIX: a directory handle).
 pub type OpenStorage = Arc<dyn Fn(&Path) -> Result<Arc<dyn Storage>, StorageError> + Send + Sync>;
 

@@ -64,6 +64,7 @@ pub(crate) struct World {
     pub(crate) dst: String,
     pub(crate) src_dir: PathBuf,
     pub(crate) dst_dir: PathBuf,
+    pub(crate) auth: AppState,
     pub(crate) _dir: tempfile::TempDir,
 }
 
@@ -162,8 +163,14 @@ impl World {
             dst,
             src_dir,
             dst_dir,
+            auth,
             _dir: dir,
         }
+    }
+
+    /// Another confidential client with a transfer token.
+    pub(crate) async fn who(&self, name: &str) -> Who {
+        Self::client(&self.auth, name).await
     }
 
     async fn client(auth: &AppState, name: &str) -> Who {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod endpoint_manager;
 mod harness;
 mod https;
 mod progress;
