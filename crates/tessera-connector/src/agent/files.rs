@@ -271,15 +271,18 @@ pub(super) async fn upload_delete(
     Ok(Json(serde_json::json!({})))
 }
 
-/// What an upload holds so far, from its start (for the sender's verification).
+/// What an upload holds so far, from `offset` (at most 64 MiB per answer; none past its end),
+/// for the sender's verification.
 pub(super) async fn upload_get(
     State(a): State<Arc<Agent>>,
     h: HeaderMap,
     Query(q): Q,
 ) -> Result<Response, Failure> {
+    const MOST: u64 = 64 << 20;
     let path = rel(q.get("path"))?;
     let claims = a.authorize(&h, Op::Write, &[&path])?;
     let file = upload_of(&a, q.get("id"), &claims.root, &path)?;
+    let offset: u64 = q.get("offset").and_then(|v| v.parse().ok()).unwrap_or(0);
     let data = blocking(move || {
         let guard = file
             .lock()
@@ -287,10 +290,11 @@ pub(super) async fn upload_get(
         let w = guard
             .as_ref()
             .ok_or_else(|| StorageError::NotFound("the upload".into()))?;
+        let io = |e: std::io::Error| StorageError::from_io(&e, &path);
         let mut r = w.read_back()?;
+        std::io::copy(&mut (&mut r).take(offset), &mut std::io::sink()).map_err(io)?;
         let mut out = Vec::new();
-        r.read_to_end(&mut out)
-            .map_err(|e| StorageError::from_io(&e, &path))?;
+        r.take(MOST).read_to_end(&mut out).map_err(io)?;
         Ok(out)
     })
     .await?;

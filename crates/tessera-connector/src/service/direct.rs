@@ -59,7 +59,11 @@ pub(super) fn copy(
                         dst,
                         task,
                         "CONNECTOR_REACHABLE",
-                        "the connectors answer again; the file continues".into(),
+                        format!(
+                            "the connectors answer again; {} continued from byte {}",
+                            to.to_api(),
+                            status.resumed_from
+                        ),
                         false,
                     );
                 }

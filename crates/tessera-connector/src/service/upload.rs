@@ -154,13 +154,61 @@ impl WriteFile for RemoteWrite {
     }
 
     fn read_back(&self) -> Result<Box<dyn Read + Send>, StorageError> {
-        let resp = self.send(reqwest::Method::GET, &[], None)?;
-        Ok(Box::new(Streamed {
-            handle: self.storage.handle.clone(),
-            resp,
+        Ok(Box::new(Follow {
+            storage: self.storage.clone(),
+            path: self.path.clone(),
+            id: self.id.clone(),
+            offset: 0,
             buf: bytes::Bytes::new(),
-            name: self.storage.name.clone(),
         }))
+    }
+}
+
+/// What an upload holds so far, read from the connector as it grows: each read past what was
+/// fetched asks for the bytes from there on; none yet is end-of-file for now (the contract of
+/// `WriteFile::read_back`).
+struct Follow {
+    storage: Arc<RemoteStorage>,
+    path: RelPath,
+    id: String,
+    offset: u64,
+    buf: bytes::Bytes,
+}
+
+impl Read for Follow {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.buf.is_empty() {
+            let s = &self.storage;
+            let cap = s.capability(vec![Op::Write], vec![self.path.to_api()], capability::TTL);
+            let req = s
+                .http
+                .get(format!("{}{}", s.base, routes::UPLOAD))
+                .header(wire::CAPABILITY_HEADER, cap)
+                .query(&[
+                    ("path", self.path.to_api()),
+                    ("id", self.id.clone()),
+                    ("offset", self.offset.to_string()),
+                ]);
+            let resp = s
+                .handle
+                .block_on(req.send())
+                .map_err(|e| std::io::Error::other(s.unreachable(&e)))?;
+            if !resp.status().is_success() {
+                return Err(std::io::Error::other(s.error_of(resp)));
+            }
+            self.buf = s
+                .handle
+                .block_on(resp.bytes())
+                .map_err(|e| std::io::Error::other(s.unreachable(&e)))?;
+            if self.buf.is_empty() {
+                return Ok(0);
+            }
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.buf = self.buf.slice(n..);
+        self.offset += n as u64;
+        Ok(n)
     }
 }
 
@@ -169,34 +217,5 @@ impl Drop for RemoteWrite {
         if !self.done && !self.id.is_empty() {
             let _ = self.send(reqwest::Method::DELETE, &[], None);
         }
-    }
-}
-
-/// A response body as a blocking reader.
-pub(crate) struct Streamed {
-    pub(crate) handle: tokio::runtime::Handle,
-    pub(crate) resp: reqwest::Response,
-    pub(crate) buf: bytes::Bytes,
-    pub(crate) name: String,
-}
-
-impl Read for Streamed {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        if self.buf.is_empty() {
-            match self.handle.block_on(self.resp.chunk()) {
-                Ok(Some(c)) => self.buf = c,
-                Ok(None) => return Ok(0),
-                Err(e) => {
-                    return Err(std::io::Error::other(format!(
-                        "connector {} unreachable: {e}",
-                        self.name
-                    )))
-                }
-            }
-        }
-        let n = out.len().min(self.buf.len());
-        out[..n].copy_from_slice(&self.buf[..n]);
-        self.buf = self.buf.slice(n..);
-        Ok(n)
     }
 }

@@ -6,6 +6,8 @@ mod clients;
 mod cluster;
 mod commands;
 mod config;
+mod connector_hosts;
+mod connectors;
 mod crash;
 mod device;
 #[path = "../../../tessera-auth/tests/it/dns_server.rs"]
