@@ -372,3 +372,153 @@ async fn a_new_apps_secret_is_shown_once_and_authenticates_the_app() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.body["access_token"].is_string());
 }
+
+#[tokio::test]
+async fn admins_are_added_by_username_and_a_project_keeps_one() {
+    let s = TestServer::new().await;
+    let alice_id: Uuid = alice(&s).await.parse().unwrap();
+    let bob_id = bob(&s).await;
+    let mut a = signed_in(&s, "alice@example.org").await;
+    let project = new_project(&mut a, "Lab").await;
+    let path = format!("/v2/web/console/projects/{project}");
+    let token = csrf(&mut a, &path).await;
+
+    let r = a
+        .post(
+            &format!("{path}/admins"),
+            &[("csrf", token.as_str()), ("admin", "nobody@example.org")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(text(&r).contains("nobody has the username"), "{}", r.text);
+    assert!(text(&r).contains("value=\"nobody@example.org\""));
+
+    let r = a
+        .post(
+            &format!("{path}/admins"),
+            &[("csrf", token.as_str()), ("admin", "Bob@Example.org")],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=admin-added"));
+    let p = s
+        .state
+        .store
+        .project(project.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.admin_ids, vec![alice_id, bob_id]);
+
+    // Bob now sees it; Alice removes herself and goes back to her (empty) list.
+    let mut b = signed_in(&s, "bob@example.org").await;
+    assert_eq!(b.get(&path).await.status, StatusCode::OK);
+    let alice = alice_id.to_string();
+    let r = a
+        .post(
+            &format!("{path}/admins/remove"),
+            &[("csrf", token.as_str()), ("identity_id", alice.as_str())],
+        )
+        .await;
+    assert_eq!(location(&r), "/v2/web/console?done=admin-removed");
+    assert_eq!(a.get(&path).await.status, StatusCode::FORBIDDEN);
+
+    // The last admin cannot go.
+    let token = csrf(&mut b, &path).await;
+    let bob = bob_id.to_string();
+    let r = b
+        .post(
+            &format!("{path}/admins/remove"),
+            &[("csrf", token.as_str()), ("identity_id", bob.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(text(&r).contains("at least one admin"), "{}", r.text);
+    let p = s.state.store.project(p.id).await.unwrap().unwrap();
+    assert_eq!(p.admin_ids, vec![bob_id]);
+}
+
+#[tokio::test]
+async fn a_policy_is_made_and_changed_from_its_forms() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let mut a = signed_in(&s, "alice@example.org").await;
+    let project = new_project(&mut a, "Lab").await;
+    let path = format!("/v2/web/console/projects/{project}");
+    let token = csrf(&mut a, &path).await;
+    let r = a
+        .post(
+            &format!("{path}/policies"),
+            &[
+                ("csrf", token.as_str()),
+                ("display_name", "Staff only"),
+                ("description", ""),
+                ("high_assurance", "on"),
+                ("authentication_assurance_timeout", "soon"),
+                ("domain_constraints_include", "example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let page = text(&r);
+    assert!(
+        page.contains("whole number of seconds") && page.contains("value=\"soon\""),
+        "{page}"
+    );
+
+    let r = a
+        .post(
+            &format!("{path}/policies"),
+            &[
+                ("csrf", token.as_str()),
+                ("display_name", "Staff only"),
+                ("description", ""),
+                ("high_assurance", "on"),
+                ("authentication_assurance_timeout", "3600"),
+                ("domain_constraints_include", "example.org\n*.example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=policy-created"));
+    let policies = s
+        .state
+        .store
+        .policies_of_projects(&[project.parse().unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(policies.len(), 1);
+    let p = &policies[0];
+    assert!(p.high_assurance && !p.required_mfa);
+    assert_eq!(p.authentication_assurance_timeout, Some(3600));
+    assert_eq!(
+        p.domain_constraints_include.as_deref(),
+        Some(&["example.org".to_owned(), "*.example.org".to_owned()][..])
+    );
+
+    let edit = format!("/v2/web/console/policies/{}", p.id);
+    assert!(text(&a.get(&edit).await).contains("Staff only"));
+    let r = a
+        .post(
+            &format!("{edit}/edit"),
+            &[
+                ("csrf", token.as_str()),
+                ("display_name", "Staff with MFA"),
+                ("description", "Two steps"),
+                ("required_mfa", "on"),
+                ("authentication_assurance_timeout", ""),
+                ("domain_constraints_include", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{edit}?done=policy-saved"));
+    let p = s.state.store.policy(p.id).await.unwrap().unwrap();
+    assert_eq!(p.display_name, "Staff with MFA");
+    assert!(p.required_mfa && !p.high_assurance);
+    assert_eq!(p.authentication_assurance_timeout, None);
+    assert_eq!(p.domain_constraints_include, None);
+
+    let r = a
+        .post(&format!("{edit}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=policy-deleted"));
+    assert!(s.state.store.policy(p.id).await.unwrap().is_none());
+}
