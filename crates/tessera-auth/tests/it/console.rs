@@ -358,6 +358,8 @@ async fn a_new_apps_secret_is_shown_once_and_authenticates_the_app() {
     let start = page.find(marker).unwrap() + marker.len();
     let secret = page[start..start + page[start..].find('<').unwrap()].to_owned();
     assert!(secret.len() > 20, "{secret}");
+    assert_eq!(page.matches("<script").count(), 1, "one script, at the end: {page}");
+    assert!(page.contains("<title>Portal · Tessera</title>"), "{page}");
 
     let reload = text(&a.get(&format!("/v2/web/console/apps/{app}")).await);
     assert!(reload.contains("Portal") && !reload.contains(&secret));
