@@ -358,7 +358,11 @@ async fn a_new_apps_secret_is_shown_once_and_authenticates_the_app() {
     let start = page.find(marker).unwrap() + marker.len();
     let secret = page[start..start + page[start..].find('<').unwrap()].to_owned();
     assert!(secret.len() > 20, "{secret}");
-    assert_eq!(page.matches("<script").count(), 1, "one script, at the end: {page}");
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "one script, at the end: {page}"
+    );
     assert!(page.contains("<title>Portal · Tessera</title>"), "{page}");
 
     let reload = text(&a.get(&format!("/v2/web/console/apps/{app}")).await);
@@ -523,4 +527,71 @@ async fn a_policy_is_made_and_changed_from_its_forms() {
         .await;
     assert_eq!(location(&r), format!("{path}?done=policy-deleted"));
     assert!(s.state.store.policy(p.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn deletions_ask_first_and_a_project_goes_only_once_empty() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let mut a = signed_in(&s, "alice@example.org").await;
+    let project = new_project(&mut a, "Lab").await;
+    let path = format!("/v2/web/console/projects/{project}");
+    let token = csrf(&mut a, &path).await;
+    let r = a
+        .post(
+            &format!("{path}/apps"),
+            &[
+                ("csrf", token.as_str()),
+                ("name", "CLI"),
+                ("app_type", "public"),
+            ],
+        )
+        .await;
+    let app = app_id(&r);
+
+    // The confirmation pages name what goes and post back to themselves.
+    let confirm = text(&a.get(&format!("{path}/delete")).await);
+    assert!(confirm.contains("Delete this project?") && confirm.contains("<strong>Lab</strong>"));
+    assert!(
+        confirm.contains(&format!("action=\"{path}/delete\"")),
+        "{confirm}"
+    );
+
+    let r = a
+        .post(&format!("{path}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        text(&r).contains("still has clients or policies"),
+        "{}",
+        r.text
+    );
+    assert!(s
+        .state
+        .store
+        .project(project.parse().unwrap())
+        .await
+        .unwrap()
+        .is_some());
+
+    let app_path = format!("/v2/web/console/apps/{app}");
+    assert!(text(&a.get(&format!("{app_path}/delete")).await).contains("Delete this app?"));
+    let r = a
+        .post(&format!("{app_path}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=app-deleted"));
+    assert_eq!(a.get(&app_path).await.status, StatusCode::NOT_FOUND);
+
+    let r = a
+        .post(&format!("{path}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(location(&r), "/v2/web/console?done=project-deleted");
+    assert!(s
+        .state
+        .store
+        .project(project.parse().unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(text(&a.get("/v2/web/console").await).contains("No projects yet"));
 }
