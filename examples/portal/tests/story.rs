@@ -566,13 +566,6 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
             svg.contains(">temperature<") && svg.contains(">salinity<"),
             "{svg}"
         );
-        // The graph refuses callers without its scope (the portal's own token, here).
-        let plain = reqwest::get(format!(
-            "{graph_url}/api/plot?path=/datasets/ocean/temps.csv"
-        ))
-        .await
-        .unwrap();
-        assert_eq!(plain.status(), 401);
     } else {
         let (_, status, page) = b
             .get(&format!("{portal_url}/graph?dataset=ocean&file=temps.csv"))
@@ -583,9 +576,43 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
             "{page}"
         );
     }
-    // Sign out: the tokens are revoked. The token the portal sent the graph was active...
     let seen = seen_tokens.lock().unwrap().clone();
     assert!(!seen.is_empty(), "the portal never called the graph");
+    // The graph's own refusals: no token, a token meant for another service (the portal's
+    // own Transfer token: introspection tells the graph nothing about it), and paths it will
+    // not read even for a good token.
+    let plot = |token: Option<String>, path: &str| {
+        let mut r = reqwest::Client::new()
+            .get(format!("{graph_url}/api/plot"))
+            .query(&[("path", path)]);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let csv = "/datasets/ocean/temps.csv";
+    assert_eq!(plot(None, csv).await.unwrap().status(), 401);
+    let portal_token = AuthClient::new(&base, &portal_id, &portal_secret)
+        .unwrap()
+        .client_credentials(TRANSFER_ALL)
+        .await
+        .unwrap()
+        .top
+        .access_token;
+    let r = plot(Some(portal_token), csv).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    for bad in [
+        "datasets/x.csv",
+        "/datasets/../x.csv",
+        "/datasets/ocean/README.txt",
+    ] {
+        let r = plot(Some(seen[0].clone()), bad).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], "BadPath");
+    }
+    // Sign out: the tokens are revoked. The token the portal sent the graph was active...
     let graph_auth = AuthClient::new(&base, &graph_id, &graph_secret).unwrap();
     for t in &seen {
         assert_eq!(
