@@ -21,6 +21,7 @@ pub mod http;
 pub mod service;
 pub mod storage;
 pub mod timefmt;
+pub mod web;
 
 use std::path::Path;
 use std::sync::Arc;

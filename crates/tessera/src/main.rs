@@ -11,6 +11,7 @@ mod serve;
 mod service_credential;
 mod transfer;
 mod transfer_cli;
+mod transfer_pages;
 
 use tessera::{cli, settings};
 

@@ -15,13 +15,13 @@ use tessera_transfer::storage::posix::PosixStorage;
 use tessera_transfer::storage::Storage;
 use tessera_transfer::{engine, TransferState, TRANSFER_RESOURCE_SERVER};
 
-/// Builds the Transfer router and starts its engine.
+/// Builds the Transfer router and starts its engine; the state is for the pages.
 pub(crate) async fn start(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     local: SocketAddr,
     master: &MasterKey,
-) -> Result<axum::Router> {
+) -> Result<(axum::Router, TransferState)> {
     let credential = crate::service_credential::credential(
         store.as_ref(),
         master.encode().as_bytes(),
@@ -53,5 +53,5 @@ pub(crate) async fn start(
     };
     let node = format!("{}-{}", std::process::id(), OsRandom.uuid_v4().simple());
     engine::spawn(state.clone(), engine::EngineConfig::new(node));
-    Ok(tessera_transfer::http::router(state))
+    Ok((tessera_transfer::http::router(state.clone()), state))
 }

@@ -2,8 +2,10 @@
 
 use super::{docs, params, Caller, Params};
 use crate::error::ApiError;
-use crate::service::endpoints::{self as svc, load};
+use crate::service::access::{roles_of, ROLES};
+use crate::service::endpoints::load;
 use crate::service::search;
+use crate::service::shares;
 use crate::TransferState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -39,37 +41,6 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
         ),
     ]
 }
-
-/// The caller's role names on `endpoint` (the owner is its administrator).
-pub(crate) async fn roles_of(
-    state: &TransferState,
-    caller: &Caller,
-    endpoint: &EndpointRecord,
-) -> Result<Vec<&'static str>, ApiError> {
-    let mut out = Vec::new();
-    if caller.is(endpoint.owner_id) {
-        out.push("administrator");
-    }
-    for r in state.store.roles(endpoint.id).await? {
-        let mine = r.principal_type == "identity"
-            && Uuid::parse_str(&r.principal).is_ok_and(|p| caller.is(p));
-        if mine {
-            for name in ROLES {
-                if r.role == name && !out.contains(&name) {
-                    out.push(name);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-const ROLES: [&str; 4] = [
-    "administrator",
-    "access_manager",
-    "activity_manager",
-    "activity_monitor",
-];
 
 /// Refuses unless the caller owns the endpoint or is its administrator.
 async fn require_admin(
@@ -109,52 +80,6 @@ async fn show(
     Ok(Json(render(&state, &caller, &e).await?))
 }
 
-/// Descriptive fields a client may set; everything else in a PUT body is ignored.
-const ATTRS: [&str; 12] = [
-    "description",
-    "keywords",
-    "info_link",
-    "contact_email",
-    "contact_info",
-    "organization",
-    "department",
-    "public",
-    "default_directory",
-    "subscription_id",
-    "force_encryption",
-    "network_use",
-];
-
-fn apply(e: &mut EndpointRecord, update: &EndpointUpdate) -> Result<(), ApiError> {
-    if let Some(name) = &update.display_name {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 128 {
-            return Err(ApiError::bad_request(
-                "display_name must be 1 to 128 characters",
-            ));
-        }
-        e.display_name = name.to_owned();
-    }
-    if !e.attrs.is_object() {
-        e.attrs = json!({});
-    }
-    for key in ATTRS {
-        if let Some(v) = update.other.get(key) {
-            if key == "default_directory" {
-                if let Some(s) = v.as_str() {
-                    crate::storage::RelPath::parse(s).map_err(|_| {
-                        ApiError::bad_request("default_directory is not a valid path")
-                    })?;
-                }
-            }
-            if let Some(map) = e.attrs.as_object_mut() {
-                map.insert(key.to_owned(), v.clone());
-            }
-        }
-    }
-    Ok(())
-}
-
 async fn update(
     State(state): State<TransferState>,
     caller: Caller,
@@ -165,7 +90,7 @@ async fn update(
     let update: EndpointUpdate = params::json(&body)?;
     let mut e = load(&state, &id).await?;
     require_admin(&state, &caller, &e).await?;
-    apply(&mut e, &update)?;
+    shares::apply(&mut e, &update)?;
     if !state.store.update_endpoint(&e).await? {
         return Err(ApiError::endpoint_not_found(&id));
     }
@@ -221,65 +146,7 @@ async fn create_share(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request: EndpointUpdate = params::json(&body)?;
-    let host_id = request
-        .host_endpoint
-        .as_deref()
-        .or_else(|| {
-            request
-                .other
-                .get("host_endpoint_id")
-                .and_then(Value::as_str)
-        })
-        .ok_or_else(|| ApiError::bad_request("host_endpoint is required"))?;
-    let host = load(&state, host_id).await?;
-    if host.host_endpoint_id.is_some() {
-        return Err(ApiError::bad_request(
-            "A shared endpoint cannot be hosted on another shared endpoint",
-        ));
-    }
-    let host_path = request
-        .host_path
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("host_path is required"))?;
-    if !host_path.starts_with('/') {
-        return Err(ApiError::bad_request("host_path must be absolute"));
-    }
-    let path = svc::resolve(&host, Some(host_path))?;
-    // Sharing needs write access to the path on the host (Globus: the host's owner, or a rule).
-    svc::require(&state, &caller, &host, &path, true, "PermissionDenied").await?;
-    let storage = svc::open(&state, &host).await?;
-    let probe = path.clone();
-    let entry = tokio::task::spawn_blocking(move || storage.stat(&probe))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::from_storage(crate::error::Op::Rename, e))?;
-    if entry.kind != crate::storage::EntryKind::Dir {
-        return Err(ApiError::bad_request("host_path must be a directory"));
-    }
-    let mut host_path = path.to_api();
-    if !host_path.ends_with('/') {
-        host_path.push('/');
-    }
-    let display_name = request.display_name.clone().unwrap_or_default();
-    let mut e = EndpointRecord {
-        id: state.rng.uuid_v4(),
-        display_name: String::new(),
-        owner_id: caller.id,
-        owner_string: caller.username.clone(),
-        root_path: None,
-        host_endpoint_id: Some(host.id),
-        host_path: Some(host_path),
-        attrs: json!({}),
-        created_at: state.clock.now(),
-    };
-    apply(
-        &mut e,
-        &EndpointUpdate {
-            display_name: Some(display_name),
-            ..request
-        },
-    )?;
-    state.store.insert_endpoint(&e).await?;
+    let e = shares::create(&state, &caller, request).await?;
     let mut body = docs::result(
         "endpoint_create_result",
         "Created",

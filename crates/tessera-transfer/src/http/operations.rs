@@ -5,7 +5,7 @@ use super::{docs, params, Caller, Params};
 use crate::error::{ApiError, Op};
 use crate::service::endpoints::{self as svc, load};
 use crate::service::listing::{self, Filter, Order};
-use crate::storage::{Storage, StorageError};
+use crate::service::operations::{self as ops, blocking};
 use crate::TransferState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -13,7 +13,6 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Json;
 use bytes::Bytes;
 use serde_json::Value;
-use std::sync::Arc;
 use tessera_proto::transfer::{FileList, MkdirRequest, RenameRequest};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -25,17 +24,6 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
         ("/operation/endpoint/{id}/mkdir", post(mkdir)),
         ("/operation/endpoint/{id}/rename", post(rename)),
     ]
-}
-
-/// Runs a blocking storage call off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    op: Op,
-    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::from_storage(op, e))
 }
 
 async fn ls(
@@ -55,27 +43,7 @@ async fn ls(
     let order = Order::parse(params.get("orderby"))?;
     let limit = params.int("limit", 100_000, 100_000)?;
     let offset = params.int("offset", 0, i64::MAX)?;
-    svc::require(
-        &state,
-        &caller,
-        &e,
-        &path,
-        false,
-        "EndpointPermissionDenied",
-    )
-    .await?;
-    let storage: Arc<dyn Storage> = svc::open(&state, &e).await?;
-    let dir = path.clone();
-    let entries = blocking(Op::Ls, move || {
-        // A path that names a file is refused as such (the listing of a file is not a
-        // directory listing).
-        let entry = storage.stat(&dir)?;
-        if entry.kind != crate::storage::EntryKind::Dir {
-            return Err(StorageError::NotADirectory(dir.to_api()));
-        }
-        storage.list(&dir)
-    })
-    .await?;
+    let entries = ops::list(&state, &caller, &e, &path).await?;
     let (page, total) = listing::select(
         entries,
         show_hidden,
@@ -143,24 +111,7 @@ async fn mkdir(
     let raw = request
         .path
         .ok_or_else(|| ApiError::bad_request("path is required"))?;
-    let path = svc::resolve(&e, Some(&raw))?;
-    if path.is_root() {
-        return Err(ApiError::from_storage(
-            Op::Mkdir,
-            StorageError::Exists("/".into()),
-        ));
-    }
-    svc::require(
-        &state,
-        &caller,
-        &e,
-        &path,
-        true,
-        "ExternalError.MkdirFailed.PermissionDenied",
-    )
-    .await?;
-    let storage = svc::open(&state, &e).await?;
-    blocking(Op::Mkdir, move || storage.mkdir(&path)).await?;
+    ops::mkdir(&state, &caller, &e, &raw).await?;
     Ok(Json(docs::result(
         "mkdir_result",
         "DirectoryCreated",
@@ -181,16 +132,7 @@ async fn rename(
     let (Some(old), Some(new)) = (request.old_path, request.new_path) else {
         return Err(ApiError::bad_request("old_path and new_path are required"));
     };
-    let (from, to) = (svc::resolve(&e, Some(&old))?, svc::resolve(&e, Some(&new))?);
-    if from.is_root() || to.is_root() {
-        return Err(ApiError::bad_request(
-            "The endpoint's root cannot be renamed",
-        ));
-    }
-    svc::require(&state, &caller, &e, &from, true, "EndpointPermissionDenied").await?;
-    svc::require(&state, &caller, &e, &to, true, "EndpointPermissionDenied").await?;
-    let storage = svc::open(&state, &e).await?;
-    blocking(Op::Rename, move || storage.rename(&from, &to)).await?;
+    ops::rename(&state, &caller, &e, &old, &new).await?;
     Ok(Json(docs::result(
         "result",
         "FileRenamed",

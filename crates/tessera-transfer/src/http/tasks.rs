@@ -4,6 +4,7 @@
 use super::{docs, params, Caller, Params};
 use crate::error::ApiError;
 use crate::service::submit;
+use crate::service::tasks::find;
 use crate::timefmt;
 use crate::TransferState;
 use axum::extract::{Path, State};
@@ -14,7 +15,7 @@ use axum::Json;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use tessera_proto::transfer::{DeleteSubmission, TaskUpdate, TransferSubmission};
-use tessera_store::transfer::{EventRecord, FileState, TaskQuery, TaskRecord};
+use tessera_store::transfer::{FileState, TaskQuery, TaskRecord};
 use uuid::Uuid;
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -87,19 +88,6 @@ async fn delete(
     let s: DeleteSubmission = params::json(&body)?;
     let (code, task) = submit::delete(&state, &caller, s).await?;
     Ok(submitted("delete_result", uri.path(), code, &task))
-}
-
-/// The caller's task `id`; anyone else's is as unknown as a missing one.
-pub(crate) async fn find(
-    state: &TransferState,
-    caller: &Caller,
-    id: &str,
-) -> Result<TaskRecord, ApiError> {
-    let wanted = Uuid::parse_str(id.trim()).map_err(|_| ApiError::task_not_found(id))?;
-    match state.store.task(wanted).await? {
-        Some(t) if caller.is(t.owner_id) => Ok(t),
-        _ => Err(ApiError::task_not_found(id)),
-    }
 }
 
 async fn render(state: &TransferState, t: &TaskRecord) -> Result<Value, ApiError> {
@@ -254,21 +242,7 @@ async fn cancel(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Answer {
-    let t = find(&state, &caller, &id).await?;
-    let now = state.clock.now();
-    let fatal = json!({"code": "CANCELED", "description": "canceled"});
-    let event = EventRecord {
-        time: now,
-        code: "CANCELED".into(),
-        description: "canceled".into(),
-        details: "The task was canceled by its owner".into(),
-        is_error: true,
-    };
-    if state
-        .store
-        .finish_task(t.id, "FAILED", Some(&fatal), &event, now)
-        .await?
-    {
+    if crate::service::tasks::cancel(&state, &caller, &id).await? {
         Ok(Json(docs::result(
             "result",
             "Canceled",

@@ -25,5 +25,6 @@ mod transfer;
 mod transfer_cli;
 mod transfer_cluster;
 mod transfer_groups;
+mod transfer_pages;
 mod transfer_recheck;
 mod upstream;

@@ -4,7 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 20] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     (
@@ -37,6 +37,38 @@ const TEMPLATES: [(&str, &str); 12] = [
     (
         "device.html",
         include_str!("../../../templates/device.html"),
+    ),
+    (
+        "console/projects.html",
+        include_str!("../../../templates/console/projects.html"),
+    ),
+    (
+        "console/project.html",
+        include_str!("../../../templates/console/project.html"),
+    ),
+    (
+        "console/app.html",
+        include_str!("../../../templates/console/app.html"),
+    ),
+    (
+        "console/scope.html",
+        include_str!("../../../templates/console/scope.html"),
+    ),
+    (
+        "console/policy.html",
+        include_str!("../../../templates/console/policy.html"),
+    ),
+    (
+        "console/parts.html",
+        include_str!("../../../templates/console/parts.html"),
+    ),
+    (
+        "console/policy_fields.html",
+        include_str!("../../../templates/console/policy_fields.html"),
+    ),
+    (
+        "console/confirm.html",
+        include_str!("../../../templates/console/confirm.html"),
     ),
 ];
 
