@@ -331,6 +331,7 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         .unwrap()
         .https_server
         .is_some();
+    eprintln!("HTTPS access in this build: {https}");
     let https_scope = tessera_client::https::https_scope(&dataset_ep);
     let mut scope_args = vec![
         "scope",
