@@ -225,6 +225,9 @@ fn write_tree(root: &Path) {
     std::fs::write(ocean.join("temps.csv"), csv).unwrap();
     std::fs::write(ocean.join("README.txt"), "Ocean temperatures, 30 days.\n").unwrap();
     std::fs::create_dir_all(root.join("datasets/empty")).unwrap();
+    // Listed in the catalogue (the portal's token sees it) but readable by nobody else.
+    std::fs::create_dir_all(root.join("datasets/restricted")).unwrap();
+    std::fs::write(root.join("datasets/restricted/secret.csv"), "x,y\n1,2\n").unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -362,17 +365,14 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         graph_scope,
         format!("https://auth.globus.org/scopes/{graph_id}/plot")
     );
-    // Everyone signed in may read the datasets (the portal owns the endpoint).
-    owner
-        .add_access_rule(
-            &dataset_ep,
-            "all_authenticated_users",
-            "",
-            "/datasets/",
-            "r",
-        )
-        .await
-        .unwrap();
+    // Everyone signed in may read the datasets (the portal owns the endpoint), except
+    // "restricted", which no rule opens.
+    for open in ["/datasets/ocean/", "/datasets/empty/"] {
+        owner
+            .add_access_rule(&dataset_ep, "all_authenticated_users", "", open, "r")
+            .await
+            .unwrap();
+    }
 
     // The graph and the portal.
     let graph_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -544,6 +544,21 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         std::fs::read(datasets_dir.path().join("datasets/ocean/temps.csv")).unwrap()
     );
     assert!(copied.join("README.txt").exists());
+    // What the person may not read, Transfer refuses them, whatever the portal itself may see.
+    let (_, status, page) = b
+        .post(
+            &format!("{portal_url}/transfer"),
+            &[
+                ("csrf", &csrf),
+                ("dataset", "restricted"),
+                ("endpoint", &home_ep),
+                ("path", "/incoming"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Transfer refused the copy"), "{page}");
+    assert!(!home_dir.path().join("incoming/restricted").exists());
 
     if https {
         // The graph: an SVG drawn from the CSV, read with Alice's dependent token.
@@ -566,6 +581,17 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         assert!(
             svg.contains(">temperature<") && svg.contains(">salinity<"),
             "{svg}"
+        );
+        // The graph reads as the person: the access rules refuse them "restricted".
+        let (_, status, page) = b
+            .get(&format!(
+                "{portal_url}/graph?dataset=restricted&file=secret.csv"
+            ))
+            .await;
+        assert_eq!(status, 502, "{page}");
+        assert!(
+            page.contains("You may not read &#x2f;datasets&#x2f;restricted&#x2f;secret.csv."),
+            "{page}"
         );
     } else {
         let (_, status, page) = b
