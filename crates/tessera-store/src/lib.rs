@@ -10,11 +10,13 @@
 //! the shared store test suite (`tests/store.rs`), which runs against both backends.
 
 mod audit;
+pub mod connector;
 pub mod feed;
 pub mod maintenance;
 mod postgres;
 mod sql;
 mod sql_clients;
+mod sql_connector;
 mod sql_device;
 mod sql_groups;
 mod sql_registration;
@@ -26,6 +28,7 @@ pub mod transfer;
 mod writer;
 
 pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
+pub use connector::ConnectorRepository;
 pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -678,6 +681,7 @@ pub trait Store:
     + MaintenanceRepository
     + AuditRepository
     + TransferRepository
+    + ConnectorRepository
     + GroupRepository
     + Send
     + Sync

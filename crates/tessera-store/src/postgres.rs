@@ -49,6 +49,11 @@ impl PgStore {
 
 mod repositories {
     crate::sql::impl_repositories!(super::PgStore, ::sqlx::Postgres, ::sqlx::postgres::PgRow);
+    crate::sql_connector::impl_connectors!(
+        super::super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow
+    );
     crate::sql_transfer::impl_transfer!(
         super::super::PgStore,
         ::sqlx::Postgres,

@@ -14,7 +14,7 @@ macro_rules! impl_transfer {
             use $crate::StoreError;
 
             const ENDPOINT_COLUMNS: &str = "id, display_name, owner_id, owner_string, root_path, host_endpoint_id, \
-                host_path, attrs, created_at";
+                host_path, attrs, created_at, connector_id";
             const RULE_COLUMNS: &str = "id, endpoint_id, principal_type, principal, path, permissions, create_time, \
                 expiration_date";
             const ROLE_COLUMNS: &str = "id, endpoint_id, principal_type, principal, role, created_at";
@@ -42,6 +42,7 @@ macro_rules! impl_transfer {
                     host_path: r.try_get("host_path")?,
                     attrs: json(T, &r.try_get::<String, _>("attrs")?)?,
                     created_at: r.try_get("created_at")?,
+                    connector_id: q::opt_uuid(T, r.try_get("connector_id")?)?,
                 })
             }
 
@@ -164,7 +165,7 @@ macro_rules! impl_transfer {
             impl TransferRepository for $store {
                 async fn insert_endpoint(&self, e: &EndpointRecord) -> Result<(), StoreError> {
                     ::sqlx::query(&format!(
-                        "INSERT INTO transfer_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                        "INSERT INTO transfer_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                     ))
                     .bind(e.id.to_string())
                     .bind(&e.display_name)
@@ -175,6 +176,7 @@ macro_rules! impl_transfer {
                     .bind(&e.host_path)
                     .bind(e.attrs.to_string())
                     .bind(e.created_at)
+                    .bind(e.connector_id.map(|u| u.to_string()))
                     .execute(&self.writer)
                     .await
                     .map_err(conflict("endpoint"))?;

@@ -118,6 +118,11 @@ mod repositories {
         ::sqlx::Sqlite,
         ::sqlx::sqlite::SqliteRow
     );
+    crate::sql_connector::impl_connectors!(
+        super::super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow
+    );
     crate::sql_transfer::impl_transfer!(
         super::super::SqliteStore,
         ::sqlx::Sqlite,

@@ -14,6 +14,7 @@
 #![recursion_limit = "256"]
 
 pub mod acl;
+pub mod connectors;
 pub mod data;
 pub mod engine;
 pub mod error;
@@ -49,6 +50,8 @@ pub struct TransferState {
     pub open_storage: OpenStorage,
     /// Wakes the engine when a task is submitted (it also polls).
     pub wake: Arc<tokio::sync::Notify>,
+    /// Endpoints on storage connectors (`None`: such endpoints answer 502).
+    pub connectors: Option<Arc<dyn connectors::ConnectorHub>>,
 }
 
 impl axum::extract::FromRef<TransferState> for Guard {

@@ -166,6 +166,7 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             Ok(json!({"added": added, "keys": signing.summary(now)}))
         }
         AdminCommand::Endpoint(command) => endpoint(command).await,
+        AdminCommand::Connector(command) => crate::connector::admin(command).await,
         AdminCommand::Scope(command) => crate::admin_scope::run(command).await,
         AdminCommand::Idp(command) => crate::admin_idp::run(command).await,
         AdminCommand::Keys(AdminKeys::List { store, keys }) => {
@@ -233,19 +234,40 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
             name,
             path,
             owner,
+            connector,
             store,
         } => {
             let store = open(&store).await?;
-            let e = endpoints::add_endpoint(
-                store.as_ref(),
-                &SystemClock,
-                &OsRandom,
-                &name,
-                &path,
-                &owner,
-            )
-            .await?;
-            Ok(document(&e))
+            let e = match connector {
+                Some(connector) => {
+                    endpoints::add_connector_endpoint(
+                        store.as_ref(),
+                        &SystemClock,
+                        &OsRandom,
+                        &name,
+                        &path.to_string_lossy(),
+                        &owner,
+                        &connector,
+                    )
+                    .await?
+                }
+                None => {
+                    endpoints::add_endpoint(
+                        store.as_ref(),
+                        &SystemClock,
+                        &OsRandom,
+                        &name,
+                        &path,
+                        &owner,
+                    )
+                    .await?
+                }
+            };
+            let mut doc = document(&e);
+            if let Some(c) = e.connector_id {
+                doc["connector_id"] = json!(c.to_string());
+            }
+            Ok(doc)
         }
         AdminEndpoint::Update {
             id,

@@ -3,6 +3,7 @@
 mod admin;
 mod admin_idp;
 mod admin_scope;
+mod connector;
 mod group_pages;
 mod groups;
 mod login;
@@ -77,6 +78,10 @@ fn main() -> ExitCode {
             Command::Login(args) => login::login(args).await,
             Command::Logout(args) => login::logout(args).await,
             Command::Whoami(args) => login::whoami(args).await,
+            Command::Connector(cli::ConnectorCommand::Run(args)) => {
+                init_logging(LogFormat::Text);
+                connector::run(args).await.map(|()| ExitCode::SUCCESS)
+            }
         }
     });
     match result {

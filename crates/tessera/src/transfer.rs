@@ -43,6 +43,16 @@ pub(crate) async fn start(
     .ttl(std::time::Duration::ZERO)
     .build()
     .map_err(|e| anyhow::anyhow!("building the Transfer guard: {e}"))?;
+    // Every node derives the same capability root from the master key, so any node can sign
+    // for any connector, and a connector's key survives restarts.
+    let hub = Arc::new(
+        tessera_connector::service::Hub::new(
+            connector_root_key(master.encode().as_bytes()),
+            store.clone(),
+            clock.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("building the connector client: {e}"))?,
+    );
     let state = TransferState {
         store,
         guard,
@@ -50,8 +60,21 @@ pub(crate) async fn start(
         rng: Arc::new(OsRandom),
         open_storage: Arc::new(|root| Ok(Arc::new(PosixStorage::open(root)?) as Arc<dyn Storage>)),
         wake: Arc::new(tokio::sync::Notify::new()),
+        connectors: Some(hub.clone()),
     };
     let node = format!("{}-{}", std::process::id(), OsRandom.uuid_v4().simple());
     engine::spawn(state.clone(), engine::EngineConfig::new(node));
-    Ok((tessera_transfer::http::router(state.clone()), state))
+    Ok((
+        tessera_transfer::http::router(state.clone())
+            .merge(tessera_connector::service::router(hub)),
+        state,
+    ))
+}
+
+/// The root of the connectors' capability keys: HMAC-SHA256 of the master key under a label.
+fn connector_root_key(master_key: &[u8]) -> Vec<u8> {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, master_key);
+    ring::hmac::sign(&key, b"tessera connector capability root v1")
+        .as_ref()
+        .to_vec()
 }

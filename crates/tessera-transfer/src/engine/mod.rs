@@ -12,6 +12,7 @@
 //! nothing the worker writes afterwards can revive it.
 
 mod cleanup;
+mod delegate;
 mod progress;
 mod recheck;
 mod run;

@@ -3,7 +3,7 @@
 //! a heartbeat renews the lease and stops the work on cancel, deadline or a lost lease.
 
 use super::progress::{self, FileProgress};
-use super::{cleanup, recheck, secs, EngineConfig};
+use super::{cleanup, delegate, recheck, secs, EngineConfig};
 use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::service::endpoints as svc;
 use crate::service::listing::glob;
@@ -629,6 +629,7 @@ async fn copy_files(
                 break;
             }
             let (src, dst, cancel) = (src.clone(), dst.clone(), cancel.clone());
+            let (hub, task_id) = (state.connectors.clone(), task.id);
             sizes.insert(f.seq, (from.clone(), to.clone()));
             let seq = f.seq;
             let mut counter = FileProgress::new(moved.clone(), f.size);
@@ -637,7 +638,9 @@ async fn copy_files(
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    let result = data::copy_file(
+                    let result = delegate::copy_file(
+                        hub.as_deref(),
+                        task_id,
                         src.as_ref(),
                         &from,
                         dst.as_ref(),

@@ -154,7 +154,7 @@ pub async fn create(
         path,
         permissions,
         create_time: state.clock.now(),
-        expiration_date: expiration(&doc)?,
+        expiration_date: expiration(doc)?,
     };
     match state.store.insert_access_rule(&rule).await {
         Err(StoreError::Conflict(_)) => {

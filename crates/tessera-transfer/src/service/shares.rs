@@ -110,6 +110,8 @@ pub async fn create(
         root_path: None,
         host_endpoint_id: Some(host.id),
         host_path: Some(host_path),
+        // A share lives on its host's storage (and so on its host's connector, if any).
+        connector_id: None,
         attrs: json!({}),
         created_at: state.clock.now(),
     };

@@ -76,6 +76,7 @@ impl World {
                 Ok(Arc::new(PosixStorage::open(root)?) as Arc<dyn Storage>)
             }),
             wake: Arc::new(tokio::sync::Notify::new()),
+            connectors: None,
         };
         if with_engine {
             let mut config = engine::EngineConfig::new("test-node".into());

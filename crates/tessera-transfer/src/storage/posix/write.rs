@@ -36,6 +36,8 @@ pub(crate) struct PosixWriteFile {
     final_name: String,
     path: RelPath,
     done: bool,
+    /// A resumable partial file (`partial.rs`) stays when dropped without commit.
+    keep: bool,
 }
 
 /// Creates the temporary file for `path` in the directory `dir` (already opened below the root).
@@ -58,6 +60,7 @@ pub(crate) fn create(dir: OwnedFd, path: &RelPath) -> Result<PosixWriteFile, Sto
                     final_name,
                     path: path.clone(),
                     done: false,
+                    keep: false,
                 })
             }
             Err(Errno::EXIST) => continue,
@@ -71,6 +74,29 @@ pub(crate) fn create(dir: OwnedFd, path: &RelPath) -> Result<PosixWriteFile, Sto
 }
 
 impl PosixWriteFile {
+    /// A file already open under `temp_name` in `dir` that stays when dropped uncommitted (see
+    /// `partial.rs`).
+    pub(crate) fn kept(
+        file: File,
+        dir: OwnedFd,
+        temp_name: String,
+        path: &RelPath,
+    ) -> Result<Self, StorageError> {
+        let final_name = path
+            .name()
+            .ok_or_else(|| StorageError::IsADirectory(path.to_api()))?
+            .to_owned();
+        Ok(Self {
+            file,
+            dir,
+            temp_name,
+            final_name,
+            path: path.clone(),
+            done: false,
+            keep: true,
+        })
+    }
+
     fn finish(
         &mut self,
         modified: Option<SystemTime>,
@@ -151,7 +177,7 @@ impl Seek for PosixWriteFile {
 
 impl Drop for PosixWriteFile {
     fn drop(&mut self) {
-        if !self.done {
+        if !self.done && !self.keep {
             // Best effort: the name is ours (O_EXCL), so removing it cannot hit anyone else's file.
             let _ = unlinkat(self.dir.as_fd(), self.temp_name.as_str(), AtFlags::empty());
         }
