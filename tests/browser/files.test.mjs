@@ -53,6 +53,8 @@ async function signIn(who) {
   return p;
 }
 
+/** A link of the pages' own navigation (Home · Files · Activity). */
+const navLink = (p, name) => p.getByRole('navigation', { name: 'Transfer' }).getByRole('link', { name, exact: true });
 const pane = (p, side) => p.getByRole('region', { name: `${side} pane` });
 
 /** Every file below `dir`, relative path → contents. */
@@ -113,7 +115,7 @@ test('a person moves a folder with the file manager, watches it finish, and shar
   assert.equal(pathOf(ada), '/v2/web/activity');
   await ada.getByText('No transfers yet').waitFor();
   await screenshot(ada, 'files-activity-empty');
-  await ada.getByRole('link', { name: 'Files', exact: true }).click();
+  await navLink(ada, 'Files').click();
   assert.equal(pathOf(ada), '/v2/web/files');
   await pane(ada, 'Left').getByRole('heading', { name: 'Choose an endpoint' }).waitFor();
   await screenshot(ada, 'files-picker');
@@ -169,7 +171,7 @@ test('a person moves a folder with the file manager, watches it finish, and shar
   assert.deepEqual(Object.keys(dst).sort(), Object.keys(src).sort());
   for (const k of Object.keys(src)) assert.ok(src[k].equals(dst[k]), `${k} differs`);
 
-  await ada.getByRole('link', { name: 'Activity', exact: true }).click();
+  await navLink(ada, 'Activity').click();
   const row = ada.locator('li.fm-task').filter({ hasText: 'experiment copy' });
   await row.getByText('SUCCEEDED').waitFor();
   await row.getByText('3 of 3 files').waitFor();
@@ -230,8 +232,10 @@ test('a person moves a folder with the file manager, watches it finish, and shar
     await assertFits(ada, 375);
   }
   await ada.goto(`${base}/v2/web/files`);
-  await pane(ada, 'Left').getByRole('link', { name: 'Lab source' }).click();
-  await pane(ada, 'Right').getByRole('link', { name: 'Lab archive' }).click();
+  // Now under "Recently used" as well as in the list.
+  await pane(ada, 'Left').getByRole('heading', { name: 'Recently used' }).waitFor();
+  await pane(ada, 'Left').getByRole('link', { name: 'Lab source' }).first().click();
+  await pane(ada, 'Right').getByRole('link', { name: 'Lab archive' }).first().click();
   await pane(ada, 'Left').getByLabel('Select notes.txt').waitFor();
   await assertFits(ada, 375);
   await screenshot(ada, 'files-narrow');

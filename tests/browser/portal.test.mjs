@@ -261,6 +261,8 @@ test('the portal: sign in, identities, datasets, transfer to my endpoint, graph,
   assert.match(await page.locator('#task').textContent(), /2 of 2 files/);
   assert.match(await page.getByRole('status').textContent(), /Alice's laptop:\/incoming\/ocean\//);
   await screenshot(page, 'portal-task-done');
+  await assertNarrow('portal-task-done-375', page.url());
+  await assertNarrow('portal-transfer-375', `${portalUrl}/transfer?dataset=ocean`);
   assert.equal(
     readFileSync(join(homeDir, 'incoming', 'ocean', 'temps.csv'), 'utf8'),
     readFileSync(join(datasetsDir, 'datasets', 'ocean', 'temps.csv'), 'utf8'),

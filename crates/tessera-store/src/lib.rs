@@ -11,6 +11,7 @@
 
 mod audit;
 pub mod connector;
+pub mod endpoint_manager;
 pub mod feed;
 pub mod maintenance;
 mod postgres;
@@ -18,6 +19,7 @@ mod sql;
 mod sql_clients;
 mod sql_connector;
 mod sql_device;
+mod sql_endpoint_manager;
 mod sql_groups;
 mod sql_registration;
 mod sql_session_model;
@@ -29,6 +31,7 @@ mod writer;
 
 pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
 pub use connector::ConnectorRepository;
+pub use endpoint_manager::EndpointManagerRepository;
 pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -682,6 +685,7 @@ pub trait Store:
     + AuditRepository
     + TransferRepository
     + ConnectorRepository
+    + EndpointManagerRepository
     + GroupRepository
     + Send
     + Sync

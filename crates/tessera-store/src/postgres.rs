@@ -60,6 +60,11 @@ mod repositories {
         ::sqlx::postgres::PgRow,
         "FOR UPDATE SKIP LOCKED"
     );
+    crate::sql_endpoint_manager::impl_endpoint_manager!(
+        super::super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow
+    );
     crate::sql_groups::impl_group_repository!(
         super::PgStore,
         ::sqlx::Postgres,

@@ -19,7 +19,7 @@ macro_rules! impl_transfer {
                 expiration_date";
             const ROLE_COLUMNS: &str = "id, endpoint_id, principal_type, principal, role, created_at";
             const BOOKMARK_COLUMNS: &str = "id, owner_id, name, endpoint_id, path, created_at";
-            const TASK_COLUMNS: &str = "id, owner_id, owner_string, submission_id, kind, status, label, \
+            pub(super) const TASK_COLUMNS: &str = "id, owner_id, owner_string, submission_id, kind, status, label, \
                 source_endpoint_id, destination_endpoint_id, request_time, completion_time, deadline, spec, \
                 fatal_error, expanded, files, directories, files_transferred, files_skipped, bytes_transferred, faults";
             const FILE_COLUMNS: &str = "seq, is_dir, source_path, destination_path, size, state, checksum, \
@@ -84,7 +84,7 @@ macro_rules! impl_transfer {
                 })
             }
 
-            fn task_from_row(r: &$row) -> Result<TaskRecord, StoreError> {
+            pub(super) fn task_from_row(r: &$row) -> Result<TaskRecord, StoreError> {
                 const T: &str = "transfer_tasks";
                 Ok(TaskRecord {
                     id: q::uuid(T, &r.try_get::<String, _>("id")?)?,

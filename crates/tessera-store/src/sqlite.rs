@@ -129,6 +129,11 @@ mod repositories {
         ::sqlx::sqlite::SqliteRow,
         ""
     );
+    crate::sql_endpoint_manager::impl_endpoint_manager!(
+        super::super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow
+    );
     crate::sql_groups::impl_group_repository!(
         super::SqliteStore,
         ::sqlx::Sqlite,

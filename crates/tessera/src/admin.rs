@@ -227,8 +227,9 @@ async fn open_keys(
 async fn endpoint(command: AdminEndpoint) -> Result<Value> {
     use tessera_transfer::http::docs;
     use tessera_transfer::service::admin as endpoints;
-    let document =
-        |e: &tessera_store::transfer::EndpointRecord| docs::endpoint(e, None, &["administrator"]);
+    let document = |e: &tessera_store::transfer::EndpointRecord| {
+        docs::endpoint(e, None, &["administrator"], None)
+    };
     match command {
         AdminEndpoint::Add {
             name,
@@ -263,6 +264,13 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
                     .await?
                 }
             };
+            // The endpoint's HTTPS access needs its scope; without it the endpoint goes again.
+            if let Err(err) =
+                crate::https_access::register(store.as_ref(), e.id, SystemClock.now()).await
+            {
+                let _ = store.delete_endpoint(e.id).await;
+                return Err(err.into());
+            }
             let mut doc = document(&e);
             if let Some(c) = e.connector_id {
                 doc["connector_id"] = json!(c.to_string());
@@ -289,7 +297,21 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
         }
         AdminEndpoint::Remove { id, store } => {
             let store = open(&store).await?;
+            let shares: Vec<_> = store
+                .all_endpoints()
+                .await?
+                .into_iter()
+                .filter(|s| {
+                    s.host_endpoint_id
+                        .is_some_and(|h| h.to_string() == id.trim())
+                })
+                .map(|s| s.id)
+                .collect();
             let e = endpoints::remove_endpoint(store.as_ref(), &id).await?;
+            // Its shares went with it; their scopes go too.
+            for gone in std::iter::once(e.id).chain(shares) {
+                crate::https_access::remove(store.as_ref(), gone).await?;
+            }
             Ok(json!({"removed": e.id.to_string()}))
         }
     }

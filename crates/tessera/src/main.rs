@@ -6,6 +6,7 @@ mod admin_scope;
 mod connector;
 mod group_pages;
 mod groups;
+mod https_access;
 mod login;
 mod seeds;
 mod serve;

@@ -85,6 +85,8 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         clock.clone(),
         local,
         &settings.keys.master_key,
+        &state,
+        &public_url,
     )
     .await
     .context("starting the Transfer service")?;

@@ -21,6 +21,8 @@ pub(crate) async fn start(
     clock: Arc<dyn Clock>,
     local: SocketAddr,
     master: &MasterKey,
+    auth: &tessera_auth::AppState,
+    public_url: &str,
 ) -> Result<(axum::Router, TransferState)> {
     let credential = crate::service_credential::credential(
         store.as_ref(),
@@ -43,6 +45,16 @@ pub(crate) async fn start(
     .ttl(std::time::Duration::ZERO)
     .build()
     .map_err(|e| anyhow::anyhow!("building the Transfer guard: {e}"))?;
+    // Endpoints made before their https scope existed get it now (idempotent: a scope that is
+    // there already is left as it is).
+    for e in store.all_endpoints().await.context("listing endpoints")? {
+        crate::https_access::register(store.as_ref(), e.id, clock.now())
+            .await
+            .context("registering the endpoints' https scopes")?;
+    }
+    auth.publish(vec![tessera_store::Change::ScopesChanged])
+        .await
+        .context("announcing the endpoints' https scopes")?;
     // Every node derives the same capability root from the master key, so any node can sign
     // for any connector, and a connector's key survives restarts.
     let hub = Arc::new(
@@ -61,6 +73,11 @@ pub(crate) async fn start(
         open_storage: Arc::new(|root| Ok(Arc::new(PosixStorage::open(root)?) as Arc<dyn Storage>)),
         wake: Arc::new(tokio::sync::Notify::new()),
         connectors: Some(hub.clone()),
+        https: tessera_transfer::HttpsConfig {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            link_key: crate::https_access::link_key(master.encode().as_bytes()),
+            scopes: crate::https_access::scopes(auth),
+        },
     };
     let node = format!("{}-{}", std::process::id(), OsRandom.uuid_v4().simple());
     engine::spawn(state.clone(), engine::EngineConfig::new(node));

@@ -93,13 +93,15 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Nice tick label: integers without a fraction, others with up to three significant decimals.
-fn label(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e12 {
-        format!("{v:.0}")
-    } else {
-        let s = format!("{v:.3}");
+/// A tick label with as many decimals as the axis's `span` needs (three significant digits
+/// of the span), trailing zeros dropped.
+fn label(v: f64, span: f64) -> String {
+    let decimals = (2.0 - span.abs().max(1e-9).log10().floor()).clamp(0.0, 6.0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
     }
 }
 
@@ -161,10 +163,10 @@ pub fn render_svg(table: &Table, title: &str) -> String {
             r##"<text x="{x}" y="{ty}" text-anchor="middle">{xl}</text><text x="{lx}" y="{y}" text-anchor="end" dominant-baseline="middle">{yl}</text><line x1="{L}" y1="{y}" x2="{xr}" y2="{y}" stroke="#d0d7de" stroke-dasharray="2 3"/>"##,
             x = px(xv),
             ty = H - B + 16.0,
-            xl = label(xv),
+            xl = label(xv, x1 - x0),
             lx = L - 6.0,
             y = py(yv),
-            yl = label(yv),
+            yl = label(yv, y1 - y0),
             xr = W - R
         );
     }
@@ -233,6 +235,15 @@ mod tests {
         assert_eq!(parse_csv(""), Err(PlotError::Empty));
         assert_eq!(parse_csv("a,b\n"), Err(PlotError::Empty));
         assert_eq!(parse_csv("a,b\nx,y\n"), Err(PlotError::NoNumbers));
+    }
+
+    #[test]
+    fn tick_labels_have_the_decimals_the_axis_needs() {
+        assert_eq!(label(37.218, 27.4), "37.2");
+        assert_eq!(label(2020.5, 2.0), "2020.5");
+        assert_eq!(label(7.26, 29.0), "7.3");
+        assert_eq!(label(1500.0, 3000.0), "1500");
+        assert_eq!(label(0.01234, 0.05), "0.0123");
     }
 
     #[test]

@@ -19,6 +19,8 @@ mod pages;
 mod render;
 mod session;
 mod state;
+#[cfg(test)]
+mod tests;
 
 pub use config::Config;
 pub use state::router;

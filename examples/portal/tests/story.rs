@@ -225,6 +225,9 @@ fn write_tree(root: &Path) {
     std::fs::write(ocean.join("temps.csv"), csv).unwrap();
     std::fs::write(ocean.join("README.txt"), "Ocean temperatures, 30 days.\n").unwrap();
     std::fs::create_dir_all(root.join("datasets/empty")).unwrap();
+    // Listed in the catalogue (the portal's token sees it) but readable by nobody else.
+    std::fs::create_dir_all(root.join("datasets/restricted")).unwrap();
+    std::fs::write(root.join("datasets/restricted/secret.csv"), "x,y\n1,2\n").unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,6 +334,7 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         .unwrap()
         .https_server
         .is_some();
+    eprintln!("HTTPS access in this build: {https}");
     let https_scope = tessera_client::https::https_scope(&dataset_ep);
     let mut scope_args = vec![
         "scope",
@@ -361,17 +365,14 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         graph_scope,
         format!("https://auth.globus.org/scopes/{graph_id}/plot")
     );
-    // Everyone signed in may read the datasets (the portal owns the endpoint).
-    owner
-        .add_access_rule(
-            &dataset_ep,
-            "all_authenticated_users",
-            "",
-            "/datasets/",
-            "r",
-        )
-        .await
-        .unwrap();
+    // Everyone signed in may read the datasets (the portal owns the endpoint), except
+    // "restricted", which no rule opens.
+    for open in ["/datasets/ocean/", "/datasets/empty/"] {
+        owner
+            .add_access_rule(&dataset_ep, "all_authenticated_users", "", open, "r")
+            .await
+            .unwrap();
+    }
 
     // The graph and the portal.
     let graph_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -543,6 +544,21 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         std::fs::read(datasets_dir.path().join("datasets/ocean/temps.csv")).unwrap()
     );
     assert!(copied.join("README.txt").exists());
+    // What the person may not read, Transfer refuses them, whatever the portal itself may see.
+    let (_, status, page) = b
+        .post(
+            &format!("{portal_url}/transfer"),
+            &[
+                ("csrf", &csrf),
+                ("dataset", "restricted"),
+                ("endpoint", &home_ep),
+                ("path", "/incoming"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("Transfer refused the copy"), "{page}");
+    assert!(!home_dir.path().join("incoming/restricted").exists());
 
     if https {
         // The graph: an SVG drawn from the CSV, read with Alice's dependent token.
@@ -566,13 +582,17 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
             svg.contains(">temperature<") && svg.contains(">salinity<"),
             "{svg}"
         );
-        // The graph refuses callers without its scope (the portal's own token, here).
-        let plain = reqwest::get(format!(
-            "{graph_url}/api/plot?path=/datasets/ocean/temps.csv"
-        ))
-        .await
-        .unwrap();
-        assert_eq!(plain.status(), 401);
+        // The graph reads as the person: the access rules refuse them "restricted".
+        let (_, status, page) = b
+            .get(&format!(
+                "{portal_url}/graph?dataset=restricted&file=secret.csv"
+            ))
+            .await;
+        assert_eq!(status, 502, "{page}");
+        assert!(
+            page.contains("You may not read &#x2f;datasets&#x2f;restricted&#x2f;secret.csv."),
+            "{page}"
+        );
     } else {
         let (_, status, page) = b
             .get(&format!("{portal_url}/graph?dataset=ocean&file=temps.csv"))
@@ -583,9 +603,43 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
             "{page}"
         );
     }
-    // Sign out: the tokens are revoked. The token the portal sent the graph was active...
     let seen = seen_tokens.lock().unwrap().clone();
     assert!(!seen.is_empty(), "the portal never called the graph");
+    // The graph's own refusals: no token, a token meant for another service (the portal's
+    // own Transfer token: introspection tells the graph nothing about it), and paths it will
+    // not read even for a good token.
+    let plot = |token: Option<String>, path: &str| {
+        let mut r = reqwest::Client::new()
+            .get(format!("{graph_url}/api/plot"))
+            .query(&[("path", path)]);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let csv = "/datasets/ocean/temps.csv";
+    assert_eq!(plot(None, csv).await.unwrap().status(), 401);
+    let portal_token = AuthClient::new(&base, &portal_id, &portal_secret)
+        .unwrap()
+        .client_credentials(TRANSFER_ALL)
+        .await
+        .unwrap()
+        .top
+        .access_token;
+    let r = plot(Some(portal_token), csv).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    for bad in [
+        "datasets/x.csv",
+        "/datasets/../x.csv",
+        "/datasets/ocean/README.txt",
+    ] {
+        let r = plot(Some(seen[0].clone()), bad).await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        assert_eq!(r.json::<Value>().await.unwrap()["code"], "BadPath");
+    }
+    // Sign out: the tokens are revoked. The token the portal sent the graph was active...
     let graph_auth = AuthClient::new(&base, &graph_id, &graph_secret).unwrap();
     for t in &seen {
         assert_eq!(

@@ -358,6 +358,12 @@ async fn a_new_apps_secret_is_shown_once_and_authenticates_the_app() {
     let start = page.find(marker).unwrap() + marker.len();
     let secret = page[start..start + page[start..].find('<').unwrap()].to_owned();
     assert!(secret.len() > 20, "{secret}");
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "one script, at the end: {page}"
+    );
+    assert!(page.contains("<title>Portal · Tessera</title>"), "{page}");
 
     let reload = text(&a.get(&format!("/v2/web/console/apps/{app}")).await);
     assert!(reload.contains("Portal") && !reload.contains(&secret));
@@ -371,4 +377,221 @@ async fn a_new_apps_secret_is_shown_once_and_authenticates_the_app() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.body["access_token"].is_string());
+}
+
+#[tokio::test]
+async fn admins_are_added_by_username_and_a_project_keeps_one() {
+    let s = TestServer::new().await;
+    let alice_id: Uuid = alice(&s).await.parse().unwrap();
+    let bob_id = bob(&s).await;
+    let mut a = signed_in(&s, "alice@example.org").await;
+    let project = new_project(&mut a, "Lab").await;
+    let path = format!("/v2/web/console/projects/{project}");
+    let token = csrf(&mut a, &path).await;
+
+    let r = a
+        .post(
+            &format!("{path}/admins"),
+            &[("csrf", token.as_str()), ("admin", "nobody@example.org")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(text(&r).contains("nobody has the username"), "{}", r.text);
+    assert!(text(&r).contains("value=\"nobody@example.org\""));
+
+    let r = a
+        .post(
+            &format!("{path}/admins"),
+            &[("csrf", token.as_str()), ("admin", "Bob@Example.org")],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=admin-added"));
+    let p = s
+        .state
+        .store
+        .project(project.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.admin_ids, vec![alice_id, bob_id]);
+
+    // Bob now sees it; Alice removes herself and goes back to her (empty) list.
+    let mut b = signed_in(&s, "bob@example.org").await;
+    assert_eq!(b.get(&path).await.status, StatusCode::OK);
+    let alice = alice_id.to_string();
+    let r = a
+        .post(
+            &format!("{path}/admins/remove"),
+            &[("csrf", token.as_str()), ("identity_id", alice.as_str())],
+        )
+        .await;
+    assert_eq!(location(&r), "/v2/web/console?done=admin-removed");
+    assert_eq!(a.get(&path).await.status, StatusCode::FORBIDDEN);
+
+    // The last admin cannot go.
+    let token = csrf(&mut b, &path).await;
+    let bob = bob_id.to_string();
+    let r = b
+        .post(
+            &format!("{path}/admins/remove"),
+            &[("csrf", token.as_str()), ("identity_id", bob.as_str())],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(text(&r).contains("at least one admin"), "{}", r.text);
+    let p = s.state.store.project(p.id).await.unwrap().unwrap();
+    assert_eq!(p.admin_ids, vec![bob_id]);
+}
+
+#[tokio::test]
+async fn a_policy_is_made_and_changed_from_its_forms() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let mut a = signed_in(&s, "alice@example.org").await;
+    let project = new_project(&mut a, "Lab").await;
+    let path = format!("/v2/web/console/projects/{project}");
+    let token = csrf(&mut a, &path).await;
+    let r = a
+        .post(
+            &format!("{path}/policies"),
+            &[
+                ("csrf", token.as_str()),
+                ("display_name", "Staff only"),
+                ("description", ""),
+                ("high_assurance", "on"),
+                ("authentication_assurance_timeout", "soon"),
+                ("domain_constraints_include", "example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let page = text(&r);
+    assert!(
+        page.contains("whole number of seconds") && page.contains("value=\"soon\""),
+        "{page}"
+    );
+
+    let r = a
+        .post(
+            &format!("{path}/policies"),
+            &[
+                ("csrf", token.as_str()),
+                ("display_name", "Staff only"),
+                ("description", ""),
+                ("high_assurance", "on"),
+                ("authentication_assurance_timeout", "3600"),
+                ("domain_constraints_include", "example.org\n*.example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=policy-created"));
+    let policies = s
+        .state
+        .store
+        .policies_of_projects(&[project.parse().unwrap()])
+        .await
+        .unwrap();
+    assert_eq!(policies.len(), 1);
+    let p = &policies[0];
+    assert!(p.high_assurance && !p.required_mfa);
+    assert_eq!(p.authentication_assurance_timeout, Some(3600));
+    assert_eq!(
+        p.domain_constraints_include.as_deref(),
+        Some(&["example.org".to_owned(), "*.example.org".to_owned()][..])
+    );
+
+    let edit = format!("/v2/web/console/policies/{}", p.id);
+    assert!(text(&a.get(&edit).await).contains("Staff only"));
+    let r = a
+        .post(
+            &format!("{edit}/edit"),
+            &[
+                ("csrf", token.as_str()),
+                ("display_name", "Staff with MFA"),
+                ("description", "Two steps"),
+                ("required_mfa", "on"),
+                ("authentication_assurance_timeout", ""),
+                ("domain_constraints_include", ""),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), format!("{edit}?done=policy-saved"));
+    let p = s.state.store.policy(p.id).await.unwrap().unwrap();
+    assert_eq!(p.display_name, "Staff with MFA");
+    assert!(p.required_mfa && !p.high_assurance);
+    assert_eq!(p.authentication_assurance_timeout, None);
+    assert_eq!(p.domain_constraints_include, None);
+
+    let r = a
+        .post(&format!("{edit}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=policy-deleted"));
+    assert!(s.state.store.policy(p.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn deletions_ask_first_and_a_project_goes_only_once_empty() {
+    let s = TestServer::new().await;
+    alice(&s).await;
+    let mut a = signed_in(&s, "alice@example.org").await;
+    let project = new_project(&mut a, "Lab").await;
+    let path = format!("/v2/web/console/projects/{project}");
+    let token = csrf(&mut a, &path).await;
+    let r = a
+        .post(
+            &format!("{path}/apps"),
+            &[
+                ("csrf", token.as_str()),
+                ("name", "CLI"),
+                ("app_type", "public"),
+            ],
+        )
+        .await;
+    let app = app_id(&r);
+
+    // The confirmation pages name what goes and post back to themselves.
+    let confirm = text(&a.get(&format!("{path}/delete")).await);
+    assert!(confirm.contains("Delete this project?") && confirm.contains("<strong>Lab</strong>"));
+    assert!(
+        confirm.contains(&format!("action=\"{path}/delete\"")),
+        "{confirm}"
+    );
+
+    let r = a
+        .post(&format!("{path}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        text(&r).contains("still has clients or policies"),
+        "{}",
+        r.text
+    );
+    assert!(s
+        .state
+        .store
+        .project(project.parse().unwrap())
+        .await
+        .unwrap()
+        .is_some());
+
+    let app_path = format!("/v2/web/console/apps/{app}");
+    assert!(text(&a.get(&format!("{app_path}/delete")).await).contains("Delete this app?"));
+    let r = a
+        .post(&format!("{app_path}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(location(&r), format!("{path}?done=app-deleted"));
+    assert_eq!(a.get(&app_path).await.status, StatusCode::NOT_FOUND);
+
+    let r = a
+        .post(&format!("{path}/delete"), &[("csrf", token.as_str())])
+        .await;
+    assert_eq!(location(&r), "/v2/web/console?done=project-deleted");
+    assert!(s
+        .state
+        .store
+        .project(project.parse().unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(text(&a.get("/v2/web/console").await).contains("No projects yet"));
 }

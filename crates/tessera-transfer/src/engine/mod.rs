@@ -13,6 +13,7 @@
 
 mod cleanup;
 mod delegate;
+mod pause;
 mod progress;
 mod recheck;
 mod run;

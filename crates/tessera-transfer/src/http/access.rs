@@ -29,7 +29,17 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/access_list",
+    tag = "transfer_access",
+    operation_id = "endpoint_acl_list",
+    summary = "The endpoint's access rules (its administrator or access_manager)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -48,7 +58,17 @@ async fn list(
     ))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/access/{rule_id}",
+    tag = "transfer_access",
+    operation_id = "get_endpoint_acl_rule",
+    summary = "One access rule",
+    params(("id" = String, Path, description = "The endpoint id"), ("rule_id" = String, Path, description = "The rule id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path((id, rule_id)): Path<(String, String)>,
@@ -60,7 +80,17 @@ async fn show(
     )))
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint/{id}/access",
+    tag = "transfer_access",
+    operation_id = "add_endpoint_acl_rule",
+    summary = "Add an access rule (identity, group, all_authenticated_users, anonymous; r or rw on a directory path)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 201, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -80,7 +110,17 @@ async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/v0.10/endpoint/{id}/access/{rule_id}",
+    tag = "transfer_access",
+    operation_id = "update_endpoint_acl_rule",
+    summary = "Change a rule's permissions or expiration",
+    params(("id" = String, Path, description = "The endpoint id"), ("rule_id" = String, Path, description = "The rule id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn update(
     State(state): State<TransferState>,
     caller: Caller,
     Path((id, rule_id)): Path<(String, String)>,
@@ -111,7 +151,17 @@ async fn update(
     )))
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = "/v0.10/endpoint/{id}/access/{rule_id}",
+    tag = "transfer_access",
+    operation_id = "delete_endpoint_acl_rule",
+    summary = "Delete an access rule",
+    params(("id" = String, Path, description = "The endpoint id"), ("rule_id" = String, Path, description = "The rule id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn remove(
     State(state): State<TransferState>,
     caller: Caller,
     Path((id, rule_id)): Path<(String, String)>,

@@ -68,10 +68,21 @@ pub(crate) async fn render(
         None => None,
     };
     let roles = roles_of(state, caller, e).await?;
-    Ok(docs::endpoint(e, host.as_ref(), &roles))
+    let https = crate::https::server_url(&state.https.public_url, e.id);
+    Ok(docs::endpoint(e, host.as_ref(), &roles, Some(&https)))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}",
+    tag = "transfer_endpoints",
+    operation_id = "get_endpoint",
+    summary = "An endpoint document",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -80,7 +91,17 @@ async fn show(
     Ok(Json(render(&state, &caller, &e).await?))
 }
 
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/v0.10/endpoint/{id}",
+    tag = "transfer_endpoints",
+    operation_id = "update_endpoint",
+    summary = "Update an endpoint's descriptive fields (its administrator)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn update(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -102,7 +123,17 @@ async fn update(
     )))
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = "/v0.10/endpoint/{id}",
+    tag = "transfer_endpoints",
+    operation_id = "delete_endpoint",
+    summary = "Delete an endpoint with its rules, roles and shares (its administrator)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn remove(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -110,7 +141,17 @@ async fn remove(
 ) -> Answer {
     let e = load(&state, &id).await?;
     require_admin(&state, &caller, &e).await?;
+    // The shares go with their host: so do their scopes.
+    let mut gone = vec![e.id];
+    gone.extend(shares_on(&state, &e).await?.iter().map(|s| s.id));
     state.store.delete_endpoint(e.id).await?;
+    for id in gone {
+        if let Err(detail) = state.https.scopes.remove(id).await {
+            // The endpoint is gone and its scope grants nothing any more; the leftover row is
+            // logged for the operator rather than failing a delete that happened.
+            tracing::warn!(endpoint = %id, error = %detail, "removing an endpoint's https scope failed");
+        }
+    }
     Ok(Json(docs::result(
         "result",
         "Deleted",
@@ -119,7 +160,17 @@ async fn remove(
     )))
 }
 
-async fn search_endpoints(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_search",
+    tag = "transfer_endpoints",
+    operation_id = "endpoint_search",
+    summary = "Search endpoints by text and scope (has_next paging: limit ≤ 100, offset + limit ≤ 1000)",
+    params(("filter_fulltext" = Option<String>, Query, description = "Words to find"), ("filter_scope" = Option<String>, Query, description = "all, my-endpoints, shared-by-me, shared-with-me, administered-by-me, …"), ("filter_owner_id" = Option<String>, Query, description = "An owner identity id"), ("filter_host_endpoint" = Option<String>, Query, description = "A host endpoint id"), ("filter_entity_type" = Option<String>, Query, description = "e.g. GCSv4_host"), ("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn search_endpoints(
     State(state): State<TransferState>,
     caller: Caller,
     params: Params,
@@ -139,7 +190,16 @@ async fn search_endpoints(
     })))
 }
 
-async fn create_share(
+#[utoipa::path(
+    post,
+    path = "/v0.10/shared_endpoint",
+    tag = "transfer_endpoints",
+    operation_id = "create_shared_endpoint",
+    summary = "Create a shared endpoint (guest collection) on a directory of a host endpoint",
+    responses((status = 201, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create_share(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,
@@ -171,7 +231,17 @@ async fn shares_on(
         .collect())
 }
 
-async fn my_shares(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/my_shared_endpoint_list",
+    tag = "transfer_endpoints",
+    operation_id = "my_shared_endpoint_list",
+    summary = "The caller's shares on a host endpoint",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn my_shares(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -186,7 +256,17 @@ async fn my_shares(
     Ok(Json(json!({"DATA_TYPE": "endpoint_list", "DATA": data})))
 }
 
-async fn shares(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/shared_endpoint_list",
+    tag = "transfer_endpoints",
+    operation_id = "get_shared_endpoint_list",
+    summary = "Every share on a host endpoint (its administrator; next_token paging: `shared_endpoints`, `next_token`)",
+    params(("id" = String, Path, description = "The endpoint id"), ("max_results" = Option<String>, Query, description = "Page size"), ("next_token" = Option<String>, Query, description = "The `next_token` of the page before")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn shares(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -200,7 +280,17 @@ async fn shares(
     Ok(Json(json!({"shared_endpoints": data, "next_token": null})))
 }
 
-async fn server_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/server_list",
+    tag = "transfer_endpoints",
+    operation_id = "endpoint_server_list",
+    summary = "The endpoint's servers (always empty here)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn server_list(
     State(state): State<TransferState>,
     _caller: Caller,
     Path(id): Path<String>,
@@ -211,7 +301,17 @@ async fn server_list(
     ))
 }
 
-async fn autoactivate(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint/{id}/autoactivate",
+    tag = "transfer_endpoints",
+    operation_id = "endpoint_autoactivate",
+    summary = "Activation (legacy): endpoints here never need it",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn autoactivate(
     State(state): State<TransferState>,
     _caller: Caller,
     Path(id): Path<String>,
@@ -225,20 +325,56 @@ async fn autoactivate(
     })))
 }
 
-async fn pause_rules(
+/// The pause rules in force now on the endpoint (or its host) for the caller's tasks.
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/my_effective_pause_rule_list",
+    tag = "transfer_endpoints",
+    operation_id = "my_effective_pause_rule_list",
+    summary = "The pause rules in force on the endpoint (or its host) for the caller's tasks",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn pause_rules(
     State(state): State<TransferState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Answer {
-    load(&state, &id).await?;
-    Ok(Json(json!({"DATA_TYPE": "pause_rule_list", "DATA": []})))
+    let e = load(&state, &id).await?;
+    let mut on = vec![e.id];
+    on.extend(e.host_endpoint_id);
+    let now = state.clock.now();
+    let mut data = Vec::new();
+    for r in state.store.pause_rules(&on).await? {
+        let mine = r.identity_id.is_none_or(|i| caller.is(i));
+        if mine && r.start_time.is_none_or(|s| s <= now) {
+            let name = state
+                .store
+                .endpoint(r.endpoint_id)
+                .await?
+                .map(|e| e.display_name);
+            data.push(crate::service::pause::limited_doc(&r, name.as_deref()));
+        }
+    }
+    Ok(Json(json!({"DATA_TYPE": "pause_rule_list", "DATA": data})))
 }
 
 fn role_not_found(id: &str) -> ApiError {
     ApiError::not_found("RoleNotFound", format!("No such role '{id}'"))
 }
 
-async fn role_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/role_list",
+    tag = "transfer_roles",
+    operation_id = "endpoint_role_list",
+    summary = "The endpoint's roles (its administrator)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn role_list(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -255,7 +391,17 @@ async fn role_list(
     Ok(Json(json!({"DATA_TYPE": "role_list", "DATA": data})))
 }
 
-async fn create_role(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint/{id}/role",
+    tag = "transfer_roles",
+    operation_id = "add_endpoint_role",
+    summary = "Give an identity or group a role: administrator, access_manager, activity_manager, activity_monitor",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 201, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create_role(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -317,7 +463,17 @@ async fn find_role(
         .ok_or_else(|| role_not_found(role_id))
 }
 
-async fn show_role(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/role/{role_id}",
+    tag = "transfer_roles",
+    operation_id = "get_endpoint_role",
+    summary = "One role",
+    params(("id" = String, Path, description = "The endpoint id"), ("role_id" = String, Path, description = "The role id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show_role(
     State(state): State<TransferState>,
     caller: Caller,
     Path((id, role_id)): Path<(String, String)>,
@@ -327,7 +483,17 @@ async fn show_role(
     Ok(Json(docs::role(&find_role(&state, &e, &role_id).await?)))
 }
 
-async fn delete_role(
+#[utoipa::path(
+    delete,
+    path = "/v0.10/endpoint/{id}/role/{role_id}",
+    tag = "transfer_roles",
+    operation_id = "delete_endpoint_role",
+    summary = "Remove a role",
+    params(("id" = String, Path, description = "The endpoint id"), ("role_id" = String, Path, description = "The role id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn delete_role(
     State(state): State<TransferState>,
     caller: Caller,
     Path((id, role_id)): Path<(String, String)>,

@@ -26,7 +26,17 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-async fn ls(
+#[utoipa::path(
+    get,
+    path = "/v0.10/operation/endpoint/{id}/ls",
+    tag = "transfer_operations",
+    operation_id = "operation_ls",
+    summary = "List a directory (`file_list`); filters `name:`, `type:` (repeatable), orderby",
+    params(("id" = String, Path, description = "The endpoint id"), ("path" = Option<String>, Query, description = "A path in the endpoint's namespace"), ("show_hidden" = Option<String>, Query, description = "Show dot files (default true)"), ("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page"), ("orderby" = Option<String>, Query, description = "e.g. `request_time DESC`"), ("filter" = Option<String>, Query, description = "Filter clauses (see the summary)")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn ls(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -73,7 +83,17 @@ async fn ls(
     ))
 }
 
-async fn stat(
+#[utoipa::path(
+    get,
+    path = "/v0.10/operation/endpoint/{id}/stat",
+    tag = "transfer_operations",
+    operation_id = "operation_stat",
+    summary = "One file document",
+    params(("id" = String, Path, description = "The endpoint id"), ("path" = Option<String>, Query, description = "A path in the endpoint's namespace")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn stat(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -99,7 +119,17 @@ async fn stat(
     ))
 }
 
-async fn mkdir(
+#[utoipa::path(
+    post,
+    path = "/v0.10/operation/endpoint/{id}/mkdir",
+    tag = "transfer_operations",
+    operation_id = "operation_mkdir",
+    summary = "Make a directory (`{\"DATA_TYPE\":\"mkdir\",\"path\"}`)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn mkdir(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -120,7 +150,17 @@ async fn mkdir(
     )))
 }
 
-async fn rename(
+#[utoipa::path(
+    post,
+    path = "/v0.10/operation/endpoint/{id}/rename",
+    tag = "transfer_operations",
+    operation_id = "operation_rename",
+    summary = "Rename a path (`{\"DATA_TYPE\":\"rename\",\"old_path\",\"new_path\"}`)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn rename(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,

@@ -8,6 +8,7 @@ use crate::TransferState;
 use serde_json::{json, Value};
 use tessera_proto::transfer::EndpointUpdate;
 use tessera_store::transfer::EndpointRecord;
+use uuid::Uuid;
 
 /// Descriptive fields a client may set; everything else in a PUT body is ignored.
 const ATTRS: [&str; 12] = [
@@ -123,5 +124,18 @@ pub async fn create(
         },
     )?;
     state.store.insert_endpoint(&e).await?;
+    register_https_scope(state, e.id).await?;
     Ok(e)
+}
+
+/// Registers the new endpoint's `https` scope; on failure the endpoint is removed again, so
+/// no endpoint exists whose HTTPS access nobody could get a token for.
+pub(crate) async fn register_https_scope(state: &TransferState, id: Uuid) -> Result<(), ApiError> {
+    if let Err(detail) = state.https.scopes.register(id).await {
+        let _ = state.store.delete_endpoint(id).await;
+        return Err(ApiError::internal(format!(
+            "registering the https scope of endpoint {id}: {detail}"
+        )));
+    }
+    Ok(())
 }

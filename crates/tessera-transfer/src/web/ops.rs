@@ -162,7 +162,7 @@ pub(super) async fn act<H: Host>(
         Ok(items) => items,
         Err(e) => return refused(&web, &headers, &person, &cx.panes, op, e).await,
     };
-    let (from, to) = (
+    let ((from, from_path), (to, to_path)) = (
         endpoint_name(&web, cx.panes.get(cx.side)).await,
         endpoint_name(&web, cx.panes.get(cx.side.other())).await,
     );
@@ -197,8 +197,7 @@ pub(super) async fn act<H: Host>(
         minijinja::context! {
             static_base => web.pages.static_base, stylesheet => STYLESHEET, csrf,
             op, title, action, items, from, to,
-            from_path => &cx.panes.get(cx.side).path,
-            to_path => &cx.panes.get(cx.side.other()).path,
+            from_path, to_path,
             side => cx.side.name(), left => cx.panes.left.encode(),
             right => cx.panes.right.encode(), back => cx.panes.url(&[]),
         },
@@ -206,14 +205,20 @@ pub(super) async fn act<H: Host>(
     super::render::with_cookie(page, cookie)
 }
 
-/// A pane's endpoint by name (its id when it cannot be read); empty for no endpoint.
-async fn endpoint_name<H: Host>(web: &Web<H>, pane: &super::pane::PaneState) -> String {
-    match pane.endpoint {
-        Some(id) => load(&web.transfer, &id.to_string())
-            .await
-            .map(|e| e.display_name)
-            .unwrap_or_else(|_| id.to_string()),
-        None => String::new(),
+/// A pane's endpoint by name (its id when it cannot be read) and its folder as an absolute
+/// path; empty for no endpoint.
+async fn endpoint_name<H: Host>(web: &Web<H>, pane: &super::pane::PaneState) -> (String, String) {
+    let Some(id) = pane.endpoint else {
+        return (String::new(), String::new());
+    };
+    match load(&web.transfer, &id.to_string()).await {
+        Ok(e) => {
+            let path = crate::service::endpoints::resolve(&e, Some(&pane.path))
+                .map(|p| p.to_api())
+                .unwrap_or_else(|_| pane.path.clone());
+            (e.display_name, path)
+        }
+        Err(_) => (id.to_string(), pane.path.clone()),
     }
 }
 

@@ -15,6 +15,7 @@ mod dns_server;
 mod fqdns;
 mod group_pages;
 mod groups;
+mod https;
 mod keys;
 mod login;
 mod observe;

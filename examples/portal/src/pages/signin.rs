@@ -24,7 +24,7 @@ pub(crate) async fn start(State(state): State<Portal>, headers: HeaderMap) -> Re
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let flow = state
         .auth
-        .start_native_flow(&wanted, Some(&state.redirect_uri), false);
+        .start_authorization_code_flow(&wanted, &state.redirect_uri, false);
     let url = flow.authorize_url();
     let mut session = Session::new();
     session.pending = Some(Arc::new(flow));

@@ -47,6 +47,9 @@ fn no_dataset(state: &Portal, session: &Session, user: &User) -> Response {
     )
 }
 
+/// Endpoints shown per search: the first page; a longer list asks for a narrower search.
+const PAGE: u32 = 25;
+
 /// What the form shows besides the endpoints found.
 struct View<'a> {
     dataset: &'a str,
@@ -79,7 +82,7 @@ async fn form(state: &Portal, session: &Session, user: &User, view: View<'_>) ->
     };
     let q = q.trim();
     let scope = if q.is_empty() { "my-endpoints" } else { "all" };
-    let found = match transfer.endpoint_search(q, scope, 25).next_page().await {
+    let found = match transfer.endpoint_search(q, scope, PAGE).next_page().await {
         Ok(page) => page.unwrap_or_default(),
         Err(e) => return api_failure(state, session, user, "search endpoints", &e),
     };
@@ -92,10 +95,12 @@ async fn form(state: &Portal, session: &Session, user: &User, view: View<'_>) ->
                    "owner": e.owner_string.clone().unwrap_or_default()})
         })
         .collect();
+    let more = found.len() >= PAGE as usize;
     let mut r = state.pages.render(
         "transfer.html",
         json!({"user": user.name, "csrf": session.csrf, "dataset": dataset, "q": q,
-               "endpoints": endpoints, "chosen": chosen, "path": path, "problem": problem}),
+               "endpoints": endpoints, "chosen": chosen, "path": path, "problem": problem,
+               "more": more}),
     );
     if problem.is_some() {
         *r.status_mut() = StatusCode::BAD_REQUEST;

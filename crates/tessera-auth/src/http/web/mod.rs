@@ -47,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .merge(console::routes())
         .route("/v2/web/static/style.css", get(pages::stylesheet))
+        .route("/v2/web/static/console.js", get(pages::console_script))
         // Browsers ask for it on every site; "no content" keeps their consoles clean.
         .route(
             "/favicon.ico",

@@ -153,6 +153,26 @@ fn page(status: StatusCode, html: String) -> Response {
     r
 }
 
+const CONSOLE_SCRIPT: &str = include_str!("../../../templates/console/console.js");
+
+/// The console's CSP: the pages' own, with this site's scripts allowed (the copy button).
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The developer console's script (`console.js`): progressive enhancement only.
+pub async fn console_script() -> Response {
+    let mut r = CONSOLE_SCRIPT.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
 pub async fn stylesheet() -> Response {
     let mut r = STYLE.into_response();
     let h = r.headers_mut();

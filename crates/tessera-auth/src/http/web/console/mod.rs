@@ -23,11 +23,11 @@ mod secrets;
 mod view;
 
 use super::cookies::{self, csrf, csrf_ok};
-use super::pages::{see_other, with_cookies, STATIC_BASE};
+use super::pages::{see_other, with_cookies, CONSOLE_CSP, STATIC_BASE};
 use crate::service::projects::Manager;
 use crate::service::{sessions, Failure};
 use crate::state::AppState;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -312,9 +312,13 @@ fn render(
         static_base => STATIC_BASE, csrf => person.csrf, username => person.identity.username,
         console_url => CONSOLE,
     };
-    let page = state
+    let mut page = state
         .pages
         .render(status, template, minijinja::context! { ..ctx, ..common });
+    page.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONSOLE_CSP),
+    );
     with_cookies(page, person.cookie)
 }
 
