@@ -5,6 +5,9 @@
 //! master key) and hands it at check-in. The connector refuses any request whose capability does
 //! not verify or does not cover exactly what is asked.
 //!
+//! A capability may also demand TLS (`tls`): the connector then refuses it on a plaintext
+//! connection (`agent/server.rs`), so a task with `encrypt_data` cannot be served in the clear.
+//!
 //! Form: `base64url(JSON claims) "." base64url(HMAC)`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -49,6 +52,10 @@ pub struct Claims {
     pub paths: Vec<String>,
     /// Expiry, Unix seconds.
     pub exp: i64,
+    /// Only over TLS: the connector refuses this capability on a plaintext connection (a task
+    /// with `encrypt_data`, and whatever the service sends over a pinned connection).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tls: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -67,6 +74,8 @@ pub enum Refused {
     Operation(Op),
     #[error("the capability does not cover {0}")]
     Path(String),
+    #[error("the capability is only good over TLS (encrypt_data); plaintext refused")]
+    Plaintext,
 }
 
 /// The key of one connector, derived from the service's capability root key.
@@ -135,6 +144,7 @@ mod tests {
             ops: vec![Op::Read],
             paths: vec!["/data".into()],
             exp: 1000,
+            tls: false,
         }
     }
 

@@ -186,9 +186,15 @@ pub struct PullJob {
     pub external_checksum: Option<String>,
     pub preserve_timestamp: bool,
     pub fsync: bool,
+    /// The task's `encrypt_data`: the pull goes over TLS to the pinned certificate, or not at
+    /// all (a plaintext source URL is refused).
+    #[serde(default)]
+    pub encrypt: bool,
 }
 
-/// The source of a pull: a connector's URL, its pinned certificate, a read capability.
+/// The source of a pull: a connector's URL (`https://` for TLS), the SHA-256 of the
+/// certificate it must present there (pinned: the service's word, not any CA's), and a read
+/// capability.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SourceRef {
     pub url: String,

@@ -1,6 +1,6 @@
 //! The check-in loop: `POST <server>/connector/v1/poll` with the connector's id and secret
-//! (HTTP Basic), its public URL and the reports it kept; the answer carries its capability key
-//! and when to come back. A failed check-in is tried again with backoff (1 s doubling to 30 s),
+//! (HTTP Basic), its public URL, the fingerprint of its TLS certificate and the reports it
+//! kept; the answer carries its capability key and when to come back. A failed check-in is tried again with backoff (1 s doubling to 30 s),
 //! so the connector reconnects by itself after either side restarts; meanwhile it keeps
 //! serving with the key it has (kept in `<state-dir>/capability.key`, mode 0600) and keeps its
 //! reports (`<state-dir>/reports/`) until a check-in acknowledges them.
@@ -94,7 +94,7 @@ async fn check_in(agent: &Agent) -> Result<Duration, String> {
         .map_err(|e| e.to_string())?;
     let body = PollRequest {
         public_url: agent.public_url.clone(),
-        cert_fingerprint: agent.fingerprint.clone(),
+        cert_fingerprint: Some(agent.fingerprint.clone()),
         reports: reports.iter().map(|(_, r)| r.clone()).collect(),
     };
     let resp = agent

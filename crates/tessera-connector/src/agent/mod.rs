@@ -2,7 +2,8 @@
 //! carrying a capability the service signed (`server.rs`, `files.rs`), pulls files from other
 //! connectors when told to (`pull.rs`), and checks in with the service (`control.rs`), which
 //! gives it its capability key; the key is kept in the state directory, so a restarted
-//! connector serves at once even while the service is away.
+//! connector serves at once even while the service is away. It serves TLS (its own certificate,
+//! made at first start, `tls.rs`) and plaintext on one port; the service pins the certificate.
 
 mod control;
 mod files;
@@ -45,8 +46,8 @@ pub(crate) struct Agent {
     public_url: String,
     state_dir: PathBuf,
     key: RwLock<Option<Vec<u8>>>,
-    /// The fingerprint of the certificate it serves with (`https://` public URLs).
-    fingerprint: Option<String>,
+    /// SHA-256 of the certificate it serves TLS with (stated at each check-in).
+    fingerprint: String,
     /// To the service.
     pub(crate) http: reqwest::Client,
     /// To other connectors (pinned to their certificates).
@@ -69,10 +70,9 @@ pub async fn run(
         .tcp_nodelay(true)
         .build()
         .map_err(std::io::Error::other)?;
-    let tls = match config.public_url.starts_with("https://") {
-        true => Some(tls::load_or_make(&config.state_dir)?),
-        false => None,
-    };
+    // Every connector has its certificate, whatever its public URL: a task with encrypt_data
+    // reaches it over TLS at the same port.
+    let identity = tls::load_or_make(&config.state_dir)?;
     let agent = Arc::new(Agent {
         id: config.id,
         secret: config.secret,
@@ -80,7 +80,7 @@ pub async fn run(
         public_url: config.public_url,
         state_dir: config.state_dir,
         key: RwLock::new(key),
-        fingerprint: tls.as_ref().map(|t| t.2.clone()),
+        fingerprint: identity.fingerprint.clone(),
         http,
         peers: crate::pin::Clients::new().map_err(std::io::Error::other)?,
         jobs: jobs::Jobs::default(),
@@ -88,18 +88,17 @@ pub async fn run(
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, connector = %agent.id, tls = tls.is_some(), fingerprint = ?agent.fingerprint, "connector listening");
+    tracing::info!(%addr, connector = %agent.id, fingerprint = %agent.fingerprint, "connector listening (TLS and plaintext)");
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
     tokio::spawn(control::check_in_loop(agent.clone()));
-    match tls {
-        Some((cert, key, _)) => {
-            let listener = tls::TlsListener::new(listener, cert, key)?;
-            axum::serve(listener, server::router(agent)).await
-        }
-        None => axum::serve(listener, server::router(agent)).await,
-    }
+    let listener = tls::Listener::new(listener, &identity)?;
+    axum::serve(
+        listener,
+        server::router(agent).into_make_service_with_connect_info::<tls::Peer>(),
+    )
+    .await
 }
 
 impl Agent {

@@ -1,6 +1,10 @@
 //! A pull: this connector fetches one file from another connector's public URL and writes it
 //! under its destination path.
 //!
+//! - An `https://` source is reached over TLS and must present the certificate whose SHA-256
+//!   the job names (`crate::pin`); another certificate fails the job (`permission_denied`),
+//!   it is not waited for like an unreachable connector. A job with `encrypt` refuses a
+//!   plaintext source.
 //! - The bytes go to a partial file with a stable name (`PosixStorage::open_partial`, tagged
 //!   by destination, source, size and mtime), so an interrupted pull (this connector or the
 //!   source killed, the network gone) resumes from what already arrived, once the source's
@@ -81,7 +85,15 @@ struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// A request that failed: unreachable (waited for and tried again by the service), unless
+    /// the source presented another certificate than the pinned one (the file fails).
     fn unreachable(&self, e: &reqwest::Error) -> Fail {
+        if let Some(why) = crate::pin::mismatch(e) {
+            return fail(
+                "source",
+                &StorageError::PermissionDenied(format!("the source connector's {why}")),
+            );
+        }
         fail(
             "source",
             &StorageError::Io(format!("source connector unreachable: {e}")),
@@ -176,6 +188,7 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
         ops: Vec::new(),
         paths: Vec::new(),
         exp: 0,
+        tls: false,
     };
     let dest = |e: StorageError| fail("destination", &e);
     let storage = storage_of(&claims).map_err(dest)?;
@@ -186,15 +199,19 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
         .parse()
         .map_err(|_| dest(StorageError::InvalidPath("checksum algorithm".into())))?;
     let base = job.spec.source.url.trim_end_matches('/').to_owned();
+    if job.spec.encrypt && !base.starts_with("https://") {
+        return Err(fail(
+            "source",
+            &StorageError::PermissionDenied(format!(
+                "encrypt_data: the source {base} is not a TLS URL; plaintext refused"
+            )),
+        ));
+    }
+    tracing::info!(job = %job.spec.id, source = %base, tls = base.starts_with("https://"), "pulling");
     let http = agent
         .peers
         .for_url(&base, job.spec.source.cert_fingerprint.as_deref())
-        .map_err(|e| {
-            fail(
-                "source",
-                &StorageError::Io(format!("source connector unreachable: {e}")),
-            )
-        })?;
+        .map_err(|e| fail("source", &StorageError::PermissionDenied(e)))?;
     let src = Source {
         http,
         handle,

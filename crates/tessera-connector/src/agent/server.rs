@@ -1,11 +1,15 @@
 //! The connector's routes: file operations, each under a capability for exactly it. Storage
-//! calls are blocking and run on the blocking pool.
+//! calls are blocking and run on the blocking pool. A capability that demands TLS is refused
+//! on a plaintext connection before any handler sees it ([`transport`]).
 
+use super::tls::Peer;
 use super::{files, jobs, rel, storage_of, Agent, Failure};
-use crate::capability::Op;
-use crate::wire::{routes, EntryDoc};
-use axum::extract::{Query, State};
+use crate::capability::{self, Op, Refused};
+use crate::wire::{self, routes, EntryDoc};
+use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use std::collections::HashMap;
@@ -35,7 +39,33 @@ pub(super) fn router(agent: Arc<Agent>) -> Router {
         .route(routes::PULL, post(jobs::start))
         .route(routes::JOB, get(jobs::status).merge(delete(jobs::cancel)))
         .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
+        .layer(axum::middleware::from_fn_with_state(
+            agent.clone(),
+            transport,
+        ))
         .with_state(agent)
+}
+
+/// Refuses, on a plaintext connection, a request whose capability verifies and demands TLS
+/// (a connection of unknown kind counts as plaintext). Anything else goes on to its handler,
+/// which checks the capability in full.
+async fn transport(State(a): State<Arc<Agent>>, req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<ConnectInfo<Peer>>().map(|c| c.0);
+    if !peer.is_some_and(|p| p.tls) {
+        let demands_tls = a.key().is_some_and(|key| {
+            req.headers()
+                .get(wire::CAPABILITY_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|t| capability::verify(&key, a.id, t, wire::now_secs()).ok())
+                .is_some_and(|c| c.tls)
+        });
+        if demands_tls {
+            let from = peer.map(|p| p.addr.to_string()).unwrap_or_default();
+            tracing::info!(%from, "a capability that demands TLS came in plaintext: refused");
+            return Failure::Refused(Refused::Plaintext).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 pub(super) async fn blocking<T: Send + 'static>(

@@ -7,6 +7,12 @@
 //! `retry_every` until it answers (the job is sent again under the same id and resumes from
 //! what already arrived) or the task is canceled or past its deadline (the engine's heartbeat
 //! sets `cancel`).
+//!
+//! With `encrypt_data` the destination pulls over TLS from the source's TLS URL, pinned to the
+//! certificate the source stated at check-in (the job carries its fingerprint), and the read
+//! capability demands TLS, so the source serves it on no plaintext connection. A connector
+//! that has stated no certificate cannot take part (`plaintext_refused`). A certificate other
+//! than the pinned one fails the file with a `TLS_PIN_MISMATCH` event; it is not waited for.
 
 use super::remote::RemoteStorage;
 use super::Hub;
@@ -67,11 +73,17 @@ pub(super) fn copy(
                         false,
                     );
                 }
-                return outcome(status, from, to, opts);
+                let done = outcome(status, from, to, opts);
+                refusal_event(hub, dst, task, &done);
+                return done;
             }
             Ok(Round::Canceled) => return Err(DataError::Canceled),
             Ok(Round::Unreachable(why)) => why,
-            Err(e) => return Err(e),
+            Err(e) => {
+                let done = Err(e);
+                refusal_event(hub, dst, task, &done);
+                return done;
+            }
         };
         if waiting.is_none() {
             event(hub, dst, task, "CONNECTOR_UNREACHABLE", why.clone(), true);
@@ -109,6 +121,32 @@ fn event(hub: &Hub, on: &RemoteStorage, task: Uuid, code: &str, details: String,
     };
     if let Err(err) = on.handle.block_on(hub.store.insert_event(task, &e)) {
         tracing::warn!(task = %task, error = %err, "recording a connector event failed");
+    }
+}
+
+/// A copy that demands TLS to a connector that has not stated a certificate.
+pub(super) fn plaintext_refused(r: &RemoteStorage) -> StorageError {
+    StorageError::PermissionDenied(format!(
+        "encrypt_data: connector {} has stated no TLS certificate, so it cannot be reached \
+         over TLS; plaintext refused",
+        r.name
+    ))
+}
+
+/// An event for a file refused for its transport: a certificate other than the pinned one, or
+/// plaintext where the task demands TLS.
+fn refusal_event(hub: &Hub, on: &RemoteStorage, task: Uuid, done: &Result<FileOutcome, DataError>) {
+    let Err(DataError::Storage {
+        error: StorageError::PermissionDenied(m),
+        ..
+    }) = done
+    else {
+        return;
+    };
+    if m.contains(crate::pin::MISMATCH) {
+        event(hub, on, task, "TLS_PIN_MISMATCH", m.clone(), true);
+    } else if m.contains("plaintext refused") {
+        event(hub, on, task, "PLAINTEXT_REFUSED", m.clone(), true);
     }
 }
 
@@ -185,18 +223,33 @@ fn attempt(
             },
         }
     }
+    // Connector to connector: over TLS when the task demands it (or the source only speaks
+    // TLS), else in plaintext at the source's public URL (the fastest).
+    let url = if opts.encrypt_data {
+        if src.fingerprint.is_none() {
+            return Err(DataError::Storage {
+                side: Side::Source,
+                error: plaintext_refused(src),
+            });
+        }
+        crate::pin::tls_url(&src.public)
+    } else {
+        src.public.clone()
+    };
+    let tls = url.starts_with("https://");
     let job = PullJob {
         id: job_id(task, to),
         task: Some(task.to_string()),
         path: to.to_api(),
         source: SourceRef {
-            url: src.base.clone(),
-            cert_fingerprint: src.fingerprint.clone(),
-            capability: src.capability(
+            capability: src.capability_over(
                 vec![Op::Read, Op::Stat],
                 vec![from.to_api()],
                 capability::JOB_TTL,
+                tls,
             ),
+            url,
+            cert_fingerprint: src.fingerprint.clone(),
             path: from.to_api(),
         },
         checksum_algorithm: alg,
@@ -204,6 +257,7 @@ fn attempt(
         external_checksum: opts.external_checksum.clone(),
         preserve_timestamp: opts.preserve_timestamp,
         fsync: opts.fsync,
+        encrypt: opts.encrypt_data,
     };
     let cap = dst.capability(vec![Op::Write], vec![to.to_api()], capability::JOB_TTL);
     let start = dst
@@ -254,7 +308,15 @@ fn answer(
 ) -> Result<Result<JobStatus, String>, DataError> {
     let resp = match sent {
         Ok(r) => r,
-        Err(e) => return Ok(Err(format!("connector {} unreachable: {e}", dst.name))),
+        Err(e) => {
+            return match dst.unreachable(&e) {
+                StorageError::Io(why) => Ok(Err(why)),
+                error => Err(DataError::Storage {
+                    side: Side::Destination,
+                    error,
+                }),
+            }
+        }
     };
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_FOUND {

@@ -6,7 +6,7 @@ mod poll;
 pub mod remote;
 mod upload;
 
-use crate::capability;
+use crate::{capability, pin};
 use remote::RemoteStorage;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use tessera_store::connector::ConnectorRecord;
 use tessera_store::transfer::EndpointRecord;
 use tessera_store::Store;
 use tessera_transfer::connectors::ConnectorHub;
-use tessera_transfer::data::{CopyOptions, DataError, FileOutcome};
+use tessera_transfer::data::{CopyOptions, DataError, FileOutcome, Side};
 use tessera_transfer::storage::{RelPath, Storage, StorageError};
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ pub struct Hub {
     root_key: Vec<u8>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    clients: crate::pin::Clients,
+    clients: pin::Clients,
     /// How often a waiting copy tries an unreachable connector again.
     pub retry_every: Duration,
 }
@@ -44,7 +44,7 @@ impl Hub {
             root_key,
             store,
             clock,
-            clients: crate::pin::Clients::new()?,
+            clients: pin::Clients::new()?,
             retry_every: Duration::from_secs(1),
         })
     }
@@ -60,27 +60,44 @@ impl ConnectorHub for Hub {
         connector: &ConnectorRecord,
         endpoint: &EndpointRecord,
     ) -> Result<Arc<dyn Storage>, StorageError> {
-        let base = connector.public_url.clone().ok_or_else(|| {
-            StorageError::Io(format!(
-                "connector {} has not checked in yet",
-                connector.name
-            ))
-        })?;
+        let public = connector
+            .public_url
+            .as_deref()
+            .ok_or_else(|| {
+                StorageError::Io(format!(
+                    "connector {} has not checked in yet",
+                    connector.name
+                ))
+            })?
+            .trim_end_matches('/')
+            .to_owned();
         let root = endpoint
             .root_path
             .clone()
             .ok_or_else(|| StorageError::NotFound("the endpoint's directory".into()))?;
+        // A stated certificate: TLS, pinned to it (a malformed one is no certificate).
+        let fingerprint = connector
+            .cert_fingerprint
+            .as_deref()
+            .filter(|f| pin::is_fingerprint(f))
+            .map(str::to_ascii_lowercase);
+        let base = match fingerprint {
+            Some(_) => pin::tls_url(&public),
+            None => public.clone(),
+        };
         let http = self
             .clients
-            .for_url(&base, connector.cert_fingerprint.as_deref())
+            .for_url(&base, fingerprint.as_deref())
             .map_err(|e| StorageError::Io(format!("connector {}: {e}", connector.name)))?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|_| StorageError::Io("no runtime to reach the connector from".into()))?;
         Ok(Arc::new(RemoteStorage {
             connector: connector.id,
             name: connector.name.clone(),
-            base: base.trim_end_matches('/').to_owned(),
-            fingerprint: connector.cert_fingerprint.clone(),
+            tls: base.starts_with("https://"),
+            base,
+            public,
+            fingerprint,
             root,
             key: Arc::new(self.key_of(connector.id)),
             http,
@@ -99,10 +116,25 @@ impl ConnectorHub for Hub {
         progress: &mut dyn FnMut(u64),
         cancel: &AtomicBool,
     ) -> Option<Result<FileOutcome, DataError>> {
-        let src = src.connector()?.downcast_ref::<RemoteStorage>()?;
-        let dst = dst.connector()?.downcast_ref::<RemoteStorage>()?;
+        let (s, d) = (remote(src), remote(dst));
+        if opts.encrypt_data {
+            // Through this service too, a connector's bytes travel only over TLS.
+            for (side, r) in [(Side::Source, s), (Side::Destination, d)] {
+                if let Some(r) = r.filter(|r| !r.tls) {
+                    return Some(Err(DataError::Storage {
+                        side,
+                        error: direct::plaintext_refused(r),
+                    }));
+                }
+            }
+        }
         Some(direct::copy(
-            self, task, src, from, dst, to, opts, progress, cancel,
+            self, task, s?, from, d?, to, opts, progress, cancel,
         ))
     }
+}
+
+/// `s` as a connector's storage of this hub.
+fn remote(s: &dyn Storage) -> Option<&RemoteStorage> {
+    s.connector()?.downcast_ref::<RemoteStorage>()
 }

@@ -81,15 +81,20 @@ async fn poll(
         )
             .into_response();
     }
+    let fingerprint = match request.cert_fingerprint.as_deref() {
+        Some(f) if !crate::pin::is_fingerprint(f) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(serde_json::json!({"kind": "bad_request", "message": "cert_fingerprint must be the SHA-256 of a certificate, 64 hex digits"})),
+            )
+                .into_response();
+        }
+        f => f.map(str::to_ascii_lowercase),
+    };
     let now = hub.clock.now();
     if let Err(e) = hub
         .store
-        .connector_seen(
-            id,
-            &request.public_url,
-            request.cert_fingerprint.as_deref(),
-            now,
-        )
+        .connector_seen(id, &request.public_url, fingerprint.as_deref(), now)
         .await
     {
         tracing::error!(error = %e, "recording a connector's check-in failed");

@@ -2,6 +2,11 @@
 //! public URL with a capability for exactly that operation on exactly those paths. Blocking, as
 //! `Storage` is: the async client is driven with `Handle::block_on` (callers are on the
 //! blocking pool or a data thread, never on the async workers).
+//!
+//! A connector that stated its certificate's fingerprint is reached over TLS pinned to it (its
+//! public URL with `https://`, `crate::pin`), and the capabilities sent it then demand TLS:
+//! they are never readable on the wire. A certificate other than the pinned one is a refusal
+//! (`PermissionDenied`), not an unreachable connector.
 
 use crate::capability::{self, Claims, Op};
 use crate::wire::{self, routes, EntryDoc, ErrorDoc};
@@ -17,9 +22,15 @@ use uuid::Uuid;
 pub struct RemoteStorage {
     pub(crate) connector: Uuid,
     pub(crate) name: String,
-    /// The connector's public URL, without a trailing `/`.
+    /// Where this service reaches it, without a trailing `/`: its public URL, or the TLS URL
+    /// when its fingerprint is known.
     pub(crate) base: String,
+    /// Its public URL as it stated it, without a trailing `/`.
+    pub(crate) public: String,
+    /// SHA-256 of its certificate (lower-case hex), as it stated it at check-in.
     pub(crate) fingerprint: Option<String>,
+    /// Whether `base` is TLS (pinned to `fingerprint`).
+    pub(crate) tls: bool,
     /// The endpoint's root on the connector's host.
     pub(crate) root: String,
     pub(crate) key: Arc<Vec<u8>>,
@@ -28,8 +39,20 @@ pub struct RemoteStorage {
 }
 
 impl RemoteStorage {
-    /// A capability for `ops` on `paths`, valid for `ttl` seconds.
+    /// A capability for `ops` on `paths`, valid for `ttl` seconds, sent over this storage's
+    /// own connection (demanding TLS when that is TLS).
     pub(crate) fn capability(&self, ops: Vec<Op>, paths: Vec<String>, ttl: i64) -> String {
+        self.capability_over(ops, paths, ttl, self.tls)
+    }
+
+    /// A capability that demands TLS or not.
+    pub(crate) fn capability_over(
+        &self,
+        ops: Vec<Op>,
+        paths: Vec<String>,
+        ttl: i64,
+        tls: bool,
+    ) -> String {
         capability::sign(
             &self.key,
             &Claims {
@@ -38,12 +61,20 @@ impl RemoteStorage {
                 ops,
                 paths,
                 exp: wire::now_secs() + ttl,
+                tls,
             },
         )
     }
 
+    /// A request that failed: the connector is unreachable (`Io`, waited for), unless it
+    /// presented another certificate than the pinned one (`PermissionDenied`).
     pub(crate) fn unreachable(&self, e: &reqwest::Error) -> StorageError {
-        StorageError::Io(format!("connector {} unreachable: {e}", self.name))
+        match crate::pin::mismatch(e) {
+            Some(why) => {
+                StorageError::PermissionDenied(format!("connector {}: its {why}", self.name))
+            }
+            None => StorageError::Io(format!("connector {} unreachable: {e}", self.name)),
+        }
     }
 
     fn request(
@@ -229,7 +260,9 @@ impl RemoteStorage {
             connector: self.connector,
             name: self.name.clone(),
             base: self.base.clone(),
+            public: self.public.clone(),
             fingerprint: self.fingerprint.clone(),
+            tls: self.tls,
             root: self.root.clone(),
             key: self.key.clone(),
             http: self.http.clone(),

@@ -84,6 +84,10 @@ pub struct CopyOptions {
     pub preserve_timestamp: bool,
     /// `fdatasync` the file before its rename (see the module docs). Default true.
     pub fsync: bool,
+    /// The task's `encrypt_data`: bytes that cross the network go over TLS or not at all. Only
+    /// storage connectors act on it (their [`crate::connectors::ConnectorHub`] refuses a copy
+    /// it cannot encrypt); [`copy_file`] between two local storages never leaves the host.
+    pub encrypt_data: bool,
 }
 
 impl Default for CopyOptions {
@@ -95,6 +99,7 @@ impl Default for CopyOptions {
             external_checksum: None,
             preserve_timestamp: false,
             fsync: true,
+            encrypt_data: false,
         }
     }
 }

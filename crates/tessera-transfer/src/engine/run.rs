@@ -634,6 +634,7 @@ async fn copy_files(
                 external_checksum: item.and_then(|i| i.external_checksum.clone()),
                 preserve_timestamp: spec.preserve_timestamp,
                 fsync: true,
+                encrypt_data: spec.encrypt_data,
             };
             let (from, to) = (
                 path(&f.source_path)?,

@@ -3,7 +3,9 @@
 //! through the Transfer API; a tree moves from one connector to the other directly; the
 //! destination connector is killed with SIGKILL mid-file, the task waits (an event says so) and
 //! finishes once it is back, resuming the file from what had arrived; the copy is
-//! byte-identical.
+//! byte-identical. With `encrypt_data` the connectors pull from each other over TLS pinned to
+//! the certificates they stated at check-in, refuse plaintext for it, and a connector whose
+//! address another one took (another certificate) fails the task at once.
 
 use crate::connector_hosts::Hosts;
 use crate::process::{json, run, BIN};
@@ -77,10 +79,19 @@ fn start_connector(hosts: &Hosts, i: usize, c: &Connector, port: u16) -> Proc {
         .env("TESSERA_CONNECTOR_SECRET", &c.secret)
         .env("TESSERA_LOG", "info")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log_file(c))
         .spawn()
         .unwrap();
     Proc(child)
+}
+
+/// Where a connector's log goes (appended to across restarts).
+fn log_file(c: &Connector) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(c.state.path().join("connector.log"))
+        .unwrap()
 }
 
 async fn token(url: &str, id: &str, secret: &str) -> String {
@@ -148,10 +159,143 @@ fn pattern(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
+/// The service and two connectors, one on each host, each serving one endpoint.
+struct Site {
+    data: tempfile::TempDir,
+    _server: Proc,
+    port: u16,
+    url: String,
+    client: (String, String),
+    connectors: Vec<Connector>,
+    endpoints: Vec<String>,
+}
+
+impl Site {
+    fn admin(&self, args: &[&str]) -> serde_json::Value {
+        json(&run(args, Some(self.data.path()), None, &[]))
+    }
+
+    /// The service, a client, connectors `names` with an endpoint on each at `dirs` (not
+    /// started yet).
+    fn make(hosts: &Hosts, names: [&str; 2], dirs: [&Path; 2]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let (server, port) = serve(&hosts.service_listen, data.path());
+        let mut site = Site {
+            data,
+            _server: server,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            client: (String::new(), String::new()),
+            connectors: Vec::new(),
+            endpoints: Vec::new(),
+        };
+        let client = site.admin(&[
+            "admin",
+            "client",
+            "add",
+            "--name",
+            "mover",
+            "--confidential",
+        ]);
+        site.client = (
+            client["client_id"].as_str().unwrap().to_owned(),
+            client["client_secret"].as_str().unwrap().to_owned(),
+        );
+        for (name, dir) in names.into_iter().zip(dirs) {
+            let c = site.add_connector(name);
+            let e = site.admin(&[
+                "admin",
+                "endpoint",
+                "add",
+                "--name",
+                &format!("on {name}"),
+                "--path",
+                &dir.display().to_string(),
+                "--owner",
+                &site.client.0,
+                "--connector",
+                &c.id,
+            ]);
+            assert_eq!(e["connector_id"], c.id.as_str());
+            site.endpoints.push(e["id"].as_str().unwrap().to_owned());
+            site.connectors.push(Connector {
+                root: std::fs::canonicalize(dir).unwrap().display().to_string(),
+                ..c
+            });
+        }
+        site
+    }
+
+    fn add_connector(&self, name: &str) -> Connector {
+        let c = self.admin(&["admin", "connector", "add", "--name", name]);
+        assert!(c["secret"].as_str().unwrap().starts_with("tcs_"), "{c}");
+        assert_eq!(c["environment"]["TESSERA_CONNECTOR_ID"], c["id"]);
+        Connector {
+            id: c["id"].as_str().unwrap().to_owned(),
+            secret: c["secret"].as_str().unwrap().to_owned(),
+            state: tempfile::tempdir().unwrap(),
+            root: String::new(),
+        }
+    }
+
+    /// Waits until `n` connectors have checked in (URL and certificate recorded); their
+    /// list entries.
+    async fn checked_in(&self, n: usize) -> Vec<serde_json::Value> {
+        let started = Instant::now();
+        loop {
+            let l = self.admin(&["admin", "connector", "list"]);
+            let seen: Vec<serde_json::Value> = l["connectors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| !c["last_seen"].is_null() && !c["cert_fingerprint"].is_null())
+                .cloned()
+                .collect();
+            if seen.len() >= n {
+                return seen;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no check-in: {l}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn bearer(&self) -> String {
+        token(&self.url, &self.client.0, &self.client.1).await
+    }
+
+    /// Submits a transfer from endpoint 0 to endpoint 1; its task id.
+    async fn submit(
+        &self,
+        bearer: &str,
+        options: serde_json::Value,
+        items: serde_json::Value,
+    ) -> String {
+        let mut body = serde_json::json!({
+            "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
+            "source_endpoint": self.endpoints[0], "destination_endpoint": self.endpoints[1],
+            "DATA": items,
+        });
+        for (k, v) in options.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (status, s) = api(
+            reqwest::Method::POST,
+            &format!("{}/v0.10/transfer", self.url),
+            bearer,
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 202, "{s}");
+        s["task_id"].as_str().unwrap().to_owned()
+    }
+}
+
 #[tokio::test]
 async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_connector() {
     let hosts = Hosts::make();
-    let data = tempfile::tempdir().unwrap();
     let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in 0..3 {
         let dir = src.path().join(format!("d{d}"));
@@ -162,59 +306,19 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
     }
     std::fs::write(src.path().join("medium.bin"), pattern(40 << 20, 7)).unwrap();
 
-    let (_server, port) = serve(&hosts.service_listen, data.path());
-    let url = format!("http://127.0.0.1:{port}");
-    let admin = |args: &[&str]| json(&run(args, Some(data.path()), None, &[]));
-    let client = admin(&[
-        "admin",
-        "client",
-        "add",
-        "--name",
-        "mover",
-        "--confidential",
-    ]);
-    let (cid, csecret) = (
-        client["client_id"].as_str().unwrap().to_owned(),
-        client["client_secret"].as_str().unwrap().to_owned(),
-    );
-    let mut connectors = Vec::new();
-    for (name, dir) in [("store-a", src.path()), ("store-b", dst.path())] {
-        let c = admin(&["admin", "connector", "add", "--name", name]);
-        assert!(c["secret"].as_str().unwrap().starts_with("tcs_"), "{c}");
-        assert_eq!(c["environment"]["TESSERA_CONNECTOR_ID"], c["id"]);
-        connectors.push(Connector {
-            id: c["id"].as_str().unwrap().to_owned(),
-            secret: c["secret"].as_str().unwrap().to_owned(),
-            state: tempfile::tempdir().unwrap(),
-            root: std::fs::canonicalize(dir).unwrap().display().to_string(),
-        });
-    }
+    let site = Site::make(&hosts, ["store-a", "store-b"], [src.path(), dst.path()]);
+    let (url, port) = (site.url.clone(), site.port);
+    let admin = |args: &[&str]| site.admin(args);
+    let cid = site.client.0.clone();
+    let connectors = &site.connectors;
+    let (src_ep, dst_ep) = (site.endpoints[0].clone(), site.endpoints[1].clone());
     // The list never shows a secret.
     let listed = admin(&["admin", "connector", "list"]);
     assert!(!listed.to_string().contains("tcs_"), "{listed}");
-    let endpoint = |name: &str, dir: &Path, connector: &str| {
-        let e = admin(&[
-            "admin",
-            "endpoint",
-            "add",
-            "--name",
-            name,
-            "--path",
-            &dir.display().to_string(),
-            "--owner",
-            &cid,
-            "--connector",
-            connector,
-        ]);
-        assert_eq!(e["connector_id"], connector);
-        e["id"].as_str().unwrap().to_owned()
-    };
-    let src_ep = endpoint("on-a", src.path(), &connectors[0].id);
-    let dst_ep = endpoint("on-b", dst.path(), &connectors[1].id);
     // A connector cannot be removed while it serves an endpoint.
     let refused = run(
         &["admin", "connector", "remove", &connectors[0].id],
-        Some(data.path()),
+        Some(site.data.path()),
         None,
         &[],
     );
@@ -223,27 +327,10 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
     let _a = start_connector(&hosts, 0, &connectors[0], port);
     let mut b = start_connector(&hosts, 1, &connectors[1], port);
     // Both check in (public URL recorded).
-    let started = Instant::now();
-    loop {
-        let l = admin(&["admin", "connector", "list"]);
-        let seen = l["connectors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| !c["last_seen"].is_null())
-            .count();
-        if seen == 2 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no check-in: {l}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    site.checked_in(2).await;
 
-    refusals(&hosts, &connectors).await;
-    let bearer = token(&url, &cid, &csecret).await;
+    refusals(&hosts, connectors).await;
+    let bearer = site.bearer().await;
     // ls through the connector.
     let (status, ls) = api(
         reqwest::Method::GET,
@@ -292,24 +379,11 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
 
     // The tree, connector to connector.
     let submit = |items: serde_json::Value| {
-        let (url, bearer, src_ep, dst_ep) =
-            (url.clone(), bearer.clone(), src_ep.clone(), dst_ep.clone());
-        async move {
-            let (status, s) = api(
-                reqwest::Method::POST,
-                &format!("{url}/v0.10/transfer"),
-                &bearer,
-                Some(serde_json::json!({
-                    "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
-                    "source_endpoint": src_ep, "destination_endpoint": dst_ep,
-                    "verify_checksum": true, "preserve_timestamp": true,
-                    "DATA": items,
-                })),
-            )
-            .await;
-            assert_eq!(status, 202, "{s}");
-            s["task_id"].as_str().unwrap().to_owned()
-        }
+        site.submit(
+            &bearer,
+            serde_json::json!({"verify_checksum": true, "preserve_timestamp": true}),
+            items,
+        )
     };
     let task = submit(serde_json::json!([
         {"DATA_TYPE": "transfer_item", "source_path": "/", "destination_path": "/copy/", "recursive": true}
@@ -468,6 +542,7 @@ async fn refusals(hosts: &Hosts, connectors: &[Connector]) {
         ops,
         paths: vec![path.into()],
         exp,
+        tls: false,
     };
     let now = tessera_connector::wire::now_secs();
     let get = |route: &str, path: &str, cap: Option<String>, range: Option<&str>| {
@@ -536,4 +611,151 @@ async fn refusals(hosts: &Hosts, connectors: &[Connector]) {
         let (status, body) = get(route, path, cap, None).await;
         assert_eq!(status, 403, "{what}: {}", String::from_utf8_lossy(&body));
     }
+}
+
+/// A GET of a connector's route from this (the service's) namespace with `client`.
+async fn connector_get(
+    client: &reqwest::Client,
+    url: &str,
+    cap: &str,
+    path: &str,
+) -> Result<(u16, Vec<u8>), reqwest::Error> {
+    let r = client
+        .get(url)
+        .query(&[("path", path)])
+        .header("x-tessera-capability", cap)
+        .send()
+        .await?;
+    Ok((r.status().as_u16(), r.bytes().await?.to_vec()))
+}
+
+#[tokio::test]
+async fn encrypted_transfers_between_connectors_on_two_hosts_go_over_pinned_tls() {
+    use base64::Engine;
+    use tessera_connector::capability::{sign, Claims, Op};
+    let hosts = Hosts::make();
+    let (src, dst) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::create_dir_all(src.path().join("tree/sub")).unwrap();
+    for f in 0..10 {
+        std::fs::write(
+            src.path().join(format!("tree/sub/f{f}")),
+            pattern(1000 * f + 1, f as u32),
+        )
+        .unwrap();
+    }
+    // Larger than one block: fetched in parallel ranges.
+    std::fs::write(src.path().join("tree/big.bin"), pattern(48 << 20, 9)).unwrap();
+    let site = Site::make(&hosts, ["enc-a", "enc-b"], [src.path(), dst.path()]);
+    let mut a = start_connector(&hosts, 0, &site.connectors[0], site.port);
+    let _b = start_connector(&hosts, 1, &site.connectors[1], site.port);
+    let listed = site.checked_in(2).await;
+    // Each stated the SHA-256 of the certificate it made in its state directory.
+    for c in &site.connectors {
+        let cert = std::fs::read(c.state.path().join("tls-cert.der")).unwrap();
+        let entry = listed.iter().find(|l| l["id"] == c.id.as_str()).unwrap();
+        assert_eq!(
+            entry["cert_fingerprint"],
+            tessera_connector::pin::fingerprint(&cert)
+        );
+    }
+    let fingerprint_a = listed
+        .iter()
+        .find(|l| l["id"] == site.connectors[0].id.as_str())
+        .unwrap()["cert_fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = site.bearer().await;
+
+    let task = site
+        .submit(
+            &bearer,
+            serde_json::json!({"encrypt_data": true, "verify_checksum": true}),
+            serde_json::json!([{"DATA_TYPE": "transfer_item", "source_path": "/tree",
+                                "destination_path": "/tree", "recursive": true}]),
+        )
+        .await;
+    let t = wait_task(&site.url, &bearer, &task, Duration::from_secs(120)).await;
+    assert_eq!(t["status"], "SUCCEEDED", "{t}");
+    assert_eq!(t["files_transferred"], 11, "{t}");
+    assert_eq!(t["encrypt_data"], true, "{t}");
+    assert!(snapshot(&dst.path().join("tree")) == snapshot(&src.path().join("tree")));
+    // The destination pulled from the source's TLS address, never its plaintext one.
+    let log =
+        std::fs::read_to_string(site.connectors[1].state.path().join("connector.log")).unwrap();
+    let pulls: Vec<&str> = log.lines().filter(|l| l.contains("pulling")).collect();
+    assert_eq!(pulls.len(), 11, "{log}");
+    assert!(
+        pulls.iter().all(|l| l.contains("source=https://")),
+        "{pulls:?}"
+    );
+
+    // On the wire: a capability that demands TLS is refused in plaintext and served over TLS
+    // to a client pinned to the certificate the service recorded; a client that trusts the
+    // system's CAs does not get in.
+    let key_text =
+        std::fs::read_to_string(site.connectors[0].state.path().join("capability.key")).unwrap();
+    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key_text.trim())
+        .unwrap();
+    let cap = sign(
+        &key,
+        &Claims {
+            c: site.connectors[0].id.parse().unwrap(),
+            root: site.connectors[0].root.clone(),
+            ops: vec![Op::Read],
+            paths: vec!["/tree/sub".into()],
+            exp: tessera_connector::wire::now_secs() + 60,
+            tls: true,
+        },
+    );
+    let plain_url = format!("http://{}:7070/connector/v1/file", hosts.addrs[0]);
+    let tls_url = format!("https://{}:7070/connector/v1/file", hosts.addrs[0]);
+    let clients = tessera_connector::pin::Clients::new().unwrap();
+    let plain = clients.for_url(&plain_url, None).unwrap();
+    let (status, body) = connector_get(&plain, &plain_url, &cap, "/tree/sub/f3")
+        .await
+        .unwrap();
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("plaintext refused"));
+    let pinned = clients.for_url(&tls_url, Some(&fingerprint_a)).unwrap();
+    let (status, body) = connector_get(&pinned, &tls_url, &cap, "/tree/sub/f3")
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(body == pattern(3001, 3));
+    let wrong = clients.for_url(&tls_url, Some(&"0".repeat(64))).unwrap();
+    let err = connector_get(&wrong, &tls_url, &cap, "/tree/sub/f3")
+        .await
+        .unwrap_err();
+    assert!(tessera_connector::pin::mismatch(&err).is_some(), "{err:?}");
+    assert!(reqwest::Client::new().get(&tls_url).send().await.is_err());
+
+    // Another connector takes connector a's address (its own certificate): the service's pin
+    // for a no longer matches, and an encrypted task from a fails at once, saying why.
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+    let mut impostor = site.add_connector("impostor");
+    impostor.root = site.connectors[0].root.clone();
+    let _i = start_connector(&hosts, 0, &impostor, site.port);
+    site.checked_in(3).await;
+    let task = site
+        .submit(
+            &bearer,
+            serde_json::json!({"encrypt_data": true}),
+            serde_json::json!([{"DATA_TYPE": "transfer_item", "source_path": "/tree/big.bin",
+                                "destination_path": "/again.bin"}]),
+        )
+        .await;
+    let t = wait_task(&site.url, &bearer, &task, Duration::from_secs(60)).await;
+    assert_eq!(t["status"], "FAILED", "{t}");
+    let ev = events(&site.url, &bearer, &task).await;
+    assert!(
+        ev.iter().any(|e| e["is_error"] == true
+            && e["details"]
+                .as_str()
+                .is_some_and(|d| d.contains("does not match the pin"))),
+        "{ev:?}"
+    );
+    assert!(!dst.path().join("again.bin").exists());
 }
