@@ -1,10 +1,11 @@
 //! Hosts for the connector tests: two network namespaces, each a storage host with its own
 //! address, joined to this (the service's) namespace by a veth pair each and to each other by a
 //! third pair, which the data between them takes. Needs root (CI is root); where namespaces
-//! cannot be made, the hosts are the loopback addresses 127.0.0.2 and 127.0.0.3, and the test
-//! says so.
+//! cannot be made, the hosts are loopback addresses (127.0.0.2 and 127.0.0.3 for the first
+//! test of the process, the next two for the next), and the test says so.
 
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 pub(crate) struct Hosts {
     /// `Some(names)` with namespaces; `None` on loopback addresses.
@@ -34,11 +35,14 @@ fn in_ns(ns: &str, args: &[&str]) -> bool {
 
 impl Hosts {
     pub(crate) fn make() -> Self {
-        let id = std::process::id();
+        // Tests of one process run at once: each makes hosts of its own.
+        static MADE: AtomicU32 = AtomicU32::new(0);
+        let n = MADE.fetch_add(1, Ordering::Relaxed) % 10;
+        let id = std::process::id() % 100_000;
         // A subnet of our own: parallel test processes must not share addresses.
-        let net = 16 + (id % 200);
-        let names = [format!("tsc{id}a"), format!("tsc{id}b")];
-        if let Some(hosts) = Self::namespaces(&names, net) {
+        let net = 16 + (id + 37 * n) % 200;
+        let names = [format!("tsc{id}{n}a"), format!("tsc{id}{n}b")];
+        if let Some(hosts) = Self::namespaces(&names, id, n, net) {
             eprintln!(
                 "connector hosts: network namespaces {} and {}",
                 names[0], names[1]
@@ -48,28 +52,28 @@ impl Hosts {
         for n in &names {
             ip(&["netns", "del", n]);
         }
+        let (a, b) = (2 + 2 * n, 3 + 2 * n);
         eprintln!(
             "connector hosts: network namespaces cannot be made here (not root?); \
-             using loopback addresses 127.0.0.2 and 127.0.0.3 instead"
+             using loopback addresses 127.0.0.{a} and 127.0.0.{b} instead"
         );
         Self {
             namespaces: None,
-            addrs: ["127.0.0.2".into(), "127.0.0.3".into()],
+            addrs: [format!("127.0.0.{a}"), format!("127.0.0.{b}")],
             service_addrs: ["127.0.0.1".into(), "127.0.0.1".into()],
             service_listen: "127.0.0.1".into(),
         }
     }
 
-    fn namespaces(names: &[String; 2], net: u32) -> Option<Self> {
-        let id = std::process::id() % 100_000;
+    fn namespaces(names: &[String; 2], id: u32, n: u32, net: u32) -> Option<Self> {
         let [a, b] = names;
         let (ra, rb, ha, hb, xa, xb) = (
-            format!("tr{id}a"),
-            format!("tr{id}b"),
-            format!("th{id}a"),
-            format!("th{id}b"),
-            format!("tx{id}a"),
-            format!("tx{id}b"),
+            format!("tr{id}{n}a"),
+            format!("tr{id}{n}b"),
+            format!("th{id}{n}a"),
+            format!("th{id}{n}b"),
+            format!("tx{id}{n}a"),
+            format!("tx{id}{n}b"),
         );
         let ok = ip(&["netns", "add", a])
             && ip(&["netns", "add", b])
