@@ -69,10 +69,14 @@ pub struct ConnectorRunArgs {
     /// The address to listen on (e.g. 0.0.0.0:8443).
     #[arg(long)]
     pub listen: std::net::SocketAddr,
-    /// The URL the service and the other connectors reach this one at.
+    /// The URL the service and the other connectors reach this one at (http://HOST:PORT: the
+    /// same port also serves TLS, which the service and the other connectors use, pinned to
+    /// this connector's certificate; https:// to be reached over TLS only).
     #[arg(long)]
     pub public_url: String,
-    /// Where the connector keeps its capability key and its reports.
+    /// Where the connector keeps its capability key, its reports, and its TLS certificate and
+    /// key (made at the first start; their loss makes a new certificate, reported at the next
+    /// check-in).
     #[arg(long)]
     pub state_dir: PathBuf,
     #[arg(long = "id", env = "TESSERA_CONNECTOR_ID")]
