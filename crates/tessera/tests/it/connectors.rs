@@ -325,7 +325,7 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
     assert!(!refused.status.success());
 
     let _a = start_connector(&hosts, 0, &connectors[0], port);
-    let mut b = start_connector(&hosts, 1, &connectors[1], port);
+    let b = start_connector(&hosts, 1, &connectors[1], port);
     // Both check in (public URL recorded).
     site.checked_in(2).await;
 
@@ -448,9 +448,40 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
         {"DATA_TYPE": "transfer_item", "source_path": "/large.bin", "destination_path": "/large.bin"}
     ]))
     .await;
+    let _b = killed_mid_file_and_resumed(&site, &bearer, &task, dst.path(), b, || {
+        start_connector(&hosts, 1, &connectors[1], port)
+    })
+    .await;
+    assert!(
+        std::fs::read(dst.path().join("large.bin")).unwrap()
+            == std::fs::read(src.path().join("large.bin")).unwrap(),
+        "the resumed file differs"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(dst.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tessera-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Kills the destination connector `b` once a partial file in `dst` passed 32 MiB; the task
+/// waits and says why (`CONNECTOR_UNREACHABLE`, still ACTIVE); `restart` brings the connector
+/// back and the task succeeds, the file resumed from what had arrived (`CONNECTOR_REACHABLE`
+/// names the byte, > 0). The restarted connector.
+async fn killed_mid_file_and_resumed(
+    site: &Site,
+    bearer: &str,
+    task: &str,
+    dst: &Path,
+    mut b: Proc,
+    restart: impl FnOnce() -> Proc,
+) -> Proc {
+    let url = &site.url;
     let started = Instant::now();
     loop {
-        let partial = std::fs::read_dir(dst.path())
+        let partial = std::fs::read_dir(dst)
             .unwrap()
             .flatten()
             .filter(|e| {
@@ -475,7 +506,7 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
     // The task waits, and says why.
     let started = Instant::now();
     loop {
-        let ev = events(&url, &bearer, &task).await;
+        let ev = events(url, bearer, task).await;
         if ev.iter().any(|e| e["code"] == "CONNECTOR_UNREACHABLE") {
             break;
         }
@@ -488,15 +519,15 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
     let (_, t) = api(
         reqwest::Method::GET,
         &format!("{url}/v0.10/task/{task}"),
-        &bearer,
+        bearer,
         None,
     )
     .await;
     assert_eq!(t["status"], "ACTIVE", "{t}");
-    let _b = start_connector(&hosts, 1, &connectors[1], port);
-    let t = wait_task(&url, &bearer, &task, Duration::from_secs(180)).await;
+    let b = restart();
+    let t = wait_task(url, bearer, task, Duration::from_secs(180)).await;
     assert_eq!(t["status"], "SUCCEEDED", "{t}");
-    let ev = events(&url, &bearer, &task).await;
+    let ev = events(url, bearer, task).await;
     let back = ev
         .iter()
         .find(|e| e["code"] == "CONNECTOR_REACHABLE")
@@ -510,18 +541,7 @@ async fn a_tree_moves_between_connectors_on_two_hosts_and_survives_a_killed_conn
         .parse()
         .unwrap();
     assert!(resumed > 0, "the file started over: {back}");
-    assert!(
-        std::fs::read(dst.path().join("large.bin")).unwrap()
-            == std::fs::read(src.path().join("large.bin")).unwrap(),
-        "the resumed file differs"
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(dst.path())
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".tessera-"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    b
 }
 
 /// The connector refuses what its capability does not cover: no capability, another path,
@@ -647,7 +667,7 @@ async fn encrypted_transfers_between_connectors_on_two_hosts_go_over_pinned_tls(
     std::fs::write(src.path().join("tree/big.bin"), pattern(48 << 20, 9)).unwrap();
     let site = Site::make(&hosts, ["enc-a", "enc-b"], [src.path(), dst.path()]);
     let mut a = start_connector(&hosts, 0, &site.connectors[0], site.port);
-    let _b = start_connector(&hosts, 1, &site.connectors[1], site.port);
+    let b = start_connector(&hosts, 1, &site.connectors[1], site.port);
     let listed = site.checked_in(2).await;
     // Each stated the SHA-256 of the certificate it made in its state directory.
     for c in &site.connectors {
@@ -730,6 +750,35 @@ async fn encrypted_transfers_between_connectors_on_two_hosts_go_over_pinned_tls(
         .unwrap_err();
     assert!(tessera_connector::pin::mismatch(&err).is_some(), "{err:?}");
     assert!(reqwest::Client::new().get(&tls_url).send().await.is_err());
+
+    // A large file over TLS: the destination connector is killed mid-file, and the file
+    // resumes (over TLS again) from what had arrived.
+    std::fs::write(src.path().join("large.bin"), pattern(400 << 20, 13)).unwrap();
+    let task = site
+        .submit(
+            &bearer,
+            serde_json::json!({"encrypt_data": true, "verify_checksum": true}),
+            serde_json::json!([{"DATA_TYPE": "transfer_item", "source_path": "/large.bin",
+                                "destination_path": "/large.bin"}]),
+        )
+        .await;
+    let _b = killed_mid_file_and_resumed(&site, &bearer, &task, dst.path(), b, || {
+        start_connector(&hosts, 1, &site.connectors[1], site.port)
+    })
+    .await;
+    assert!(
+        std::fs::read(dst.path().join("large.bin")).unwrap()
+            == std::fs::read(src.path().join("large.bin")).unwrap(),
+        "the resumed file differs"
+    );
+    let log =
+        std::fs::read_to_string(site.connectors[1].state.path().join("connector.log")).unwrap();
+    let pulls: Vec<&str> = log.lines().filter(|l| l.contains("pulling")).collect();
+    assert!(pulls.len() >= 13, "{log}");
+    assert!(
+        pulls.iter().all(|l| l.contains("source=https://")),
+        "{pulls:?}"
+    );
 
     // Another connector takes connector a's address (its own certificate): the service's pin
     // for a no longer matches, and an encrypted task from a fails at once, saying why.
