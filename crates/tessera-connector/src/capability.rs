@@ -181,4 +181,30 @@ mod tests {
         assert_eq!(verify(&key, me, body, 0), Err(Refused::Malformed));
         assert_eq!(verify(&key, me, "", 0), Err(Refused::Malformed));
     }
+
+    #[test]
+    fn the_tls_demand_is_signed_and_absent_means_none() {
+        let me = Uuid::from_u128(7);
+        let key = connector_key(b"root key", me);
+        let plain = sign(&key, &claims(me));
+        // Not written when false: capabilities of connectors before it read the same.
+        let (body, _) = plain.split_once('.').unwrap();
+        assert!(!String::from_utf8(B64.decode(body).unwrap())
+            .unwrap()
+            .contains("tls"));
+        assert!(!verify(&key, me, &plain, 0).unwrap().tls);
+        let tls = sign(
+            &key,
+            &Claims {
+                tls: true,
+                ..claims(me)
+            },
+        );
+        assert!(verify(&key, me, &tls, 0).unwrap().tls);
+        // Dropping the demand breaks the signature.
+        let (tls_body, _) = tls.split_once('.').unwrap();
+        assert_ne!(tls_body, body);
+        let stripped = format!("{body}.{}", tls.split_once('.').unwrap().1);
+        assert_eq!(verify(&key, me, &stripped, 0), Err(Refused::BadSignature));
+    }
 }

@@ -195,7 +195,7 @@ mod tests {
         let fp = fingerprint(b"x");
         assert!(is_fingerprint(&fp));
         assert!(!is_fingerprint(&fp[1..]));
-        assert!(!is_fingerprint(&fp.replace('a', "g")) || !fp.contains('a'));
+        assert!(!is_fingerprint(&"g".repeat(64)));
         let clients = Clients::new().unwrap();
         assert!(clients.for_url("https://h:1", None).is_err());
         assert!(clients.for_url("https://h:1", Some("00")).is_err());
