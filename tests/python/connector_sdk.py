@@ -6,7 +6,8 @@ A `tessera serve` on 127.0.0.1 and two `tessera connector run` on the loopback a
 loopback so it runs unprivileged), each serving one endpoint registered with
 `tessera admin endpoint add --connector`. Through unchanged globus-sdk: operation_ls and
 operation_mkdir on a connector's endpoint, a recursive TransferData from one connector to the
-other (verify_checksum), task_wait, and the bytes on disk compared.
+other (verify_checksum), again with encrypt_data (over TLS between the connectors), task_wait,
+and the bytes on disk compared.
 
     TESSERA_BIN=target/release/tessera python3 tests/python/connector_sdk.py
 """
@@ -121,8 +122,27 @@ def main():
         expect_equal(tree(os.path.join(dst, "copy")), tree(src), "the copy")
         done = list(tc.task_successful_transfers(task_id))
         expect_equal(len(done), 13, "successful_transfers")
-        print("OK connector_sdk: ls, mkdir, a 404, and a verified transfer between two connectors "
-              "through globus-sdk", globus_sdk.__version__)
+
+        # encrypt_data: the connectors move the bytes over TLS pinned to the certificates they
+        # stated at check-in (the destination's log names the https:// source it pulled from).
+        tdata = globus_sdk.TransferData(eps[0], eps[1], label="encrypted",
+                                        verify_checksum=True, encrypt_data=True)
+        tdata.add_item("/", "/enc/", recursive=True)
+        task_id = tc.submit_transfer(tdata)["task_id"]
+        expect(tc.task_wait(task_id, timeout=120, polling_interval=1), "the encrypted task did not finish")
+        task = tc.get_task(task_id)
+        expect_equal(task["status"], "SUCCEEDED", f"encrypted task {json.dumps(task.data)[:400]}")
+        expect_equal(task["encrypt_data"], True, "the task's encrypt_data")
+        expect_equal(tree(os.path.join(dst, "enc")), tree(src), "the encrypted copy")
+        with open(os.path.join(server.log_dir, "connector-127.0.0.3.log"), "rb") as f:
+            pulls = [l for l in f.read().decode(errors="replace").splitlines() if "pulling" in l]
+        expect(len(pulls) >= 26 and all("source=" in l for l in pulls), f"the pulls: {pulls[:3]}")
+        encrypted = [l for l in pulls if "tls=true" in l]
+        expect(len(encrypted) == 13 and all("source=https://" in l for l in encrypted),
+               f"13 pulls over TLS: {encrypted[:3]}")
+        print("OK connector_sdk: ls, mkdir, a 404, and verified transfers between two connectors "
+              "(in plaintext and with encrypt_data over pinned TLS) through globus-sdk",
+              globus_sdk.__version__)
     finally:
         for p in procs:
             p.kill()
