@@ -96,11 +96,14 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         crate::transfer_pages::LAYOUT,
     )
     .context("loading the transfer pages' templates")?;
-    let app = tessera_auth::router_with_docs(state.clone(), [tessera_groups::openapi()])
-        .merge(tessera_groups::router(groups))
-        .merge(group_pages)
-        .merge(transfer)
-        .merge(transfer_pages);
+    let app = tessera_auth::router_with_docs(
+        state.clone(),
+        [tessera_groups::openapi(), tessera_transfer::openapi()],
+    )
+    .merge(tessera_groups::router(groups))
+    .merge(group_pages)
+    .merge(transfer)
+    .merge(transfer_pages);
     let metrics = match settings.metrics_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)

@@ -32,7 +32,17 @@ struct LinkRequest {
     expires_in: Option<i64>,
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint/{id}/https_link",
+    tag = "transfer_https",
+    operation_id = "create_https_link",
+    summary = "A short-lived signed URL of one file's HTTPS access (`path`, `expires_in` seconds, default 300), for a browser without a token; the caller must be able to read the file",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The link document (`url`, `expires_at`)", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,

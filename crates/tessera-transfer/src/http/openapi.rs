@@ -109,7 +109,8 @@ pub struct TransferError {
         super::endpoint_manager::pause_rules::create,
         super::endpoint_manager::pause_rules::show,
         super::endpoint_manager::pause_rules::update,
-        super::endpoint_manager::pause_rules::remove
+        super::endpoint_manager::pause_rules::remove,
+        super::https_link::create
     ),
     components(schemas(Document, DocumentList, ResultDoc, TransferError))
 )]
@@ -162,4 +163,48 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         }
     }
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_with_its_methods() {
+        let doc = openapi();
+        for path in super::super::route_paths() {
+            let full = format!("/v0.10{path}");
+            assert!(
+                doc.paths.paths.contains_key(&full),
+                "{full} is served but not in the OpenAPI document"
+            );
+        }
+        for (path, item) in &doc.paths.paths {
+            let documented = super::super::route_paths()
+                .iter()
+                .any(|p| format!("/v0.10{p}") == *path);
+            assert!(documented, "{path} is documented but not served");
+            assert!(
+                [&item.get, &item.put, &item.post, &item.delete]
+                    .iter()
+                    .any(|op| op.is_some()),
+                "{path} has no operation"
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_lists_the_error_envelope() {
+        let doc = openapi();
+        for item in doc.paths.paths.values() {
+            for op in [&item.get, &item.put, &item.post, &item.delete]
+                .into_iter()
+                .flatten()
+            {
+                for status in ["400", "401", "403", "404"] {
+                    assert!(op.responses.responses.contains_key(status));
+                }
+            }
+        }
+    }
 }
