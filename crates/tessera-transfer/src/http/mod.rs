@@ -111,10 +111,22 @@ async fn envelope(
             "ClientError.BadRequest",
             "Method not allowed on this resource",
         ),
-        None if response.status().is_client_error() => ApiError::new(
-            response.status(),
+        // axum's own refusals: no route (404), a path segment that is not UTF-8 (400), a body
+        // beyond the limit (413), ... each with the code its status means.
+        None if response.status() == StatusCode::NOT_FOUND => ApiError::new(
+            StatusCode::NOT_FOUND,
             "ClientError.NotFound",
             "No such resource",
+        ),
+        None if response.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "ClientError.BadRequest",
+            "The request body is too large",
+        ),
+        None if response.status().is_client_error() => ApiError::new(
+            response.status(),
+            "ClientError.BadRequest",
+            "The request is malformed (a path segment that is not UTF-8, or an unreadable body)",
         ),
         None => return response,
     };

@@ -62,6 +62,19 @@ fn apply(r: &mut PauseRuleRecord, body: &Value) -> Result<(), ApiError> {
         Some(Value::String(t)) if t == "pause_rule" => {}
         Some(other) => return Err(bad(format!("DATA_TYPE must be 'pause_rule', got {other}"))),
     }
+    // A misspelt operation would otherwise leave its flag at the default, true: a rule that
+    // pauses what the client meant to leave running.
+    if let Some(unknown) = body
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .find(|k| k.starts_with("pause_") && !FLAGS.contains(&k.as_str()))
+    {
+        return Err(bad(format!(
+            "{unknown} is not a pause operation; they are {}",
+            FLAGS.join(", ")
+        )));
+    }
     if let Some(m) = body.get("message") {
         let m = m
             .as_str()
