@@ -166,6 +166,14 @@ fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
         .collect()
 }
 
+async fn no_such_resource() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ClientError.NotFound",
+        "No such resource",
+    )
+}
+
 /// Every route's path below `/v0.10` (the OpenAPI test checks each is documented).
 pub fn route_paths() -> Vec<&'static str> {
     routes().into_iter().map(|(path, _)| path).collect()
@@ -177,6 +185,11 @@ pub fn router(state: TransferState) -> Router {
     let mut r = Router::new();
     for (path, method) in routes() {
         r = both(r, path, method);
+    }
+    // Any other path under /v0.10: the Transfer envelope's 404 (the SDK reads `code` and
+    // `message`), not the listener's fallback of another service.
+    for path in ["/v0.10", "/v0.10/", "/v0.10/{*rest}"] {
+        r = r.route(path, axum::routing::any(no_such_resource));
     }
     let api = r.layer(axum::middleware::from_fn_with_state(
         state.clone(),

@@ -463,3 +463,68 @@ async fn https_access_answers_odd_requests_in_its_own_shape() {
         .collect();
     assert_eq!(names.len(), 2, "nothing was written: {names:?}");
 }
+
+#[tokio::test]
+async fn odd_query_parameters_on_v0_10_documents_are_4xx_envelopes_or_ignored() {
+    let w = World::new(false).await;
+    let t = Some(w.mover.token.as_str());
+    let (e, u) = (&w.src, Uuid::new_v4());
+    std::fs::write(w.src_dir.join("f.txt"), b"x").unwrap();
+    for prefix in ["/v0.10", "/v0.10/v0.10"] {
+        for q in [
+            format!("/endpoint/{e}?fields=id,display_name"),
+            format!("/endpoint/{e}?fields="),
+            format!("/endpoint/{e}?fields=%ff%fe"),
+            "/endpoint_search?filter_fulltext=%00&limit=1000000".to_owned(),
+            "/endpoint_search?filter_scope=nonsense&offset=-5".to_owned(),
+            "/endpoint_search?limit=abc".to_owned(),
+            "/task_list?limit=-1".to_owned(),
+            "/task_list?offset=99999999999999999999".to_owned(),
+            "/task_list?filter=status:NOPE".to_owned(),
+            "/task_list?filter=request_time:garbage".to_owned(),
+            "/task_list?filter=request_time:9999999999999-01-01,".to_owned(),
+            "/task_list?orderby=nonsense%20SIDEWAYS".to_owned(),
+            "/task_list?filter=%ff:%fe".to_owned(),
+            format!("/task/{u}"),
+            "/task/not-a-uuid".to_owned(),
+            format!("/task/{u}/event_list?limit=-1"),
+            format!("/operation/endpoint/{e}/ls?path=%00"),
+            format!("/operation/endpoint/{e}/ls?path=/../"),
+            format!("/operation/endpoint/{e}/ls?path=/f.txt"),
+            format!("/operation/endpoint/{e}/ls?show_hidden=maybe"),
+            format!("/operation/endpoint/{e}/ls?limit=-3&offset=x"),
+            format!("/operation/endpoint/{e}/ls?orderby=type%20DESC,%20name%20BOGUS"),
+            format!("/operation/endpoint/{e}/ls?filter=name:~%5B"),
+            format!("/operation/endpoint/{e}/stat?path="),
+            format!("/operation/endpoint/{e}/stat?path=/%ff"),
+            format!("/endpoint/{e}/access_list?limit=x"),
+            format!("/endpoint/{e}/access/{u}"),
+            "/bookmark/not-a-uuid".to_owned(),
+            "/submission_id?fields=value".to_owned(),
+            "/nonexistent".to_owned(),
+        ] {
+            let uri = format!("{prefix}{q}");
+            let r = raw(&w, Method::GET, &uri, t, &[], vec![]).await;
+            assert!(
+                !r.status.is_server_error()
+                    || r.json()["code"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with("ExternalError")),
+                "{uri}: {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+            if !r.status.is_success() {
+                let j = r.json();
+                assert!(
+                    j["code"].is_string()
+                        && j["message"].is_string()
+                        && j["request_id"].is_string(),
+                    "{uri}: {} {}",
+                    r.status,
+                    String::from_utf8_lossy(&r.body)
+                );
+            }
+        }
+    }
+}
