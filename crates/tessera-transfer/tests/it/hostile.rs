@@ -206,6 +206,86 @@ async fn endpoint_manager_refuses_malformed_input_with_the_transfer_envelope() {
     assert_eq!(list.status, StatusCode::OK, "{}", list.body);
     assert_eq!(list.body["DATA"], json!([]), "no rule was made");
 
+    // A rule, then changes to it that are refused whole: it stays as it was.
+    let made = raw(
+        &w,
+        Method::POST,
+        "/v0.10/endpoint_manager/pause_rule",
+        t,
+        &json_type,
+        rule(json!({"pause_ls": false})),
+    )
+    .await;
+    assert_eq!(
+        made.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&made.body)
+    );
+    let rule_uri = format!(
+        "/v0.10/endpoint_manager/pause_rule/{}",
+        made.json()["id"].as_str().unwrap()
+    );
+    for body in [
+        b"".to_vec(),
+        b"null".to_vec(),
+        b"[]".to_vec(),
+        json!({"endpoint_id": w.dst}).to_string().into_bytes(),
+        json!({"endpoint_id": 3}).to_string().into_bytes(),
+        json!({"message": "changed", "pause_ls": 1})
+            .to_string()
+            .into_bytes(),
+        json!({"message": "changed", "pause_typo": true})
+            .to_string()
+            .into_bytes(),
+        json!({"message": "changed", "start_time": "2024-02-30T99:00:00"})
+            .to_string()
+            .into_bytes(),
+    ] {
+        let r = raw(&w, Method::PUT, &rule_uri, t, &json_type, body.clone()).await;
+        // An empty body is an empty change; anything else here is refused.
+        if body.is_empty() {
+            assert_eq!(r.status, StatusCode::OK);
+            continue;
+        }
+        transfer_error(
+            &r,
+            StatusCode::BAD_REQUEST,
+            "ClientError.BadRequest",
+            &format!("PUT {}", String::from_utf8_lossy(&body)),
+        );
+    }
+    let after = w.get(&w.mover, &rule_uri).await;
+    assert_eq!(
+        (
+            after.body["message"].as_str(),
+            after.body["pause_ls"].as_bool(),
+            after.body["endpoint_id"].as_str()
+        ),
+        (Some("m"), Some(false), Some(e.as_str())),
+        "{}",
+        after.body
+    );
+    let same = raw(
+        &w,
+        Method::PUT,
+        &rule_uri,
+        t,
+        &json_type,
+        json!({"endpoint_id": e, "message": "same place"})
+            .to_string()
+            .into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        same.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&same.body)
+    );
+    let r = raw(&w, Method::DELETE, &rule_uri, t, &[], vec![]).await;
+    assert_eq!(r.status, StatusCode::OK);
+
     // Unknown ids are 404s with the spec's codes.
     let unknown = Uuid::new_v4();
     for (uri, code) in [
