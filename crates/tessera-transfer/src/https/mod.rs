@@ -83,12 +83,15 @@ pub trait HttpsScopes: Send + Sync + 'static {
     async fn remove(&self, endpoint: Uuid) -> Result<(), String>;
 }
 
-/// The methods served; any other is a 405 naming them (`Allow`), in this surface's shape.
-const ALLOW: &str = "GET, HEAD, PUT, DELETE";
+/// The methods served (and `OPTIONS`, which names them); any other is a 405 naming them
+/// (`Allow`), in this surface's shape.
+const ALLOW: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
 
 /// The routes, for any [`Access`]. Merge them into a listener's router.
 pub fn router(access: Arc<dyn Access>) -> Router {
     Router::new()
+        // The base URL itself (`https_server`), with or without its slash: the root.
+        .route("/https/{endpoint}", any(serve_root))
         .route("/https/{endpoint}/", any(serve_root))
         .route("/https/{endpoint}/{*path}", any(serve))
         .with_state(access)
@@ -160,9 +163,54 @@ async fn handle(
     )
     .await
     {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+        Ok(r) => cors(r),
+        Err(e) => cors(e.into_response()),
     }
+}
+
+/// Request headers a browser application may send (a preflight asks for them).
+const CORS_ALLOW_HEADERS: &str =
+    "Authorization, Range, If-Range, If-None-Match, If-Modified-Since, Content-Type, \
+     Content-MD5, Digest, Repr-Digest";
+/// Response headers a browser application may read.
+const CORS_EXPOSE_HEADERS: &str =
+    "Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified, WWW-Authenticate";
+
+/// CORS (Fetch standard): any origin may call, since nothing here rides on ambient
+/// credentials: a request carries its bearer token or signed link itself, and cookies are never
+/// read. So a browser application (a portal's page with a signed link or a token) can read
+/// files and errors alike.
+fn cors(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        axum::http::HeaderValue::from_static(CORS_EXPOSE_HEADERS),
+    );
+    r
+}
+
+/// `OPTIONS`: the methods (`Allow`), and a CORS preflight's answer.
+fn options() -> Response {
+    let mut r = axum::http::StatusCode::NO_CONTENT.into_response();
+    let h = r.headers_mut();
+    h.insert(header::ALLOW, axum::http::HeaderValue::from_static(ALLOW));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        axum::http::HeaderValue::from_static(ALLOW),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        axum::http::HeaderValue::from_static(CORS_ALLOW_HEADERS),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        axum::http::HeaderValue::from_static("600"),
+    );
+    r
 }
 
 async fn dispatch(
@@ -174,6 +222,9 @@ async fn dispatch(
     query: Option<&str>,
     body: Body,
 ) -> Result<Response, HttpsError> {
+    if *method == Method::OPTIONS {
+        return Ok(options());
+    }
     if ![Method::GET, Method::HEAD, Method::PUT, Method::DELETE].contains(method) {
         let mut r = HttpsError::new(
             axum::http::StatusCode::METHOD_NOT_ALLOWED,

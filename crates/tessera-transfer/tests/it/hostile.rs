@@ -467,7 +467,7 @@ async fn https_access_answers_odd_requests_in_its_own_shape() {
     assert!(r.body.is_empty());
 
     // Methods beyond the four: 405 naming the ones there are, in this surface's shape.
-    for m in [Method::POST, Method::PATCH, Method::OPTIONS] {
+    for m in [Method::POST, Method::PATCH, Method::TRACE] {
         let r = raw(&w, m.clone(), &url("ten"), t, &[], vec![]).await;
         own_shape(&r, StatusCode::METHOD_NOT_ALLOWED, m.as_str());
         let allow = r.headers[header::ALLOW].to_str().unwrap().to_owned();
@@ -475,6 +475,67 @@ async fn https_access_answers_odd_requests_in_its_own_shape() {
             assert!(allow.contains(want), "{m}: Allow: {allow}");
         }
     }
+
+    // A browser application: a preflight names the methods and headers it may use, and every
+    // answer (errors too) is readable from any origin (nothing here rides on cookies).
+    let pre = raw(
+        &w,
+        Method::OPTIONS,
+        &url("ten"),
+        None,
+        &[
+            ("origin", "https://portal.example.org"),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "authorization, range"),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(pre.status, StatusCode::NO_CONTENT);
+    assert_eq!(pre.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    let methods = pre.headers[header::ACCESS_CONTROL_ALLOW_METHODS]
+        .to_str()
+        .unwrap();
+    assert!(
+        methods.contains("PUT") && methods.contains("GET"),
+        "{methods}"
+    );
+    let allowed = pre.headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("range"),
+        "{allowed}"
+    );
+    for (tok, status) in [(t, StatusCode::OK), (None, StatusCode::UNAUTHORIZED)] {
+        let r = raw(
+            &w,
+            Method::GET,
+            &url("ten"),
+            tok,
+            &[("origin", "https://portal.example.org")],
+            vec![],
+        )
+        .await;
+        assert_eq!(r.status, status);
+        assert_eq!(r.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+        assert!(r.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+            .to_str()
+            .unwrap()
+            .contains("Content-Range"));
+    }
+    // The base URL without its slash is the root (a directory), not another service's 404.
+    let r = raw(
+        &w,
+        Method::GET,
+        &format!("/https/{}", w.src),
+        t,
+        &[],
+        vec![],
+    )
+    .await;
+    own_shape(&r, StatusCode::CONFLICT, "base URL");
 
     // Digest headers that do not parse or do not match change nothing.
     for (name, value) in [
