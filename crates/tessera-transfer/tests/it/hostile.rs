@@ -283,6 +283,22 @@ async fn endpoint_manager_refuses_malformed_input_with_the_transfer_envelope() {
         "{}",
         String::from_utf8_lossy(&same.body)
     );
+    // The document as read, sent back whole (what a client that edits it does): accepted.
+    let echo = raw(
+        &w,
+        Method::PUT,
+        &rule_uri,
+        t,
+        &json_type,
+        after.body.to_string().into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        echo.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&echo.body)
+    );
     let r = raw(&w, Method::DELETE, &rule_uri, t, &[], vec![]).await;
     assert_eq!(r.status, StatusCode::OK);
 
