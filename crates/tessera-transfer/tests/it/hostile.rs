@@ -413,6 +413,17 @@ async fn https_access_answers_odd_requests_in_its_own_shape() {
         own_shape(&r, StatusCode::BAD_REQUEST, p);
     }
 
+    // Names longer than the filesystem takes, and paths longer than PATH_MAX: 400, not a 5xx.
+    let long_name = "n".repeat(300);
+    let long_path = vec!["d"; 3000].join("/");
+    for p in [long_name.as_str(), long_path.as_str()] {
+        for m in [Method::GET, Method::PUT, Method::DELETE] {
+            let r = raw(&w, m.clone(), &url(p), t, &[], b"x".to_vec()).await;
+            assert!(r.status.is_client_error(), "{m} {:.20}: {}", p, r.status);
+            own_shape(&r, r.status, &format!("{m} long"));
+        }
+    }
+
     // Ranges on an empty file: a suffix range is satisfiable (RFC 9110 §14.1.1: the whole,
     // empty, representation); a first position is not.
     let r = raw(
