@@ -67,7 +67,13 @@ pub fn parse(s: &str) -> Option<UnixTime> {
         num(parts.next()?)?,
         num(parts.next()?)?,
     );
-    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    // Four-digit years only (ISO 8601 without expansion): a longer one would overflow the
+    // seconds, and no client means it.
+    if parts.next().is_some()
+        || !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&d)
+    {
         return None;
     }
     let mut seconds = days_from_civil(y, m, d) * 86_400;
@@ -80,6 +86,9 @@ pub fn parse(s: &str) -> Option<UnixTime> {
         let (sign, off) = (if &rest[i..=i] == "-" { -1 } else { 1 }, &rest[i + 1..]);
         let mut o = off.split(':');
         let (h, mi) = (num(o.next()?)?, o.next().map_or(Some(0), num)?);
+        if h > 23 || mi > 59 {
+            return None;
+        }
         (&rest[..i], sign * (h * 3600 + mi * 60))
     } else {
         (rest, 0)
@@ -118,7 +127,17 @@ mod tests {
         ] {
             assert_eq!(parse(s), Some(t), "{s}");
         }
-        for s in ["", "soon", "2030-13-01", "2030-01-01T25:00", "2030-01"] {
+        for s in [
+            "",
+            "soon",
+            "2030-13-01",
+            "2030-01-01T25:00",
+            "2030-01",
+            // Would overflow the seconds (a panic in debug builds, a wrapped time in release).
+            "9999999999999-01-01",
+            "2030-01-01T00:00:00+99999999999999",
+            "2030-01-01T00:00:00-24:00",
+        ] {
             assert_eq!(parse(s), None, "{s}");
         }
     }

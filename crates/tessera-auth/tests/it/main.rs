@@ -8,6 +8,7 @@ mod client_auth;
 mod client_deletion;
 mod cluster;
 mod console;
+mod console_hostile;
 mod dependent;
 mod device;
 mod discovery;

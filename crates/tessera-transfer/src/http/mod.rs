@@ -111,10 +111,22 @@ async fn envelope(
             "ClientError.BadRequest",
             "Method not allowed on this resource",
         ),
-        None if response.status().is_client_error() => ApiError::new(
-            response.status(),
+        // axum's own refusals: no route (404), a path segment that is not UTF-8 (400), a body
+        // beyond the limit (413), ... each with the code its status means.
+        None if response.status() == StatusCode::NOT_FOUND => ApiError::new(
+            StatusCode::NOT_FOUND,
             "ClientError.NotFound",
             "No such resource",
+        ),
+        None if response.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "ClientError.BadRequest",
+            "The request body is too large",
+        ),
+        None if response.status().is_client_error() => ApiError::new(
+            response.status(),
+            "ClientError.BadRequest",
+            "The request is malformed (a path segment that is not UTF-8, or an unreadable body)",
         ),
         None => return response,
     };
@@ -154,6 +166,14 @@ fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
         .collect()
 }
 
+async fn no_such_resource() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ClientError.NotFound",
+        "No such resource",
+    )
+}
+
 /// Every route's path below `/v0.10` (the OpenAPI test checks each is documented).
 pub fn route_paths() -> Vec<&'static str> {
     routes().into_iter().map(|(path, _)| path).collect()
@@ -165,6 +185,11 @@ pub fn router(state: TransferState) -> Router {
     let mut r = Router::new();
     for (path, method) in routes() {
         r = both(r, path, method);
+    }
+    // Any other path under /v0.10: the Transfer envelope's 404 (the SDK reads `code` and
+    // `message`), not the listener's fallback of another service.
+    for path in ["/v0.10", "/v0.10/", "/v0.10/{*rest}"] {
+        r = r.route(path, axum::routing::any(no_such_resource));
     }
     let api = r.layer(axum::middleware::from_fn_with_state(
         state.clone(),

@@ -23,10 +23,11 @@ pub use error::HttpsError;
 
 use crate::storage::{RelPath, Storage};
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get as route_get;
+use axum::routing::any;
 use axum::Router;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -82,30 +83,39 @@ pub trait HttpsScopes: Send + Sync + 'static {
     async fn remove(&self, endpoint: Uuid) -> Result<(), String>;
 }
 
+/// The methods served (and `OPTIONS`, which names them); any other is a 405 naming them
+/// (`Allow`), in this surface's shape.
+const ALLOW: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
+
 /// The routes, for any [`Access`]. Merge them into a listener's router.
 pub fn router(access: Arc<dyn Access>) -> Router {
-    let any = || route_get(serve).head(serve).put(serve).delete(serve);
     Router::new()
-        .route("/https/{endpoint}/", any_root())
-        .route("/https/{endpoint}/{*path}", any())
+        // The base URL itself (`https_server`), with or without its slash: the root.
+        .route("/https/{endpoint}", any(serve_root))
+        .route("/https/{endpoint}/", any(serve_root))
+        .route("/https/{endpoint}/{*path}", any(serve))
         .with_state(access)
 }
 
-fn any_root() -> axum::routing::MethodRouter<Arc<dyn Access>> {
-    route_get(serve_root)
-        .head(serve_root)
-        .put(serve_root)
-        .delete(serve_root)
+/// A path segment that axum could not decode (a percent-encoding that is not UTF-8): a 400 in
+/// this surface's shape, not axum's text.
+fn undecodable(e: &PathRejection) -> Response {
+    HttpsError::bad_request(format!("The URL's path does not decode: {}", e.body_text()))
+        .into_response()
 }
 
 async fn serve_root(
     state: State<Arc<dyn Access>>,
-    Path(endpoint): Path<String>,
+    endpoint: Result<Path<String>, PathRejection>,
     method: Method,
     headers: HeaderMap,
     query: RawQuery,
     body: Body,
 ) -> Response {
+    let Path(endpoint) = match endpoint {
+        Ok(p) => p,
+        Err(e) => return undecodable(&e),
+    };
     handle(
         state.0,
         endpoint,
@@ -120,12 +130,16 @@ async fn serve_root(
 
 async fn serve(
     state: State<Arc<dyn Access>>,
-    Path((endpoint, path)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     method: Method,
     headers: HeaderMap,
     query: RawQuery,
     body: Body,
 ) -> Response {
+    let Path((endpoint, path)) = match path {
+        Ok(p) => p,
+        Err(e) => return undecodable(&e),
+    };
     handle(state.0, endpoint, path, method, headers, query.0, body).await
 }
 
@@ -149,9 +163,54 @@ async fn handle(
     )
     .await
     {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+        Ok(r) => cors(r),
+        Err(e) => cors(e.into_response()),
     }
+}
+
+/// Request headers a browser application may send (a preflight asks for them).
+const CORS_ALLOW_HEADERS: &str =
+    "Authorization, Range, If-Range, If-None-Match, If-Modified-Since, Content-Type, \
+     Content-MD5, Digest, Repr-Digest";
+/// Response headers a browser application may read.
+const CORS_EXPOSE_HEADERS: &str =
+    "Content-Range, Content-Length, Accept-Ranges, ETag, Last-Modified, WWW-Authenticate";
+
+/// CORS (Fetch standard): any origin may call, since nothing here rides on ambient
+/// credentials: a request carries its bearer token or signed link itself, and cookies are never
+/// read. So a browser application (a portal's page with a signed link or a token) can read
+/// files and errors alike.
+fn cors(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        axum::http::HeaderValue::from_static(CORS_EXPOSE_HEADERS),
+    );
+    r
+}
+
+/// `OPTIONS`: the methods (`Allow`), and a CORS preflight's answer.
+fn options() -> Response {
+    let mut r = axum::http::StatusCode::NO_CONTENT.into_response();
+    let h = r.headers_mut();
+    h.insert(header::ALLOW, axum::http::HeaderValue::from_static(ALLOW));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        axum::http::HeaderValue::from_static(ALLOW),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        axum::http::HeaderValue::from_static(CORS_ALLOW_HEADERS),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        axum::http::HeaderValue::from_static("600"),
+    );
+    r
 }
 
 async fn dispatch(
@@ -163,6 +222,20 @@ async fn dispatch(
     query: Option<&str>,
     body: Body,
 ) -> Result<Response, HttpsError> {
+    if *method == Method::OPTIONS {
+        return Ok(options());
+    }
+    if ![Method::GET, Method::HEAD, Method::PUT, Method::DELETE].contains(method) {
+        let mut r = HttpsError::new(
+            axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            format!("{method} is not served here; the methods are {ALLOW}"),
+        )
+        .into_response();
+        r.headers_mut()
+            .insert(header::ALLOW, axum::http::HeaderValue::from_static(ALLOW));
+        return Ok(r);
+    }
     let path = RelPath::parse(path).map_err(|e| HttpsError::bad_request(e.to_string()))?;
     let credential = credential(headers, query)?;
     let write = *method == Method::PUT || *method == Method::DELETE;

@@ -38,7 +38,9 @@ pub fn parse(header: Option<&str>, size: u64) -> Wanted {
         // bytes=-n: the last n bytes.
         (true, false) => match number(last) {
             Some(0) => Wanted::Unsatisfiable,
-            Some(_) if size == 0 => Wanted::Unsatisfiable,
+            // Satisfiable (a non-zero suffix, §14.1.1), and it selects the whole representation,
+            // which is empty: no 206 can describe it, so the whole with 200.
+            Some(_) if size == 0 => Wanted::Whole,
             Some(n) => Wanted::Part {
                 start: size.saturating_sub(n),
                 end: size - 1,
@@ -88,7 +90,7 @@ mod tests {
             (Some("bytes=10-"), 10, Wanted::Unsatisfiable),
             (Some("bytes=10-20"), 10, Wanted::Unsatisfiable),
             (Some("bytes=-0"), 10, Wanted::Unsatisfiable),
-            (Some("bytes=-5"), 0, Wanted::Unsatisfiable),
+            (Some("bytes=-5"), 0, Wanted::Whole),
             (Some("bytes=0-"), 0, Wanted::Unsatisfiable),
             (Some("bytes=5-2"), 10, Wanted::Whole),
             (Some("bytes=0-1,3-4"), 10, Wanted::Whole),

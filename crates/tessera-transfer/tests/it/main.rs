@@ -5,6 +5,7 @@
 mod api;
 mod endpoint_manager;
 mod harness;
+mod hostile;
 mod https;
 mod progress;
 mod tasks;

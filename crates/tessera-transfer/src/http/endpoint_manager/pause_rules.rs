@@ -62,6 +62,19 @@ fn apply(r: &mut PauseRuleRecord, body: &Value) -> Result<(), ApiError> {
         Some(Value::String(t)) if t == "pause_rule" => {}
         Some(other) => return Err(bad(format!("DATA_TYPE must be 'pause_rule', got {other}"))),
     }
+    // A misspelt operation would otherwise leave its flag at the default, true: a rule that
+    // pauses what the client meant to leave running.
+    if let Some(unknown) = body
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .find(|k| k.starts_with("pause_") && !FLAGS.contains(&k.as_str()))
+    {
+        return Err(bad(format!(
+            "{unknown} is not a pause operation; they are {}",
+            FLAGS.join(", ")
+        )));
+    }
     if let Some(m) = body.get("message") {
         let m = m
             .as_str()
@@ -284,7 +297,18 @@ pub(crate) async fn update(
     let body: Value = params::json(&body)?;
     let scope = manager::require_scope(&state, &caller).await?;
     let mut r = find(&state, &scope, &id, Power::Manage).await?;
-    // endpoint_id and the editor fields are not the body's to change.
+    // endpoint_id and the editor fields are not the body's to change; a body that asks to move
+    // the rule is refused rather than answered as if it had moved.
+    match body.get("endpoint_id") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if Uuid::parse_str(s.trim()).ok() == Some(r.endpoint_id) => {}
+        Some(other) => {
+            return Err(bad(format!(
+                "endpoint_id cannot change (the rule is on {}), got {other}",
+                r.endpoint_id
+            )))
+        }
+    }
     apply(&mut r, &body)?;
     r.modified_by_id = caller.id;
     r.modified_by = caller.username.clone();
