@@ -39,7 +39,6 @@ let graphClient;
 let datasetsDir;
 let homeDir;
 let homeEndpoint;
-let https = false;
 
 /** A free loopback port (the portal's redirect URI must be registered before it starts). */
 function freePort() {
@@ -149,12 +148,10 @@ before(async () => {
   });
   assert.equal(acl.status, 201, await acl.text());
   const doc = await (await fetch(`${base}/v0.10/endpoint/${datasets.id}`, { headers: { authorization: `Bearer ${portalToken}` } })).json();
-  https = Boolean(doc.https_server);
+  assert.ok(doc.https_server, 'the dataset endpoint has no https_server');
 
-  // The graph's scope, depending on Transfer and (when this build has HTTPS access) on the
-  // dataset endpoint's HTTPS scope.
-  const scopeArgs = ['scope', 'create', '--suffix', 'plot', '--name', 'Plot datasets', '--description', "Draw plots of the portal's datasets", '--dependent-scope', TRANSFER_ALL];
-  if (https) scopeArgs.push('--dependent-scope', `https://auth.globus.org/scopes/${datasets.id}/https`);
+  // The graph's scope, depending on Transfer and on the dataset endpoint's HTTPS scope.
+  const scopeArgs = ['scope', 'create', '--suffix', 'plot', '--name', 'Plot datasets', '--description', "Draw plots of the portal's datasets", '--dependent-scope', TRANSFER_ALL, '--dependent-scope', `https://auth.globus.org/scopes/${datasets.id}/https`];
   const scope = await tesseraCli(scopeArgs, { TESSERA_AUTH_URL: base, TESSERA_CLIENT_ID: graphClient.client_id, TESSERA_CLIENT_SECRET: graphClient.client_secret });
 
   const graphUrl = await startChild(GRAPH_BIN, ['--listen', '127.0.0.1:0'], {
@@ -186,8 +183,6 @@ before(async () => {
   page = await context.newPage();
   page.on('console', (msg) => {
     if (msg.type() !== 'error') return;
-    // The graph's refusal page answers 502 on purpose when this build has no HTTPS access.
-    if (!https && /^Failed to load resource/.test(msg.text()) && page.url().includes('/graph?')) return;
     // The refused transfer form (no endpoint chosen) answers 400 on purpose.
     if (/status of 400/.test(msg.text()) && new URL(page.url()).pathname === '/transfer') return;
     errors.push(`console: ${msg.text()} (${page.url()})`);
@@ -272,15 +267,11 @@ test('the portal: sign in, identities, datasets, transfer to my endpoint, graph,
   // The graph.
   await page.getByRole('link', { name: 'Back to the datasets' }).click();
   await ocean.getByRole('link', { name: 'Graph' }).click();
-  if (https) {
-    const img = page.locator('img#plot');
-    await img.waitFor();
-    const width = await img.evaluate((i) => (i.complete ? i.naturalWidth : 0));
-    assert.ok(width > 0, 'the plot did not load');
-    assert.match(await img.getAttribute('src'), /^data:image\/svg\+xml;base64,/);
-  } else {
-    assert.match(await page.getByRole('alert').textContent(), /no HTTPS access/);
-  }
+  const img = page.locator('img#plot');
+  await img.waitFor();
+  const width = await img.evaluate((i) => (i.complete ? i.naturalWidth : 0));
+  assert.ok(width > 0, 'the plot did not load');
+  assert.match(await img.getAttribute('src'), /^data:image\/svg\+xml;base64,/);
   await screenshot(page, 'portal-graph');
   assert.ok(seenTokens.length > 0, 'the portal never called the graph');
   for (const t of seenTokens) assert.equal(await introspect(t), true);

@@ -326,15 +326,13 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         )),
     )
     .unwrap();
-    // HTTPS access (branch https13) may not be in this build yet: then the graph's scope
-    // cannot depend on the endpoint's HTTPS scope, and the graph must say it cannot read.
-    let https = owner
-        .get_endpoint(&dataset_ep)
-        .await
-        .unwrap()
-        .https_server
-        .is_some();
-    eprintln!("HTTPS access in this build: {https}");
+    // The graph reads the dataset over the endpoint's HTTPS access, so its scope depends on
+    // the endpoint's https scope.
+    let https_server = owner.get_endpoint(&dataset_ep).await.unwrap().https_server;
+    assert!(
+        https_server.is_some(),
+        "the dataset endpoint has no https_server"
+    );
     let https_scope = tessera_client::https::https_scope(&dataset_ep);
     let mut scope_args = vec![
         "scope",
@@ -347,10 +345,9 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         "Draw plots of the portal's datasets",
         "--dependent-scope",
         TRANSFER_ALL,
+        "--dependent-scope",
+        &https_scope,
     ];
-    if https {
-        scope_args.extend(["--dependent-scope", &https_scope]);
-    }
     let scope = json(&tessera.run(
         &scope_args,
         &[
@@ -560,49 +557,38 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
     assert!(page.contains("Transfer refused the copy"), "{page}");
     assert!(!home_dir.path().join("incoming/restricted").exists());
 
-    if https {
-        // The graph: an SVG drawn from the CSV, read with Alice's dependent token.
-        let (_, status, page) = b
-            .get(&format!("{portal_url}/graph?dataset=ocean&file=temps.csv"))
-            .await;
-        assert_eq!(status, 200, "{page}");
-        let start = page.find("data:image/svg+xml;base64,").expect(&page)
-            + "data:image/svg+xml;base64,".len();
-        let end = start + page[start..].find('"').unwrap();
-        use base64::Engine;
-        let svg = String::from_utf8(
-            base64::engine::general_purpose::STANDARD
-                .decode(&page[start..end])
-                .unwrap(),
-        )
-        .unwrap();
-        assert!(svg.starts_with("<svg"), "{svg}");
-        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
-        assert!(
-            svg.contains(">temperature<") && svg.contains(">salinity<"),
-            "{svg}"
-        );
-        // The graph reads as the person: the access rules refuse them "restricted".
-        let (_, status, page) = b
-            .get(&format!(
-                "{portal_url}/graph?dataset=restricted&file=secret.csv"
-            ))
-            .await;
-        assert_eq!(status, 502, "{page}");
-        assert!(
-            page.contains("You may not read &#x2f;datasets&#x2f;restricted&#x2f;secret.csv."),
-            "{page}"
-        );
-    } else {
-        let (_, status, page) = b
-            .get(&format!("{portal_url}/graph?dataset=ocean&file=temps.csv"))
-            .await;
-        assert_eq!(status, 502, "{page}");
-        assert!(
-            page.contains("The dataset endpoint has no HTTPS access."),
-            "{page}"
-        );
-    }
+    // The graph: an SVG drawn from the CSV, read with Alice's dependent token.
+    let (_, status, page) = b
+        .get(&format!("{portal_url}/graph?dataset=ocean&file=temps.csv"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let start =
+        page.find("data:image/svg+xml;base64,").expect(&page) + "data:image/svg+xml;base64,".len();
+    let end = start + page[start..].find('"').unwrap();
+    use base64::Engine;
+    let svg = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&page[start..end])
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+    assert!(
+        svg.contains(">temperature<") && svg.contains(">salinity<"),
+        "{svg}"
+    );
+    // The graph reads as the person: the access rules refuse them "restricted".
+    let (_, status, page) = b
+        .get(&format!(
+            "{portal_url}/graph?dataset=restricted&file=secret.csv"
+        ))
+        .await;
+    assert_eq!(status, 502, "{page}");
+    assert!(
+        page.contains("You may not read &#x2f;datasets&#x2f;restricted&#x2f;secret.csv."),
+        "{page}"
+    );
     let seen = seen_tokens.lock().unwrap().clone();
     assert!(!seen.is_empty(), "the portal never called the graph");
     // The graph's own refusals: no token, a token meant for another service (the portal's
