@@ -15,7 +15,14 @@ pub(crate) struct Hosts {
     pub(crate) service_addrs: [String; 2],
     /// What the service listens on.
     pub(crate) service_listen: String,
+    /// The port each host's connector listens on (distinct per `Hosts` on loopback addresses,
+    /// where several tests in one process share the addresses).
+    pub(crate) port: u16,
 }
+
+/// Hosts made by this process so far: tests run in parallel threads of one process, and each
+/// needs namespaces (and, on loopback, ports) of its own.
+static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 fn ip(args: &[&str]) -> bool {
     Command::new("ip")
@@ -34,11 +41,12 @@ fn in_ns(ns: &str, args: &[&str]) -> bool {
 
 impl Hosts {
     pub(crate) fn make() -> Self {
-        let id = std::process::id();
-        // A subnet of our own: parallel test processes must not share addresses.
-        let net = 16 + (id % 200);
-        let names = [format!("tsc{id}a"), format!("tsc{id}b")];
-        if let Some(hosts) = Self::namespaces(&names, net) {
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = std::process::id() % 100_000;
+        // A subnet of our own: parallel tests (threads or processes) must not share addresses.
+        let net = 16 + ((id + n * 61) % 200);
+        let names = [format!("tsc{id}{n}a"), format!("tsc{id}{n}b")];
+        if let Some(hosts) = Self::namespaces(&names, net, n) {
             eprintln!(
                 "connector hosts: network namespaces {} and {}",
                 names[0], names[1]
@@ -57,19 +65,20 @@ impl Hosts {
             addrs: ["127.0.0.2".into(), "127.0.0.3".into()],
             service_addrs: ["127.0.0.1".into(), "127.0.0.1".into()],
             service_listen: "127.0.0.1".into(),
+            port: 7070 + n as u16,
         }
     }
 
-    fn namespaces(names: &[String; 2], net: u32) -> Option<Self> {
+    fn namespaces(names: &[String; 2], net: u32, n: u32) -> Option<Self> {
         let id = std::process::id() % 100_000;
         let [a, b] = names;
         let (ra, rb, ha, hb, xa, xb) = (
-            format!("tr{id}a"),
-            format!("tr{id}b"),
-            format!("th{id}a"),
-            format!("th{id}b"),
-            format!("tx{id}a"),
-            format!("tx{id}b"),
+            format!("tr{id}{n}a"),
+            format!("tr{id}{n}b"),
+            format!("th{id}{n}a"),
+            format!("th{id}{n}b"),
+            format!("tx{id}{n}a"),
+            format!("tx{id}{n}b"),
         );
         let ok = ip(&["netns", "add", a])
             && ip(&["netns", "add", b])
@@ -104,6 +113,7 @@ impl Hosts {
             addrs: [format!("10.{net}.1.2"), format!("10.{net}.2.2")],
             service_addrs: [format!("10.{net}.1.1"), format!("10.{net}.2.1")],
             service_listen: "0.0.0.0".into(),
+            port: 7070,
         })
     }
 

@@ -58,7 +58,7 @@ pub(crate) struct Connector {
 }
 
 pub(crate) fn start_connector(hosts: &Hosts, i: usize, c: &Connector, port: u16) -> Proc {
-    let me = format!("{}:7070", hosts.addrs[i]);
+    let me = format!("{}:{}", hosts.addrs[i], hosts.port);
     let child = hosts
         .command(i, BIN)
         .args([
@@ -466,7 +466,7 @@ async fn refusals(hosts: &Hosts, connectors: &[Connector]) {
         .decode(key_text.trim())
         .unwrap();
     let me: uuid::Uuid = connectors[0].id.parse().unwrap();
-    let base = format!("http://{}:7070/connector/v1", hosts.addrs[0]);
+    let base = format!("http://{}:{}/connector/v1", hosts.addrs[0], hosts.port);
     let claims = |ops: Vec<Op>, path: &str, exp: i64| Claims {
         c: me,
         root: String::new(),
