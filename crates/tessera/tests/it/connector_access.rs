@@ -110,7 +110,7 @@ async fn connector_endpoints_https_by_access_rules_and_a_manager_cancels_another
     .await;
     manager_cancels(
         &url,
-        (&src_ep, &dst_ep),
+        (src_ep.as_str(), dst_ep.as_str()),
         dst.path(),
         &owner_t,
         &submitter,

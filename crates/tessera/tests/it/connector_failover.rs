@@ -7,7 +7,7 @@
 
 use crate::cluster::Db;
 use crate::connector_hosts::Hosts;
-use crate::connectors::{api, events, pattern, start_connector, token, wait_task, Connector};
+use crate::connectors::{api, events, pattern, start_connector, token, Connector};
 use crate::process::{json, Server};
 use crate::transfer_cluster::{assert_same_tree, done_files, lease_pid, snapshot};
 use std::collections::BTreeMap;
