@@ -344,7 +344,8 @@ fn fetch(
     // Set when a block failed: the other streams stop.
     let abort = std::sync::atomic::AtomicBool::new(false);
     let stopped = || job.cancel.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed);
-    let (tx, rx) = mpsc::sync_channel::<(u64, Result<Vec<u8>, Fail>)>(STREAMS * 2);
+    // Blocks stay the `Bytes` the response was read into: no copy before the write.
+    let (tx, rx) = mpsc::sync_channel::<(u64, Result<_, Fail>)>(STREAMS * 2);
     let window = (STREAMS * 2) as u64;
     std::thread::scope(|scope| -> Result<(), Fail> {
         for _ in 0..STREAMS {
@@ -367,7 +368,6 @@ fn fetch(
                 let got = src.range(start, end).and_then(|resp| {
                     src.handle
                         .block_on(resp.bytes())
-                        .map(|b| b.to_vec())
                         .map_err(|e| src.unreachable(&e))
                 });
                 let stop = got.is_err();
@@ -377,7 +377,7 @@ fn fetch(
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut pending = BTreeMap::new();
         let mut expect = 0u64;
         let mut failed = None;
         for (i, got) in rx {
