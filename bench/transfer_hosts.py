@@ -253,7 +253,8 @@ def run(hosts: Hosts, work: str) -> int:
     # rsync daemon on host b.
     conf = os.path.join(work, "rsyncd.conf")
     with open(conf, "w") as f:
-        f.write(f"use chroot = no\nuid = root\ngid = root\n[dst]\npath = {dst}\nread only = false\n")
+        who = "uid = root\ngid = root\n" if os.geteuid() == 0 else ""
+        f.write(f"use chroot = no\n{who}[dst]\npath = {dst}\nread only = false\n")
     start(hosts.cmd(1, "rsync", "--daemon", "--no-detach", f"--config={conf}", f"--address={b_addr}", "--port=8730"),
           f"{logs}/rsyncd.log")
     wait_port(b_addr, 8730, hosts, 0)
