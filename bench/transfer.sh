@@ -30,10 +30,46 @@
 # source after the last repetition. The server's data directory (SQLite) is on the disk.
 # Everything is removed at the end (trap), the server is stopped; each task is bounded by
 # BENCH_TASK_TIMEOUT seconds (default 600).
+#
+# Two hosts (`--hosts`, with or without --quick): connector to connector across a veth pair
+# between two network namespaces (as root; the loopback addresses 127.0.0.2/.3 otherwise, and
+# the output says which) against iperf3 memory to memory, rsync to an rsync daemon, rclone to a
+# WebDAV server and curl upload on the far host, in the same run; see bench/transfer_hosts.py.
+#   bash bench/transfer.sh --hosts            # 2 GiB file and 10,000 files
+#   bash bench/transfer.sh --hosts --quick    # smoke test: 64 MiB and 300 files
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 QUICK=0
-[[ "${1:-}" == "--quick" ]] && QUICK=1
+HOSTS=0
+for arg in "$@"; do
+    case "$arg" in
+        --quick) QUICK=1 ;;
+        --hosts) HOSTS=1 ;;
+        *) echo "usage: bench/transfer.sh [--hosts] [--quick]" >&2; exit 2 ;;
+    esac
+done
+if [[ $HOSTS == 1 ]]; then
+    if [[ $QUICK == 1 ]]; then
+        : "${BENCH_BIG_MIB:=64}" "${BENCH_SMALL_FILES:=300}"
+    fi
+    export BENCH_BIG_MIB=${BENCH_BIG_MIB:-2048} BENCH_SMALL_FILES=${BENCH_SMALL_FILES:-10000}
+    export BENCH_REPS=${BENCH_REPS:-1} BENCH_QUICK=$QUICK BENCH_TASK_TIMEOUT=${BENCH_TASK_TIMEOUT:-900}
+    missing=()
+    for tool in iperf3 rsync rclone; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+            { apt-get update -qq >/dev/null 2>&1 &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; }) ||
+            echo "notice: could not install ${missing[*]} with apt-get"
+    fi
+    for tool in iperf3 rsync; do
+        command -v "$tool" >/dev/null || { echo "$tool is required for --hosts" >&2; exit 2; }
+    done
+    TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+    (cd "$ROOT" && cargo build --release -q -p tessera --bin tessera)
+    export BENCH_TESSERA="$TARGET_DIR/release/tessera"
+    exec python3 "$ROOT/bench/transfer_hosts.py"
+fi
 if [[ $QUICK == 1 ]]; then
     : "${BENCH_BIG_MIB:=64}" "${BENCH_SMALL_FILES:=300}" "${BENCH_LATENCY_TASKS:=20}" "${BENCH_REPS:=1}"
     : "${BENCH_RCLONE:=0}"

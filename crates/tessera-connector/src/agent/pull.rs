@@ -13,7 +13,7 @@
 //!   (the reorder window is bounded), so the partial file is always one verified prefix and
 //!   our checksum is computed while writing.
 //! - With `verify_checksum` (or an external checksum) the source computes its checksum of the
-//!   whole file; a mismatch drops the partial file and fails the job.
+//!   whole file, while the bytes come; a mismatch drops the partial file and fails the job.
 //! - The commit sets mode and (when asked) mtime, syncs, and renames into place.
 
 use super::jobs::Job;
@@ -247,15 +247,31 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
     }
     job.resumed_from.store(have, Ordering::Relaxed);
     job.bytes.store(have, Ordering::Relaxed);
-    fetch(&src, job, have, size, writer.as_mut(), &mut hasher)?;
+    // The source's checksum of the whole file is computed while the bytes come (its own read
+    // of the file, on its side), not after them: the verify costs no extra wall time.
+    let want_theirs = job.spec.verify_checksum || job.spec.external_checksum.is_some();
+    let (fetched, theirs) = std::thread::scope(|scope| {
+        let theirs = want_theirs.then(|| scope.spawn(|| src.checksum(alg, None)));
+        let fetched = fetch(&src, job, have, size, writer.as_mut(), &mut hasher);
+        let theirs = theirs.map(|t| {
+            t.join().unwrap_or_else(|_| {
+                Err(fail(
+                    "source",
+                    &StorageError::Io("the source checksum failed".into()),
+                ))
+            })
+        });
+        (fetched, theirs)
+    });
+    fetched?;
     if job.cancel.load(Ordering::Relaxed) {
         drop(writer);
         let _ = storage.remove_partial(&to, &tag);
         return Err(fail("destination", &StorageError::Io("canceled".into())));
     }
     let ours = hasher.finish();
-    let checksum = if job.spec.verify_checksum || job.spec.external_checksum.is_some() {
-        let theirs = src.checksum(alg, None)?;
+    let checksum = if let Some(theirs) = theirs {
+        let theirs = theirs?;
         if job.spec.verify_checksum && theirs != ours {
             drop(writer);
             let _ = storage.remove_partial(&to, &tag);
@@ -352,7 +368,8 @@ fn fetch(
     // Set when a block failed: the other streams stop.
     let abort = std::sync::atomic::AtomicBool::new(false);
     let stopped = || job.cancel.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed);
-    let (tx, rx) = mpsc::sync_channel::<(u64, Result<Vec<u8>, Fail>)>(STREAMS * 2);
+    // Blocks stay the `Bytes` the response was read into: no copy before the write.
+    let (tx, rx) = mpsc::sync_channel::<(u64, Result<_, Fail>)>(STREAMS * 2);
     let window = (STREAMS * 2) as u64;
     std::thread::scope(|scope| -> Result<(), Fail> {
         for _ in 0..STREAMS {
@@ -375,7 +392,6 @@ fn fetch(
                 let got = src.range(start, end).and_then(|resp| {
                     src.handle
                         .block_on(resp.bytes())
-                        .map(|b| b.to_vec())
                         .map_err(|e| src.unreachable(&e))
                 });
                 let stop = got.is_err();
@@ -385,7 +401,7 @@ fn fetch(
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut pending = BTreeMap::new();
         let mut expect = 0u64;
         let mut failed = None;
         for (i, got) in rx {

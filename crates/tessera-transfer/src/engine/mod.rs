@@ -39,6 +39,9 @@ pub struct EngineConfig {
     pub max_tasks: usize,
     /// Files copied at once per task (on the blocking pool).
     pub files_per_task: usize,
+    /// Files at once per task when both endpoints are on connectors (the node only watches
+    /// each pull); files over 16 MiB still count against `files_per_task`.
+    pub direct_files_per_task: usize,
     /// At most this often, a task's `bytes_transferred` takes in the files still in flight
     /// and a PROGRESS event is recorded (only when bytes moved).
     pub progress_every: Duration,
@@ -55,6 +58,7 @@ impl EngineConfig {
             heartbeat: Duration::from_secs(1),
             max_tasks: 4,
             files_per_task: 4,
+            direct_files_per_task: 16,
             progress_every: Duration::from_secs(1),
             started: 0,
         }

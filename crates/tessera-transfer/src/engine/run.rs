@@ -572,6 +572,9 @@ struct Copied {
     algorithm: ChecksumAlgorithm,
 }
 
+/// Files larger than this count against `files_per_task` even between connectors.
+const LARGE_FILE: i64 = 16 << 20;
+
 /// Transient failures (I/O errors) are retried this many times, with backoff.
 const RETRIES: u32 = 3;
 
@@ -614,8 +617,18 @@ async fn copy_files(
     let mut faults = 0i64;
     let mut last_flush = Instant::now();
     let mut fatal: Option<Stop> = None;
-    let mut queue = files.into_iter();
+    let mut queue = files.into_iter().peekable();
     let mut sizes = std::collections::HashMap::new();
+    // Between two connectors this node only watches (the destination pulls from the source),
+    // so more small files are kept in flight to hide their round trips; large files, which
+    // hold the connectors' block buffers, stay at `files_per_task`.
+    let direct = src.connector().is_some() && dst.connector().is_some();
+    let width = if direct {
+        config.direct_files_per_task.max(1)
+    } else {
+        config.files_per_task.max(1)
+    };
+    let mut large = std::collections::HashSet::new();
     let moved = Arc::new(AtomicU64::new(0));
     let mut since = Instant::now();
     let mut ticks = tokio::time::interval_at(
@@ -624,8 +637,15 @@ async fn copy_files(
     );
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        while fatal.is_none() && set.len() < config.files_per_task.max(1) {
+        while fatal.is_none() && set.len() < width {
+            let Some(next) = queue.peek() else { break };
+            if next.size > LARGE_FILE && large.len() >= config.files_per_task.max(1) {
+                break;
+            }
             let Some(f) = queue.next() else { break };
+            if f.size > LARGE_FILE {
+                large.insert(f.seq);
+            }
             let item = item_opts.get(&f.source_path);
             let opts = CopyOptions {
                 sync_level: spec.sync_level.and_then(SyncLevel::from_level),
@@ -699,6 +719,7 @@ async fn copy_files(
         let done = joined.map_err(|e| Stop::Internal(e.to_string()))?;
         let now = state.clock.now();
         let (from, to) = sizes.remove(&done.seq).unwrap_or_default();
+        large.remove(&done.seq);
         match done.result {
             Ok(FileOutcome::Copied { bytes, checksum }) => outcomes.push(FileOutcomeRecord {
                 seq: done.seq,

@@ -16,6 +16,9 @@ pub(crate) struct Hosts {
     pub(crate) service_addrs: [String; 2],
     /// What the service listens on.
     pub(crate) service_listen: String,
+    /// The port each host's connector listens on (distinct per `Hosts` on loopback addresses,
+    /// where several tests in one process share the addresses).
+    pub(crate) port: u16,
 }
 
 fn ip(args: &[&str]) -> bool {
@@ -35,7 +38,8 @@ fn in_ns(ns: &str, args: &[&str]) -> bool {
 
 impl Hosts {
     pub(crate) fn make() -> Self {
-        // Tests of one process run at once: each makes hosts of its own.
+        // Tests of one process run at once in threads: each makes hosts (namespaces, or
+        // loopback addresses and a port) of its own.
         static MADE: AtomicU32 = AtomicU32::new(0);
         let n = MADE.fetch_add(1, Ordering::Relaxed) % 10;
         let id = std::process::id() % 100_000;
@@ -62,6 +66,7 @@ impl Hosts {
             addrs: [format!("127.0.0.{a}"), format!("127.0.0.{b}")],
             service_addrs: ["127.0.0.1".into(), "127.0.0.1".into()],
             service_listen: "127.0.0.1".into(),
+            port: 7070 + n as u16,
         }
     }
 
@@ -108,6 +113,7 @@ impl Hosts {
             addrs: [format!("10.{net}.1.2"), format!("10.{net}.2.2")],
             service_addrs: [format!("10.{net}.1.1"), format!("10.{net}.2.1")],
             service_listen: "0.0.0.0".into(),
+            port: 7070,
         })
     }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 const SCOPE: &str = "urn:globus:auth:scope:transfer.api.globus.org:all";
 
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for Proc {
 }
 
 /// `tessera serve` listening on `listen`:0; (process, port).
-fn serve(listen: &str, data: &Path) -> (Proc, u16) {
+pub(crate) fn serve(listen: &str, data: &Path) -> (Proc, u16) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", &format!("{listen}:0"), "--data-dir"])
         .arg(data)
@@ -51,16 +51,16 @@ fn serve(listen: &str, data: &Path) -> (Proc, u16) {
     (Proc(child), port)
 }
 
-struct Connector {
-    id: String,
-    secret: String,
-    state: tempfile::TempDir,
+pub(crate) struct Connector {
+    pub(crate) id: String,
+    pub(crate) secret: String,
+    pub(crate) state: tempfile::TempDir,
     /// The directory of its endpoint.
-    root: String,
+    pub(crate) root: String,
 }
 
-fn start_connector(hosts: &Hosts, i: usize, c: &Connector, port: u16) -> Proc {
-    let me = format!("{}:7070", hosts.addrs[i]);
+pub(crate) fn start_connector(hosts: &Hosts, i: usize, c: &Connector, port: u16) -> Proc {
+    let me = format!("{}:{}", hosts.addrs[i], hosts.port);
     let child = hosts
         .command(i, BIN)
         .args([
@@ -94,7 +94,7 @@ fn log_file(c: &Connector) -> std::fs::File {
         .unwrap()
 }
 
-async fn token(url: &str, id: &str, secret: &str) -> String {
+pub(crate) async fn token(url: &str, id: &str, secret: &str) -> String {
     let r: serde_json::Value = reqwest::Client::new()
         .post(format!("{url}/v2/oauth2/token"))
         .basic_auth(id, Some(secret))
@@ -108,7 +108,7 @@ async fn token(url: &str, id: &str, secret: &str) -> String {
     r["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn api(
+pub(crate) async fn api(
     method: reqwest::Method,
     url: &str,
     bearer: &str,
@@ -124,7 +124,12 @@ async fn api(
     (r.status().as_u16(), r.json().await.unwrap_or_default())
 }
 
-async fn wait_task(url: &str, bearer: &str, task: &str, limit: Duration) -> serde_json::Value {
+pub(crate) async fn wait_task(
+    url: &str,
+    bearer: &str,
+    task: &str,
+    limit: Duration,
+) -> serde_json::Value {
     let started = Instant::now();
     loop {
         let (_, t) = api(
@@ -142,7 +147,7 @@ async fn wait_task(url: &str, bearer: &str, task: &str, limit: Duration) -> serd
     }
 }
 
-async fn events(url: &str, bearer: &str, task: &str) -> Vec<serde_json::Value> {
+pub(crate) async fn events(url: &str, bearer: &str, task: &str) -> Vec<serde_json::Value> {
     let (_, e) = api(
         reqwest::Method::GET,
         &format!("{url}/v0.10/task/{task}/event_list?limit=1000"),
@@ -153,7 +158,7 @@ async fn events(url: &str, bearer: &str, task: &str) -> Vec<serde_json::Value> {
     e["DATA"].as_array().cloned().unwrap_or_default()
 }
 
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
+pub(crate) fn pattern(len: usize, seed: u32) -> Vec<u8> {
     (0..len as u32)
         .map(|i| (i.wrapping_mul(2_654_435_761).wrapping_add(seed) >> 13) as u8)
         .collect()
@@ -555,7 +560,7 @@ async fn refusals(hosts: &Hosts, connectors: &[Connector]) {
         .decode(key_text.trim())
         .unwrap();
     let me: uuid::Uuid = connectors[0].id.parse().unwrap();
-    let base = format!("http://{}:7070/connector/v1", hosts.addrs[0]);
+    let base = format!("http://{}:{}/connector/v1", hosts.addrs[0], hosts.port);
     let claims = |ops: Vec<Op>, path: &str, exp: i64| Claims {
         c: me,
         root: String::new(),

@@ -6,6 +6,8 @@ mod clients;
 mod cluster;
 mod commands;
 mod config;
+mod connector_access;
+mod connector_failover;
 mod connector_hosts;
 mod connectors;
 mod crash;

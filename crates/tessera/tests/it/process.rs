@@ -46,9 +46,16 @@ impl Server {
     }
     /// A node of a cluster on the PostgreSQL database `url`.
     pub(crate) fn start_pg(url: &str, extra: &[&str]) -> Self {
+        Self::start_pg_on("127.0.0.1", url, extra)
+    }
+
+    /// A node of a cluster listening on `listen`:0 (e.g. `0.0.0.0` for hosts in network
+    /// namespaces); its `url` is still the loopback address.
+    pub(crate) fn start_pg_on(listen: &str, url: &str, extra: &[&str]) -> Self {
         let mut args = vec!["--database-url", url];
         args.extend_from_slice(extra);
         let mut s = Self::start_with_env(
+            listen,
             &args,
             Path::new(""),
             &[("TESSERA_MASTER_KEY", TEST_MASTER_KEY)],
@@ -57,13 +64,22 @@ impl Server {
         s
     }
 
-    fn start_with(args: &[&str], data_dir: &Path) -> Self {
-        Self::start_with_env(args, data_dir, &[])
+    /// The port this server listens on.
+    pub(crate) fn port(&self) -> u16 {
+        self.url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.trim_end_matches('/').parse().ok())
+            .unwrap_or_else(|| panic!("no port in {}", self.url))
     }
 
-    fn start_with_env(args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Self {
+    fn start_with(args: &[&str], data_dir: &Path) -> Self {
+        Self::start_with_env("127.0.0.1", args, data_dir, &[])
+    }
+
+    fn start_with_env(listen: &str, args: &[&str], data_dir: &Path, env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", &format!("{listen}:0")])
             .args(args)
             .env_remove("TESSERA_CONFIG")
             .env_remove("TESSERA_DATABASE_URL")
@@ -83,7 +99,7 @@ impl Server {
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
             .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_owned();
+            .replace("://0.0.0.0:", "://127.0.0.1:");
         Self {
             child,
             url,

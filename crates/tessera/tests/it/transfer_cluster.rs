@@ -128,7 +128,7 @@ pub(crate) async fn get(url: &str, token: &str, path: &str) -> (u16, serde_json:
 }
 
 /// The pid in a lease owner's name (`<pid>-<random>`).
-async fn lease_pid(db: &Db, task: &str) -> Option<u32> {
+pub(crate) async fn lease_pid(db: &Db, task: &str) -> Option<u32> {
     let owner: Option<String> =
         sqlx::query_scalar("SELECT lease_owner FROM transfer_tasks WHERE id = $1")
             .bind(task)
@@ -139,7 +139,7 @@ async fn lease_pid(db: &Db, task: &str) -> Option<u32> {
 }
 
 /// `(destination path, inode, mtime ns)` of every file row recorded done.
-async fn done_files(db: &Db, task: &str, dst: &Path) -> Vec<(String, u64, i64)> {
+pub(crate) async fn done_files(db: &Db, task: &str, dst: &Path) -> Vec<(String, u64, i64)> {
     let rows: Vec<String> = sqlx::query_scalar(
         "SELECT destination_path FROM transfer_task_files \
          WHERE task_id = $1 AND state = 'done' AND NOT is_dir ORDER BY seq",
