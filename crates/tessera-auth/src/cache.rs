@@ -312,6 +312,10 @@ impl Catalogue {
     pub fn owner_of(&self, resource_server: &str) -> Option<Uuid> {
         self.owners.get(resource_server).copied()
     }
+    /// Every scope, in no order.
+    pub fn scopes(&self) -> impl Iterator<Item = &Scope> {
+        self.by_string.values()
+    }
     /// Scopes that list `id` among their dependent scopes.
     pub fn dependents_on(&self, id: Uuid) -> impl Iterator<Item = &Scope> {
         self.by_string

@@ -234,6 +234,36 @@ impl AuthClient {
         }
     }
 
+    /// Starts a web app's sign-in: the authorization code grant (RFC 6749 §4.1) with PKCE S256
+    /// and a random `state`, back to the app's own registered `redirect_uri`. A confidential
+    /// client exchanges the code with its secret *and* the verifier. Keep the flow on the server
+    /// (never in the browser) until the redirect returns, and compare its
+    /// [`state`](NativeFlow::state) with the one that came back before [`exchange`](NativeFlow::exchange).
+    ///
+    /// ```
+    /// use tessera_client::AuthClient;
+    ///
+    /// let portal = AuthClient::new("https://auth.example.org", "portal-id", "portal-secret")?;
+    /// let flow = portal.start_authorization_code_flow(
+    ///     &["openid", "profile", "urn:globus:auth:scope:transfer.api.globus.org:all"],
+    ///     "https://portal.example.org/callback",
+    ///     false,
+    /// );
+    /// let url = flow.authorize_url();
+    /// assert!(url.contains("redirect_uri=https%3A%2F%2Fportal.example.org%2Fcallback"));
+    /// assert!(url.contains(&format!("state={}", flow.state())));
+    /// // Later, in the callback: check `state`, then `flow.exchange(&code).await?`.
+    /// # Ok::<(), tessera_client::ClientError>(())
+    /// ```
+    pub fn start_authorization_code_flow(
+        &self,
+        scopes: &[&str],
+        redirect_uri: &str,
+        refresh_tokens: bool,
+    ) -> NativeFlow {
+        self.start_native_flow(scopes, Some(redirect_uri), refresh_tokens)
+    }
+
     /// Creates a scope owned by this (confidential) client.
     pub async fn create_scope(&self, scope: ScopeCreate) -> Result<ScopeObject, ClientError> {
         let call = Call::new(

@@ -80,6 +80,7 @@ pub mod authorizer;
 mod core;
 mod error;
 pub mod groups;
+pub mod https;
 mod pkce;
 mod retry;
 pub mod storage;

@@ -10,12 +10,16 @@
 //! the shared store test suite (`tests/store.rs`), which runs against both backends.
 
 mod audit;
+pub mod connector;
+pub mod endpoint_manager;
 pub mod feed;
 pub mod maintenance;
 mod postgres;
 mod sql;
 mod sql_clients;
+mod sql_connector;
 mod sql_device;
+mod sql_endpoint_manager;
 mod sql_groups;
 mod sql_registration;
 mod sql_session_model;
@@ -26,6 +30,8 @@ pub mod transfer;
 mod writer;
 
 pub use audit::{AuditEvent, AuditQuery, AuditRecord, AuditWriter, MAX_AUDIT_LIMIT};
+pub use connector::ConnectorRepository;
+pub use endpoint_manager::EndpointManagerRepository;
 pub use feed::{Change, ChangeFeed, ChangeSink};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -678,6 +684,8 @@ pub trait Store:
     + MaintenanceRepository
     + AuditRepository
     + TransferRepository
+    + ConnectorRepository
+    + EndpointManagerRepository
     + GroupRepository
     + Send
     + Sync

@@ -49,11 +49,21 @@ impl PgStore {
 
 mod repositories {
     crate::sql::impl_repositories!(super::PgStore, ::sqlx::Postgres, ::sqlx::postgres::PgRow);
+    crate::sql_connector::impl_connectors!(
+        super::super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow
+    );
     crate::sql_transfer::impl_transfer!(
         super::super::PgStore,
         ::sqlx::Postgres,
         ::sqlx::postgres::PgRow,
         "FOR UPDATE SKIP LOCKED"
+    );
+    crate::sql_endpoint_manager::impl_endpoint_manager!(
+        super::super::PgStore,
+        ::sqlx::Postgres,
+        ::sqlx::postgres::PgRow
     );
     crate::sql_groups::impl_group_repository!(
         super::PgStore,

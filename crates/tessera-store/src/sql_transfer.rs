@@ -14,12 +14,12 @@ macro_rules! impl_transfer {
             use $crate::StoreError;
 
             const ENDPOINT_COLUMNS: &str = "id, display_name, owner_id, owner_string, root_path, host_endpoint_id, \
-                host_path, attrs, created_at";
+                host_path, attrs, created_at, connector_id";
             const RULE_COLUMNS: &str = "id, endpoint_id, principal_type, principal, path, permissions, create_time, \
                 expiration_date";
             const ROLE_COLUMNS: &str = "id, endpoint_id, principal_type, principal, role, created_at";
             const BOOKMARK_COLUMNS: &str = "id, owner_id, name, endpoint_id, path, created_at";
-            const TASK_COLUMNS: &str = "id, owner_id, owner_string, submission_id, kind, status, label, \
+            pub(super) const TASK_COLUMNS: &str = "id, owner_id, owner_string, submission_id, kind, status, label, \
                 source_endpoint_id, destination_endpoint_id, request_time, completion_time, deadline, spec, \
                 fatal_error, expanded, files, directories, files_transferred, files_skipped, bytes_transferred, faults";
             const FILE_COLUMNS: &str = "seq, is_dir, source_path, destination_path, size, state, checksum, \
@@ -42,6 +42,7 @@ macro_rules! impl_transfer {
                     host_path: r.try_get("host_path")?,
                     attrs: json(T, &r.try_get::<String, _>("attrs")?)?,
                     created_at: r.try_get("created_at")?,
+                    connector_id: q::opt_uuid(T, r.try_get("connector_id")?)?,
                 })
             }
 
@@ -83,7 +84,7 @@ macro_rules! impl_transfer {
                 })
             }
 
-            fn task_from_row(r: &$row) -> Result<TaskRecord, StoreError> {
+            pub(super) fn task_from_row(r: &$row) -> Result<TaskRecord, StoreError> {
                 const T: &str = "transfer_tasks";
                 Ok(TaskRecord {
                     id: q::uuid(T, &r.try_get::<String, _>("id")?)?,
@@ -164,7 +165,7 @@ macro_rules! impl_transfer {
             impl TransferRepository for $store {
                 async fn insert_endpoint(&self, e: &EndpointRecord) -> Result<(), StoreError> {
                     ::sqlx::query(&format!(
-                        "INSERT INTO transfer_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                        "INSERT INTO transfer_endpoints ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                     ))
                     .bind(e.id.to_string())
                     .bind(&e.display_name)
@@ -175,6 +176,7 @@ macro_rules! impl_transfer {
                     .bind(&e.host_path)
                     .bind(e.attrs.to_string())
                     .bind(e.created_at)
+                    .bind(e.connector_id.map(|u| u.to_string()))
                     .execute(&self.writer)
                     .await
                     .map_err(conflict("endpoint"))?;

@@ -118,11 +118,21 @@ mod repositories {
         ::sqlx::Sqlite,
         ::sqlx::sqlite::SqliteRow
     );
+    crate::sql_connector::impl_connectors!(
+        super::super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow
+    );
     crate::sql_transfer::impl_transfer!(
         super::super::SqliteStore,
         ::sqlx::Sqlite,
         ::sqlx::sqlite::SqliteRow,
         ""
+    );
+    crate::sql_endpoint_manager::impl_endpoint_manager!(
+        super::super::SqliteStore,
+        ::sqlx::Sqlite,
+        ::sqlx::sqlite::SqliteRow
     );
     crate::sql_groups::impl_group_repository!(
         super::SqliteStore,

@@ -27,6 +27,9 @@ pub struct EndpointRecord {
     pub host_endpoint_id: Option<Uuid>,
     /// The share's "/" in its host's namespace, absolute, ending in "/".
     pub host_path: Option<String>,
+    /// The storage connector serving a host endpoint (migration 0028): `root_path` is then a
+    /// directory on the connector's host, which the service never opens.
+    pub connector_id: Option<Uuid>,
     /// Descriptive fields only the API reads (description, keywords, ...), a JSON object.
     pub attrs: serde_json::Value,
     pub created_at: UnixTime,

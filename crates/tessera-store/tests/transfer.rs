@@ -521,3 +521,73 @@ async fn task_lists_filter_by_label_exactly_inexactly_and_by_negation() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn connectors_check_in_and_cannot_be_removed_while_they_serve_an_endpoint() {
+    use tessera_core::secret::SecretHash;
+    use tessera_store::connector::ConnectorRecord;
+    use tessera_store::transfer::EndpointRecord;
+    use tessera_store::StoreError;
+    each_backend("transfer store", |store| async move {
+        let c = ConnectorRecord {
+            id: Uuid::new_v4(),
+            name: format!("store-{}", Uuid::new_v4()),
+            secret_hash: SecretHash::of("tcs_secret"),
+            public_url: None,
+            cert_fingerprint: None,
+            last_seen: None,
+            created_at: 100,
+        };
+        store.insert_connector(&c).await.unwrap();
+        let twin = ConnectorRecord {
+            id: Uuid::new_v4(),
+            ..c.clone()
+        };
+        assert!(matches!(
+            store.insert_connector(&twin).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.connector(c.id).await.unwrap(), Some(c.clone()));
+        assert!(store
+            .connector_seen(c.id, "http://10.0.0.2:7070", Some("ab12"), 200)
+            .await
+            .unwrap());
+        assert!(!store
+            .connector_seen(Uuid::new_v4(), "http://x", None, 200)
+            .await
+            .unwrap());
+        let seen = store.connector(c.id).await.unwrap().unwrap();
+        assert_eq!(seen.public_url.as_deref(), Some("http://10.0.0.2:7070"));
+        assert_eq!(seen.cert_fingerprint.as_deref(), Some("ab12"));
+        assert_eq!(seen.last_seen, Some(200));
+        assert!(store
+            .connectors()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.id == c.id));
+        let e = EndpointRecord {
+            id: Uuid::new_v4(),
+            display_name: "on the connector".into(),
+            owner_id: Uuid::new_v4(),
+            owner_string: "mover@example.org".into(),
+            root_path: Some("/srv/data".into()),
+            host_endpoint_id: None,
+            host_path: None,
+            connector_id: Some(c.id),
+            attrs: serde_json::json!({}),
+            created_at: 100,
+        };
+        store.insert_endpoint(&e).await.unwrap();
+        assert_eq!(store.endpoint(e.id).await.unwrap(), Some(e.clone()));
+        assert!(matches!(
+            store.delete_connector(c.id).await,
+            Err(StoreError::Conflict(_))
+        ));
+        store.delete_endpoint(e.id).await.unwrap();
+        assert!(store.delete_connector(c.id).await.unwrap());
+        assert!(!store.delete_connector(c.id).await.unwrap());
+        assert_eq!(store.connector(c.id).await.unwrap(), None);
+    })
+    .await;
+}

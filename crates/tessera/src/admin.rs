@@ -166,6 +166,7 @@ pub(crate) async fn run(command: AdminCommand) -> Result<Value> {
             Ok(json!({"added": added, "keys": signing.summary(now)}))
         }
         AdminCommand::Endpoint(command) => endpoint(command).await,
+        AdminCommand::Connector(command) => crate::connector::admin(command).await,
         AdminCommand::Scope(command) => crate::admin_scope::run(command).await,
         AdminCommand::Idp(command) => crate::admin_idp::run(command).await,
         AdminCommand::Keys(AdminKeys::List { store, keys }) => {
@@ -226,26 +227,55 @@ async fn open_keys(
 async fn endpoint(command: AdminEndpoint) -> Result<Value> {
     use tessera_transfer::http::docs;
     use tessera_transfer::service::admin as endpoints;
-    let document =
-        |e: &tessera_store::transfer::EndpointRecord| docs::endpoint(e, None, &["administrator"]);
+    let document = |e: &tessera_store::transfer::EndpointRecord| {
+        docs::endpoint(e, None, &["administrator"], None)
+    };
     match command {
         AdminEndpoint::Add {
             name,
             path,
             owner,
+            connector,
             store,
         } => {
             let store = open(&store).await?;
-            let e = endpoints::add_endpoint(
-                store.as_ref(),
-                &SystemClock,
-                &OsRandom,
-                &name,
-                &path,
-                &owner,
-            )
-            .await?;
-            Ok(document(&e))
+            let e = match connector {
+                Some(connector) => {
+                    endpoints::add_connector_endpoint(
+                        store.as_ref(),
+                        &SystemClock,
+                        &OsRandom,
+                        &name,
+                        &path.to_string_lossy(),
+                        &owner,
+                        &connector,
+                    )
+                    .await?
+                }
+                None => {
+                    endpoints::add_endpoint(
+                        store.as_ref(),
+                        &SystemClock,
+                        &OsRandom,
+                        &name,
+                        &path,
+                        &owner,
+                    )
+                    .await?
+                }
+            };
+            // The endpoint's HTTPS access needs its scope; without it the endpoint goes again.
+            if let Err(err) =
+                crate::https_access::register(store.as_ref(), e.id, SystemClock.now()).await
+            {
+                let _ = store.delete_endpoint(e.id).await;
+                return Err(err.into());
+            }
+            let mut doc = document(&e);
+            if let Some(c) = e.connector_id {
+                doc["connector_id"] = json!(c.to_string());
+            }
+            Ok(doc)
         }
         AdminEndpoint::Update {
             id,
@@ -267,7 +297,21 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
         }
         AdminEndpoint::Remove { id, store } => {
             let store = open(&store).await?;
+            let shares: Vec<_> = store
+                .all_endpoints()
+                .await?
+                .into_iter()
+                .filter(|s| {
+                    s.host_endpoint_id
+                        .is_some_and(|h| h.to_string() == id.trim())
+                })
+                .map(|s| s.id)
+                .collect();
             let e = endpoints::remove_endpoint(store.as_ref(), &id).await?;
+            // Its shares went with it; their scopes go too.
+            for gone in std::iter::once(e.id).chain(shares) {
+                crate::https_access::remove(store.as_ref(), gone).await?;
+            }
             Ok(json!({"removed": e.id.to_string()}))
         }
     }

@@ -47,6 +47,42 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Show who you are logged in as.
     Whoami(WhoamiArgs),
+    /// A storage connector: the agent on a storage host that serves its endpoints.
+    #[command(subcommand)]
+    Connector(ConnectorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorCommand {
+    /// Run the connector: serve this host's endpoints at --listen to requests the service
+    /// authorized, move data directly to and from other connectors, and check in with the
+    /// service at --server. Its credentials come from TESSERA_CONNECTOR_ID and
+    /// TESSERA_CONNECTOR_SECRET (`tessera admin connector add` prints them).
+    Run(ConnectorRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectorRunArgs {
+    /// The service's URL (its /connector/v1/poll).
+    #[arg(long)]
+    pub server: String,
+    /// The address to listen on (e.g. 0.0.0.0:8443).
+    #[arg(long)]
+    pub listen: std::net::SocketAddr,
+    /// The URL the service and the other connectors reach this one at.
+    #[arg(long)]
+    pub public_url: String,
+    /// Where the connector keeps its capability key and its reports.
+    #[arg(long)]
+    pub state_dir: PathBuf,
+    #[arg(long = "id", env = "TESSERA_CONNECTOR_ID")]
+    pub id: String,
+    #[arg(
+        long = "secret",
+        env = "TESSERA_CONNECTOR_SECRET",
+        hide_env_values = true
+    )]
+    pub secret: String,
 }
 
 /// How the transfer commands authenticate: a transfer token, or the client's credentials.
@@ -326,6 +362,32 @@ pub enum AdminCommand {
     /// Upstream OpenID Connect identity providers people sign in with.
     #[command(subcommand)]
     Idp(AdminIdp),
+    /// Storage connectors (agents on storage hosts; `tessera connector run`).
+    #[command(subcommand)]
+    Connector(AdminConnector),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminConnector {
+    /// Register a connector; prints one JSON object with its id and its secret (shown this
+    /// once; only its hash is stored).
+    Add {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Print the connectors as JSON (never their secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove a connector (by id or name) that serves no endpoint.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -392,12 +454,16 @@ pub enum AdminEndpoint {
         /// The display name.
         #[arg(long)]
         name: String,
-        /// The directory on this machine that is the endpoint's "/".
+        /// The directory on this machine that is the endpoint's "/" (with --connector: an
+        /// absolute directory on the connector's host, which this machine never opens).
         #[arg(long)]
         path: PathBuf,
         /// Its owner: a username or a client id.
         #[arg(long)]
         owner: String,
+        /// The storage connector (id) that serves it.
+        #[arg(long)]
+        connector: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },

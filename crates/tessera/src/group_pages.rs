@@ -12,6 +12,29 @@ pub(crate) struct AuthSessions(pub(crate) AppState);
 
 impl Host for AuthSessions {
     async fn person(&self, headers: &axum::http::HeaderMap) -> Result<Option<Person>, String> {
+        self.signed_in(headers).await
+    }
+
+    fn csrf(&self, headers: &axum::http::HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
+        cookies::csrf(&self.0, headers)
+    }
+
+    fn csrf_ok(&self, headers: &axum::http::HeaderMap, submitted: Option<&str>) -> bool {
+        cookies::csrf_ok(headers, submitted)
+    }
+
+    fn sign_in_url(&self, next: &str) -> String {
+        login::url_then(next)
+    }
+}
+
+impl AuthSessions {
+    /// Who is signed in on this browser (tessera-auth's session cookie): the identity they
+    /// signed in with and its whole set, for any service's pages.
+    pub(crate) async fn signed_in(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Result<Option<Person>, String> {
         let cookie = cookies::get(headers, cookies::SESSION);
         let Some((_, identity)) = sessions::current(&self.0, cookie.as_deref())
             .await
@@ -32,18 +55,6 @@ impl Host for AuthSessions {
             username: identity.username,
             identities,
         }))
-    }
-
-    fn csrf(&self, headers: &axum::http::HeaderMap) -> (String, Option<axum::http::HeaderValue>) {
-        cookies::csrf(&self.0, headers)
-    }
-
-    fn csrf_ok(&self, headers: &axum::http::HeaderMap, submitted: Option<&str>) -> bool {
-        cookies::csrf_ok(headers, submitted)
-    }
-
-    fn sign_in_url(&self, next: &str) -> String {
-        login::url_then(next)
     }
 }
 

@@ -3,14 +3,17 @@
 mod admin;
 mod admin_idp;
 mod admin_scope;
+mod connector;
 mod group_pages;
 mod groups;
+mod https_access;
 mod login;
 mod seeds;
 mod serve;
 mod service_credential;
 mod transfer;
 mod transfer_cli;
+mod transfer_pages;
 
 use tessera::{cli, settings};
 
@@ -76,6 +79,10 @@ fn main() -> ExitCode {
             Command::Login(args) => login::login(args).await,
             Command::Logout(args) => login::logout(args).await,
             Command::Whoami(args) => login::whoami(args).await,
+            Command::Connector(cli::ConnectorCommand::Run(args)) => {
+                init_logging(LogFormat::Text);
+                connector::run(args).await.map(|()| ExitCode::SUCCESS)
+            }
         }
     });
     match result {

@@ -45,6 +45,13 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         "Your groups".into(),
         tessera_groups::web::GROUPS_PAGE.into(),
     ));
+    config
+        .front_door_links
+        .push(("Files".into(), tessera_transfer::web::FILES_PAGE.into()));
+    config.front_door_links.push((
+        "Activity".into(),
+        tessera_transfer::web::ACTIVITY_PAGE.into(),
+    ));
     config.group_sources = settings.group_sources.clone();
     let clock = Arc::new(SystemClock);
     // Before the auth server starts: its caches then hold no stale copy of the groups client.
@@ -73,18 +80,27 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
         std::time::Duration::from_secs(settings.cleanup_interval),
         settings.audit_retention,
     );
-    let transfer = crate::transfer::start(
+    let (transfer, transfer_state) = crate::transfer::start(
         store.clone(),
         clock.clone(),
         local,
         &settings.keys.master_key,
+        &state,
+        &public_url,
     )
     .await
     .context("starting the Transfer service")?;
+    let transfer_pages = tessera_transfer::web::router(
+        transfer_state,
+        crate::group_pages::AuthSessions(state.clone()),
+        crate::transfer_pages::LAYOUT,
+    )
+    .context("loading the transfer pages' templates")?;
     let app = tessera_auth::router_with_docs(state.clone(), [tessera_groups::openapi()])
         .merge(tessera_groups::router(groups))
         .merge(group_pages)
-        .merge(transfer);
+        .merge(transfer)
+        .merge(transfer_pages);
     let metrics = match settings.metrics_listen {
         Some(addr) => Some(
             tokio::net::TcpListener::bind(addr)

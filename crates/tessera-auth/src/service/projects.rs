@@ -37,23 +37,37 @@ impl Manager {
         if !record.scope.split(' ').any(|s| s == MANAGE_PROJECTS) {
             return Ok(None);
         }
-        let identity_set = match record.subject_kind {
+        match record.subject_kind {
             // A client acting for itself (client credentials) is an identity of its own.
-            SubjectKind::Client => vec![record.subject],
-            SubjectKind::Identity => state
-                .store
-                .identity_set(record.subject)
-                .await?
-                .iter()
-                .map(|i| i.id)
-                .collect(),
-        };
+            SubjectKind::Client => {
+                let identity_set = vec![record.subject];
+                let groups = active_groups(state, &identity_set).await?;
+                Ok(Some(Self {
+                    identity: record.subject,
+                    identity_set,
+                    groups,
+                }))
+            }
+            SubjectKind::Identity => Self::person(state, record.subject).await.map(Some),
+        }
+    }
+
+    /// A signed-in person (the developer console): their identity, every identity linked
+    /// with it, and their groups, as a `manage_projects` token of theirs would carry.
+    pub async fn person(state: &AppState, identity: Uuid) -> Result<Self, StoreError> {
+        let identity_set: Vec<Uuid> = state
+            .store
+            .identity_set(identity)
+            .await?
+            .iter()
+            .map(|i| i.id)
+            .collect();
         let groups = active_groups(state, &identity_set).await?;
-        Ok(Some(Self {
-            identity: record.subject,
+        Ok(Self {
+            identity,
             identity_set,
             groups,
-        }))
+        })
     }
 }
 

@@ -286,3 +286,48 @@ pub async fn search(
         (None, None) => Ok(state.store.scopes_of_client(caller.id).await?),
     }
 }
+
+/// A scope a resource server running beside this one owns under a string it chose (Transfer's
+/// per-endpoint `https://auth.globus.org/scopes/<endpoint_id>/https`), written straight to the
+/// store: idempotent (its id is derived from the string), so every node and a retry write the
+/// same row. Callers inside `tessera serve` publish `ScopesChanged` afterwards; a command in
+/// another process needs not (a token request naming a scope the catalogue lacks reloads it,
+/// `ScopeCatalogue::get_with`, and PostgreSQL announces the write itself).
+pub async fn put_service_scope(
+    store: &dyn tessera_store::Store,
+    owner: Uuid,
+    resource_server: &str,
+    scope_string: &str,
+    name: &str,
+    description: &str,
+    now: tessera_core::clock::UnixTime,
+) -> Result<Scope, StoreError> {
+    let scope = Scope {
+        id: tessera_core::seed::scope_id(scope_string),
+        client_id: owner,
+        resource_server: resource_server.to_owned(),
+        scope_string: scope_string.to_owned(),
+        name: name.to_owned(),
+        description: description.to_owned(),
+        advertised: false,
+        allows_refresh_token: true,
+        required_domains: Vec::new(),
+        dependent_scopes: Vec::new(),
+        created_at: now,
+        group_rule: None,
+    };
+    store.seed_scope(&scope).await?;
+    Ok(scope)
+}
+
+/// Removes the scope [`put_service_scope`] wrote for `scope_string`; false when there was none.
+/// Clients that listed it as a dependent scope keep a reference to nothing, which consent and
+/// issuance already skip as they do for any scope deleted under them.
+pub async fn remove_service_scope(
+    store: &dyn tessera_store::Store,
+    scope_string: &str,
+) -> Result<bool, StoreError> {
+    store
+        .delete_scope(tessera_core::seed::scope_id(scope_string))
+        .await
+}

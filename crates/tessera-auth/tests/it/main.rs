@@ -7,6 +7,7 @@ mod browser;
 mod client_auth;
 mod client_deletion;
 mod cluster;
+mod console;
 mod dependent;
 mod device;
 mod discovery;

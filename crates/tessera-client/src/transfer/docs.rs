@@ -80,6 +80,10 @@ pub struct Endpoint {
     pub host_path: Option<String>,
     #[serde(default)]
     pub my_effective_roles: Vec<String>,
+    /// The base URL of the endpoint's HTTPS access (`<server>/https/<id>`), when it has one:
+    /// see [`HttpsClient`](crate::https::HttpsClient).
+    #[serde(default)]
+    pub https_server: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -2,6 +2,7 @@
 //! events, endpoint search and file operations, with paged lists as [`Paginator`]s. Any
 //! authorizer for `transfer.api.globus.org` will do.
 
+mod access;
 mod docs;
 mod paging;
 

@@ -4,7 +4,7 @@
 
 use super::progress::{self, FileProgress};
 use super::run::{blocking, code_of, path, pending, Stop};
-use super::{cleanup, recheck, EngineConfig};
+use super::{cleanup, delegate, recheck, EngineConfig};
 use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::service::submit::{SpecItem, TaskSpec};
 use crate::storage::{RelPath, Staged, Storage, StorageError};
@@ -134,9 +134,16 @@ pub(super) async fn copy_files(
             }
             let (src, dst, cancel, moved) =
                 (src.clone(), dst.clone(), cancel.clone(), moved.clone());
+            let (hub, task_id) = (state.connectors.clone(), task.id);
             set.spawn_blocking(move || {
+                let ends = Ends {
+                    hub: hub.as_deref(),
+                    task: task_id,
+                    src: src.as_ref(),
+                    dst: dst.as_ref(),
+                };
                 job.into_iter()
-                    .map(|f| copy_one(&src, &dst, f, &moved, &cancel))
+                    .map(|f| copy_one(&ends, f, &moved, &cancel))
                     .collect::<Vec<Copied>>()
             });
         }
@@ -351,10 +358,17 @@ async fn flush(
     Err(Stop::Stopped) // no longer this node's task
 }
 
+/// Where a job's files go: between two connectors through the hub, else through this node.
+struct Ends<'a> {
+    hub: Option<&'a dyn crate::connectors::ConnectorHub>,
+    task: uuid::Uuid,
+    src: &'a dyn Storage,
+    dst: &'a dyn Storage,
+}
+
 /// Copies one file of a job, retrying transient failures; blocking.
 fn copy_one(
-    src: &Arc<dyn Storage>,
-    dst: &Arc<dyn Storage>,
+    ends: &Ends<'_>,
     f: FileJob,
     moved: &Arc<AtomicU64>,
     cancel: &AtomicBool,
@@ -364,10 +378,12 @@ fn copy_one(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (result, staged) = match data::copy_file_staged(
-            src.as_ref(),
+        let (result, staged) = match delegate::copy_file_staged(
+            ends.hub,
+            ends.task,
+            ends.src,
             &f.from,
-            dst.as_ref(),
+            ends.dst,
             &f.to,
             &f.opts,
             &mut |bytes| counter.update(bytes),

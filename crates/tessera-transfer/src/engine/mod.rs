@@ -13,6 +13,8 @@
 
 mod cleanup;
 mod copying;
+mod delegate;
+mod pause;
 mod progress;
 mod recheck;
 mod run;

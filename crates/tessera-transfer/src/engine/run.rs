@@ -2,7 +2,7 @@
 //! still pending, several files at once on the blocking pool, recording outcomes in batches;
 //! a heartbeat renews the lease and stops the work on cancel, deadline or a lost lease.
 
-use super::{cleanup, copying, secs, EngineConfig};
+use super::{cleanup, copying, pause, secs, EngineConfig};
 use crate::data::{self, DataError};
 use crate::service::endpoints as svc;
 use crate::service::listing::glob;
@@ -45,15 +45,24 @@ fn event(state: &TransferState, code: &str, details: String, is_error: bool) -> 
 }
 
 pub(super) async fn run(state: &TransferState, config: &EngineConfig, task: TaskRecord) {
+    if pause::hold(state, config, &task).await {
+        return;
+    }
     let cancel = Arc::new(AtomicBool::new(false));
+    let paused = Arc::new(AtomicBool::new(false));
     let beat = tokio::spawn(heartbeat(
         state.clone(),
         config.clone(),
         task.id,
         cancel.clone(),
+        paused.clone(),
     ));
     let outcome = execute(state, config, &task, &cancel).await;
     beat.abort();
+    if matches!(outcome, Err(Stop::Stopped)) && paused.load(Ordering::Relaxed) {
+        pause::park(state, config, &task).await;
+        return;
+    }
     let now = state.clock.now();
     let finished = match outcome {
         Ok(summary) => {
@@ -85,12 +94,13 @@ pub(super) async fn run(state: &TransferState, config: &EngineConfig, task: Task
 }
 
 /// Renews the lease; sets `cancel` once the task is no longer ACTIVE or ours, and ends it
-/// FAILED when its deadline passes.
+/// FAILED when its deadline passes; sets `paused` and `cancel` when a pause holds it.
 async fn heartbeat(
     state: TransferState,
     config: EngineConfig,
     id: uuid::Uuid,
     cancel: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
 ) {
     loop {
         tokio::time::sleep(config.heartbeat).await;
@@ -114,7 +124,13 @@ async fn heartbeat(
                 cancel.store(true, Ordering::Relaxed);
                 return;
             }
-            Ok(Some(t)) if t.status == "ACTIVE" => {}
+            Ok(Some(t)) if t.status == "ACTIVE" => {
+                if pause::is_held(&state, &t).await {
+                    paused.store(true, Ordering::Relaxed);
+                    cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
             Ok(_) => {
                 cancel.store(true, Ordering::Relaxed);
                 return;

@@ -61,7 +61,16 @@ async fn find(
         .ok_or_else(|| not_found(id))
 }
 
-async fn list(State(state): State<TransferState>, caller: Caller) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/bookmark_list",
+    tag = "transfer_bookmarks",
+    operation_id = "bookmark_list",
+    summary = "The caller's bookmarks",
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(State(state): State<TransferState>, caller: Caller) -> Answer {
     let data: Vec<Value> = state
         .store
         .bookmarks_of(&caller.identities)
@@ -72,7 +81,17 @@ async fn list(State(state): State<TransferState>, caller: Caller) -> Answer {
     Ok(Json(json!({"DATA_TYPE": "bookmark_list", "DATA": data})))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/bookmark/{id}",
+    tag = "transfer_bookmarks",
+    operation_id = "get_bookmark",
+    summary = "One of the caller's bookmarks",
+    params(("id" = String, Path, description = "The bookmark id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -80,7 +99,16 @@ async fn show(
     Ok(Json(docs::bookmark(&find(&state, &caller, &id).await?)))
 }
 
-async fn create(
+#[utoipa::path(
+    post,
+    path = "/v0.10/bookmark",
+    tag = "transfer_bookmarks",
+    operation_id = "create_bookmark",
+    summary = "Create a bookmark (`endpoint_id`, `path`, `name`)",
+    responses((status = 201, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create(
     State(state): State<TransferState>,
     caller: Caller,
     body: Bytes,
@@ -118,7 +146,17 @@ async fn create(
     Ok((StatusCode::CREATED, Json(docs::bookmark(&b))))
 }
 
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/v0.10/bookmark/{id}",
+    tag = "transfer_bookmarks",
+    operation_id = "update_bookmark",
+    summary = "Rename a bookmark",
+    params(("id" = String, Path, description = "The bookmark id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn update(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -141,7 +179,17 @@ async fn update(
     Ok(Json(docs::bookmark(&b)))
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = "/v0.10/bookmark/{id}",
+    tag = "transfer_bookmarks",
+    operation_id = "delete_bookmark",
+    summary = "Delete a bookmark",
+    params(("id" = String, Path, description = "The bookmark id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn remove(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,

@@ -23,8 +23,13 @@ fn attr(e: &EndpointRecord, key: &str) -> Value {
 }
 
 /// The endpoint document (spec §2.1). `host` is the host endpoint of a share; `roles` the
-/// caller's effective role names.
-pub fn endpoint(e: &EndpointRecord, host: Option<&EndpointRecord>, roles: &[&str]) -> Value {
+/// caller's effective role names; `https_server` the base URL of its HTTPS access, when known.
+pub fn endpoint(
+    e: &EndpointRecord,
+    host: Option<&EndpointRecord>,
+    roles: &[&str],
+    https_server: Option<&str>,
+) -> Value {
     let share = e.host_endpoint_id.is_some();
     let host_id = e.host_endpoint_id.map(|u| u.to_string());
     json!({
@@ -43,7 +48,7 @@ pub fn endpoint(e: &EndpointRecord, host: Option<&EndpointRecord>, roles: &[&str
         "gcs_version": null,
         "gcs_manager_url": null,
         "tlsftp_server": null,
-        "https_server": null,
+        "https_server": https_server,
         "description": attr(e, "description"),
         "keywords": attr(e, "keywords"),
         "info_link": attr(e, "info_link"),

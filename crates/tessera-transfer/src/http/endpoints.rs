@@ -3,8 +3,10 @@
 use super::params::only_fields;
 use super::{docs, params, Caller, Params};
 use crate::error::ApiError;
-use crate::service::endpoints::{self as svc, load};
+use crate::service::access::{roles_of, ROLES};
+use crate::service::endpoints::load;
 use crate::service::search;
+use crate::service::shares;
 use crate::TransferState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -41,37 +43,6 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-/// The caller's role names on `endpoint` (the owner is its administrator).
-pub(crate) async fn roles_of(
-    state: &TransferState,
-    caller: &Caller,
-    endpoint: &EndpointRecord,
-) -> Result<Vec<&'static str>, ApiError> {
-    let mut out = Vec::new();
-    if caller.is(endpoint.owner_id) {
-        out.push("administrator");
-    }
-    for r in state.store.roles(endpoint.id).await? {
-        let mine = r.principal_type == "identity"
-            && Uuid::parse_str(&r.principal).is_ok_and(|p| caller.is(p));
-        if mine {
-            for name in ROLES {
-                if r.role == name && !out.contains(&name) {
-                    out.push(name);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-const ROLES: [&str; 4] = [
-    "administrator",
-    "access_manager",
-    "activity_manager",
-    "activity_monitor",
-];
-
 /// Refuses unless the caller owns the endpoint or is its administrator.
 async fn require_admin(
     state: &TransferState,
@@ -98,10 +69,21 @@ pub(crate) async fn render(
         None => None,
     };
     let roles = roles_of(state, caller, e).await?;
-    Ok(docs::endpoint(e, host.as_ref(), &roles))
+    let https = crate::https::server_url(&state.https.public_url, e.id);
+    Ok(docs::endpoint(e, host.as_ref(), &roles, Some(&https)))
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}",
+    tag = "transfer_endpoints",
+    operation_id = "get_endpoint",
+    summary = "An endpoint document",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -115,53 +97,17 @@ async fn show(
     )))
 }
 
-/// Descriptive fields a client may set; everything else in a PUT body is ignored.
-const ATTRS: [&str; 12] = [
-    "description",
-    "keywords",
-    "info_link",
-    "contact_email",
-    "contact_info",
-    "organization",
-    "department",
-    "public",
-    "default_directory",
-    "subscription_id",
-    "force_encryption",
-    "network_use",
-];
-
-fn apply(e: &mut EndpointRecord, update: &EndpointUpdate) -> Result<(), ApiError> {
-    if let Some(name) = &update.display_name {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 128 {
-            return Err(ApiError::bad_request(
-                "display_name must be 1 to 128 characters",
-            ));
-        }
-        e.display_name = name.to_owned();
-    }
-    if !e.attrs.is_object() {
-        e.attrs = json!({});
-    }
-    for key in ATTRS {
-        if let Some(v) = update.other.get(key) {
-            if key == "default_directory" {
-                if let Some(s) = v.as_str() {
-                    crate::storage::RelPath::parse(s).map_err(|_| {
-                        ApiError::bad_request("default_directory is not a valid path")
-                    })?;
-                }
-            }
-            if let Some(map) = e.attrs.as_object_mut() {
-                map.insert(key.to_owned(), v.clone());
-            }
-        }
-    }
-    Ok(())
-}
-
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/v0.10/endpoint/{id}",
+    tag = "transfer_endpoints",
+    operation_id = "update_endpoint",
+    summary = "Update an endpoint's descriptive fields (its administrator)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn update(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -171,7 +117,7 @@ async fn update(
     let update: EndpointUpdate = params::json(&body)?;
     let mut e = load(&state, &id).await?;
     require_admin(&state, &caller, &e).await?;
-    apply(&mut e, &update)?;
+    shares::apply(&mut e, &update)?;
     if !state.store.update_endpoint(&e).await? {
         return Err(ApiError::endpoint_not_found(&id));
     }
@@ -183,7 +129,17 @@ async fn update(
     )))
 }
 
-async fn remove(
+#[utoipa::path(
+    delete,
+    path = "/v0.10/endpoint/{id}",
+    tag = "transfer_endpoints",
+    operation_id = "delete_endpoint",
+    summary = "Delete an endpoint with its rules, roles and shares (its administrator)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn remove(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -191,7 +147,17 @@ async fn remove(
 ) -> Answer {
     let e = load(&state, &id).await?;
     require_admin(&state, &caller, &e).await?;
+    // The shares go with their host: so do their scopes.
+    let mut gone = vec![e.id];
+    gone.extend(shares_on(&state, &e).await?.iter().map(|s| s.id));
     state.store.delete_endpoint(e.id).await?;
+    for id in gone {
+        if let Err(detail) = state.https.scopes.remove(id).await {
+            // The endpoint is gone and its scope grants nothing any more; the leftover row is
+            // logged for the operator rather than failing a delete that happened.
+            tracing::warn!(endpoint = %id, error = %detail, "removing an endpoint's https scope failed");
+        }
+    }
     Ok(Json(docs::result(
         "result",
         "Deleted",
@@ -200,7 +166,17 @@ async fn remove(
     )))
 }
 
-async fn search_endpoints(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint_search",
+    tag = "transfer_endpoints",
+    operation_id = "endpoint_search",
+    summary = "Search endpoints by text and scope (has_next paging: limit ≤ 100, offset + limit ≤ 1000)",
+    params(("filter_fulltext" = Option<String>, Query, description = "Words to find"), ("filter_scope" = Option<String>, Query, description = "all, my-endpoints, shared-by-me, shared-with-me, administered-by-me, …"), ("filter_owner_id" = Option<String>, Query, description = "An owner identity id"), ("filter_host_endpoint" = Option<String>, Query, description = "A host endpoint id"), ("filter_entity_type" = Option<String>, Query, description = "e.g. GCSv4_host"), ("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn search_endpoints(
     State(state): State<TransferState>,
     caller: Caller,
     params: Params,
@@ -224,72 +200,23 @@ async fn search_endpoints(
     })))
 }
 
-async fn create_share(
+#[utoipa::path(
+    post,
+    path = "/v0.10/shared_endpoint",
+    tag = "transfer_endpoints",
+    operation_id = "create_shared_endpoint",
+    summary = "Create a shared endpoint (guest collection) on a directory of a host endpoint",
+    responses((status = 201, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create_share(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let request: EndpointUpdate = params::json(&body)?;
-    let host_id = request
-        .host_endpoint
-        .as_deref()
-        .or_else(|| {
-            request
-                .other
-                .get("host_endpoint_id")
-                .and_then(Value::as_str)
-        })
-        .ok_or_else(|| ApiError::bad_request("host_endpoint is required"))?;
-    let host = load(&state, host_id).await?;
-    if host.host_endpoint_id.is_some() {
-        return Err(ApiError::bad_request(
-            "A shared endpoint cannot be hosted on another shared endpoint",
-        ));
-    }
-    let host_path = request
-        .host_path
-        .as_deref()
-        .ok_or_else(|| ApiError::bad_request("host_path is required"))?;
-    if !host_path.starts_with('/') {
-        return Err(ApiError::bad_request("host_path must be absolute"));
-    }
-    let path = svc::resolve(&host, Some(host_path))?;
-    // Sharing needs write access to the path on the host (Globus: the host's owner, or a rule).
-    svc::require(&state, &caller, &host, &path, true, "PermissionDenied").await?;
-    let storage = svc::open(&state, &host).await?;
-    let probe = path.clone();
-    let entry = tokio::task::spawn_blocking(move || storage.stat(&probe))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::from_storage(crate::error::Op::Rename, e))?;
-    if entry.kind != crate::storage::EntryKind::Dir {
-        return Err(ApiError::bad_request("host_path must be a directory"));
-    }
-    let mut host_path = path.to_api();
-    if !host_path.ends_with('/') {
-        host_path.push('/');
-    }
-    let display_name = request.display_name.clone().unwrap_or_default();
-    let mut e = EndpointRecord {
-        id: state.rng.uuid_v4(),
-        display_name: String::new(),
-        owner_id: caller.id,
-        owner_string: caller.username.clone(),
-        root_path: None,
-        host_endpoint_id: Some(host.id),
-        host_path: Some(host_path),
-        attrs: json!({}),
-        created_at: state.clock.now(),
-    };
-    apply(
-        &mut e,
-        &EndpointUpdate {
-            display_name: Some(display_name),
-            ..request
-        },
-    )?;
-    state.store.insert_endpoint(&e).await?;
+    let e = shares::create(&state, &caller, request).await?;
     let mut body = docs::result(
         "endpoint_create_result",
         "Created",
@@ -314,7 +241,17 @@ async fn shares_on(
         .collect())
 }
 
-async fn my_shares(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/my_shared_endpoint_list",
+    tag = "transfer_endpoints",
+    operation_id = "my_shared_endpoint_list",
+    summary = "The caller's shares on a host endpoint",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn my_shares(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -329,7 +266,17 @@ async fn my_shares(
     Ok(Json(json!({"DATA_TYPE": "endpoint_list", "DATA": data})))
 }
 
-async fn shares(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/shared_endpoint_list",
+    tag = "transfer_endpoints",
+    operation_id = "get_shared_endpoint_list",
+    summary = "Every share on a host endpoint (its administrator; next_token paging: `shared_endpoints`, `next_token`)",
+    params(("id" = String, Path, description = "The endpoint id"), ("max_results" = Option<String>, Query, description = "Page size"), ("next_token" = Option<String>, Query, description = "The `next_token` of the page before")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn shares(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -343,7 +290,17 @@ async fn shares(
     Ok(Json(json!({"shared_endpoints": data, "next_token": null})))
 }
 
-async fn server_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/server_list",
+    tag = "transfer_endpoints",
+    operation_id = "endpoint_server_list",
+    summary = "The endpoint's servers (always empty here)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn server_list(
     State(state): State<TransferState>,
     _caller: Caller,
     Path(id): Path<String>,
@@ -354,7 +311,17 @@ async fn server_list(
     ))
 }
 
-async fn autoactivate(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint/{id}/autoactivate",
+    tag = "transfer_endpoints",
+    operation_id = "endpoint_autoactivate",
+    summary = "Activation (legacy): endpoints here never need it",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn autoactivate(
     State(state): State<TransferState>,
     _caller: Caller,
     Path(id): Path<String>,
@@ -368,20 +335,56 @@ async fn autoactivate(
     })))
 }
 
-async fn pause_rules(
+/// The pause rules in force now on the endpoint (or its host) for the caller's tasks.
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/my_effective_pause_rule_list",
+    tag = "transfer_endpoints",
+    operation_id = "my_effective_pause_rule_list",
+    summary = "The pause rules in force on the endpoint (or its host) for the caller's tasks",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn pause_rules(
     State(state): State<TransferState>,
-    _caller: Caller,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Answer {
-    load(&state, &id).await?;
-    Ok(Json(json!({"DATA_TYPE": "pause_rule_list", "DATA": []})))
+    let e = load(&state, &id).await?;
+    let mut on = vec![e.id];
+    on.extend(e.host_endpoint_id);
+    let now = state.clock.now();
+    let mut data = Vec::new();
+    for r in state.store.pause_rules(&on).await? {
+        let mine = r.identity_id.is_none_or(|i| caller.is(i));
+        if mine && r.start_time.is_none_or(|s| s <= now) {
+            let name = state
+                .store
+                .endpoint(r.endpoint_id)
+                .await?
+                .map(|e| e.display_name);
+            data.push(crate::service::pause::limited_doc(&r, name.as_deref()));
+        }
+    }
+    Ok(Json(json!({"DATA_TYPE": "pause_rule_list", "DATA": data})))
 }
 
 fn role_not_found(id: &str) -> ApiError {
     ApiError::not_found("RoleNotFound", format!("No such role '{id}'"))
 }
 
-async fn role_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/role_list",
+    tag = "transfer_roles",
+    operation_id = "endpoint_role_list",
+    summary = "The endpoint's roles (its administrator)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn role_list(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -398,7 +401,17 @@ async fn role_list(
     Ok(Json(json!({"DATA_TYPE": "role_list", "DATA": data})))
 }
 
-async fn create_role(
+#[utoipa::path(
+    post,
+    path = "/v0.10/endpoint/{id}/role",
+    tag = "transfer_roles",
+    operation_id = "add_endpoint_role",
+    summary = "Give an identity or group a role: administrator, access_manager, activity_manager, activity_monitor",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 201, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create_role(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -460,7 +473,17 @@ async fn find_role(
         .ok_or_else(|| role_not_found(role_id))
 }
 
-async fn show_role(
+#[utoipa::path(
+    get,
+    path = "/v0.10/endpoint/{id}/role/{role_id}",
+    tag = "transfer_roles",
+    operation_id = "get_endpoint_role",
+    summary = "One role",
+    params(("id" = String, Path, description = "The endpoint id"), ("role_id" = String, Path, description = "The role id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show_role(
     State(state): State<TransferState>,
     caller: Caller,
     Path((id, role_id)): Path<(String, String)>,
@@ -470,7 +493,17 @@ async fn show_role(
     Ok(Json(docs::role(&find_role(&state, &e, &role_id).await?)))
 }
 
-async fn delete_role(
+#[utoipa::path(
+    delete,
+    path = "/v0.10/endpoint/{id}/role/{role_id}",
+    tag = "transfer_roles",
+    operation_id = "delete_endpoint_role",
+    summary = "Remove a role",
+    params(("id" = String, Path, description = "The endpoint id"), ("role_id" = String, Path, description = "The role id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn delete_role(
     State(state): State<TransferState>,
     caller: Caller,
     Path((id, role_id)): Path<(String, String)>,

@@ -4,7 +4,10 @@
 mod access;
 mod bookmarks;
 pub mod docs;
+mod endpoint_manager;
 mod endpoints;
+mod https_link;
+pub mod openapi;
 mod operations;
 mod params;
 mod tasks;
@@ -139,21 +142,36 @@ fn both(
         .route(&format!("/v0.10/v0.10{path}"), method)
 }
 
-/// The Transfer API. Merge it into the listener's router.
-pub fn router(state: TransferState) -> Router {
-    let mut r = Router::new();
-    for (path, method) in endpoints::routes()
+fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
+    endpoints::routes()
         .into_iter()
         .chain(operations::routes())
         .chain(tasks::routes())
         .chain(access::routes())
         .chain(bookmarks::routes())
-    {
+        .chain(https_link::routes())
+        .chain(endpoint_manager::routes())
+        .collect()
+}
+
+/// Every route's path below `/v0.10` (the OpenAPI test checks each is documented).
+pub fn route_paths() -> Vec<&'static str> {
+    routes().into_iter().map(|(path, _)| path).collect()
+}
+
+/// The Transfer API and the HTTPS access to endpoints (`/https/...`). Merge it into the
+/// listener's router.
+pub fn router(state: TransferState) -> Router {
+    let mut r = Router::new();
+    for (path, method) in routes() {
         r = both(r, path, method);
     }
     let api = r.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         envelope,
     ));
-    api.with_state(state)
+    let files = crate::https::router(std::sync::Arc::new(crate::https::local::LocalAccess::new(
+        state.clone(),
+    )));
+    api.with_state(state).merge(files)
 }

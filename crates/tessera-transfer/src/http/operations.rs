@@ -5,7 +5,7 @@ use super::{docs, params, Caller, Params};
 use crate::error::{ApiError, Op};
 use crate::service::endpoints::{self as svc, load};
 use crate::service::listing::{self, Filter, Order};
-use crate::storage::{Storage, StorageError};
+use crate::service::operations::{self as ops, blocking};
 use crate::TransferState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -13,7 +13,6 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Json;
 use bytes::Bytes;
 use serde_json::Value;
-use std::sync::Arc;
 use tessera_proto::transfer::{FileList, MkdirRequest, RenameRequest};
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -27,18 +26,17 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-/// Runs a blocking storage call off the async threads.
-pub(crate) async fn blocking<T: Send + 'static>(
-    op: Op,
-    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| ApiError::from_storage(op, e))
-}
-
-async fn ls(
+#[utoipa::path(
+    get,
+    path = "/v0.10/operation/endpoint/{id}/ls",
+    tag = "transfer_operations",
+    operation_id = "operation_ls",
+    summary = "List a directory (`file_list`); filters `name:`, `type:` (repeatable), orderby",
+    params(("id" = String, Path, description = "The endpoint id"), ("path" = Option<String>, Query, description = "A path in the endpoint's namespace"), ("show_hidden" = Option<String>, Query, description = "Show dot files (default true)"), ("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page"), ("orderby" = Option<String>, Query, description = "e.g. `request_time DESC`"), ("filter" = Option<String>, Query, description = "Filter clauses (see the summary)")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn ls(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -55,27 +53,7 @@ async fn ls(
     let order = Order::parse(params.get("orderby"))?;
     let limit = params.int("limit", 100_000, 100_000)?;
     let offset = params.int("offset", 0, i64::MAX)?;
-    svc::require(
-        &state,
-        &caller,
-        &e,
-        &path,
-        false,
-        "EndpointPermissionDenied",
-    )
-    .await?;
-    let storage: Arc<dyn Storage> = svc::open(&state, &e).await?;
-    let dir = path.clone();
-    let entries = blocking(Op::Ls, move || {
-        // A path that names a file is refused as such (the listing of a file is not a
-        // directory listing).
-        let entry = storage.stat(&dir)?;
-        if entry.kind != crate::storage::EntryKind::Dir {
-            return Err(StorageError::NotADirectory(dir.to_api()));
-        }
-        storage.list(&dir)
-    })
-    .await?;
+    let entries = ops::list(&state, &caller, &e, &path).await?;
     let (page, total) = listing::select(
         entries,
         show_hidden,
@@ -105,7 +83,17 @@ async fn ls(
     ))
 }
 
-async fn stat(
+#[utoipa::path(
+    get,
+    path = "/v0.10/operation/endpoint/{id}/stat",
+    tag = "transfer_operations",
+    operation_id = "operation_stat",
+    summary = "One file document",
+    params(("id" = String, Path, description = "The endpoint id"), ("path" = Option<String>, Query, description = "A path in the endpoint's namespace")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn stat(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -131,7 +119,17 @@ async fn stat(
     ))
 }
 
-async fn mkdir(
+#[utoipa::path(
+    post,
+    path = "/v0.10/operation/endpoint/{id}/mkdir",
+    tag = "transfer_operations",
+    operation_id = "operation_mkdir",
+    summary = "Make a directory (`{\"DATA_TYPE\":\"mkdir\",\"path\"}`)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn mkdir(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -143,24 +141,7 @@ async fn mkdir(
     let raw = request
         .path
         .ok_or_else(|| ApiError::bad_request("path is required"))?;
-    let path = svc::resolve(&e, Some(&raw))?;
-    if path.is_root() {
-        return Err(ApiError::from_storage(
-            Op::Mkdir,
-            StorageError::Exists("/".into()),
-        ));
-    }
-    svc::require(
-        &state,
-        &caller,
-        &e,
-        &path,
-        true,
-        "ExternalError.MkdirFailed.PermissionDenied",
-    )
-    .await?;
-    let storage = svc::open(&state, &e).await?;
-    blocking(Op::Mkdir, move || storage.mkdir(&path)).await?;
+    ops::mkdir(&state, &caller, &e, &raw).await?;
     Ok(Json(docs::result(
         "mkdir_result",
         "DirectoryCreated",
@@ -169,7 +150,17 @@ async fn mkdir(
     )))
 }
 
-async fn rename(
+#[utoipa::path(
+    post,
+    path = "/v0.10/operation/endpoint/{id}/rename",
+    tag = "transfer_operations",
+    operation_id = "operation_rename",
+    summary = "Rename a path (`{\"DATA_TYPE\":\"rename\",\"old_path\",\"new_path\"}`)",
+    params(("id" = String, Path, description = "The endpoint id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn rename(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -181,16 +172,7 @@ async fn rename(
     let (Some(old), Some(new)) = (request.old_path, request.new_path) else {
         return Err(ApiError::bad_request("old_path and new_path are required"));
     };
-    let (from, to) = (svc::resolve(&e, Some(&old))?, svc::resolve(&e, Some(&new))?);
-    if from.is_root() || to.is_root() {
-        return Err(ApiError::bad_request(
-            "The endpoint's root cannot be renamed",
-        ));
-    }
-    svc::require(&state, &caller, &e, &from, true, "EndpointPermissionDenied").await?;
-    svc::require(&state, &caller, &e, &to, true, "EndpointPermissionDenied").await?;
-    let storage = svc::open(&state, &e).await?;
-    blocking(Op::Rename, move || storage.rename(&from, &to)).await?;
+    ops::rename(&state, &caller, &e, &old, &new).await?;
     Ok(Json(docs::result(
         "result",
         "FileRenamed",

@@ -5,6 +5,7 @@ use super::params::only_fields;
 use super::{docs, params, Caller, Params};
 use crate::error::ApiError;
 use crate::service::submit;
+use crate::service::tasks::find;
 use crate::timefmt;
 use crate::TransferState;
 use axum::extract::{Path, State};
@@ -15,7 +16,7 @@ use axum::Json;
 use bytes::Bytes;
 use serde_json::{json, Value};
 use tessera_proto::transfer::{DeleteSubmission, TaskUpdate, TransferSubmission};
-use tessera_store::transfer::{EventRecord, FileState, TaskQuery, TaskRecord};
+use tessera_store::transfer::{FileState, TaskQuery, TaskRecord};
 use uuid::Uuid;
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -35,7 +36,16 @@ pub(super) fn routes() -> Vec<(&'static str, MethodRouter<TransferState>)> {
     ]
 }
 
-async fn submission_id(State(state): State<TransferState>, _caller: Caller) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/submission_id",
+    tag = "transfer_tasks",
+    operation_id = "get_submission_id",
+    summary = "A fresh submission id (once-and-only-once submission)",
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn submission_id(State(state): State<TransferState>, _caller: Caller) -> Answer {
     Ok(Json(
         json!({"DATA_TYPE": "submission_id", "value": state.rng.uuid_v4().to_string()}),
     ))
@@ -68,7 +78,16 @@ fn submitted(
     (status, Json(body))
 }
 
-async fn transfer(
+#[utoipa::path(
+    post,
+    path = "/v0.10/transfer",
+    tag = "transfer_tasks",
+    operation_id = "submit_transfer",
+    summary = "Submit a transfer (`DATA_TYPE: transfer`, items `transfer_item`); 200 `Duplicate` for a submission id used before",
+    responses((status = 202, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn transfer(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,
@@ -79,7 +98,16 @@ async fn transfer(
     Ok(submitted("transfer_result", uri.path(), code, &task))
 }
 
-async fn delete(
+#[utoipa::path(
+    post,
+    path = "/v0.10/delete",
+    tag = "transfer_tasks",
+    operation_id = "submit_delete",
+    summary = "Submit a delete (`DATA_TYPE: delete`, items `delete_item`)",
+    responses((status = 202, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn delete(
     State(state): State<TransferState>,
     caller: Caller,
     uri: Uri,
@@ -90,30 +118,40 @@ async fn delete(
     Ok(submitted("delete_result", uri.path(), code, &task))
 }
 
-/// The caller's task `id`; anyone else's is as unknown as a missing one.
-pub(crate) async fn find(
-    state: &TransferState,
-    caller: &Caller,
-    id: &str,
-) -> Result<TaskRecord, ApiError> {
-    let wanted = Uuid::parse_str(id.trim()).map_err(|_| ApiError::task_not_found(id))?;
-    match state.store.task(wanted).await? {
-        Some(t) if caller.is(t.owner_id) => Ok(t),
-        _ => Err(ApiError::task_not_found(id)),
-    }
-}
-
-async fn render(state: &TransferState, t: &TaskRecord) -> Result<Value, ApiError> {
+/// The task document, with what holds it (a pause) or ended it (an admin cancel).
+pub(super) async fn render(state: &TransferState, t: &TaskRecord) -> Result<Value, ApiError> {
     let name = |e: Option<tessera_store::transfer::EndpointRecord>| e.map(|e| e.display_name);
     let src = name(state.store.endpoint(t.source_endpoint_id).await?);
     let dst = match t.destination_endpoint_id {
         Some(d) => name(state.store.endpoint(d).await?),
         None => None,
     };
-    Ok(docs::task(t, (src.as_deref(), dst.as_deref())))
+    let mut doc = docs::task(t, (src.as_deref(), dst.as_deref()));
+    let held = crate::service::pause::held(state, t).await?;
+    if held.is_paused() {
+        doc["is_paused"] = json!(true);
+        doc["nice_status"] = json!("PAUSED_BY_ADMIN");
+        doc["nice_status_short_description"] = json!("Paused by an administrator");
+        doc["nice_status_details"] = json!(held.message());
+    }
+    if let Some(c) = state.store.task_admin_cancels(&[t.id]).await?.first() {
+        doc["canceled_by_admin"] = json!(c.side);
+        doc["canceled_by_admin_message"] = json!(c.message);
+    }
+    Ok(doc)
 }
 
-async fn show(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}",
+    tag = "transfer_tasks",
+    operation_id = "get_task",
+    summary = "One of the caller's tasks",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -197,7 +235,17 @@ fn task_query(caller: &Caller, p: &Params) -> Result<TaskQuery, ApiError> {
     Ok(q)
 }
 
-async fn task_list(State(state): State<TransferState>, caller: Caller, params: Params) -> Answer {
+#[utoipa::path(
+    get,
+    path = "/v0.10/task_list",
+    tag = "transfer_tasks",
+    operation_id = "task_list",
+    summary = "The caller's tasks (limit/offset/total paging); filter `type:`, `status:`, `task_id:`, `label:`, `request_time:`, `completion_time:` joined by `/`",
+    params(("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page"), ("orderby" = Option<String>, Query, description = "e.g. `request_time DESC`"), ("filter" = Option<String>, Query, description = "Filter clauses (see the summary)"), ("fields" = Option<String>, Query, description = "Projection (ignored: whole documents)")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn task_list(State(state): State<TransferState>, caller: Caller, params: Params) -> Answer {
     let q = task_query(&caller, &params)?;
     let (tasks, total) = state.store.tasks(&q).await?;
     let fields = params.fields();
@@ -215,7 +263,17 @@ async fn task_list(State(state): State<TransferState>, caller: Caller, params: P
     })))
 }
 
-async fn update(
+#[utoipa::path(
+    put,
+    path = "/v0.10/task/{id}",
+    tag = "transfer_tasks",
+    operation_id = "update_task",
+    summary = "Change an active task's label or deadline",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn update(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -255,27 +313,23 @@ async fn update(
     )))
 }
 
-async fn cancel(
+#[utoipa::path(
+    post,
+    path = "/v0.10/task/{id}/cancel",
+    tag = "transfer_tasks",
+    operation_id = "cancel_task",
+    summary = "Cancel a task (it ends FAILED with fatal_error CANCELED)",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The resultdoc", body = crate::http::openapi::ResultDoc)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn cancel(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
     uri: Uri,
 ) -> Answer {
-    let t = find(&state, &caller, &id).await?;
-    let now = state.clock.now();
-    let fatal = json!({"code": "CANCELED", "description": "canceled"});
-    let event = EventRecord {
-        time: now,
-        code: "CANCELED".into(),
-        description: "canceled".into(),
-        details: "The task was canceled by its owner".into(),
-        is_error: true,
-    };
-    if state
-        .store
-        .finish_task(t.id, "FAILED", Some(&fatal), &event, now)
-        .await?
-    {
+    if crate::service::tasks::cancel(&state, &caller, &id).await? {
         Ok(Json(docs::result(
             "result",
             "Canceled",
@@ -292,15 +346,23 @@ async fn cancel(
     }
 }
 
-async fn event_list(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/event_list",
+    tag = "transfer_tasks",
+    operation_id = "task_event_list",
+    summary = "A task's events, newest first (limit/offset/total paging)",
+    params(("id" = String, Path, description = "The task id"), ("limit" = Option<String>, Query, description = "Page size"), ("offset" = Option<String>, Query, description = "Offset of the page"), ("filter" = Option<String>, Query, description = "Filter clauses (see the summary)"), ("filter_is_error" = Option<String>, Query, description = "1: error events only; 0: the others")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn event_list(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
     p: Params,
 ) -> Answer {
     let t = find(&state, &caller, &id).await?;
-    let limit = p.int("limit", 10, 1000)?;
-    let offset = p.int("offset", 0, i64::MAX / 2)?;
     let mut is_error = p.bool("filter_is_error")?;
     if let Some(f) = p.get("filter") {
         is_error = match f {
@@ -313,12 +375,24 @@ async fn event_list(
             }
         };
     }
+    Ok(Json(events_doc(&state, &t, &p, is_error).await?))
+}
+
+/// One page of a task's events (limit/offset/total paging), newest first.
+pub(super) async fn events_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    p: &Params,
+    is_error: Option<bool>,
+) -> Result<Value, ApiError> {
+    let limit = p.int("limit", 10, 1000)?;
+    let offset = p.int("offset", 0, i64::MAX / 2)?;
     let (events, total) = state.store.events(t.id, is_error, limit, offset).await?;
     let data: Vec<Value> = events.iter().map(docs::event).collect();
-    Ok(Json(json!({
+    Ok(json!({
         "DATA_TYPE": "event_list", "DATA": data, "length": events.len(),
         "limit": limit, "offset": offset, "total": total,
-    })))
+    }))
 }
 
 const MARKER_PAGE: i64 = 1000;
@@ -353,14 +427,33 @@ async fn marker_page(
     Ok((marker, files, next))
 }
 
-async fn successful(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/successful_transfers",
+    tag = "transfer_tasks",
+    operation_id = "task_successful_transfers",
+    summary = "The files a task copied, with checksums (marker paging: `next_marker` null at the end)",
+    params(("id" = String, Path, description = "The task id"), ("marker" = Option<String>, Query, description = "The `next_marker` of the page before")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn successful(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
     p: Params,
 ) -> Answer {
     let t = find(&state, &caller, &id).await?;
-    let (marker, files, next) = marker_page(&state, &t, &p, FileState::Done).await?;
+    Ok(Json(successful_doc(&state, &t, &p).await?))
+}
+
+/// One marker page of the files a task copied.
+pub(super) async fn successful_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let (marker, files, next) = marker_page(state, t, p, FileState::Done).await?;
     let data: Vec<Value> = files
         .iter()
         .filter(|f| !f.is_dir)
@@ -382,19 +475,38 @@ async fn successful(
             })
         })
         .collect();
-    Ok(Json(
+    Ok(
         json!({"DATA_TYPE": "successful_transfers", "marker": marker, "next_marker": next, "DATA": data}),
-    ))
+    )
 }
 
-async fn skipped(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/skipped_errors",
+    tag = "transfer_tasks",
+    operation_id = "task_skipped_errors",
+    summary = "The source errors a task skipped (marker paging)",
+    params(("id" = String, Path, description = "The task id"), ("marker" = Option<String>, Query, description = "The `next_marker` of the page before")),
+    responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn skipped(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
     p: Params,
 ) -> Answer {
     let t = find(&state, &caller, &id).await?;
-    let (marker, files, next) = marker_page(&state, &t, &p, FileState::Error).await?;
+    Ok(Json(skipped_doc(&state, &t, &p).await?))
+}
+
+/// One marker page of the source errors a task skipped.
+pub(super) async fn skipped_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let (marker, files, next) = marker_page(state, t, p, FileState::Error).await?;
     let data: Vec<Value> = files
         .iter()
         .map(|f| {
@@ -413,20 +525,61 @@ async fn skipped(
             })
         })
         .collect();
-    Ok(Json(
-        json!({"DATA_TYPE": "skipped_errors", "marker": marker, "next_marker": next, "DATA": data}),
-    ))
+    Ok(json!({"DATA_TYPE": "skipped_errors", "marker": marker, "next_marker": next, "DATA": data}))
 }
 
-async fn pause_info(
+#[utoipa::path(
+    get,
+    path = "/v0.10/task/{id}/pause_info",
+    tag = "transfer_tasks",
+    operation_id = "task_pause_info",
+    summary = "What holds a task: its pause rules (`pause_info_limited`) and administrators' messages",
+    params(("id" = String, Path, description = "The task id")),
+    responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
+    security(("bearer" = []))
+)]
+pub(crate) async fn pause_info(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Answer {
-    find(&state, &caller, &id).await?;
-    Ok(Json(json!({
-        "DATA_TYPE": "pause_info_limited", "pause_rules": [],
-        "source_pause_message": null, "destination_pause_message": null,
-        "source_pause_message_share": null, "destination_pause_message_share": null,
-    })))
+    let t = find(&state, &caller, &id).await?;
+    Ok(Json(pause_info_doc(&state, &t, false).await?))
+}
+
+/// What holds a task: its rules (`full` for managers: who edited them) and the messages of a
+/// pause by id, on the side whose manager paused it.
+pub(super) async fn pause_info_doc(
+    state: &TransferState,
+    t: &TaskRecord,
+    full: bool,
+) -> Result<Value, ApiError> {
+    use crate::service::pause;
+    let held = pause::held(state, t).await?;
+    let mut rules = Vec::with_capacity(held.rules.len());
+    for r in &held.rules {
+        let name = state
+            .store
+            .endpoint(r.endpoint_id)
+            .await?
+            .map(|e| e.display_name);
+        rules.push(match full {
+            true => pause::rule_doc(r, name.as_deref(), false),
+            false => pause::limited_doc(r, name.as_deref()),
+        });
+    }
+    let by_id = |sides: &[&str]| {
+        held.by_id
+            .as_ref()
+            .filter(|p| sides.contains(&p.side.as_str()))
+            .map(|p| p.message.clone())
+    };
+    Ok(json!({
+        "DATA_TYPE": if full { "pause_info" } else { "pause_info_limited" },
+        "pause_rules": rules,
+        "source_pause_message": by_id(&["SOURCE", "BOTH"]),
+        "destination_pause_message": by_id(&["DESTINATION", "BOTH"]),
+        "source_pause_message_share": null,
+        "destination_pause_message_share": null,
+    }))
 }

@@ -16,6 +16,8 @@ pub enum AdminError {
     UnknownOwner(String),
     #[error("{0} is not an existing directory")]
     NotADirectory(String),
+    #[error("no connector {0}")]
+    UnknownConnector(String),
     #[error("no endpoint {0}")]
     UnknownEndpoint(String),
     #[error("{0}")]
@@ -92,11 +94,56 @@ pub async fn add_endpoint(
         root_path: Some(root(path)?),
         host_endpoint_id: None,
         host_path: None,
+        connector_id: None,
         attrs: serde_json::json!({}),
         created_at: clock.now(),
     };
     store.insert_endpoint(&e).await?;
     Ok(e)
+}
+
+/// Registers a host endpoint served by storage connector `connector`, whose "/" is `path`, an
+/// absolute directory on the connector's host. Nothing here opens it (the service never does):
+/// the connector refuses requests once a missing directory is used.
+pub async fn add_connector_endpoint(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    rng: &dyn SecureRandom,
+    display_name: &str,
+    path: &str,
+    owner: &str,
+    connector: &str,
+) -> Result<EndpointRecord, AdminError> {
+    let (owner_id, owner_string) = resolve_owner(store, owner).await?;
+    let unknown = || AdminError::UnknownConnector(connector.to_owned());
+    let connector_id = Uuid::parse_str(connector.trim()).map_err(|_| unknown())?;
+    store.connector(connector_id).await?.ok_or_else(unknown)?;
+    let e = EndpointRecord {
+        id: rng.uuid_v4(),
+        display_name: name(display_name)?,
+        owner_id,
+        owner_string,
+        root_path: Some(remote_root(path)?),
+        host_endpoint_id: None,
+        host_path: None,
+        connector_id: Some(connector_id),
+        attrs: serde_json::json!({}),
+        created_at: clock.now(),
+    };
+    store.insert_endpoint(&e).await?;
+    Ok(e)
+}
+
+/// A directory on a connector's host: absolute, normalised (no `.`, `..` or empty components).
+fn remote_root(path: &str) -> Result<String, AdminError> {
+    let invalid = AdminError::Invalid(
+        "--path must be an absolute directory on the connector's host, without '..'",
+    );
+    if !path.starts_with('/') {
+        return Err(invalid);
+    }
+    let rel = crate::storage::RelPath::parse(path).map_err(|_| invalid)?;
+    Ok(rel.to_api())
 }
 
 async fn load(store: &dyn Store, id: &str) -> Result<EndpointRecord, AdminError> {
@@ -123,7 +170,10 @@ pub async fn update_endpoint(
                 "a shared endpoint's directory is its host path; --path applies to host endpoints",
             ));
         }
-        e.root_path = Some(root(p)?);
+        e.root_path = Some(match e.connector_id {
+            Some(_) => remote_root(&p.to_string_lossy())?,
+            None => root(p)?,
+        });
     }
     if let Some(o) = owner {
         (e.owner_id, e.owner_string) = resolve_owner(store, o).await?;

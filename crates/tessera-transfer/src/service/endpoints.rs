@@ -177,6 +177,12 @@ pub fn storage(
     endpoint: &EndpointRecord,
     host: Option<&EndpointRecord>,
 ) -> Result<Arc<dyn Storage>, StorageError> {
+    // A connector's directory is on its host, never opened here.
+    if endpoint.connector_id.is_some() || host.is_some_and(|h| h.connector_id.is_some()) {
+        return Err(StorageError::Io(
+            "the endpoint is served by a storage connector".into(),
+        ));
+    }
     match (&endpoint.root_path, host, &endpoint.host_path) {
         (Some(root), _, _) => (state.open_storage)(std::path::Path::new(root)),
         (None, Some(host), Some(host_path)) => {
@@ -208,6 +214,9 @@ pub async fn open(
         ),
         None => None,
     };
+    if let Some(storage) = on_connector(state, endpoint, host.as_ref()).await? {
+        return Ok(storage);
+    }
     storage(state, endpoint, host.as_ref()).map_err(|e| {
         // A share's user is not told about its host's storage.
         let detail = match &host {
@@ -220,6 +229,46 @@ pub async fn open(
             format!("The endpoint's storage cannot be opened: {detail}"),
         )
     })
+}
+
+/// The storage of an endpoint whose host (itself, or a share's host) is served by a connector;
+/// `None` for local storage.
+async fn on_connector(
+    state: &TransferState,
+    endpoint: &EndpointRecord,
+    host: Option<&EndpointRecord>,
+) -> Result<Option<Arc<dyn Storage>>, ApiError> {
+    let base = host.unwrap_or(endpoint);
+    let Some(connector_id) = base.connector_id else {
+        return Ok(None);
+    };
+    let unavailable = |detail: String| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "ExternalError.EndpointError",
+            format!("The endpoint's storage cannot be opened: {detail}"),
+        )
+    };
+    let Some(hub) = &state.connectors else {
+        return Err(unavailable("storage connectors are not enabled".into()));
+    };
+    let connector = state
+        .store
+        .connector(connector_id)
+        .await?
+        .ok_or_else(|| unavailable("its connector is not registered".into()))?;
+    let root = hub
+        .open(&connector, base)
+        .map_err(|e| unavailable(e.to_string()))?;
+    match (host, &endpoint.host_path) {
+        (None, _) => Ok(Some(root)),
+        (Some(_), Some(host_path)) => Ok(Some(Arc::new(Below {
+            inner: root,
+            prefix: RelPath::parse(host_path)
+                .map_err(|_| unavailable("the share's host path".into()))?,
+        }))),
+        (Some(_), None) => Err(unavailable("the share has no host path".into())),
+    }
 }
 
 /// A share's view of its host's storage: every path below `prefix`.

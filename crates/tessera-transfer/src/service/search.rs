@@ -176,6 +176,7 @@ mod tests {
             root_path: Some("/tmp".into()),
             host_endpoint_id: None,
             host_path: None,
+            connector_id: None,
             attrs: serde_json::json!({"description": "Climate data"}),
             created_at: 0,
         }

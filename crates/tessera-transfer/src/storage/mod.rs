@@ -257,6 +257,12 @@ pub trait Storage: Send + Sync + 'static {
     fn sync_all(&self) -> Result<(), StorageError> {
         Ok(())
     }
+
+    /// A storage served by a connector returns itself, for its hub to recognise (see
+    /// [`crate::connectors::ConnectorHub::copy_direct`]). Default: not a connector's.
+    fn connector(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 #[cfg(test)]

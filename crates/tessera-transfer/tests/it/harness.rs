@@ -18,14 +18,53 @@ use tessera_transfer::storage::Storage;
 use tessera_transfer::{engine, TransferState, TRANSFER_RESOURCE_SERVER, TRANSFER_SCOPE};
 use tower::ServiceExt;
 
+/// The `https` scopes written by the auth server's own function, as `tessera serve` does.
+pub(crate) struct AuthScopes(pub(crate) AppState);
+
+#[async_trait::async_trait]
+impl tessera_transfer::https::HttpsScopes for AuthScopes {
+    async fn register(&self, endpoint: uuid::Uuid) -> Result<(), String> {
+        tessera_auth::service::scopes::put_service_scope(
+            self.0.store.as_ref(),
+            tessera_core::seed::derived_id("client", TRANSFER_RESOURCE_SERVER),
+            TRANSFER_RESOURCE_SERVER,
+            &tessera_transfer::https::scope_string(endpoint),
+            "https",
+            "https",
+            0,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        self.0
+            .publish(vec![tessera_store::Change::ScopesChanged])
+            .await
+            .map_err(|e| e.to_string())
+    }
+    async fn remove(&self, endpoint: uuid::Uuid) -> Result<(), String> {
+        tessera_auth::service::scopes::remove_service_scope(
+            self.0.store.as_ref(),
+            &tessera_transfer::https::scope_string(endpoint),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        self.0
+            .publish(vec![tessera_store::Change::ScopesChanged])
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 pub(crate) struct World {
     pub(crate) app: Router,
+    pub(crate) auth: AppState,
+    pub(crate) state: TransferState,
     pub(crate) mover: Who,
     pub(crate) reader: Who,
     pub(crate) src: String,
     pub(crate) dst: String,
     pub(crate) src_dir: PathBuf,
     pub(crate) dst_dir: PathBuf,
+    pub(crate) auth: AppState,
     pub(crate) _dir: tempfile::TempDir,
 }
 
@@ -76,6 +115,12 @@ impl World {
                 Ok(Arc::new(PosixStorage::open(root)?) as Arc<dyn Storage>)
             }),
             wake: Arc::new(tokio::sync::Notify::new()),
+            connectors: None,
+            https: tessera_transfer::HttpsConfig {
+                public_url: url.clone(),
+                link_key: tessera_transfer::https::link::LinkKey::new([9; 32]),
+                scopes: Arc::new(AuthScopes(auth.clone())),
+            },
         };
         if with_engine {
             let mut config = engine::EngineConfig::new("test-node".into());
@@ -110,14 +155,22 @@ impl World {
         let app = tessera_transfer::http::router(state.clone());
         Self {
             app,
+            auth,
+            state,
             mover,
             reader,
             src,
             dst,
             src_dir,
             dst_dir,
+            auth,
             _dir: dir,
         }
+    }
+
+    /// Another confidential client with a transfer token.
+    pub(crate) async fn who(&self, name: &str) -> Who {
+        Self::client(&self.auth, name).await
     }
 
     async fn client(auth: &AppState, name: &str) -> Who {

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod endpoint_manager;
 mod harness;
+mod https;
 mod progress;
 mod tasks;

@@ -6,24 +6,25 @@
 use crate::process::Server;
 use std::collections::HashMap;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-/// A browser without JavaScript: cookies, no automatic redirects.
-struct Jar<'a> {
+/// A browser without JavaScript: cookies, no automatic redirects (the transfer pages' tests
+/// use it too).
+pub(crate) struct Jar<'a> {
     server: &'a Server,
     http: reqwest::Client,
     cookies: HashMap<String, String>,
 }
 
-struct Page {
-    status: u16,
-    location: Option<String>,
-    headers: reqwest::header::HeaderMap,
-    text: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) text: String,
 }
 
 impl<'a> Jar<'a> {
-    fn new(server: &'a Server) -> Self {
+    pub(crate) fn new(server: &'a Server) -> Self {
         Self {
             server,
             http: reqwest::Client::builder()
@@ -66,22 +67,22 @@ impl<'a> Jar<'a> {
         }
     }
 
-    async fn get(&mut self, path: &str) -> Page {
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
         self.send(path, None).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
         self.send(path, Some(form)).await
     }
 
-    fn csrf(&self) -> String {
+    pub(crate) fn csrf(&self) -> String {
         self.cookies
             .get("tessera_csrf")
             .cloned()
             .unwrap_or_default()
     }
 
-    async fn sign_in(&mut self, username: &str) {
+    pub(crate) async fn sign_in(&mut self, username: &str) {
         let page = self.get("/v2/web/login?next=%2F").await;
         assert_eq!(page.status, 200);
         let request = hidden(&page, "request");
@@ -112,7 +113,7 @@ fn hidden(page: &Page, name: &str) -> String {
     page.text[start..end].to_owned()
 }
 
-fn user(server: &Server, name: &str) {
+pub(crate) fn user(server: &Server, name: &str) {
     let out = server.admin(
         &["admin", "user", "add", name, "--password-stdin"],
         Some(&format!("{PASSWORD}\n")),

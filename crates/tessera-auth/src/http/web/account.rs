@@ -123,7 +123,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
         "account.html",
         minijinja::context! {
             static_base => STATIC_BASE, username => identity.username, name => identity.name,
-            csrf => token, logout_url => "/v2/web/logout", overview, back => HERE,
+            console_url => super::console::CONSOLE, csrf => token, logout_url => "/v2/web/logout", overview, back => HERE,
             link_url => "/v2/web/login?link=1",
         },
     );

@@ -100,7 +100,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response
             username => identity.as_ref().map(|i| i.username.clone()),
             name => identity.and_then(|i| i.name), overview, csrf => token, back => "/",
             sign_in_url => SIGN_IN, account_url => "/v2/web/account",
-            logout_url => "/v2/web/logout", link_url => "/v2/web/login?link=1", services,
+            console_url => super::console::CONSOLE, logout_url => "/v2/web/logout", link_url => "/v2/web/login?link=1", services,
         },
     );
     with_cookies(page, cookie)

@@ -6,6 +6,7 @@ pub mod account;
 pub mod account_mfa;
 pub mod auth_code;
 pub mod consent;
+pub mod console;
 pub mod cookies;
 pub mod device;
 pub mod home;
@@ -44,7 +45,9 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v2/web/account/identities/{identity_id}/unlink",
             post(account::unlink),
         )
+        .merge(console::routes())
         .route("/v2/web/static/style.css", get(pages::stylesheet))
+        .route("/v2/web/static/console.js", get(pages::console_script))
         // Browsers ask for it on every site; "no content" keeps their consoles clean.
         .route(
             "/favicon.ico",

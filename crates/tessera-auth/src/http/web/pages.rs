@@ -4,7 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Environment, Value};
 
-const TEMPLATES: [(&str, &str); 12] = [
+const TEMPLATES: [(&str, &str); 20] = [
     ("base.html", include_str!("../../../templates/base.html")),
     ("login.html", include_str!("../../../templates/login.html")),
     (
@@ -37,6 +37,38 @@ const TEMPLATES: [(&str, &str); 12] = [
     (
         "device.html",
         include_str!("../../../templates/device.html"),
+    ),
+    (
+        "console/projects.html",
+        include_str!("../../../templates/console/projects.html"),
+    ),
+    (
+        "console/project.html",
+        include_str!("../../../templates/console/project.html"),
+    ),
+    (
+        "console/app.html",
+        include_str!("../../../templates/console/app.html"),
+    ),
+    (
+        "console/scope.html",
+        include_str!("../../../templates/console/scope.html"),
+    ),
+    (
+        "console/policy.html",
+        include_str!("../../../templates/console/policy.html"),
+    ),
+    (
+        "console/parts.html",
+        include_str!("../../../templates/console/parts.html"),
+    ),
+    (
+        "console/policy_fields.html",
+        include_str!("../../../templates/console/policy_fields.html"),
+    ),
+    (
+        "console/confirm.html",
+        include_str!("../../../templates/console/confirm.html"),
     ),
 ];
 
@@ -117,6 +149,26 @@ fn page(status: StatusCode, html: String) -> Response {
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
+    );
+    r
+}
+
+const CONSOLE_SCRIPT: &str = include_str!("../../../templates/console/console.js");
+
+/// The console's CSP: the pages' own, with this site's scripts allowed (the copy button).
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The developer console's script (`console.js`): progressive enhancement only.
+pub async fn console_script() -> Response {
+    let mut r = CONSOLE_SCRIPT.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
     );
     r
 }

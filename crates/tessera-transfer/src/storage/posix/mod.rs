@@ -16,6 +16,7 @@
 
 mod entries;
 mod errors;
+mod partial;
 mod remove;
 mod resolve;
 mod write;
@@ -42,6 +43,7 @@ use self::resolve::{open_child, Handle, Purpose, Root};
 use super::{Entry, EntryKind, ReadFile, RelPath, Storage, StorageError, WriteFile};
 
 pub(crate) use self::errors::map_io;
+pub use self::partial::PARTIAL_PREFIX;
 pub use self::write::TEMP_PREFIX;
 
 /// Mode of directories made by `mkdir`/`mkdir_all` (before the process umask).

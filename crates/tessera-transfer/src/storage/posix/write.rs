@@ -32,7 +32,8 @@ pub(crate) const DEFAULT_FILE_MODE: u32 = 0o644;
 
 pub(crate) struct PosixWriteFile {
     file: File,
-    /// The name, the directory and the cleanup: dropped unpublished, it removes the file.
+    /// The name, the directory and the cleanup: dropped unpublished, it removes the file
+    /// (unless it is a resumable partial file).
     name: PosixStaged,
 }
 
@@ -77,6 +78,7 @@ pub(crate) fn create(
                         final_name,
                         path: path.clone(),
                         published: false,
+                        keep: false,
                     },
                 })
             }
@@ -91,6 +93,31 @@ pub(crate) fn create(
 }
 
 impl PosixWriteFile {
+    /// A file already open under `temp_name` in `dir` that stays when dropped uncommitted (see
+    /// `partial.rs`).
+    pub(crate) fn kept(
+        file: File,
+        dir: OwnedFd,
+        temp_name: String,
+        path: &RelPath,
+    ) -> Result<Self, StorageError> {
+        let final_name = path
+            .name()
+            .ok_or_else(|| StorageError::IsADirectory(path.to_api()))?
+            .to_owned();
+        Ok(Self {
+            file,
+            name: PosixStaged {
+                dir,
+                temp_name,
+                final_name,
+                path: path.clone(),
+                published: false,
+                keep: true,
+            },
+        })
+    }
+
     /// Mode and mtime, through the open file descriptor, never by name: nothing can redirect it.
     fn set_metadata(
         &mut self,
@@ -177,6 +204,8 @@ struct PosixStaged {
     final_name: String,
     path: RelPath,
     published: bool,
+    /// A resumable partial file (`partial.rs`) stays when dropped without commit.
+    keep: bool,
 }
 
 impl PosixStaged {
@@ -201,7 +230,7 @@ impl Staged for PosixStaged {
 
 impl Drop for PosixStaged {
     fn drop(&mut self) {
-        if !self.published {
+        if !self.published && !self.keep {
             // Best effort: the name is ours (O_EXCL), so removing it cannot hit anyone else's file.
             let _ = unlinkat(self.dir.as_fd(), self.temp_name.as_str(), AtFlags::empty());
         }

@@ -1,0 +1,124 @@
+//! The connector's routes: file operations, each under a capability for exactly it. Storage
+//! calls are blocking and run on the blocking pool.
+
+use super::{files, jobs, rel, storage_of, Agent, Failure};
+use crate::capability::Op;
+use crate::wire::{routes, EntryDoc};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tessera_transfer::storage::{Storage, StorageError};
+
+pub(super) type Q = Query<HashMap<String, String>>;
+
+pub(super) fn router(agent: Arc<Agent>) -> Router {
+    Router::new()
+        .route(routes::HEALTH, get(|| async { "ok" }))
+        .route(routes::STAT, get(stat))
+        .route(routes::LIST, get(list))
+        .route(routes::MKDIR, post(mkdir))
+        .route(routes::RENAME, post(rename))
+        .route(routes::REMOVE, post(remove))
+        .route(routes::SYNC, post(sync))
+        .route(routes::FILE, get(files::get_file))
+        .route(routes::CHECKSUM, get(files::checksum))
+        .route(
+            routes::UPLOAD,
+            post(files::upload_post)
+                .put(files::upload_put)
+                .delete(files::upload_delete)
+                .get(files::upload_get),
+        )
+        .route(routes::PULL, post(jobs::start))
+        .route(routes::JOB, get(jobs::status).merge(delete(jobs::cancel)))
+        .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
+        .with_state(agent)
+}
+
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Failure::Storage(StorageError::Io(e.to_string())))?
+        .map_err(Failure::Storage)
+}
+
+async fn stat(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<EntryDoc>, Failure> {
+    let path = rel(q.get("path"))?;
+    let claims = a.authorize(&h, Op::Stat, &[&path])?;
+    let e = blocking(move || storage_of(&claims)?.stat(&path)).await?;
+    Ok(Json(EntryDoc::from(&e)))
+}
+
+async fn list(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<Vec<EntryDoc>>, Failure> {
+    let path = rel(q.get("path"))?;
+    let claims = a.authorize(&h, Op::List, &[&path])?;
+    let entries = blocking(move || storage_of(&claims)?.list(&path)).await?;
+    Ok(Json(entries.iter().map(EntryDoc::from).collect()))
+}
+
+async fn mkdir(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let path = rel(q.get("path"))?;
+    let all = q.get("all").is_some_and(|v| v == "true");
+    let claims = a.authorize(&h, Op::Mkdir, &[&path])?;
+    blocking(move || {
+        let s = storage_of(&claims)?;
+        if all {
+            s.mkdir_all(&path)
+        } else {
+            s.mkdir(&path)
+        }
+    })
+    .await?;
+    Ok(Json(serde_json::json!({})))
+}
+
+async fn rename(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let from = rel(q.get("from"))?;
+    let to = rel(q.get("to"))?;
+    let claims = a.authorize(&h, Op::Rename, &[&from, &to])?;
+    blocking(move || storage_of(&claims)?.rename(&from, &to)).await?;
+    Ok(Json(serde_json::json!({})))
+}
+
+async fn remove(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+    Query(q): Q,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let path = rel(q.get("path"))?;
+    let recursive = q.get("recursive").is_some_and(|v| v == "true");
+    let claims = a.authorize(&h, Op::Remove, &[&path])?;
+    let n = blocking(move || storage_of(&claims)?.remove(&path, recursive)).await?;
+    Ok(Json(serde_json::json!({"removed": n})))
+}
+
+async fn sync(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+) -> Result<Json<serde_json::Value>, Failure> {
+    let root = tessera_transfer::storage::RelPath::root();
+    let claims = a.authorize(&h, Op::Sync, &[&root])?;
+    blocking(move || storage_of(&claims)?.sync_all()).await?;
+    Ok(Json(serde_json::json!({})))
+}

@@ -1,0 +1,332 @@
+//! A connector's endpoint as a [`Storage`]: every call is one HTTP request to the connector's
+//! public URL with a capability for exactly that operation on exactly those paths. Blocking, as
+//! `Storage` is: the async client is driven with `Handle::block_on` (callers are on the
+//! blocking pool or a data thread, never on the async workers).
+
+use crate::capability::{self, Claims, Op};
+use crate::wire::{self, routes, EntryDoc, ErrorDoc};
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+use tessera_transfer::storage::{Entry, ReadFile, RelPath, Storage, StorageError, WriteFile};
+use tokio::runtime::Handle;
+use uuid::Uuid;
+
+/// One endpoint on one connector.
+pub struct RemoteStorage {
+    pub(crate) connector: Uuid,
+    pub(crate) name: String,
+    /// The connector's public URL, without a trailing `/`.
+    pub(crate) base: String,
+    pub(crate) fingerprint: Option<String>,
+    /// The endpoint's root on the connector's host.
+    pub(crate) root: String,
+    pub(crate) key: Arc<Vec<u8>>,
+    pub(crate) http: reqwest::Client,
+    pub(crate) handle: Handle,
+}
+
+impl RemoteStorage {
+    /// A capability for `ops` on `paths`, valid for `ttl` seconds.
+    pub(crate) fn capability(&self, ops: Vec<Op>, paths: Vec<String>, ttl: i64) -> String {
+        capability::sign(
+            &self.key,
+            &Claims {
+                c: self.connector,
+                root: self.root.clone(),
+                ops,
+                paths,
+                exp: wire::now_secs() + ttl,
+            },
+        )
+    }
+
+    pub(crate) fn unreachable(&self, e: &reqwest::Error) -> StorageError {
+        StorageError::Io(format!("connector {} unreachable: {e}", self.name))
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        route: &str,
+        op: Op,
+        paths: &[&RelPath],
+        query: &[(&str, String)],
+    ) -> Result<reqwest::Response, StorageError> {
+        let cap = self.capability(
+            vec![op],
+            paths.iter().map(|p| p.to_api()).collect(),
+            capability::TTL,
+        );
+        let req = self
+            .http
+            .request(method, format!("{}{route}", self.base))
+            .header(wire::CAPABILITY_HEADER, cap)
+            .query(query);
+        let resp = self
+            .handle
+            .block_on(req.send())
+            .map_err(|e| self.unreachable(&e))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        Err(self.error_of(resp))
+    }
+
+    /// The storage error a refusal carries.
+    pub(crate) fn error_of(&self, resp: reqwest::Response) -> StorageError {
+        let status = resp.status();
+        match self.handle.block_on(resp.json::<ErrorDoc>()) {
+            Ok(doc) => doc.into(),
+            Err(_) => StorageError::Io(format!("connector {} answered {status}", self.name)),
+        }
+    }
+
+    fn json<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        route: &str,
+        op: Op,
+        paths: &[&RelPath],
+        query: &[(&str, String)],
+    ) -> Result<T, StorageError> {
+        let resp = self.request(method, route, op, paths, query)?;
+        self.handle.block_on(resp.json::<T>()).map_err(|e| {
+            StorageError::Io(format!("connector {}: unreadable answer: {e}", self.name))
+        })
+    }
+
+    /// The checksum of `path` (of its first `length` bytes when given), computed by the
+    /// connector.
+    pub(crate) fn checksum(
+        &self,
+        path: &RelPath,
+        algorithm: &str,
+        length: Option<u64>,
+    ) -> Result<String, StorageError> {
+        let mut query = vec![("path", path.to_api()), ("algorithm", algorithm.to_owned())];
+        if let Some(l) = length {
+            query.push(("length", l.to_string()));
+        }
+        let doc: serde_json::Value = self.json(
+            reqwest::Method::GET,
+            routes::CHECKSUM,
+            Op::Read,
+            &[path],
+            &query,
+        )?;
+        doc.get("checksum")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| StorageError::Io("connector: no checksum in its answer".into()))
+    }
+}
+
+impl Storage for RemoteStorage {
+    fn stat(&self, path: &RelPath) -> Result<Entry, StorageError> {
+        let doc: EntryDoc = self.json(
+            reqwest::Method::GET,
+            routes::STAT,
+            Op::Stat,
+            &[path],
+            &[("path", path.to_api())],
+        )?;
+        Ok(doc.into())
+    }
+
+    fn list(&self, dir: &RelPath) -> Result<Vec<Entry>, StorageError> {
+        let docs: Vec<EntryDoc> = self.json(
+            reqwest::Method::GET,
+            routes::LIST,
+            Op::List,
+            &[dir],
+            &[("path", dir.to_api())],
+        )?;
+        Ok(docs.into_iter().map(Entry::from).collect())
+    }
+
+    fn mkdir(&self, path: &RelPath) -> Result<(), StorageError> {
+        self.request(
+            reqwest::Method::POST,
+            routes::MKDIR,
+            Op::Mkdir,
+            &[path],
+            &[("path", path.to_api())],
+        )
+        .map(drop)
+    }
+
+    fn mkdir_all(&self, path: &RelPath) -> Result<(), StorageError> {
+        self.request(
+            reqwest::Method::POST,
+            routes::MKDIR,
+            Op::Mkdir,
+            &[path],
+            &[("path", path.to_api()), ("all", "true".into())],
+        )
+        .map(drop)
+    }
+
+    fn rename(&self, from: &RelPath, to: &RelPath) -> Result<(), StorageError> {
+        self.request(
+            reqwest::Method::POST,
+            routes::RENAME,
+            Op::Rename,
+            &[from, to],
+            &[("from", from.to_api()), ("to", to.to_api())],
+        )
+        .map(drop)
+    }
+
+    fn remove(&self, path: &RelPath, recursive: bool) -> Result<u64, StorageError> {
+        let doc: serde_json::Value = self.json(
+            reqwest::Method::POST,
+            routes::REMOVE,
+            Op::Remove,
+            &[path],
+            &[
+                ("path", path.to_api()),
+                ("recursive", recursive.to_string()),
+            ],
+        )?;
+        Ok(doc.get("removed").and_then(|v| v.as_u64()).unwrap_or(0))
+    }
+
+    fn open_read(&self, path: &RelPath) -> Result<Box<dyn ReadFile>, StorageError> {
+        let entry = self.stat(path)?;
+        if entry.kind != tessera_transfer::storage::EntryKind::File {
+            return Err(StorageError::IsADirectory(path.to_api()));
+        }
+        Ok(Box::new(RemoteRead {
+            storage: self.clone_handle(),
+            path: path.clone(),
+            entry,
+            pos: 0,
+            body: None,
+            buf: Bytes::new(),
+        }))
+    }
+
+    fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError> {
+        super::upload::begin(self.clone_handle(), path)
+    }
+
+    fn sync_all(&self) -> Result<(), StorageError> {
+        let root = RelPath::root();
+        self.request(reqwest::Method::POST, routes::SYNC, Op::Sync, &[&root], &[])
+            .map(drop)
+    }
+
+    fn connector(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+impl RemoteStorage {
+    pub(crate) fn clone_handle(&self) -> Arc<RemoteStorage> {
+        Arc::new(RemoteStorage {
+            connector: self.connector,
+            name: self.name.clone(),
+            base: self.base.clone(),
+            fingerprint: self.fingerprint.clone(),
+            root: self.root.clone(),
+            key: self.key.clone(),
+            http: self.http.clone(),
+            handle: self.handle.clone(),
+        })
+    }
+
+    /// A ranged read of `path` from `offset` to its end.
+    pub(crate) fn get_from(
+        &self,
+        path: &RelPath,
+        offset: u64,
+    ) -> Result<reqwest::Response, StorageError> {
+        let cap = self.capability(vec![Op::Read], vec![path.to_api()], capability::TTL);
+        let req = self
+            .http
+            .get(format!("{}{}", self.base, routes::FILE))
+            .header(wire::CAPABILITY_HEADER, cap)
+            .header(reqwest::header::RANGE, format!("bytes={offset}-"))
+            .query(&[("path", path.to_api())]);
+        let resp = self
+            .handle
+            .block_on(req.send())
+            .map_err(|e| self.unreachable(&e))?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(self.error_of(resp))
+        }
+    }
+}
+
+/// A file on a connector, read front to back (a seek opens a new ranged read).
+struct RemoteRead {
+    storage: Arc<RemoteStorage>,
+    path: RelPath,
+    entry: Entry,
+    pos: u64,
+    body: Option<reqwest::Response>,
+    buf: Bytes,
+}
+
+impl Read for RemoteRead {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.buf.is_empty() {
+            if self.pos >= self.entry.size {
+                return Ok(0);
+            }
+            if self.body.is_none() {
+                let resp = self
+                    .storage
+                    .get_from(&self.path, self.pos)
+                    .map_err(std::io::Error::other)?;
+                self.body = Some(resp);
+            }
+            let Some(body) = self.body.as_mut() else {
+                return Ok(0);
+            };
+            match self.storage.handle.block_on(body.chunk()) {
+                Ok(Some(chunk)) => self.buf = chunk,
+                Ok(None) => return Ok(0),
+                Err(e) => {
+                    self.body = None;
+                    return Err(std::io::Error::other(self.storage.unreachable(&e)));
+                }
+            }
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        self.buf = self.buf.slice(n..);
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for RemoteRead {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let size = i128::from(self.entry.size);
+        let target = match to {
+            SeekFrom::Start(n) => i128::from(n),
+            SeekFrom::End(d) => size + i128::from(d),
+            SeekFrom::Current(d) => i128::from(self.pos) + i128::from(d),
+        };
+        let target = u64::try_from(target).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "before the start")
+        })?;
+        if target != self.pos {
+            self.body = None;
+            self.buf = Bytes::new();
+            self.pos = target;
+        }
+        Ok(target)
+    }
+}
+
+impl ReadFile for RemoteRead {
+    fn entry(&self) -> &Entry {
+        &self.entry
+    }
+}
