@@ -22,6 +22,7 @@ fn endpoint(owner: Uuid) -> EndpointRecord {
         host_endpoint_id: None,
         host_path: None,
         attrs: serde_json::json!({}),
+        connector_id: None,
         created_at: 1,
     }
 }

@@ -64,7 +64,6 @@ pub(crate) struct World {
     pub(crate) dst: String,
     pub(crate) src_dir: PathBuf,
     pub(crate) dst_dir: PathBuf,
-    pub(crate) auth: AppState,
     pub(crate) _dir: tempfile::TempDir,
 }
 
@@ -163,7 +162,6 @@ impl World {
             dst,
             src_dir,
             dst_dir,
-            auth,
             _dir: dir,
         }
     }
