@@ -5,7 +5,7 @@
 use super::progress::{self, FileProgress};
 use super::run::{blocking, code_of, path, pending, Stop};
 use super::{cleanup, delegate, recheck, EngineConfig};
-use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
+use crate::data::{ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::service::submit::{SpecItem, TaskSpec};
 use crate::storage::{RelPath, Staged, Storage, StorageError};
 use crate::TransferState;
@@ -367,12 +367,7 @@ struct Ends<'a> {
 }
 
 /// Copies one file of a job, retrying transient failures; blocking.
-fn copy_one(
-    ends: &Ends<'_>,
-    f: FileJob,
-    moved: &Arc<AtomicU64>,
-    cancel: &AtomicBool,
-) -> Copied {
+fn copy_one(ends: &Ends<'_>, f: FileJob, moved: &Arc<AtomicU64>, cancel: &AtomicBool) -> Copied {
     let mut counter = FileProgress::new(moved.clone(), f.size);
     let algorithm = f.opts.checksum_algorithm;
     let mut attempt = 0;

@@ -116,7 +116,10 @@ pub struct TransferError {
 struct TransferDoc;
 
 const ERRORS: [(&str, &str); 4] = [
-    ("400", "The request is malformed or invalid (ClientError.BadRequest)"),
+    (
+        "400",
+        "The request is malformed or invalid (ClientError.BadRequest)",
+    ),
     ("401", "No valid bearer token for transfer.api.globus.org"),
     ("403", "The caller may not do this (PermissionDenied, …)"),
     ("404", "No such endpoint, task or resource"),
@@ -124,18 +127,21 @@ const ERRORS: [(&str, &str); 4] = [
 
 fn add_errors(op: &mut Operation) {
     for (status, description) in ERRORS {
-        op.responses.responses.entry(status.to_owned()).or_insert_with(|| {
-            ResponseBuilder::new()
-                .description(description)
-                .content(
-                    "application/json",
-                    ContentBuilder::new()
-                        .schema(Some(Ref::from_schema_name("TransferError")))
-                        .build(),
-                )
-                .build()
-                .into()
-        });
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("TransferError")))
+                            .build(),
+                    )
+                    .build()
+                    .into()
+            });
     }
 }
 
@@ -143,9 +149,14 @@ fn add_errors(op: &mut Operation) {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = TransferDoc::openapi();
     for item in doc.paths.paths.values_mut() {
-        for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete]
-            .into_iter()
-            .flatten()
+        for op in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
         {
             add_errors(op);
         }

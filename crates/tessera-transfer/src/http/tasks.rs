@@ -245,7 +245,11 @@ fn task_query(caller: &Caller, p: &Params) -> Result<TaskQuery, ApiError> {
     responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
     security(("bearer" = []))
 )]
-pub(crate) async fn task_list(State(state): State<TransferState>, caller: Caller, params: Params) -> Answer {
+pub(crate) async fn task_list(
+    State(state): State<TransferState>,
+    caller: Caller,
+    params: Params,
+) -> Answer {
     let q = task_query(&caller, &params)?;
     let (tasks, total) = state.store.tasks(&q).await?;
     let fields = params.fields();

@@ -199,7 +199,11 @@ pub(crate) async fn list(State(state): State<TransferState>, caller: Caller, p: 
     responses((status = 200, description = "The document", body = crate::http::openapi::Document)),
     security(("bearer" = []))
 )]
-pub(crate) async fn create(State(state): State<TransferState>, caller: Caller, body: Bytes) -> Answer {
+pub(crate) async fn create(
+    State(state): State<TransferState>,
+    caller: Caller,
+    body: Bytes,
+) -> Answer {
     let body: Value = params::json(&body)?;
     let endpoint = body
         .get("endpoint_id")

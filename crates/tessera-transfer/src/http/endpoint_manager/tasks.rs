@@ -66,7 +66,11 @@ async fn endpoints_of(
     responses((status = 200, description = "The documentlist", body = crate::http::openapi::DocumentList)),
     security(("bearer" = []))
 )]
-pub(crate) async fn task_list(State(state): State<TransferState>, caller: Caller, p: Params) -> Answer {
+pub(crate) async fn task_list(
+    State(state): State<TransferState>,
+    caller: Caller,
+    p: Params,
+) -> Answer {
     let filter = manager_query::parse(&p)?;
     let scope = manager::require_scope(&state, &caller).await?;
     let mut query = filter.query.clone();
