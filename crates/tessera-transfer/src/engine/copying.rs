@@ -265,6 +265,10 @@ pub(super) async fn copy_files(
     }
 }
 
+/// A last batch of at most this many files is made durable file by file
+/// ([`Staged::publish_synced`]) instead of by two `sync_all`.
+const FEW: usize = 8;
+
 /// Files staged at most before a batch is published (each holds its directory's handle; the
 /// engine raises the process's open-file limit at start).
 const STAGED: usize = 512;
@@ -286,6 +290,10 @@ struct Batch<'a> {
 ///    (skipped files, errors);
 /// 3. the staged files are renamed into place; they are recorded at the next flush, after its
 ///    sync (the `last` flush syncs again and records them at once).
+///
+/// A last flush of at most [`FEW`] files with nothing published before it syncs each file on
+/// its own instead ([`Staged::publish_synced`]: data, rename, directory), which on a shared
+/// filesystem is much cheaper than two `syncfs` (a one-file task's latency).
 ///
 /// So a file recorded done survives a crash, and a crash shows the old file or none under a
 /// name, never a torn one. A name that cannot be published fails the task (`fatal`) and is not
@@ -313,14 +321,25 @@ async fn flush(
         .drain(..)
         .partition(|o| named.contains(&o.seq));
     let unsynced_names = !named.is_empty() || !batch.published.is_empty();
+    // The end of a task of a few files (a one-file task above all): each file synced on its
+    // own, not two `syncfs` that wait for everyone else's writes on the filesystem.
+    let each_on_its_own = last && batch.published.is_empty() && staged.len() <= FEW;
     now.append(batch.published);
     if unsynced_names {
         let sync_after = last && !staged.is_empty();
         let d = dst.clone();
         let published = blocking(
             move || -> Result<Vec<(i64, RelPath, StorageError)>, StorageError> {
-                d.sync_all()?;
                 let mut failed = Vec::new();
+                if each_on_its_own {
+                    for (seq, to, file) in staged {
+                        if let Err(e) = file.publish_synced() {
+                            failed.push((seq, to, e));
+                        }
+                    }
+                    return Ok(failed);
+                }
+                d.sync_all()?;
                 for (seq, to, file) in staged {
                     if let Err(e) = file.publish() {
                         failed.push((seq, to, e));

@@ -215,6 +215,15 @@ pub trait WriteFile: std::io::Write + std::io::Seek + Send {
 pub trait Staged: Send {
     /// Renames the file over its final name.
     fn publish(self: Box<Self>) -> Result<(), StorageError>;
+
+    /// Durable on its own, without a [`Storage::sync_all`]: the file's data is synced
+    /// (`fdatasync`), it is renamed over its final name, and the directory is synced. For a
+    /// batch of a few files: it flushes only this file, where `sync_all` (`syncfs`) would wait
+    /// for every other writer's dirty data on the filesystem. Default: [`Staged::publish`]
+    /// (a storage whose staged files are durable already).
+    fn publish_synced(self: Box<Self>) -> Result<(), StorageError> {
+        self.publish()
+    }
 }
 
 /// A file that was visible from the start (the default [`WriteFile::stage`]).

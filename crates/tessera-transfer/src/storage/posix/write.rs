@@ -226,6 +226,18 @@ impl Staged for PosixStaged {
     fn publish(mut self: Box<Self>) -> Result<(), StorageError> {
         self.rename()
     }
+
+    fn publish_synced(mut self: Box<Self>) -> Result<(), StorageError> {
+        // The data through a second open of our temporary name (the staged file was closed to
+        // keep a batch's open files down); fdatasync needs no write access.
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let fd = openat(&self.dir, self.temp_name.as_str(), flags, Mode::empty())
+            .map_err(|e| map(e, &self.path))?;
+        rustix::fs::fdatasync(&fd).map_err(|e| map(e, &self.path))?;
+        drop(fd);
+        self.rename()?;
+        rustix::fs::fsync(&self.dir).map_err(|e| map(e, &self.path))
+    }
 }
 
 impl Drop for PosixStaged {
