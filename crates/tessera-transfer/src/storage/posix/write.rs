@@ -236,7 +236,10 @@ impl Staged for PosixStaged {
         rustix::fs::fdatasync(&fd).map_err(|e| map(e, &self.path))?;
         drop(fd);
         self.rename()?;
-        rustix::fs::fsync(&self.dir).map_err(|e| map(e, &self.path))
+        // The directory handle is an O_PATH one, which fsync refuses: the directory itself.
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir = openat(&self.dir, ".", flags, Mode::empty()).map_err(|e| map(e, &self.path))?;
+        rustix::fs::fsync(&dir).map_err(|e| map(e, &self.path))
     }
 }
 
