@@ -742,16 +742,92 @@ macro_rules! impl_transfer {
                     Ok(true)
                 }
 
+                async fn restart_progress(&self, id: Uuid, node: &str) -> Result<bool, StoreError> {
+                    // A done file's bytes are its size at expansion (what its outcome added,
+                    // progress included, unless it changed size meanwhile).
+                    let done = ::sqlx::query(
+                        "UPDATE transfer_tasks SET bytes_transferred = (SELECT COALESCE(SUM(f.size), 0) \
+                         FROM transfer_task_files f WHERE f.task_id = $1 AND f.state = 'done' AND f.is_dir = $3) \
+                         WHERE id = $1 AND lease_owner = $2 AND status = 'ACTIVE'",
+                    )
+                    .bind(id.to_string())
+                    .bind(node)
+                    .bind(false)
+                    .execute(&self.writer)
+                    .await?;
+                    Ok(done.rows_affected() > 0)
+                }
+
                 async fn record_outcomes(
                     &self,
                     id: Uuid,
+                    node: &str,
                     outcomes: &[FileOutcomeRecord],
                     faults: i64,
-                ) -> Result<(), StoreError> {
+                ) -> Result<bool, StoreError> {
                     let task = id.to_string();
                     let mut tx = self.writer.begin().await?;
+                    // The lease first: a node that lost it writes nothing (and, on PostgreSQL,
+                    // the row lock keeps a new owner from claiming it until this commits).
+                    let ours = ::sqlx::query(
+                        "UPDATE transfer_tasks SET lease_owner = lease_owner \
+                         WHERE id = $1 AND lease_owner = $2 AND status = 'ACTIVE'",
+                    )
+                    .bind(&task)
+                    .bind(node)
+                    .execute(&mut *tx)
+                    .await?;
+                    if ours.rows_affected() == 0 {
+                        return Ok(false);
+                    }
                     let (mut transferred, mut skipped, mut bytes) = (0i64, 0i64, 0i64);
-                    for o in outcomes {
+                    // Outcomes with nothing of their own to store (no checksum, no error) are
+                    // written a few hundred per statement; the rest one row each.
+                    let plain = |o: &&FileOutcomeRecord| {
+                        o.checksum.is_none()
+                            && o.error_code.is_none()
+                            && o.error_details.is_none()
+                            && matches!(o.state, FileState::Done | FileState::Skipped)
+                    };
+                    let mut groups: std::collections::BTreeMap<(bool, UnixTime), Vec<&FileOutcomeRecord>> =
+                        std::collections::BTreeMap::new();
+                    for o in outcomes.iter().filter(plain) {
+                        groups.entry((o.state == FileState::Done, o.at)).or_default().push(o);
+                    }
+                    for ((is_done, at), group) in groups {
+                        let state = if is_done { FileState::Done } else { FileState::Skipped };
+                        for chunk in group.chunks(500) {
+                            let mut qb = QueryBuilder::<$db>::new(
+                                "UPDATE transfer_task_files SET state = ",
+                            );
+                            qb.push_bind(state.as_str())
+                                .push(", error_time = ")
+                                .push_bind(at)
+                                .push(" WHERE task_id = ")
+                                .push_bind(task.clone())
+                                .push(" AND state = 'pending' AND seq IN (");
+                            let mut seqs = qb.separated(", ");
+                            for o in chunk {
+                                seqs.push_bind(o.seq);
+                            }
+                            qb.push(") RETURNING seq");
+                            let changed: Vec<i64> = qb
+                                .build_query_scalar::<i64>()
+                                .fetch_all(&mut *tx)
+                                .await?;
+                            let changed: std::collections::HashSet<i64> = changed.into_iter().collect();
+                            for o in chunk.iter().filter(|o| changed.contains(&o.seq)) {
+                                match state {
+                                    FileState::Done => {
+                                        transferred += 1;
+                                        bytes += o.bytes;
+                                    }
+                                    _ => skipped += 1,
+                                }
+                            }
+                        }
+                    }
+                    for o in outcomes.iter().filter(|o| !plain(o)) {
                         let changed = ::sqlx::query(
                             "UPDATE transfer_task_files SET state = $3, checksum = $4, error_code = $5, \
                              error_details = $6, error_time = $7 WHERE task_id = $1 AND seq = $2 AND state = 'pending'",
@@ -790,7 +866,7 @@ macro_rules! impl_transfer {
                     .execute(&mut *tx)
                     .await?;
                     tx.commit().await?;
-                    Ok(())
+                    Ok(true)
                 }
             }
         }

@@ -340,11 +340,19 @@ pub trait TransferRepository {
         bytes: i64,
         event: &EventRecord,
     ) -> Result<bool, StoreError>;
-    /// Records file outcomes and adds them to the task's counters, in one transaction.
+    /// Records file outcomes and adds them to the task's counters, in one transaction, if
+    /// `node` still holds the ACTIVE task; false (nothing written) otherwise: a node that lost
+    /// its lease cannot write over the new owner's work.
     async fn record_outcomes(
         &self,
         id: Uuid,
+        node: &str,
         outcomes: &[FileOutcomeRecord],
         faults: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Starts an attempt at a task `node` holds (a claim of an expanded task, after a crash or
+    /// a lost lease): `bytes_transferred` becomes the bytes of the files recorded done, so the
+    /// in-flight progress the dead attempt had counted is not counted twice. False when the
+    /// task is not `node`'s ACTIVE task.
+    async fn restart_progress(&self, id: Uuid, node: &str) -> Result<bool, StoreError>;
 }

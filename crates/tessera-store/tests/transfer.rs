@@ -318,10 +318,22 @@ async fn progress_is_recorded_once_per_file_and_counted_once() {
             error_details: Some("gone".into()),
             ..done(102, 0, 1_001)
         });
-        store.record_outcomes(t.id, &batch, 1).await.unwrap();
+        assert!(store
+            .record_outcomes(t.id, "node-a", &batch, 1)
+            .await
+            .unwrap());
         // A resumed worker records some of the same files again: not counted twice.
         let replay: Vec<FileOutcomeRecord> = (90..=110).map(|s| done(s, s * 10, 1_002)).collect();
-        store.record_outcomes(t.id, &replay, 0).await.unwrap();
+        assert!(store
+            .record_outcomes(t.id, "node-a", &replay, 0)
+            .await
+            .unwrap());
+        // Another node (one whose lease ran out) records nothing at all.
+        let stale: Vec<FileOutcomeRecord> = (111..=120).map(|s| done(s, s * 10, 1_003)).collect();
+        assert!(!store
+            .record_outcomes(t.id, "node-b", &stale, 5)
+            .await
+            .unwrap());
 
         let stored = store.task(t.id).await.unwrap().unwrap();
         let copied: i64 = (1..=100).chain(103..=110).map(|s| s * 10).sum();
@@ -329,6 +341,23 @@ async fn progress_is_recorded_once_per_file_and_counted_once() {
         assert_eq!(stored.files_skipped, 1);
         assert_eq!(stored.bytes_transferred, copied);
         assert_eq!(stored.faults, 1);
+
+        // Progress of files in flight, then a crash: the next attempt counts from the files
+        // recorded done, not from what the dead attempt had moved.
+        assert!(store
+            .record_progress(t.id, "node-a", 777, &event("PROGRESS", 1_004))
+            .await
+            .unwrap());
+        assert_eq!(
+            store.task(t.id).await.unwrap().unwrap().bytes_transferred,
+            copied + 777
+        );
+        assert!(!store.restart_progress(t.id, "node-b").await.unwrap());
+        assert!(store.restart_progress(t.id, "node-a").await.unwrap());
+        assert_eq!(
+            store.task(t.id).await.unwrap().unwrap().bytes_transferred,
+            copied
+        );
         let done_rows = store
             .task_files(t.id, FileState::Done, 0, 1_000)
             .await
@@ -372,10 +401,68 @@ async fn progress_is_recorded_once_per_file_and_counted_once() {
             .await
             .unwrap();
         let (all, total) = store.events(t.id, None, 10, 0).await.unwrap();
-        assert_eq!(total, 2);
+        assert_eq!(total, 3, "submitted, progress, the error");
         assert_eq!(all[0].code, "FILE_NOT_FOUND");
         let (errs, n) = store.events(t.id, Some(true), 10, 0).await.unwrap();
         assert_eq!((errs.len(), n), (1, 1));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn plain_outcomes_are_recorded_in_bulk_and_counted_once() {
+    each_backend("transfer store", |store| async move {
+        let t = task(Uuid::new_v4(), "bulk", 100);
+        submit(&store, &t).await;
+        store
+            .claim_task("node-a", 1_000, 1_010)
+            .await
+            .unwrap()
+            .unwrap();
+        let rows: Vec<TaskFileRecord> = (1..=1_200).map(|s| file(s, 3)).collect();
+        assert!(store
+            .record_expansion(t.id, "node-a", &rows, 1_200, 0)
+            .await
+            .unwrap());
+        let plain = |seq: i64, state: FileState, at: i64| FileOutcomeRecord {
+            state,
+            checksum: None,
+            bytes: if state == FileState::Done { 3 } else { 0 },
+            ..done(seq, 0, at)
+        };
+        // 1..=1000 copied (two different times), 1001..=1100 skipped; then a replay of
+        // 900..=1050 (a resumed worker) changes nothing.
+        let mut batch: Vec<FileOutcomeRecord> = (1..=1_000)
+            .map(|s| plain(s, FileState::Done, 1_001 + s % 2))
+            .collect();
+        batch.extend((1_001..=1_100).map(|s| plain(s, FileState::Skipped, 1_001)));
+        assert!(store
+            .record_outcomes(t.id, "node-a", &batch, 0)
+            .await
+            .unwrap());
+        let replay: Vec<FileOutcomeRecord> = (900..=1_050)
+            .map(|s| plain(s, FileState::Done, 1_005))
+            .collect();
+        assert!(store
+            .record_outcomes(t.id, "node-a", &replay, 0)
+            .await
+            .unwrap());
+        let stored = store.task(t.id).await.unwrap().unwrap();
+        assert_eq!(stored.files_transferred, 1_000);
+        assert_eq!(stored.files_skipped, 100);
+        assert_eq!(stored.bytes_transferred, 3_000);
+        let done_rows = store
+            .task_files(t.id, FileState::Done, 0, 2_000)
+            .await
+            .unwrap();
+        assert_eq!(done_rows.len(), 1_000);
+        assert_eq!(done_rows[0].error_time, Some(1_002));
+        assert_eq!(done_rows[1].error_time, Some(1_001));
+        let left = store
+            .task_files(t.id, FileState::Pending, 0, 2_000)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 100);
     })
     .await;
 }

@@ -334,7 +334,7 @@ async fn sign_in_see_identities_transfer_a_dataset_plot_it_and_sign_out_revoking
         "the dataset endpoint has no https_server"
     );
     let https_scope = tessera_client::https::https_scope(&dataset_ep);
-    let mut scope_args = vec![
+    let scope_args = vec![
         "scope",
         "create",
         "--suffix",

@@ -7,7 +7,7 @@ use super::checksum::same_checksum;
 use super::pipeline::{pump, Job};
 use super::sync::{by_metadata, destination_file, same_contents, Sides, Verdict};
 use super::{CopyOptions, DataError, FileOutcome, Side, SyncLevel};
-use crate::storage::{EntryKind, RelPath, Storage, StorageError};
+use crate::storage::{EntryKind, RelPath, Staged, Storage, StorageError};
 
 /// Attempts when what was written does not read back with the source's checksum: Globus
 /// re-transfers a file that fails verification; twice in a row means something is wrong.
@@ -29,6 +29,36 @@ pub fn copy_file(
     progress: &mut dyn FnMut(u64),
     cancel: &AtomicBool,
 ) -> Result<FileOutcome, DataError> {
+    let sides = (src, src_path, dst, dst_path);
+    copy(sides, opts, false, progress, cancel).map(|(outcome, _)| outcome)
+}
+
+/// As [`copy_file`], but a copied file is left staged (complete, verified, with its mode and
+/// mtime, under its temporary name; not synced): the caller makes a batch of them durable with
+/// one [`Storage::sync_all`], then publishes each ([`Staged::publish`]). `opts.fsync` is not
+/// used here. A skipped file has nothing staged.
+pub fn copy_file_staged(
+    src: &dyn Storage,
+    src_path: &RelPath,
+    dst: &dyn Storage,
+    dst_path: &RelPath,
+    opts: &CopyOptions,
+    progress: &mut dyn FnMut(u64),
+    cancel: &AtomicBool,
+) -> Result<(FileOutcome, Option<Box<dyn Staged>>), DataError> {
+    let sides = (src, src_path, dst, dst_path);
+    copy(sides, opts, true, progress, cancel)
+}
+
+type Ends<'a> = (&'a dyn Storage, &'a RelPath, &'a dyn Storage, &'a RelPath);
+
+fn copy(
+    (src, src_path, dst, dst_path): Ends<'_>,
+    opts: &CopyOptions,
+    stage: bool,
+    progress: &mut dyn FnMut(u64),
+    cancel: &AtomicBool,
+) -> Result<(FileOutcome, Option<Box<dyn Staged>>), DataError> {
     if cancel.load(Ordering::Relaxed) {
         return Err(DataError::Canceled);
     }
@@ -41,7 +71,7 @@ pub fn copy_file(
         if entry.kind == EntryKind::File {
             let dst_entry = destination_file(dst, dst_path)?;
             if let Verdict::Skip(reason) = by_metadata(level, &entry, dst_entry.as_ref()) {
-                return Ok(FileOutcome::Skipped { reason });
+                return Ok((FileOutcome::Skipped { reason }, None));
             }
         }
     }
@@ -59,7 +89,7 @@ pub fn copy_file(
                 dst_path,
             };
             if let Some(reason) = same_contents(&sides, &mut *reader, cancel)? {
-                return Ok(FileOutcome::Skipped { reason });
+                return Ok((FileOutcome::Skipped { reason }, None));
             }
         }
     }
@@ -79,7 +109,11 @@ pub fn copy_file(
                 .seek(SeekFrom::Start(0))
                 .map_err(|e| DataError::source(StorageError::from_io(&e, src_path)))?;
         }
-        let mut writer = dst.create(dst_path).map_err(DataError::destination)?;
+        let mut writer = match &opts.temp_tag {
+            Some(tag) => dst.create_tagged(dst_path, tag),
+            None => dst.create(dst_path),
+        }
+        .map_err(DataError::destination)?;
         let pumped = pump(&job, &mut *reader, &mut *writer, progress)?;
         if let (Some(given), Some(ours)) = (&opts.external_checksum, &pumped.source_sum) {
             if !same_checksum(alg, given, ours) {
@@ -105,16 +139,26 @@ pub fn copy_file(
         if cancel.load(Ordering::Relaxed) {
             return Err(DataError::Canceled);
         }
-        writer
-            .commit(
-                opts.preserve_timestamp.then_some(entry.modified),
-                Some(entry.permissions & 0o777),
-                opts.fsync,
+        let (modified, mode) = (
+            opts.preserve_timestamp.then_some(entry.modified),
+            Some(entry.permissions & 0o777),
+        );
+        let staged = if stage {
+            Some(
+                writer
+                    .stage(modified, mode)
+                    .map_err(DataError::destination)?,
             )
-            .map_err(DataError::destination)?;
-        return Ok(FileOutcome::Copied {
+        } else {
+            writer
+                .commit(modified, mode, opts.fsync)
+                .map_err(DataError::destination)?;
+            None
+        };
+        let outcome = FileOutcome::Copied {
             bytes: pumped.bytes,
             checksum: pumped.source_sum,
-        });
+        };
+        return Ok((outcome, staged));
     }
 }

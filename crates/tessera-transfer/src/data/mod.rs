@@ -4,7 +4,8 @@
 //!
 //! Everything here is blocking and meant for a bounded pool of data threads; several files may
 //! be copied in parallel, each call independent. Bytes are streamed through reused buffers
-//! (4 MiB chunks, a thread-local pool), never held whole in memory.
+//! (1 MiB chunks, a process-wide pool), never held whole in memory; bytes that need no hashing
+//! are moved by the kernel (`copy_file_range`) where both storages are local files.
 //!
 //! Sync levels follow Globus (`globus-url-copy -sync-level`, which the Transfer API's
 //! `sync_level` inherits): the destination counts as in sync, and the file is skipped, when
@@ -21,9 +22,11 @@
 //! three threads at once, so verification costs about one hash pass of wall time on two cores,
 //! not two.
 //!
-//! Durability ("fsync policy"): with `CopyOptions::fsync` the file's data is `fdatasync`ed
-//! before the rename; the directory entries are flushed by the caller in one batch
-//! ([`Storage::sync_all`](crate::storage::Storage::sync_all)), never an `fsync` per directory per file.
+//! Durability ("fsync policy"): [`copy_file`] with `CopyOptions::fsync` `fdatasync`s the file
+//! before its rename. [`copy_file_staged`] leaves the finished file under its temporary name
+//! for the caller (the engine), which makes a whole batch durable with one
+//! [`Storage::sync_all`](crate::storage::Storage::sync_all) before publishing their names: never
+//! an `fsync` per file or per directory.
 
 mod buffers;
 mod checksum;
@@ -42,7 +45,7 @@ mod tests_walk;
 use crate::storage::{RelPath, StorageError};
 
 pub use self::checksum::{same_checksum, ChecksumAlgorithm, Hasher, UnknownAlgorithm};
-pub use self::copy::copy_file;
+pub use self::copy::{copy_file, copy_file_staged};
 pub use self::walk::{extras, walk, Walk};
 
 /// Globus `sync_level` (0–3).
@@ -82,12 +85,16 @@ pub struct CopyOptions {
     pub external_checksum: Option<String>,
     /// Give the destination the source's mtime (else it keeps the time of the copy).
     pub preserve_timestamp: bool,
-    /// `fdatasync` the file before its rename (see the module docs). Default true.
+    /// `fdatasync` the file before its rename (see the module docs). Default true. Not used by
+    /// [`copy_file_staged`], whose caller syncs a whole batch at once.
     pub fsync: bool,
     /// The task's `encrypt_data`: bytes that cross the network go over TLS or not at all. Only
     /// storage connectors act on it (their [`crate::connectors::ConnectorHub`] refuses a copy
     /// it cannot encrypt); [`copy_file`] between two local storages never leaves the host.
     pub encrypt_data: bool,
+    /// Put this in the temporary name ([`Storage::create_tagged`](crate::storage::Storage::create_tagged)):
+    /// the engine's `TASK-ATTEMPT`, so a resumed task removes exactly its dead attempts' files.
+    pub temp_tag: Option<String>,
 }
 
 impl Default for CopyOptions {
@@ -100,6 +107,7 @@ impl Default for CopyOptions {
             preserve_timestamp: false,
             fsync: true,
             encrypt_data: false,
+            temp_tag: None,
         }
     }
 }

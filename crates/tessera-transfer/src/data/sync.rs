@@ -92,7 +92,7 @@ fn compare(
     let src_err = |e: std::io::Error| DataError::source(StorageError::from_io(&e, sides.src_path));
     let dst_err =
         |e: std::io::Error| DataError::destination(StorageError::from_io(&e, sides.dst_path));
-    // A file of a few KiB needs no 4 MiB buffers.
+    // A file of a few KiB needs no 1 MiB buffers.
     let small = usize::try_from(sides.src_entry.size)
         .ok()
         .filter(|n| *n < CHUNK);

@@ -2,15 +2,51 @@
 //! name (`.tessera-tmp-…`, never under a real name). The node that resumes the task removes
 //! them from the directories the task still writes to, before copying and again at the end.
 //!
-//! A temporary file may also be a live write of another task in the same directory, so only
-//! files that cannot be live are removed: not modified for half a lease (a live write touches
-//! its file continuously, and a dead node's task is taken over only after its lease ran out),
-//! or, on SQLite, where one process owns the database, modified before this process started.
+//! Every attempt at a task names its temporary files `.tessera-tmp-TASK-ATTEMPT-RANDOM`
+//! ([`Tag`]): the task's id and a random id of the attempt. A resumed task removes every
+//! temporary file of its own task that another attempt wrote, whatever its age (a restart
+//! within the same second as the kill, which file times cannot tell apart, included), and
+//! never its own. Other temporary files (other tasks', or untagged ones from an older
+//! version) may be live writes, so only those that cannot be are removed: not modified for
+//! half a lease (a live write touches its file continuously, and a dead node's task is taken
+//! over only after its lease ran out), or, on SQLite, where one process owns the database,
+//! modified before this process started.
 
 use crate::storage::posix::TEMP_PREFIX;
 use crate::storage::{EntryKind, RelPath, Storage, StorageError};
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime};
+
+/// One attempt's mark in its temporary files' names: `TASK-ATTEMPT` in lower-case hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tag {
+    /// `TASK-` (what every attempt at the task starts with).
+    task: String,
+    /// `TASK-ATTEMPT`.
+    full: String,
+}
+
+impl Tag {
+    /// A new attempt at `task`.
+    pub(crate) fn new(task: uuid::Uuid) -> Self {
+        use rand::RngCore;
+        let task = format!("{}-", task.simple());
+        let full = format!("{task}{:016x}", rand::rngs::OsRng.next_u64());
+        Self { task, full }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.full
+    }
+
+    /// Whether `temp` (a name without `TEMP_PREFIX`) belongs to another attempt at this task.
+    fn dead_attempt(&self, temp: &str) -> bool {
+        temp.starts_with(&self.task)
+            && !temp
+                .strip_prefix(&self.full)
+                .is_some_and(|rest| rest.starts_with('-'))
+    }
+}
 
 /// Which temporary files count as dead.
 #[derive(Debug, Clone, Copy)]
@@ -46,19 +82,30 @@ pub(crate) fn parents<'a>(paths: impl Iterator<Item = &'a str>) -> BTreeSet<RelP
         .collect()
 }
 
-/// Removes the dead temporary files directly in `dirs`; returns how many. Directories that
+/// Removes the dead temporary files directly in `dirs` (see the module docs; `tag` is the
+/// sweeping attempt's); returns how many. Directories that
 /// are gone or unreadable are passed over: the copy reports its own errors.
-pub(crate) fn sweep(storage: &dyn Storage, dirs: &BTreeSet<RelPath>, stale: Stale) -> usize {
+pub(crate) fn sweep(
+    storage: &dyn Storage,
+    dirs: &BTreeSet<RelPath>,
+    stale: Stale,
+    tag: &Tag,
+) -> usize {
     let mut removed = 0;
     for dir in dirs {
         let Ok(entries) = storage.list(dir) else {
             continue;
         };
         for e in entries {
-            if e.kind != EntryKind::File
-                || !e.name.starts_with(TEMP_PREFIX)
-                || e.modified >= stale.before
-            {
+            let Some(temp) = e.name.strip_prefix(TEMP_PREFIX) else {
+                continue;
+            };
+            let ours = temp.starts_with(&tag.task);
+            let dead = match ours {
+                true => tag.dead_attempt(temp),
+                false => e.modified < stale.before,
+            };
+            if e.kind != EntryKind::File || !dead {
                 continue;
             }
             let Ok(path) = dir.join(&e.name) else {
@@ -112,7 +159,8 @@ mod tests {
             false,
         );
         let dirs = parents(["/d/x", "/d/y"].into_iter());
-        assert_eq!(sweep(&storage, &dirs, stale), 1);
+        let tag = Tag::new(uuid::Uuid::new_v4());
+        assert_eq!(sweep(&storage, &dirs, stale, &tag), 1);
         assert!(!dead.exists());
         assert!(live.exists() && real.exists() && below.exists());
     }
@@ -128,5 +176,34 @@ mod tests {
             Stale::new(now, lease, start, false).before,
             now - Duration::from_secs(5)
         );
+    }
+
+    #[test]
+    #[allow(clippy::disallowed_methods)]
+    fn a_dead_attempts_files_go_at_any_age_and_the_live_attempts_stay() {
+        let root = tempfile::tempdir().unwrap();
+        let d = root.path().join("d");
+        std::fs::create_dir_all(&d).unwrap();
+        let task = uuid::Uuid::new_v4();
+        let (dead_attempt, live_attempt) = (Tag::new(task), Tag::new(task));
+        let other_task = Tag::new(uuid::Uuid::new_v4());
+        let name = |t: &Tag, r: &str| d.join(format!("{TEMP_PREFIX}{}-{r}", t.as_str()));
+        let dead = name(&dead_attempt, "00000000000000aa");
+        let live = name(&live_attempt, "00000000000000bb");
+        let others = name(&other_task, "00000000000000cc");
+        for p in [&dead, &live, &others] {
+            std::fs::write(p, b"x").unwrap(); // all written just now
+        }
+        let storage = PosixStorage::open(root.path()).unwrap();
+        // Everything is younger than the cut-off: only the tag can tell the dead one.
+        let now = SystemTime::now() - Duration::from_secs(60);
+        let stale = Stale::new(now, Duration::from_secs(10), now, true);
+        let dirs = parents(["/d/x"].into_iter());
+        assert_eq!(sweep(&storage, &dirs, stale, &live_attempt), 1);
+        assert!(!dead.exists(), "the dead attempt's file stayed");
+        assert!(live.exists() && others.exists());
+        // An attempt whose id extends another's is still another attempt.
+        assert!(!live_attempt.dead_attempt(&format!("{}-0011", live_attempt.as_str())));
+        assert!(live_attempt.dead_attempt(&format!("{}0-0011", live_attempt.as_str())));
     }
 }

@@ -12,6 +12,7 @@
 //! nothing the worker writes afterwards can revive it.
 
 mod cleanup;
+mod copying;
 mod delegate;
 mod pause;
 mod progress;
@@ -72,7 +73,25 @@ fn secs(d: Duration) -> i64 {
 /// Starts the claim loop; it runs until the runtime shuts down.
 pub fn spawn(state: TransferState, mut config: EngineConfig) -> tokio::task::JoinHandle<()> {
     config.started = state.clock.now();
+    raise_open_file_limit();
     tokio::spawn(claim_loop(state, Arc::new(config)))
+}
+
+/// Copies hold a directory handle per staged file (up to 512 per task, see `copying`): the
+/// soft limit on open files goes up to the hard one (often 1024 against 524288), as Go's
+/// runtime does for every program.
+fn raise_open_file_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if let Some(current) = limit.current {
+        let wanted = limit.maximum.unwrap_or(u64::MAX).min(1 << 16);
+        if current < wanted {
+            limit.current = Some(wanted);
+            if let Err(e) = setrlimit(Resource::Nofile, limit) {
+                tracing::warn!(error = %e, "raising the open-file limit failed");
+            }
+        }
+    }
 }
 
 async fn claim_loop(state: TransferState, config: Arc<EngineConfig>) {

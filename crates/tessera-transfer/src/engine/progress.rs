@@ -7,7 +7,9 @@
 //! last chunk is never counted here: its outcome adds the rest (its bytes minus what progress
 //! counted), in the same transaction that marks it done, so a finished task's
 //! `bytes_transferred` is the sum of its files' sizes. A retried file (checksum mismatch) is
-//! counted once; a file cut short by a crash counts what had moved, then again when resumed.
+//! counted once. A file cut short by a crash had counted what moved; the resumed attempt
+//! starts `bytes_transferred` again from the files recorded done (`restart_progress`), so it is
+//! not counted twice.
 
 use super::EngineConfig;
 use crate::TransferState;

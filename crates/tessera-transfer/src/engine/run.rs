@@ -2,23 +2,21 @@
 //! still pending, several files at once on the blocking pool, recording outcomes in batches;
 //! a heartbeat renews the lease and stops the work on cancel, deadline or a lost lease.
 
-use super::progress::{self, FileProgress};
-use super::{cleanup, delegate, pause, recheck, secs, EngineConfig};
-use crate::data::{self, ChecksumAlgorithm, CopyOptions, DataError, FileOutcome, Side, SyncLevel};
+use super::{cleanup, copying, pause, secs, EngineConfig};
+use crate::data::{self, DataError};
 use crate::service::endpoints as svc;
 use crate::service::listing::glob;
 use crate::service::submit::{SpecItem, TaskSpec};
 use crate::storage::{EntryKind, RelPath, Storage, StorageError};
 use crate::TransferState;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tessera_proto::transfer::FilterRule;
 use tessera_store::transfer::{
     EventRecord, FileOutcomeRecord, FileState, TaskFileRecord, TaskRecord,
 };
-use tokio::task::JoinSet;
 
 /// Why a task stopped before the end.
 pub(super) enum Stop {
@@ -156,7 +154,9 @@ async fn heartbeat(
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Stop> {
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Stop> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| Stop::Internal(e.to_string()))
@@ -177,12 +177,12 @@ async fn storage_of(
         .map_err(|e| Stop::Fatal("ENDPOINT_ERROR", e.message))
 }
 
-fn path(p: &str) -> Result<RelPath, Stop> {
+pub(super) fn path(p: &str) -> Result<RelPath, Stop> {
     RelPath::parse(p).map_err(|e| Stop::Fatal("BAD_PATH", format!("{p}: {e}")))
 }
 
 /// The Globus code of a storage error on one side of a copy.
-fn code_of(e: &StorageError) -> &'static str {
+pub(super) fn code_of(e: &StorageError) -> &'static str {
     match e {
         StorageError::NotFound(_) => "FILE_NOT_FOUND",
         StorageError::PermissionDenied(_) => "PERMISSION_DENIED",
@@ -214,6 +214,8 @@ async fn execute(
         _ => None,
     };
     let resumed = task.expanded;
+    // This attempt's mark on its temporary files: a later attempt removes exactly these.
+    let tag = cleanup::Tag::new(task.id);
     if !task.expanded {
         let (rows, files, dirs) = match &dst {
             Some(_) => expand_transfer(src.clone(), spec.clone(), state.clock.now()).await?,
@@ -235,21 +237,25 @@ async fn execute(
     match dst {
         Some(dst) => {
             // A task that was expanded before this claim was running on a worker that died.
+            if resumed && !state.store.restart_progress(task.id, &config.node).await? {
+                return Err(Stop::Stopped);
+            }
             let dead_writes = match resumed {
-                true => Some(sweep_dead_writes(state, config, task, &dst, None).await?),
+                true => Some(sweep_dead_writes(state, config, task, &dst, &tag, None).await?),
                 false => None,
             };
             make_dirs(state, task, &dst, cancel).await?;
-            let copied = copy_files(state, config, task, &spec, &src, &dst, cancel).await;
+            let ends = (&src, &dst, &tag);
+            let copied = copying::copy_files(state, config, task, &spec, ends, cancel).await;
             if let Some(dirs) = dead_writes {
-                sweep_dead_writes(state, config, task, &dst, Some(dirs)).await?;
+                sweep_dead_writes(state, config, task, &dst, &tag, Some(dirs)).await?;
             }
             copied?;
             if spec.delete_destination_extra {
                 delete_extras(&spec, &src, &dst).await?;
             }
         }
-        None => delete_paths(state, task, &spec, &src, cancel).await?,
+        None => delete_paths(state, (task, &config.node), &spec, &src, cancel).await?,
     }
     if cancel.load(Ordering::Relaxed) {
         return Err(Stop::Stopped);
@@ -483,7 +489,10 @@ async fn expand_delete(
 }
 
 /// Every pending row of the task, in order.
-async fn pending(state: &TransferState, task: &TaskRecord) -> Result<Vec<TaskFileRecord>, Stop> {
+pub(super) async fn pending(
+    state: &TransferState,
+    task: &TaskRecord,
+) -> Result<Vec<TaskFileRecord>, Stop> {
     let mut out = Vec::new();
     let mut after = 0;
     loop {
@@ -505,6 +514,7 @@ async fn sweep_dead_writes(
     config: &EngineConfig,
     task: &TaskRecord,
     dst: &Arc<dyn Storage>,
+    tag: &cleanup::Tag,
     dirs: Option<std::collections::BTreeSet<RelPath>>,
 ) -> Result<std::collections::BTreeSet<RelPath>, Stop> {
     let dirs = match dirs {
@@ -524,9 +534,9 @@ async fn sweep_dead_writes(
         unix(config.started),
         state.store.backend() == tessera_store::Backend::Sqlite,
     );
-    let dst = dst.clone();
+    let (dst, tag) = (dst.clone(), tag.clone());
     let (removed, dirs) =
-        blocking(move || (cleanup::sweep(dst.as_ref(), &dirs, stale), dirs)).await?;
+        blocking(move || (cleanup::sweep(dst.as_ref(), &dirs, stale, &tag), dirs)).await?;
     if removed > 0 {
         tracing::info!(task = %task.id, removed, "removed temporary files of a dead worker");
     }
@@ -564,265 +574,6 @@ async fn make_dirs(
     .await?
 }
 
-struct Copied {
-    seq: i64,
-    result: Result<FileOutcome, DataError>,
-    /// Bytes already counted as progress (see `progress`).
-    counted: u64,
-    algorithm: ChecksumAlgorithm,
-}
-
-/// Files larger than this count against `files_per_task` even between connectors.
-const LARGE_FILE: i64 = 16 << 20;
-
-/// Transient failures (I/O errors) are retried this many times, with backoff.
-const RETRIES: u32 = 3;
-
-#[allow(clippy::too_many_arguments)]
-async fn copy_files(
-    state: &TransferState,
-    config: &EngineConfig,
-    task: &TaskRecord,
-    spec: &TaskSpec,
-    src: &Arc<dyn Storage>,
-    dst: &Arc<dyn Storage>,
-    cancel: &Arc<AtomicBool>,
-) -> Result<(), Stop> {
-    let files: Vec<TaskFileRecord> = pending(state, task)
-        .await?
-        .into_iter()
-        .filter(|r| !r.is_dir)
-        .collect();
-    // An item's own algorithm; else, for an external_checksum, MD5 (what Globus assumes, so a
-    // client's MD5 sum keeps matching); else the fast default.
-    let algorithm_of = |item: Option<&&SpecItem>| -> ChecksumAlgorithm {
-        match item {
-            Some(i) => match i.checksum_algorithm.as_deref().and_then(|a| a.parse().ok()) {
-                Some(alg) => alg,
-                None if i.external_checksum.is_some() => ChecksumAlgorithm::Md5,
-                None => ChecksumAlgorithm::DEFAULT,
-            },
-            None => ChecksumAlgorithm::DEFAULT,
-        }
-    };
-    // Per-item options (external checksums) by source path.
-    let item_opts: std::collections::HashMap<String, &SpecItem> = spec
-        .items
-        .iter()
-        .map(|i| (i.source_path.clone(), i))
-        .collect();
-    let mut recheck = recheck::Recheck::new(state, task, &spec.identities).await?;
-    let mut set: JoinSet<Copied> = JoinSet::new();
-    let mut outcomes: Vec<FileOutcomeRecord> = Vec::new();
-    let mut faults = 0i64;
-    let mut last_flush = Instant::now();
-    let mut fatal: Option<Stop> = None;
-    let mut queue = files.into_iter().peekable();
-    let mut sizes = std::collections::HashMap::new();
-    // Between two connectors this node only watches (the destination pulls from the source),
-    // so more small files are kept in flight to hide their round trips; large files, which
-    // hold the connectors' block buffers, stay at `files_per_task`.
-    let direct = src.connector().is_some() && dst.connector().is_some();
-    let width = if direct {
-        config.direct_files_per_task.max(1)
-    } else {
-        config.files_per_task.max(1)
-    };
-    let mut large = std::collections::HashSet::new();
-    let moved = Arc::new(AtomicU64::new(0));
-    let mut since = Instant::now();
-    let mut ticks = tokio::time::interval_at(
-        tokio::time::Instant::now() + config.progress_every,
-        config.progress_every,
-    );
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        while fatal.is_none() && set.len() < width {
-            let Some(next) = queue.peek() else { break };
-            if next.size > LARGE_FILE && large.len() >= config.files_per_task.max(1) {
-                break;
-            }
-            let Some(f) = queue.next() else { break };
-            if f.size > LARGE_FILE {
-                large.insert(f.seq);
-            }
-            let item = item_opts.get(&f.source_path);
-            let opts = CopyOptions {
-                sync_level: spec.sync_level.and_then(SyncLevel::from_level),
-                verify_checksum: spec.verify_checksum,
-                checksum_algorithm: algorithm_of(item),
-                external_checksum: item.and_then(|i| i.external_checksum.clone()),
-                preserve_timestamp: spec.preserve_timestamp,
-                fsync: true,
-                encrypt_data: spec.encrypt_data,
-            };
-            let (from, to) = (
-                path(&f.source_path)?,
-                path(f.destination_path.as_deref().unwrap_or("/"))?,
-            );
-            // Still allowed? (A rule removed mid-task stops further files.)
-            if let Err(stop) = recheck.copy(state, &from, &to).await {
-                fatal = Some(stop);
-                break;
-            }
-            let (src, dst, cancel) = (src.clone(), dst.clone(), cancel.clone());
-            let (hub, task_id) = (state.connectors.clone(), task.id);
-            sizes.insert(f.seq, (from.clone(), to.clone()));
-            let seq = f.seq;
-            let mut counter = FileProgress::new(moved.clone(), f.size);
-            set.spawn_blocking(move || {
-                let algorithm = opts.checksum_algorithm;
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    let result = delegate::copy_file(
-                        hub.as_deref(),
-                        task_id,
-                        src.as_ref(),
-                        &from,
-                        dst.as_ref(),
-                        &to,
-                        &opts,
-                        &mut |bytes| counter.update(bytes),
-                        &cancel,
-                    );
-                    let transient = matches!(
-                        &result,
-                        Err(DataError::Storage {
-                            error: StorageError::Io(_),
-                            ..
-                        })
-                    );
-                    if transient && attempt <= RETRIES && !cancel.load(Ordering::Relaxed) {
-                        std::thread::sleep(Duration::from_millis(100 << attempt));
-                        continue;
-                    }
-                    return Copied {
-                        seq,
-                        result,
-                        counted: counter.counted,
-                        algorithm,
-                    };
-                }
-            });
-        }
-        let joined = tokio::select! {
-            joined = set.join_next() => joined,
-            _ = ticks.tick() => {
-                progress::report(state, config, task.id, &moved, &mut since).await;
-                continue;
-            }
-        };
-        let Some(joined) = joined else {
-            break;
-        };
-        let done = joined.map_err(|e| Stop::Internal(e.to_string()))?;
-        let now = state.clock.now();
-        let (from, to) = sizes.remove(&done.seq).unwrap_or_default();
-        large.remove(&done.seq);
-        match done.result {
-            Ok(FileOutcome::Copied { bytes, checksum }) => outcomes.push(FileOutcomeRecord {
-                seq: done.seq,
-                state: FileState::Done,
-                bytes: i64::try_from(bytes.saturating_sub(done.counted)).unwrap_or(i64::MAX),
-                // The algorithm travels with the value: successful_transfers reports it.
-                checksum: checksum.map(|c| format!("{}:{c}", done.algorithm)),
-                error_code: None,
-                error_details: None,
-                at: now,
-            }),
-            Ok(FileOutcome::Skipped { .. }) => outcomes.push(FileOutcomeRecord {
-                seq: done.seq,
-                state: FileState::Skipped,
-                bytes: 0,
-                checksum: None,
-                error_code: None,
-                error_details: None,
-                at: now,
-            }),
-            Err(DataError::Canceled) => {
-                fatal.get_or_insert(Stop::Stopped);
-            }
-            Err(DataError::Storage {
-                side: Side::Source,
-                error,
-            }) if spec.skip_source_errors
-                && matches!(
-                    error,
-                    StorageError::NotFound(_) | StorageError::PermissionDenied(_)
-                ) =>
-            {
-                faults += 1;
-                outcomes.push(FileOutcomeRecord {
-                    seq: done.seq,
-                    state: FileState::Error,
-                    bytes: 0,
-                    checksum: None,
-                    error_code: Some(code_of(&error).to_owned()),
-                    error_details: Some(error.to_string()),
-                    at: now,
-                });
-            }
-            Err(DataError::Storage { side, error }) => {
-                faults += 1;
-                let p = if side == Side::Source {
-                    from.to_api()
-                } else {
-                    to.to_api()
-                };
-                cancel.store(true, Ordering::Relaxed);
-                fatal.get_or_insert(Stop::Fatal(code_of(&error), format!("{p}: {error}")));
-            }
-            Err(e @ DataError::ChecksumMismatch { .. }) => {
-                faults += 1;
-                cancel.store(true, Ordering::Relaxed);
-                fatal.get_or_insert(Stop::Fatal("VERIFY_CHECKSUM", e.to_string()));
-            }
-        }
-        if outcomes.len() >= 256 || last_flush.elapsed() > Duration::from_millis(500) {
-            flush(state, task, dst, &mut outcomes, &mut faults).await?;
-            last_flush = Instant::now();
-        }
-    }
-    flush(state, task, dst, &mut outcomes, &mut faults).await?;
-    progress::report(state, config, task.id, &moved, &mut since).await;
-    match fatal {
-        Some(stop) => Err(stop),
-        None => Ok(()),
-    }
-}
-
-/// Makes the batch durable (one `sync_all` of the destination), then records it.
-async fn flush(
-    state: &TransferState,
-    task: &TaskRecord,
-    dst: &Arc<dyn Storage>,
-    outcomes: &mut Vec<FileOutcomeRecord>,
-    faults: &mut i64,
-) -> Result<(), Stop> {
-    if outcomes.is_empty() && *faults == 0 {
-        return Ok(());
-    }
-    // Only written files need their directory entries on disk before they are recorded done:
-    // a re-sync that skips everything flushes nothing (syncfs also flushes other writers' data).
-    if outcomes.iter().any(|o| o.state == FileState::Done) {
-        let d = dst.clone();
-        if let Err(e) = blocking(move || d.sync_all()).await? {
-            return Err(Stop::Fatal(
-                code_of(&e),
-                format!("flushing the destination: {e}"),
-            ));
-        }
-    }
-    state
-        .store
-        .record_outcomes(task.id, outcomes, *faults)
-        .await?;
-    outcomes.clear();
-    *faults = 0;
-    Ok(())
-}
-
 /// `delete_destination_extra`: what the destination of each recursive item has that the source
 /// does not, removed.
 async fn delete_extras(
@@ -857,7 +608,7 @@ async fn delete_extras(
 /// A delete task's pending paths, removed in order.
 async fn delete_paths(
     state: &TransferState,
-    task: &TaskRecord,
+    (task, node): (&TaskRecord, &str),
     spec: &TaskSpec,
     storage: &Arc<dyn Storage>,
     cancel: &Arc<AtomicBool>,
@@ -889,6 +640,12 @@ async fn delete_paths(
         Ok(out)
     })
     .await??;
-    state.store.record_outcomes(task.id, &outcomes, 0).await?;
+    if !state
+        .store
+        .record_outcomes(task.id, node, &outcomes, 0)
+        .await?
+    {
+        return Err(Stop::Stopped);
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Endpoints (spec §2): get, update, delete, search, shared endpoints, roles.
 
+use super::params::only_fields;
 use super::{docs, params, Caller, Params};
 use crate::error::ApiError;
 use crate::service::access::{roles_of, ROLES};
@@ -86,9 +87,14 @@ pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
+    params: Params,
 ) -> Answer {
     let e = load(&state, &id).await?;
-    Ok(Json(render(&state, &caller, &e).await?))
+    let fields = params.fields();
+    Ok(Json(only_fields(
+        render(&state, &caller, &e).await?,
+        fields.as_deref(),
+    )))
 }
 
 #[utoipa::path(
@@ -177,9 +183,13 @@ pub(crate) async fn search_endpoints(
 ) -> Answer {
     let query = search::Query::parse(&params)?;
     let page = search::run(&state, &caller, &query).await?;
+    let fields = params.fields();
     let mut data = Vec::with_capacity(page.hits.len());
     for e in &page.hits {
-        data.push(render(&state, &caller, e).await?);
+        data.push(only_fields(
+            render(&state, &caller, e).await?,
+            fields.as_deref(),
+        ));
     }
     Ok(Json(json!({
         "DATA_TYPE": "endpoint_list",

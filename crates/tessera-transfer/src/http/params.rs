@@ -59,6 +59,35 @@ impl Params {
     }
 }
 
+impl Params {
+    /// Globus `fields=a,b,c`: which keys of a document to return (`DATA_TYPE` always comes
+    /// too); `None` when not given (everything). Spaces around names are ignored.
+    pub fn fields(&self) -> Option<Vec<String>> {
+        let wanted: Vec<String> = self
+            .all("fields")
+            .iter()
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (!wanted.is_empty()).then_some(wanted)
+    }
+}
+
+/// `doc` with only the `fields` asked for (and `DATA_TYPE`); unchanged when none were asked
+/// for or it is not an object. A name the document lacks is left out, as Globus does.
+pub(crate) fn only_fields(doc: serde_json::Value, fields: Option<&[String]>) -> serde_json::Value {
+    match (doc, fields) {
+        (serde_json::Value::Object(map), Some(fields)) => map
+            .into_iter()
+            .filter(|(k, _)| k == "DATA_TYPE" || fields.iter().any(|f| f == k))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        (doc, _) => doc,
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
@@ -78,4 +107,24 @@ pub(super) fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Api
     }
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("Invalid JSON body: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_the_named_keys_and_the_data_type() {
+        let p = Params::parse(Some("fields=id,%20status&fields=label,nope")).unwrap();
+        let fields = p.fields().unwrap();
+        assert_eq!(fields, ["id", "status", "label", "nope"]);
+        let doc = serde_json::json!({"DATA_TYPE": "task", "id": 1, "status": "ACTIVE", "label": null, "owner": "x"});
+        let got = only_fields(doc.clone(), Some(&fields));
+        assert_eq!(
+            got,
+            serde_json::json!({"DATA_TYPE": "task", "id": 1, "status": "ACTIVE", "label": null})
+        );
+        assert_eq!(only_fields(doc.clone(), None), doc);
+        assert!(Params::parse(Some("fields=")).unwrap().fields().is_none());
+    }
 }

@@ -1,6 +1,7 @@
 //! Submissions and tasks (spec §4, §5): submission_id, transfer, delete, task list, get,
 //! update, cancel, events, successful transfers, skipped errors, pause info.
 
+use super::params::only_fields;
 use super::{docs, params, Caller, Params};
 use crate::error::ApiError;
 use crate::service::submit;
@@ -154,9 +155,14 @@ pub(crate) async fn show(
     State(state): State<TransferState>,
     caller: Caller,
     Path(id): Path<String>,
+    params: Params,
 ) -> Answer {
     let t = find(&state, &caller, &id).await?;
-    Ok(Json(render(&state, &t).await?))
+    let fields = params.fields();
+    Ok(Json(only_fields(
+        render(&state, &t).await?,
+        fields.as_deref(),
+    )))
 }
 
 /// `filter=type:TRANSFER,DELETE/status:ACTIVE/task_id:.../request_time:a,b/...`.
@@ -246,9 +252,10 @@ pub(crate) async fn task_list(
 ) -> Answer {
     let q = task_query(&caller, &params)?;
     let (tasks, total) = state.store.tasks(&q).await?;
+    let fields = params.fields();
     let mut data = Vec::with_capacity(tasks.len());
     for t in &tasks {
-        data.push(render(&state, t).await?);
+        data.push(only_fields(render(&state, t).await?, fields.as_deref()));
     }
     Ok(Json(json!({
         "DATA_TYPE": "task_list",

@@ -344,6 +344,11 @@ impl Storage for Below {
             .create(&self.map(path))
             .map_err(|e| self.unmap(e))
     }
+    fn create_tagged(&self, path: &RelPath, tag: &str) -> Result<Box<dyn WriteFile>, StorageError> {
+        self.inner
+            .create_tagged(&self.map(path), tag)
+            .map_err(|e| self.unmap(e))
+    }
     fn sync_all(&self) -> Result<(), StorageError> {
         self.inner.sync_all().map_err(|e| self.unmap(e))
     }

@@ -2,6 +2,7 @@
 //! thread); an implementation opens every path relative to a directory handle of the endpoint's
 //! root, so nothing it does can leave that root, whatever the path or the links on disk.
 
+use std::os::fd::BorrowedFd;
 use std::time::SystemTime;
 
 pub mod posix;
@@ -159,6 +160,13 @@ impl StorageError {
 /// An open file to read from.
 pub trait ReadFile: std::io::Read + std::io::Seek + Send {
     fn entry(&self) -> &Entry;
+
+    /// The open file's descriptor, when the storage has one: a copy between two such files
+    /// can let the kernel move the pages (`copy_file_range`) instead of reading and writing
+    /// them through user memory. Default: none.
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
 }
 
 /// A file being written under a temporary name in its destination directory (`O_EXCL`, mode
@@ -172,6 +180,25 @@ pub trait WriteFile: std::io::Write + std::io::Seek + Send {
         fsync: bool,
     ) -> Result<(), StorageError>;
 
+    /// Finishes the file as [`WriteFile::commit`] does (mtime, mode) but neither syncs it nor
+    /// renames it: the name appears when the returned [`Staged`] is published. A batch of
+    /// files is made durable with one [`Storage::sync_all`] between staging and publishing,
+    /// instead of an `fdatasync` per file, and no crash shows a torn file under a real name.
+    /// Default: commit with `fsync` at once (a storage without temporary names).
+    fn stage(
+        self: Box<Self>,
+        modified: Option<SystemTime>,
+        permissions: Option<u32>,
+    ) -> Result<Box<dyn Staged>, StorageError> {
+        self.commit(modified, permissions, true)?;
+        Ok(Box::new(Published))
+    }
+
+    /// See [`ReadFile::fd`].
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
     /// A reader of what has been written so far, from the start, through a second open of the
     /// temporary file (for `verify_checksum`, before the name appears). Reading past the bytes
     /// written so far gives end-of-file; more bytes appear as writing goes on. Default: not
@@ -180,6 +207,31 @@ pub trait WriteFile: std::io::Write + std::io::Seek + Send {
         Err(StorageError::Io(
             "this storage cannot read a file back before commit".into(),
         ))
+    }
+}
+
+/// A finished, not yet visible file (see [`WriteFile::stage`]). Dropped without
+/// [`Staged::publish`], its temporary file is removed.
+pub trait Staged: Send {
+    /// Renames the file over its final name.
+    fn publish(self: Box<Self>) -> Result<(), StorageError>;
+
+    /// Durable on its own, without a [`Storage::sync_all`]: the file's data is synced
+    /// (`fdatasync`), it is renamed over its final name, and the directory is synced. For a
+    /// batch of a few files: it flushes only this file, where `sync_all` (`syncfs`) would wait
+    /// for every other writer's dirty data on the filesystem. Default: [`Staged::publish`]
+    /// (a storage whose staged files are durable already).
+    fn publish_synced(self: Box<Self>) -> Result<(), StorageError> {
+        self.publish()
+    }
+}
+
+/// A file that was visible from the start (the default [`WriteFile::stage`]).
+struct Published;
+
+impl Staged for Published {
+    fn publish(self: Box<Self>) -> Result<(), StorageError> {
+        Ok(())
     }
 }
 
@@ -200,6 +252,13 @@ pub trait Storage: Send + Sync + 'static {
     fn open_read(&self, path: &RelPath) -> Result<Box<dyn ReadFile>, StorageError>;
     /// Start writing `path` (its parent must exist): see [`WriteFile`].
     fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError>;
+    /// As [`Storage::create`], with `tag` (lower-case hex digits and `-`, at most 64) in the
+    /// temporary name, so whoever resumes a dead writer's work can tell its leftovers from
+    /// anyone else's by name (`engine::cleanup`). Default: the tag is not used.
+    fn create_tagged(&self, path: &RelPath, tag: &str) -> Result<Box<dyn WriteFile>, StorageError> {
+        let _ = tag;
+        self.create(path)
+    }
     /// Make every completed write and rename below the root durable (one `syncfs` for the
     /// POSIX storage). Call it once per batch (before recording files done when the names must
     /// survive a power loss), instead of an `fsync` of the directory per file. Default: nothing

@@ -29,6 +29,7 @@ mod tests_hostile;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 use rustix::fs::{
@@ -95,6 +96,24 @@ impl PosixStorage {
             .open_dir(parent, Purpose::Walk)
             .map_err(|e| map(e, &path.parent().unwrap_or_default()))?;
         Ok((dir, name))
+    }
+}
+
+impl PosixStorage {
+    fn create_with(
+        &self,
+        path: &RelPath,
+        tag: Option<&str>,
+    ) -> Result<Box<dyn WriteFile>, StorageError> {
+        let (dir, name) = self.parent(path)?;
+        match statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if kind_of(&st) == EntryKind::Dir => {
+                return Err(StorageError::IsADirectory(path.to_api()))
+            }
+            _ => {}
+        }
+        let dir = dir.into_owned().map_err(|e| map(e, path))?;
+        Ok(Box::new(write::create(dir, path, tag)?))
     }
 }
 
@@ -225,15 +244,11 @@ impl Storage for PosixStorage {
     }
 
     fn create(&self, path: &RelPath) -> Result<Box<dyn WriteFile>, StorageError> {
-        let (dir, name) = self.parent(path)?;
-        match statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(st) if kind_of(&st) == EntryKind::Dir => {
-                return Err(StorageError::IsADirectory(path.to_api()))
-            }
-            _ => {}
-        }
-        let dir = dir.into_owned().map_err(|e| map(e, path))?;
-        Ok(Box::new(write::create(dir, path)?))
+        self.create_with(path, None)
+    }
+
+    fn create_tagged(&self, path: &RelPath, tag: &str) -> Result<Box<dyn WriteFile>, StorageError> {
+        self.create_with(path, Some(tag))
     }
 
     fn sync_all(&self) -> Result<(), StorageError> {
@@ -261,6 +276,10 @@ struct PosixReadFile {
 impl ReadFile for PosixReadFile {
     fn entry(&self) -> &Entry {
         &self.entry
+    }
+
+    fn fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.file.as_fd())
     }
 }
 

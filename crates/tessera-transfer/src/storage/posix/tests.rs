@@ -304,3 +304,40 @@ fn a_dropped_writer_leaves_no_temporary_file() {
         assert_eq!(read(s, "/keep"), b"old");
     });
 }
+
+#[test]
+fn a_staged_file_is_hidden_until_published_and_goes_when_dropped() {
+    both(|s, root| {
+        let names = || -> Vec<String> {
+            let mut n: Vec<String> = std::fs::read_dir(root)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            n.sort();
+            n
+        };
+        let staged = |path: &str, data: &[u8]| {
+            let mut w = s.create_tagged(&p(path), "abc-0123").unwrap();
+            w.write_all(data).unwrap();
+            w.stage(None, Some(0o640)).unwrap()
+        };
+        let a = staged("/a", b"one");
+        let b = staged("/b", b"two");
+        let dropped = staged("/c", b"three");
+        let temps = names();
+        assert_eq!(temps.len(), 3, "{temps:?}");
+        assert!(temps
+            .iter()
+            .all(|n| n.starts_with(&format!("{TEMP_PREFIX}abc-0123-"))));
+        drop(dropped);
+        a.publish().unwrap();
+        b.publish_synced().unwrap();
+        assert_eq!(names(), ["a", "b"]);
+        assert_eq!(read(s, "/a"), b"one");
+        assert_eq!(read(s, "/b"), b"two");
+        let md = std::fs::metadata(root.join("b")).unwrap();
+        assert_eq!(md.permissions().mode() & 0o7777, 0o640);
+        // A tag is hex digits and dashes only: it cannot smuggle a path into the name.
+        assert!(s.create_tagged(&p("/d"), "../x").is_err());
+    });
+}
