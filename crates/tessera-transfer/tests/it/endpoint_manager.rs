@@ -468,8 +468,10 @@ async fn admin_pause_stops_a_running_task_and_admin_resume_completes_it() {
     grant_reader(&w).await;
     let dir = w.src_dir.join("many");
     std::fs::create_dir_all(&dir).unwrap();
+    // 200 MiB: enough that the copy is still running when the pause reaches the engine (small
+    // files are grouped per job now, and 400 × 32 KiB finished inside one heartbeat).
     for i in 0..400 {
-        std::fs::write(dir.join(format!("f{i:04}")), vec![7u8; 32 * 1024]).unwrap();
+        std::fs::write(dir.join(format!("f{i:04}")), vec![7u8; 512 * 1024]).unwrap();
     }
     let body = json!({
         "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
