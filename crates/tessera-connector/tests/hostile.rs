@@ -349,3 +349,55 @@ async fn check_ins_without_credentials_or_with_bad_bodies_change_nothing() {
     assert_eq!(after.public_url, before.public_url);
     assert_eq!(after.cert_fingerprint, before.cert_fingerprint);
 }
+
+/// The job status and cancel routes check the capability before the job id: without a valid
+/// write capability an unknown job is a 403 like a known one (no oracle of which ids exist);
+/// only a capability that may manage jobs learns that it does not exist (404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_routes_check_the_capability_before_revealing_whether_a_job_exists() {
+    let o = one().await;
+    let http = reqwest::Client::new();
+    let key = capability::connector_key(ROOT_KEY, o.id);
+    let other_key = capability::connector_key(b"another service's root key", o.id);
+    let now = wire::now_secs();
+    let url = format!(
+        "{}{}",
+        o.url,
+        routes::JOB.replace("{id}", "no-such-job-0123")
+    );
+    let refused: Vec<Option<String>> = vec![
+        None,
+        Some("garbage".into()),
+        Some(o.capability(o.id, &other_key, vec![Op::Write], "/", now + 60)),
+        Some(o.capability(o.id, &key, vec![Op::Write], "/", now - 1)),
+        Some(o.good(vec![Op::Read, Op::Stat], "/")),
+    ];
+    for delete in [false, true] {
+        for (i, cap) in refused.iter().enumerate() {
+            let mut req = if delete {
+                http.delete(&url)
+            } else {
+                http.get(&url)
+            };
+            if let Some(c) = cap {
+                req = req.header(wire::CAPABILITY_HEADER, c);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            assert_eq!(status, 403, "delete={delete} {i}: {body}");
+            assert!(!body.contains("no job"), "{body}");
+        }
+        let req = if delete {
+            http.delete(&url)
+        } else {
+            http.get(&url)
+        };
+        let r = req
+            .header(wire::CAPABILITY_HEADER, o.good(vec![Op::Write], "/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "delete={delete}");
+    }
+}

@@ -76,7 +76,13 @@ pub fn parse(s: &str) -> Option<UnixTime> {
     {
         return None;
     }
-    let mut seconds = days_from_civil(y, m, d) * 86_400;
+    let days = days_from_civil(y, m, d);
+    // A day past its month's end (2024-02-30, 2023-02-29, 2030-04-31) would roll into the next
+    // month: refused, not reinterpreted.
+    if civil(days) != (y, m, d) {
+        return None;
+    }
+    let mut seconds = days * 86_400;
     if rest.is_empty() {
         return Some(seconds);
     }
@@ -127,6 +133,10 @@ mod tests {
         ] {
             assert_eq!(parse(s), Some(t), "{s}");
         }
+        // The last day of each month, leap days included, is accepted.
+        assert_eq!(parse("2024-02-29"), Some(1_709_164_800));
+        assert_eq!(parse("2000-02-29"), Some(951_782_400));
+        assert!(parse("2030-12-31").is_some());
         for s in [
             "",
             "soon",
@@ -137,6 +147,12 @@ mod tests {
             "9999999999999-01-01",
             "2030-01-01T00:00:00+99999999999999",
             "2030-01-01T00:00:00-24:00",
+            // Days that do not exist.
+            "2024-02-30",
+            "2023-02-29",
+            "1900-02-29",
+            "2030-04-31",
+            "2030-06-31T00:00:00Z",
         ] {
             assert_eq!(parse(s), None, "{s}");
         }

@@ -56,36 +56,9 @@ pub(super) async fn get_file(
         Some((s, e)) if size > 0 => (s, e - s + 1),
         _ => (0, size),
     };
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
-    tokio::task::spawn_blocking(move || {
-        let mut reader = reader;
-        if let Err(e) = reader.seek(SeekFrom::Start(start)) {
-            let _ = tx.blocking_send(Err(e));
-            return;
-        }
-        let mut left = len;
-        while left > 0 {
-            let want = usize::try_from(left).unwrap_or(usize::MAX).min(READ_CHUNK);
-            let mut buf = vec![0u8; want];
-            match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.truncate(n);
-                    left -= n as u64;
-                    if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                        return; // the reader went away
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    // One short blocking read per chunk, one chunk ahead: a reader that stalls holds a future,
+    // never a blocking thread.
+    let stream = tessera_transfer::https::file_stream(reader, start, len);
     let mut resp = Response::new(Body::from_stream(stream));
     let headers = resp.headers_mut();
     headers.insert(header::CONTENT_LENGTH, len.into());

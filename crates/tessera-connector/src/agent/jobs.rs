@@ -143,7 +143,16 @@ pub(super) async fn start(
     Ok(Json(wait(&job, Duration::from_millis(500)).await))
 }
 
+/// The job `id` for a capability that may manage it. The capability is checked before the
+/// job is looked up, so a request without a valid write capability learns nothing of which job
+/// ids exist.
 fn find(a: &Agent, h: &HeaderMap, id: &str) -> Result<Arc<Job>, Failure> {
+    let claims = a.authorize(h, Op::Write, &[])?;
+    if !claims.ops.contains(&Op::Write) {
+        return Err(Failure::Refused(crate::capability::Refused::Operation(
+            Op::Write,
+        )));
+    }
     let job = a
         .jobs
         .0
@@ -153,7 +162,7 @@ fn find(a: &Agent, h: &HeaderMap, id: &str) -> Result<Arc<Job>, Failure> {
         .cloned()
         .ok_or_else(|| Failure::Status(StatusCode::NOT_FOUND, format!("no job {id}")))?;
     let path = RelPath::parse(&job.spec.path).map_err(Failure::Storage)?;
-    let claims = a.authorize(h, Op::Write, &[&path])?;
+    claims.allows(Op::Write, &path).map_err(Failure::Refused)?;
     if claims.root != job.root {
         return Err(Failure::Status(
             StatusCode::NOT_FOUND,

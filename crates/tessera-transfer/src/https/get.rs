@@ -1,6 +1,6 @@
 //! `GET` and `HEAD` of one file: validators, a single byte range, conditional requests, and the
-//! bytes streamed from a blocking reader through a small bounded channel (never the whole file
-//! in memory).
+//! bytes streamed chunk by chunk, each chunk one short blocking read (never the whole file in
+//! memory, never a thread parked on a slow client).
 
 use super::range::{self, Wanted};
 use super::{blocking, HttpsError};
@@ -12,12 +12,11 @@ use bytes::Bytes;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::task::JoinHandle;
 
 /// Bytes per read and per body chunk: large enough that a fast disk and loopback are not paced
 /// by per-chunk costs, small enough that a few in flight stay a few MiB per download.
 const CHUNK: usize = 1 << 20;
-/// Chunks read ahead of the socket.
-const AHEAD: usize = 4;
 
 pub(super) async fn get(
     storage: Arc<dyn Storage>,
@@ -68,43 +67,61 @@ pub(super) async fn get(
     builder.body(body).map_err(HttpsError::internal)
 }
 
-/// The body: `len` bytes from `start`, read on a blocking thread into a bounded channel. When
-/// the client goes away the channel closes and the reader stops at its next chunk.
-fn stream(mut file: Box<dyn ReadFile>, start: u64, len: u64) -> Body {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(AHEAD);
+/// The body: `len` bytes from `start`. See [`file_stream`].
+fn stream(file: Box<dyn ReadFile>, start: u64, len: u64) -> Body {
+    Body::from_stream(file_stream(file, start, len))
+}
+
+/// A blocking read of one chunk, with the file handed back for the next.
+type Chunk = JoinHandle<(Box<dyn ReadFile>, std::io::Result<Bytes>)>;
+
+fn read_chunk(mut file: Box<dyn ReadFile>, seek: Option<u64>, left: u64) -> Chunk {
+    let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
     tokio::task::spawn_blocking(move || {
-        if start > 0 {
-            if let Err(e) = file.seek(SeekFrom::Start(start)) {
-                let _ = tx.blocking_send(Err(e));
-                return;
+        let mut read = || {
+            if let Some(start) = seek {
+                file.seek(SeekFrom::Start(start))?;
             }
-        }
-        let mut left = len;
-        while left > 0 {
-            let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
             // `read_to_end` fills spare capacity without zeroing it first.
             let mut buf = Vec::with_capacity(want);
-            let got = (&mut file).take(want as u64).read_to_end(&mut buf);
-            let item = match got {
-                Ok(0) => Err(std::io::Error::new(
+            if (&mut file).take(want as u64).read_to_end(&mut buf)? == 0 {
+                return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "the file shrank while being read",
-                )),
-                Ok(n) => {
-                    left -= n as u64;
-                    Ok(Bytes::from(buf))
-                }
-                Err(e) => Err(e),
-            };
-            let failed = item.is_err();
-            if tx.blocking_send(item).is_err() || failed {
-                return;
+                ));
             }
+            Ok(Bytes::from(buf))
+        };
+        let got = read();
+        (file, got)
+    })
+}
+
+/// `len` bytes of `file` from `start` as a stream of chunks. Each chunk is one short blocking
+/// read, and the next is read while the previous one is being sent (one chunk ahead): no
+/// thread ever waits on the network, so a client that stops reading holds this future and at
+/// most two chunks, never a thread of the blocking pool. Dropping the stream (the client went
+/// away) lets a read in flight finish and close the file.
+pub fn file_stream(
+    file: Box<dyn ReadFile>,
+    start: u64,
+    len: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    let first = (len > 0).then(|| read_chunk(file, (start > 0).then_some(start), len));
+    futures_util::stream::unfold((first, len), |(pending, left)| async move {
+        let (file, got) = match pending?.await {
+            Ok(done) => done,
+            Err(e) => return Some((Err(std::io::Error::other(e)), (None, 0))),
+        };
+        match got {
+            Ok(bytes) => {
+                let left = left.saturating_sub(bytes.len() as u64);
+                let next = (left > 0).then(|| read_chunk(file, None, left));
+                Some((Ok(bytes), (next, left)))
+            }
+            Err(e) => Some((Err(e), (None, 0))),
         }
-    });
-    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }))
+    })
 }
 
 /// A strong validator from what changes when the content does: size and modification time to

@@ -7,9 +7,12 @@
 //! Transfer ACL and role rules over the store, local storage); a storage connector can mount the
 //! same routes with its own `Access`.
 //!
-//! Bytes are streamed both ways: a download reads the file in large chunks on a blocking thread
-//! into a bounded channel; an upload writes each chunk as it arrives to a temporary name beside
-//! the target (`Storage::create`), renamed over the target only when the body is complete.
+//! Bytes are streamed both ways, and no thread ever waits on the network: a download is a
+//! stream of large chunks, each one short blocking read, one chunk read ahead; an upload is
+//! received on the async side (abandoned after an idle timeout without a byte) and each large
+//! chunk is one short blocking write to a temporary name beside the target (`Storage::create`),
+//! renamed over the target only when the body is complete. A client that stalls holds a future
+//! and a buffer, never a thread of the blocking pool.
 
 mod delete;
 mod error;
@@ -20,6 +23,8 @@ mod put;
 pub mod range;
 
 pub use error::HttpsError;
+pub use get::file_stream;
+pub use put::UPLOAD_IDLE;
 
 use crate::storage::{RelPath, Storage};
 use axum::body::Body;
@@ -89,12 +94,24 @@ const ALLOW: &str = "GET, HEAD, PUT, DELETE, OPTIONS";
 
 /// The routes, for any [`Access`]. Merge them into a listener's router.
 pub fn router(access: Arc<dyn Access>) -> Router {
+    router_with_idle(access, UPLOAD_IDLE)
+}
+
+/// [`router`], abandoning an upload (`408`, nothing written) after `idle` without a byte.
+pub fn router_with_idle(access: Arc<dyn Access>, idle: std::time::Duration) -> Router {
     Router::new()
         // The base URL itself (`https_server`), with or without its slash: the root.
         .route("/https/{endpoint}", any(serve_root))
         .route("/https/{endpoint}/", any(serve_root))
         .route("/https/{endpoint}/{*path}", any(serve))
-        .with_state(access)
+        .with_state(Served { access, idle })
+}
+
+/// The routes' state.
+#[derive(Clone)]
+struct Served {
+    access: Arc<dyn Access>,
+    idle: std::time::Duration,
 }
 
 /// A path segment that axum could not decode (a percent-encoding that is not UTF-8): a 400 in
@@ -105,7 +122,7 @@ fn undecodable(e: &PathRejection) -> Response {
 }
 
 async fn serve_root(
-    state: State<Arc<dyn Access>>,
+    state: State<Served>,
     endpoint: Result<Path<String>, PathRejection>,
     method: Method,
     headers: HeaderMap,
@@ -129,7 +146,7 @@ async fn serve_root(
 }
 
 async fn serve(
-    state: State<Arc<dyn Access>>,
+    state: State<Served>,
     path: Result<Path<(String, String)>, PathRejection>,
     method: Method,
     headers: HeaderMap,
@@ -144,7 +161,7 @@ async fn serve(
 }
 
 async fn handle(
-    access: Arc<dyn Access>,
+    served: Served,
     endpoint: String,
     path: String,
     method: Method,
@@ -153,7 +170,7 @@ async fn handle(
     body: Body,
 ) -> Response {
     match dispatch(
-        access,
+        served,
         &endpoint,
         &path,
         &method,
@@ -214,7 +231,7 @@ fn options() -> Response {
 }
 
 async fn dispatch(
-    access: Arc<dyn Access>,
+    Served { access, idle }: Served,
     endpoint: &str,
     path: &str,
     method: &Method,
@@ -251,7 +268,7 @@ async fn dispatch(
         })
         .await?;
     match *method {
-        Method::PUT => put::put(storage, path, headers, body).await,
+        Method::PUT => put::put(storage, path, headers, body, idle).await,
         Method::DELETE => delete::delete(storage, path).await,
         _ => get::get(storage, path, headers, *method == Method::HEAD).await,
     }

@@ -1,7 +1,7 @@
 //! `PUT` of one file: the body streamed to a temporary name beside the target
 //! ([`Storage::create`]) and renamed over it only once the body is complete (and its digest, when
-//! the client sent one, matches). An upload that breaks off leaves neither a partial target nor
-//! the temporary file.
+//! the client sent one, matches). An upload that breaks off, or sends nothing for the idle
+//! timeout, leaves neither a partial target nor the temporary file.
 
 use super::{blocking, HttpsError};
 use crate::storage::{EntryKind, RelPath, Storage, StorageError, WriteFile};
@@ -9,21 +9,19 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use bytes::Bytes;
+use bytes::BytesMut;
 use futures_util::StreamExt;
 use md5::Md5;
 use sha2::{Digest, Sha256, Sha512};
 use std::io::Write;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
 
-/// Chunks received ahead of the disk.
-const AHEAD: usize = 8;
-
-enum Msg {
-    Data(Bytes),
-    /// The body ended normally: commit.
-    Done,
-}
+/// Bytes gathered from the body before one blocking write.
+const CHUNK: usize = 1 << 20;
+/// How long an upload may go without a byte before it is abandoned.
+pub const UPLOAD_IDLE: Duration = Duration::from_secs(60);
 
 /// A digest the client announced for the whole content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +113,7 @@ pub(super) async fn put(
     path: RelPath,
     headers: &HeaderMap,
     body: Body,
+    idle: Duration,
 ) -> Result<Response, HttpsError> {
     if path.is_root() {
         return Err(HttpsError::conflict("Is a directory: /"));
@@ -143,35 +142,49 @@ pub(super) async fn put(
         Ok((existed, file))
     })
     .await?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Msg>(AHEAD);
-    let writer = tokio::task::spawn_blocking(move || write(file, rx, path, expected));
+    let mut sink = Sink {
+        file,
+        hasher: expected.as_ref().map(Hasher::for_expected),
+        path,
+    };
+    // The body is received here, on the async side, and gathered into chunks of `CHUNK` bytes;
+    // each chunk is one short blocking write while the next is being received. No thread waits
+    // on the client: one that stops sending holds this future and a buffer until `idle`.
+    let mut buf = BytesMut::new();
+    let mut slot = Slot::Idle(Box::new(sink));
     let mut stream = body.into_data_stream();
-    let mut broken = false;
-    while let Some(frame) = stream.next().await {
-        match frame {
-            Ok(chunk) => {
-                if tx.send(Msg::Data(chunk)).await.is_err() {
-                    // The writer failed; its error is the answer.
-                    break;
-                }
+    loop {
+        let refused = match tokio::time::timeout(idle, stream.next()).await {
+            Ok(None) => break,
+            Ok(Some(Ok(chunk))) => {
+                buf.extend_from_slice(&chunk);
+                None
             }
-            Err(_) => {
-                broken = true;
-                break;
-            }
+            Ok(Some(Err(_))) => Some(HttpsError::bad_request(
+                "The upload broke off before its end; nothing was written",
+            )),
+            Err(_) => Some(HttpsError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeout",
+                format!(
+                    "No byte of the upload arrived for {} s; nothing was written",
+                    idle.as_secs_f64()
+                ),
+            )),
+        };
+        if let Some(e) = refused {
+            slot.discard().await;
+            return Err(e);
+        }
+        if buf.len() >= CHUNK {
+            sink = slot.settle().await?;
+            let data = buf.split().freeze();
+            slot = Slot::Busy(tokio::task::spawn_blocking(move || sink.write(&data)));
         }
     }
-    if !broken {
-        let _ = tx.send(Msg::Done).await;
-    }
-    drop(tx);
-    let outcome = writer.await.map_err(HttpsError::internal)?;
-    if broken {
-        return Err(HttpsError::bad_request(
-            "The upload broke off before its end; nothing was written",
-        ));
-    }
-    outcome?;
+    sink = slot.settle().await?;
+    let data = buf.split().freeze();
+    blocking_https(move || sink.write(&data)?.finish(expected.as_ref())).await?;
     Ok(if existed {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -179,38 +192,76 @@ pub(super) async fn put(
     })
 }
 
-/// Writes chunks until `Done` (then checks and commits) or until the channel closes without it
-/// (then drops the file, which removes the temporary name).
-fn write(
-    mut file: Box<dyn WriteFile>,
-    mut rx: tokio::sync::mpsc::Receiver<Msg>,
+/// Runs a blocking step of an upload off the async threads.
+async fn blocking_https<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, HttpsError> + Send + 'static,
+) -> Result<T, HttpsError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(HttpsError::internal)?
+}
+
+/// The temporary file being written, and the digest of what it holds so far.
+struct Sink {
+    file: Box<dyn WriteFile>,
+    hasher: Option<Hasher>,
     path: RelPath,
-    expected: Option<Expected>,
-) -> Result<(), HttpsError> {
-    let mut hasher = expected.as_ref().map(Hasher::for_expected);
-    loop {
-        match rx.blocking_recv() {
-            Some(Msg::Data(chunk)) => {
-                file.write_all(&chunk)
-                    .map_err(|e| HttpsError::from_storage(StorageError::from_io(&e, &path)))?;
-                if let Some(h) = hasher.as_mut() {
-                    h.update(&chunk);
-                }
+}
+
+impl Sink {
+    /// Appends `data` (blocking). On failure the file is dropped here, which removes the
+    /// temporary name.
+    fn write(mut self, data: &[u8]) -> Result<Self, HttpsError> {
+        if data.is_empty() {
+            return Ok(self);
+        }
+        self.file
+            .write_all(data)
+            .map_err(|e| HttpsError::from_storage(StorageError::from_io(&e, &self.path)))?;
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(data);
+        }
+        Ok(self)
+    }
+
+    /// Checks the digest and renames the file over the target (blocking).
+    fn finish(self, expected: Option<&Expected>) -> Result<(), HttpsError> {
+        if let (Some(h), Some(e)) = (self.hasher, expected) {
+            if !h.matches(e) {
+                return Err(HttpsError::bad_request(
+                    "The content does not match the digest sent with it; nothing was written",
+                ));
             }
-            Some(Msg::Done) => break,
-            None => return Ok(()),
+        }
+        // Durable before the name appears: after a crash the target is the old file or the new
+        // one.
+        self.file
+            .commit(None, None, true)
+            .map_err(HttpsError::from_storage)
+    }
+}
+
+/// The sink, idle or busy with one blocking write.
+enum Slot {
+    Idle(Box<Sink>),
+    Busy(JoinHandle<Result<Sink, HttpsError>>),
+}
+
+impl Slot {
+    /// The sink once its write is done, or that write's error.
+    async fn settle(self) -> Result<Sink, HttpsError> {
+        match self {
+            Self::Idle(s) => Ok(*s),
+            Self::Busy(h) => h.await.map_err(HttpsError::internal)?,
         }
     }
-    if let (Some(h), Some(e)) = (hasher, expected.as_ref()) {
-        if !h.matches(e) {
-            return Err(HttpsError::bad_request(
-                "The content does not match the digest sent with it; nothing was written",
-            ));
+
+    /// Abandons the upload: the temporary file is removed before this returns.
+    async fn discard(self) {
+        if let Ok(sink) = self.settle().await {
+            let _ = tokio::task::spawn_blocking(move || drop(sink)).await;
         }
     }
-    // Durable before the name appears: after a crash the target is the old file or the new one.
-    file.commit(None, None, true)
-        .map_err(HttpsError::from_storage)
 }
 
 #[cfg(test)]

@@ -666,3 +666,150 @@ async fn signed_links_read_without_a_token_until_they_expire_and_refuse_tamperin
         .await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
 }
+
+/// A client that stops reading a download, or stops sending an upload, holds no thread of the
+/// blocking pool: with twice as many of each stalled as the pool has threads, the files and the
+/// Transfer API still answer promptly. An upload that sends nothing for the idle timeout is
+/// abandoned with a 408, leaving neither the target nor its temporary file.
+#[test]
+fn stalled_clients_hold_no_blocking_thread_and_an_idle_upload_is_abandoned() {
+    const POOL: usize = 4;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(POOL)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A failure must end the test, not wait forever for threads parked by the stalled
+    // clients: the runtime is shut down without waiting for them.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let w = World::new(false).await;
+            register(&w, &w.src).await;
+            let big: Vec<u8> = (0..(8u32 << 20)).map(|i| (i % 253) as u8).collect();
+            std::fs::write(w.src_dir.join("big.bin"), &big).unwrap();
+            std::fs::write(w.src_dir.join("small.txt"), b"still here").unwrap();
+            std::fs::create_dir_all(w.src_dir.join("stall")).unwrap();
+            std::fs::create_dir_all(w.src_dir.join("idle")).unwrap();
+            let t = token(
+                &w,
+                &w.mover,
+                &scope_string(Uuid::parse_str(&w.src).unwrap()),
+            )
+            .await;
+            let url = |p: &str| format!("/https/{}/{p}", w.src);
+
+            // Downloads whose client never reads a byte.
+            let mut stalled_gets = Vec::new();
+            for _ in 0..2 * POOL {
+                let r: Response = w
+                    .app
+                    .clone()
+                    .oneshot(
+                        req(Method::GET, &url("big.bin"), Some(&t))
+                            .body(Body::empty())
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+                stalled_gets.push(r);
+            }
+            // Uploads whose client sends a few bytes, then nothing.
+            let mut stalled_puts = Vec::new();
+            let mut senders = Vec::new();
+            for i in 0..2 * POOL {
+                let (tx, rx) =
+                    tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+                tx.send(Ok(bytes::Bytes::from_static(b"first bytes")))
+                    .await
+                    .unwrap();
+                senders.push(tx);
+                let body =
+                    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                        rx.recv().await.map(|item| (item, rx))
+                    }));
+                let request = req(Method::PUT, &url(&format!("stall/{i}.bin")), Some(&t))
+                    .body(body)
+                    .unwrap();
+                stalled_puts.push(tokio::spawn(w.app.clone().oneshot(request)));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+            // Everything else still answers.
+            let prompt = std::time::Duration::from_secs(10);
+            let small = tokio::time::timeout(prompt, get(&w, &url("small.txt"), Some(&t)))
+                .await
+                .expect("a GET answers while clients stall");
+            assert_eq!(small.status, StatusCode::OK);
+            assert_eq!(small.body, b"still here");
+            let whole = tokio::time::timeout(prompt, get(&w, &url("big.bin"), Some(&t)))
+                .await
+                .expect("a whole download completes while clients stall");
+            assert_eq!(whole.body.len(), big.len());
+            assert!(whole.body == big);
+            let ls = tokio::time::timeout(
+                prompt,
+                w.get(&w.mover, &format!("/v0.10/operation/endpoint/{}/ls", w.src)),
+            )
+            .await
+            .expect("an ls answers while clients stall");
+            assert_eq!(ls.status, StatusCode::OK, "{}", ls.body);
+            for p in &stalled_puts {
+                assert!(!p.is_finished(), "a stalled upload is still waiting");
+            }
+
+            // An upload idle for the (short) timeout is abandoned, nothing left behind.
+            let short = tessera_transfer::https::router_with_idle(
+                std::sync::Arc::new(tessera_transfer::https::local::LocalAccess::new(
+                    w.state.clone(),
+                )),
+                std::time::Duration::from_secs(1),
+            );
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+            tx.send(Ok(bytes::Bytes::from(vec![7u8; 3 << 20])))
+                .await
+                .unwrap();
+            let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            }));
+            let began = std::time::Instant::now();
+            let r: Response = tokio::time::timeout(
+                prompt,
+                short.oneshot(
+                    req(Method::PUT, &url("idle/x.bin"), Some(&t))
+                        .body(body)
+                        .unwrap(),
+                ),
+            )
+            .await
+            .expect("an idle upload is abandoned")
+            .unwrap();
+            let waited = began.elapsed();
+            assert_eq!(r.status(), StatusCode::REQUEST_TIMEOUT);
+            assert!(
+                waited >= std::time::Duration::from_millis(900),
+                "{waited:?}"
+            );
+            let body = r.into_body().collect().await.unwrap().to_bytes();
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["code"], "RequestTimeout", "{v}");
+            let left: Vec<_> = std::fs::read_dir(w.src_dir.join("idle"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+            drop(tx);
+
+            drop(stalled_gets);
+            drop(senders);
+            for p in stalled_puts {
+                let _ = p.await;
+            }
+        })
+    }));
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
