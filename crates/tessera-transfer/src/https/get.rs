@@ -36,7 +36,12 @@ pub(super) async fn get(
         .header(header::ETAG, &etag)
         .header(header::LAST_MODIFIED, &last_modified)
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CACHE_CONTROL, "private, no-cache");
+        .header(header::CACHE_CONTROL, "private, no-cache")
+        // The files are people's, served on the site that holds the sign-in session: a
+        // browser must neither guess a type nor run anything in them (an uploaded page opened
+        // from a signed link would otherwise act as whoever opened it).
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        .header(header::CONTENT_SECURITY_POLICY, SANDBOX);
     if not_modified(headers, &etag, entry.modified) {
         return builder
             .status(StatusCode::NOT_MODIFIED)
@@ -167,7 +172,12 @@ fn if_range_holds(headers: &HeaderMap, etag: &str, last_modified: &str) -> bool 
     }
 }
 
+/// Every file answer's policy: a unique origin without scripts, forms or fetches; inline
+/// styles and data: images so an HTML report or an SVG still renders as a picture.
+const SANDBOX: &str = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
 /// The media type from the file name's extension; `application/octet-stream` otherwise.
+/// Script is served as text (with `nosniff`, no `<script src>` runs it).
 fn content_type(name: &str) -> HeaderValue {
     let ext = name
         .rsplit_once('.')
@@ -179,7 +189,7 @@ fn content_type(name: &str) -> HeaderValue {
         "tsv" => "text/tab-separated-values; charset=utf-8",
         "html" | "htm" => "text/html; charset=utf-8",
         "css" => "text/css; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "js" | "mjs" => "text/plain; charset=utf-8",
         "json" => "application/json",
         "xml" => "application/xml",
         "yaml" | "yml" => "application/yaml",
@@ -240,5 +250,6 @@ mod tests {
         assert_eq!(content_type("A.CSV"), "text/csv; charset=utf-8");
         assert_eq!(content_type("noext"), "application/octet-stream");
         assert_eq!(content_type("x.weird"), "application/octet-stream");
+        assert_eq!(content_type("app.js"), "text/plain; charset=utf-8");
     }
 }

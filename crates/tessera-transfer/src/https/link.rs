@@ -77,11 +77,21 @@ impl std::fmt::Debug for LinkKey {
 }
 
 /// The query parameters of a signed link.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` leaves `sig` out: it works as a read credential until `exp`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Signed {
     pub sig: String,
     pub exp: i64,
     pub by: Uuid,
+}
+
+impl std::fmt::Debug for Signed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signed")
+            .field("exp", &self.exp)
+            .field("by", &self.by)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Signed {

@@ -76,6 +76,11 @@ impl LocalAccess {
 #[async_trait::async_trait]
 impl Access for LocalAccess {
     async fn authorize(&self, request: AccessRequest<'_>) -> Result<Arc<dyn Storage>, HttpsError> {
+        // Without any credential nothing is looked up: a 401 for every endpoint id, so the
+        // answer does not tell which endpoints exist.
+        if matches!(request.credential, Credential::None) {
+            return Err(HttpsError::token_required());
+        }
         let endpoint = svc::load(&self.state, request.endpoint).await?;
         let identities = self.identities(&request, endpoint.id).await?;
         let access = svc::access_of(&self.state, &identities, &endpoint, request.path).await?;

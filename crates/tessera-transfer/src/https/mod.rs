@@ -48,8 +48,9 @@ pub fn server_url(public_url: &str, endpoint: Uuid) -> String {
     format!("{}/https/{endpoint}", public_url.trim_end_matches('/'))
 }
 
-/// What a request presented.
-#[derive(Debug, Clone)]
+/// What a request presented. `Debug` names the kind only: a token or a link's signature
+/// works as a credential and never reaches a log.
+#[derive(Clone)]
 pub enum Credential {
     /// Nothing: refused with 401 and a Bearer challenge.
     None,
@@ -57,6 +58,20 @@ pub enum Credential {
     Bearer(String),
     /// A signed link's `sig`, `exp` and `by` (reads only).
     Link(link::Signed),
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::None => f.write_str("None"),
+            Credential::Bearer(_) => f.write_str("Bearer(<redacted>)"),
+            Credential::Link(link) => f
+                .debug_struct("Link")
+                .field("exp", &link.exp)
+                .field("by", &link.by)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// One request to decide.
@@ -304,4 +319,25 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(HttpsError::internal)?
         .map_err(HttpsError::from_storage)
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn credentials_debug_without_their_secrets() {
+        let bearer = format!("{:?}", Credential::Bearer("tok-SECRET".into()));
+        assert!(!bearer.contains("SECRET"), "{bearer}");
+        let link = Credential::Link(link::Signed {
+            sig: "sig-SECRET".into(),
+            exp: 5,
+            by: Uuid::nil(),
+        });
+        let shown = format!("{link:?}");
+        assert!(
+            !shown.contains("SECRET") && shown.contains("exp: 5"),
+            "{shown}"
+        );
+    }
 }

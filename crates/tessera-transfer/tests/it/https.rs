@@ -105,6 +105,23 @@ async fn get_head_and_ranges_with_a_token_for_the_endpoints_https_scope() {
         whole.header(header::CONTENT_TYPE),
         "text/csv; charset=utf-8"
     );
+    // A person's file never runs on this site: no sniffing, a sandbox without scripts.
+    assert_eq!(whole.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+    let csp = whole.header(header::CONTENT_SECURITY_POLICY);
+    assert!(
+        csp.starts_with("sandbox;") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+    std::fs::write(
+        w.src_dir.join("data/page.html"),
+        "<script>alert(1)</script>",
+    )
+    .unwrap();
+    let page = get(&w, &format!("/https/{}/data/page.html", w.src), Some(&t)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page
+        .header(header::CONTENT_SECURITY_POLICY)
+        .starts_with("sandbox;"));
     let etag = whole.header(header::ETAG).to_owned();
     assert!(etag.starts_with('"'), "{etag}");
     assert!(!whole.header(header::LAST_MODIFIED).is_empty());
@@ -204,6 +221,9 @@ async fn refusals_are_the_standard_ones_and_name_no_host_path() {
         "{:?}",
         none.headers
     );
+    // Without a credential an unknown endpoint answers the same: nothing tells which exist.
+    let unknown = get(&w, &format!("/https/{}/f.txt", Uuid::new_v4()), None).await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     let junk = get(&w, &url("f.txt"), Some("not-a-token")).await;
     assert_eq!(junk.status, StatusCode::UNAUTHORIZED);
     assert!(junk
