@@ -7,10 +7,11 @@
 //! temporary file of its own task that another attempt wrote, whatever its age (a restart
 //! within the same second as the kill, which file times cannot tell apart, included), and
 //! never its own. Other temporary files (other tasks', or untagged ones from an older
-//! version) may be live writes, so only those that cannot be are removed: not modified for
-//! half a lease (a live write touches its file continuously, and a dead node's task is taken
-//! over only after its lease ran out), or, on SQLite, where one process owns the database,
-//! modified before this process started.
+//! version, or an HTTPS upload's) may be live writes, so only those that cannot be are removed:
+//! not modified for half a lease and for longer than an HTTPS upload may idle (a live task
+//! write touches its file continuously, a dead node's task is taken over only after its lease
+//! ran out, and an upload is abandoned after [`crate::https::UPLOAD_IDLE`] without a byte), or,
+//! on SQLite, where one process owns the database, modified before this process started.
 
 use crate::storage::posix::TEMP_PREFIX;
 use crate::storage::{EntryKind, RelPath, Storage, StorageError};
@@ -48,6 +49,11 @@ impl Tag {
     }
 }
 
+/// The longest a live write may leave its temporary file untouched: an HTTPS upload waits this
+/// long for its next byte before it is abandoned (and its file removed by its own handler).
+pub(crate) const LIVE_IDLE: Duration =
+    Duration::from_secs(crate::https::UPLOAD_IDLE.as_secs() + 10);
+
 /// Which temporary files count as dead.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Stale {
@@ -56,15 +62,17 @@ pub(crate) struct Stale {
 }
 
 impl Stale {
-    /// Half a lease ago, or this process's start when it alone writes (SQLite), whichever is
-    /// later.
+    /// Half a lease (at least [`LIVE_IDLE`]) ago, or this process's start when it alone writes
+    /// (SQLite), whichever is later.
     pub(crate) fn new(
         now: SystemTime,
         lease: Duration,
         process_start: SystemTime,
         sole_writer: bool,
     ) -> Self {
-        let by_age = now.checked_sub(lease / 2).unwrap_or(SystemTime::UNIX_EPOCH);
+        let by_age = now
+            .checked_sub((lease / 2).max(LIVE_IDLE))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         let before = if sole_writer {
             by_age.max(process_start)
         } else {
@@ -148,9 +156,11 @@ mod tests {
         for p in [&dead, &live, &real, &below] {
             std::fs::write(p, b"x").unwrap();
         }
-        age(&dead, 60);
-        age(&real, 60);
-        age(&below, 60);
+        age(&dead, 600);
+        age(&real, 600);
+        age(&below, 600);
+        // Idle for longer than half a lease but not longer than an upload may wait: live.
+        age(&live, 30);
         let storage = PosixStorage::open(root.path()).unwrap();
         let stale = Stale::new(
             SystemTime::now(),
@@ -172,9 +182,11 @@ mod tests {
         let start = now - Duration::from_secs(1);
         let lease = Duration::from_secs(10);
         assert_eq!(Stale::new(now, lease, start, true).before, start);
+        assert_eq!(Stale::new(now, lease, start, false).before, now - LIVE_IDLE);
+        let long = Duration::from_secs(600);
         assert_eq!(
-            Stale::new(now, lease, start, false).before,
-            now - Duration::from_secs(5)
+            Stale::new(now, long, start, false).before,
+            now - Duration::from_secs(300)
         );
     }
 
