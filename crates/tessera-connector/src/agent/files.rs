@@ -264,8 +264,10 @@ pub(super) async fn upload_get(
             .as_ref()
             .ok_or_else(|| StorageError::NotFound("the upload".into()))?;
         let io = |e: std::io::Error| StorageError::from_io(&e, &path);
-        let mut r = w.read_back()?;
-        std::io::copy(&mut (&mut r).take(offset), &mut std::io::sink()).map_err(io)?;
+        // A reader of its own from `offset` (a seek, not a re-read of what came before), and
+        // the upload's lock let go before the read so its writes do not wait for it.
+        let r = w.read_back_from(offset)?;
+        drop(guard);
         let mut out = Vec::new();
         r.take(MOST).read_to_end(&mut out).map_err(io)?;
         Ok(out)

@@ -208,6 +208,17 @@ pub trait WriteFile: std::io::Write + std::io::Seek + Send {
             "this storage cannot read a file back before commit".into(),
         ))
     }
+
+    /// As [`WriteFile::read_back`], from byte `offset` on. Default: read back and skip
+    /// `offset` bytes; storages that can seek do that instead (a reader that follows a growing
+    /// file from further and further in must not re-read what it already had).
+    fn read_back_from(&self, offset: u64) -> Result<Box<dyn std::io::Read + Send>, StorageError> {
+        let mut r = self.read_back()?;
+        let mut skipped = std::io::Read::take(&mut r, offset);
+        std::io::copy(&mut skipped, &mut std::io::sink())
+            .map_err(|e| StorageError::Io(e.to_string()))?;
+        Ok(r)
+    }
 }
 
 /// A finished, not yet visible file (see [`WriteFile::stage`]). Dropped without

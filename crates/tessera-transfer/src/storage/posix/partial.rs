@@ -88,10 +88,25 @@ mod tests {
         let mut back = String::new();
         w.read_back().unwrap().read_to_string(&mut back).unwrap();
         assert_eq!(back, "hello world");
+        // From an offset: the rest only, and what is written later appears too.
+        let mut from = w.read_back_from(6).unwrap();
+        let mut rest = String::new();
+        from.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "world");
+        w.write_all(b"!").unwrap();
+        rest.clear();
+        from.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "!");
+        let mut past = String::new();
+        w.read_back_from(100)
+            .unwrap()
+            .read_to_string(&mut past)
+            .unwrap();
+        assert_eq!(past, "", "past the end is end-of-file");
         w.commit(None, Some(0o640), true).unwrap();
         assert_eq!(
             std::fs::read(root.path().join("f")).unwrap(),
-            b"hello world"
+            b"hello world!"
         );
         assert!(!root.path().join(".tessera-part-ab12").exists());
         let (_, have) = s.open_partial(&p, "ab12", true).unwrap();

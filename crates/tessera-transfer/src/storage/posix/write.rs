@@ -156,6 +156,10 @@ impl PosixWriteFile {
 
 impl WriteFile for PosixWriteFile {
     fn read_back(&self) -> Result<Box<dyn std::io::Read + Send>, StorageError> {
+        self.read_back_from(0)
+    }
+
+    fn read_back_from(&self, offset: u64) -> Result<Box<dyn std::io::Read + Send>, StorageError> {
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let name = &self.name;
         let fd = openat(&name.dir, name.temp_name.as_str(), flags, Mode::empty())
@@ -169,7 +173,10 @@ impl WriteFile for PosixWriteFile {
                 name.path.to_api()
             )));
         }
-        Ok(Box::new(File::from(fd)))
+        let mut file = File::from(fd);
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))
+            .map_err(|e| StorageError::from_io(&e, &name.path))?;
+        Ok(Box::new(file))
     }
 
     fn commit(
