@@ -58,7 +58,7 @@ impl AuthSessions {
     }
 }
 
-/// The site's layout, for the groups pages.
+/// The site's layout, for the pages other crates serve (groups, the file manager).
 pub(crate) const LAYOUT: Layout = Layout {
     templates: &pages::LAYOUT,
     static_base: pages::STATIC_BASE,

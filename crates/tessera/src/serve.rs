@@ -93,7 +93,7 @@ pub(crate) async fn run(settings: ServeSettings) -> Result<()> {
     let transfer_pages = tessera_transfer::web::router(
         transfer_state,
         crate::group_pages::AuthSessions(state.clone()),
-        crate::transfer_pages::LAYOUT,
+        crate::group_pages::LAYOUT,
     )
     .context("loading the transfer pages' templates")?;
     let app = tessera_auth::router_with_docs(

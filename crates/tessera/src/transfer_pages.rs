@@ -3,8 +3,8 @@
 //! sign-in page as the groups pages (`group_pages::AuthSessions`).
 
 use crate::group_pages::AuthSessions;
-use tessera_auth::http::web::{cookies, login, pages};
-use tessera_transfer::web::{Host, Layout, Person};
+use tessera_auth::http::web::{cookies, login};
+use tessera_transfer::web::{Host, Person};
 
 impl Host for AuthSessions {
     async fn person(&self, headers: &axum::http::HeaderMap) -> Result<Option<Person>, String> {
@@ -27,9 +27,3 @@ impl Host for AuthSessions {
         login::url_then(next)
     }
 }
-
-/// The site's layout, for the transfer pages.
-pub(crate) const LAYOUT: Layout = Layout {
-    templates: &pages::LAYOUT,
-    static_base: pages::STATIC_BASE,
-};

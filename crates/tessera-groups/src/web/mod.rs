@@ -69,7 +69,7 @@ pub fn router<H: Host>(
     let web = Web {
         groups,
         host,
-        pages: Arc::new(render::Pages::new(layout)?),
+        pages: Arc::new(render::Pages::new(layout, &render::TEMPLATES, "groups")?),
     };
     Ok(Router::new()
         .route(GROUPS_PAGE, get(list::show::<H>).post(list::create::<H>))

@@ -77,7 +77,7 @@ pub fn router<H: Host>(
     let web = Web {
         transfer,
         host,
-        pages: Arc::new(render::Pages::new(layout)?),
+        pages: Arc::new(render::Pages::new(layout, &render::TEMPLATES, "transfer")?),
     };
     Ok(Router::new()
         .route(STYLESHEET, get(render::stylesheet))
