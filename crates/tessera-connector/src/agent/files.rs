@@ -12,6 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 use tessera_transfer::data::ChecksumAlgorithm;
@@ -78,7 +79,17 @@ pub(super) async fn get_file(
     Ok(resp)
 }
 
-/// The checksum of a file (of its first `length` bytes when given), read here.
+/// Set when dropped: the handler's future went away (the client closed the connection).
+struct Gone(Arc<AtomicBool>);
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The checksum of a file (of its first `length` bytes when given), read here. A client that
+/// goes away (a canceled pull) stops the read: the rest of the file is not hashed for no one.
 pub(super) async fn checksum(
     State(a): State<Arc<Agent>>,
     h: HeaderMap,
@@ -96,6 +107,8 @@ pub(super) async fn checksum(
         None => None,
     };
     let claims = a.authorize(&h, Op::Read, &[&path])?;
+    let gone = Gone(Arc::new(AtomicBool::new(false)));
+    let left_us = gone.0.clone();
     let (sum, size) = blocking(move || {
         let mut r = storage_of(&claims)?.open_read(&path)?;
         let size = r.entry().size;
@@ -103,6 +116,9 @@ pub(super) async fn checksum(
         let mut hasher = alg.hasher();
         let mut buf = vec![0u8; READ_CHUNK];
         while left > 0 {
+            if left_us.load(Ordering::Relaxed) {
+                return Err(StorageError::Io("the client went away".into()));
+            }
             let want = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
             let n = r
                 .read(&mut buf[..want])
@@ -116,6 +132,7 @@ pub(super) async fn checksum(
         Ok((hasher.finish(), size))
     })
     .await?;
+    drop(gone);
     Ok(Json(serde_json::json!({"checksum": sum, "size": size})))
 }
 

@@ -6,10 +6,12 @@
 //! made at first start, `tls.rs`) and plaintext on one port; the service pins the certificate.
 
 mod control;
+mod fetch;
 mod files;
 mod jobs;
 mod pull;
 mod server;
+mod source;
 mod tls;
 
 use crate::capability::{self, Claims, Op, Refused};

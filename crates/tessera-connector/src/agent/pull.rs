@@ -16,28 +16,28 @@
 //!   whole file, while the bytes come; a mismatch drops the partial file and fails the job.
 //! - The commit sets mode and (when asked) mtime, syncs, and renames into place.
 
+use super::fetch;
 use super::jobs::Job;
+use super::source::Remote;
 use super::{storage_of, Agent};
 use crate::capability::Claims;
-use crate::wire::{self, routes, EntryDoc, ErrorDoc, JobFailure, JobStatus};
+use crate::wire::{ErrorDoc, JobFailure, JobStatus};
 use ring::digest;
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, UNIX_EPOCH};
 use tessera_transfer::data::{ChecksumAlgorithm, Hasher};
+use tessera_transfer::storage::posix::PosixStorage;
 use tessera_transfer::storage::{Entry, RelPath, StorageError, WriteFile};
 use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
 
-/// Files larger than this are fetched in parallel blocks.
-const BLOCK: u64 = 16 << 20;
-/// Ranged GETs at once for one large file.
-const STREAMS: usize = 4;
+/// How often a wait for the source's checksum looks at cancel.
+const CANCEL_POLL: Duration = Duration::from_millis(50);
 
-struct Fail(JobFailure);
+pub(super) struct Fail(pub(super) JobFailure);
 
-fn fail(side: &str, e: &StorageError) -> Fail {
+pub(super) fn fail(side: &str, e: &StorageError) -> Fail {
     let doc = ErrorDoc::from(e);
     Fail(JobFailure {
         side: side.into(),
@@ -73,95 +73,6 @@ pub(super) fn run(agent: &Agent, job: &Job) -> JobStatus {
     }
     status.resumed_from = job.resumed_from.load(Ordering::Relaxed);
     status
-}
-
-/// Requests to the source connector.
-struct Source<'a> {
-    http: reqwest::Client,
-    handle: &'a Handle,
-    base: String,
-    capability: String,
-    path: String,
-}
-
-impl Source<'_> {
-    /// A request that failed: unreachable (waited for and tried again by the service), unless
-    /// the source presented another certificate than the pinned one (the file fails).
-    fn unreachable(&self, e: &reqwest::Error) -> Fail {
-        if let Some(why) = crate::pin::mismatch(e) {
-            return fail(
-                "source",
-                &StorageError::PermissionDenied(format!("the source connector's {why}")),
-            );
-        }
-        fail(
-            "source",
-            &StorageError::Io(format!("source connector unreachable: {e}")),
-        )
-    }
-
-    fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, Fail> {
-        let resp = self
-            .handle
-            .block_on(req.header(wire::CAPABILITY_HEADER, &self.capability).send())
-            .map_err(|e| self.unreachable(&e))?;
-        if resp.status().is_success() {
-            return Ok(resp);
-        }
-        let status = resp.status();
-        let err = match self.handle.block_on(resp.json::<ErrorDoc>()) {
-            Ok(doc) => doc.into(),
-            Err(_) => StorageError::Io(format!("source connector unreachable: answered {status}")),
-        };
-        Err(fail("source", &err))
-    }
-
-    fn stat(&self) -> Result<Entry, Fail> {
-        let req = self
-            .http
-            .get(format!("{}{}", self.base, routes::STAT))
-            .query(&[("path", &self.path)]);
-        let resp = self.send(req)?;
-        let doc: EntryDoc = self
-            .handle
-            .block_on(resp.json())
-            .map_err(|e| self.unreachable(&e))?;
-        Ok(doc.into())
-    }
-
-    fn checksum(&self, alg: ChecksumAlgorithm, length: Option<u64>) -> Result<String, Fail> {
-        let mut q = vec![
-            ("path", self.path.clone()),
-            ("algorithm", alg.name().to_owned()),
-        ];
-        if let Some(l) = length {
-            q.push(("length", l.to_string()));
-        }
-        let req = self
-            .http
-            .get(format!("{}{}", self.base, routes::CHECKSUM))
-            .query(&q);
-        let resp = self.send(req)?;
-        let doc: serde_json::Value = self
-            .handle
-            .block_on(resp.json())
-            .map_err(|e| self.unreachable(&e))?;
-        Ok(doc
-            .get("checksum")
-            .and_then(|c| c.as_str())
-            .unwrap_or_default()
-            .to_owned())
-    }
-
-    /// Bytes `start..end` (exclusive), as one response.
-    fn range(&self, start: u64, end: u64) -> Result<reqwest::Response, Fail> {
-        let req = self
-            .http
-            .get(format!("{}{}", self.base, routes::FILE))
-            .query(&[("path", &self.path)])
-            .header(reqwest::header::RANGE, format!("bytes={start}-{}", end - 1));
-        self.send(req)
-    }
 }
 
 fn tag(job: &Job, entry: &Entry) -> String {
@@ -212,14 +123,13 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
         .peers
         .for_url(&base, job.spec.source.cert_fingerprint.as_deref())
         .map_err(|e| fail("source", &StorageError::PermissionDenied(e)))?;
-    let src = Source {
+    let src = Remote {
         http,
-        handle,
         base,
         capability: job.spec.source.capability.clone(),
         path: job.spec.source.path.clone(),
     };
-    let entry = src.stat()?;
+    let entry = handle.block_on(src.stat())?;
     if entry.kind != tessera_transfer::storage::EntryKind::File {
         return Err(fail(
             "source",
@@ -233,11 +143,21 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
     if have > size {
         (writer, have) = storage.open_partial(&to, &tag, true).map_err(dest)?;
     }
+    let canceled = || {
+        drop_partial(&storage, &to, &tag);
+        fail("destination", &StorageError::Io("canceled".into()))
+    };
     if have > 0 {
         // What arrived before must be the source's first bytes.
         let mut check = alg.hasher();
         read_prefix(writer.as_ref(), have, &mut [&mut hasher, &mut check]).map_err(dest)?;
-        if src.checksum(alg, Some(have))? != check.finish() {
+        let r = src.clone();
+        let theirs = handle.spawn(async move { r.checksum(alg, Some(have)).await });
+        let Some(theirs) = until_done(handle, job, theirs) else {
+            drop(writer);
+            return Err(canceled());
+        };
+        if theirs? != check.finish() {
             tracing::info!(job = %job.spec.id, have, "the partial file differs from the source; starting over");
             (writer, have) = storage.open_partial(&to, &tag, true).map_err(dest)?;
             hasher = alg.hasher();
@@ -248,33 +168,35 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
     job.resumed_from.store(have, Ordering::Relaxed);
     job.bytes.store(have, Ordering::Relaxed);
     // The source's checksum of the whole file is computed while the bytes come (its own read
-    // of the file, on its side), not after them: the verify costs no extra wall time.
+    // of the file, on its side), not after them: the verify costs no extra wall time. It is a
+    // task of its own: a canceled or failed pull drops it (and the source stops hashing)
+    // instead of waiting for it.
     let want_theirs = job.spec.verify_checksum || job.spec.external_checksum.is_some();
-    let (fetched, theirs) = std::thread::scope(|scope| {
-        let theirs = want_theirs.then(|| scope.spawn(|| src.checksum(alg, None)));
-        let fetched = fetch(&src, job, have, size, writer.as_mut(), &mut hasher);
-        let theirs = theirs.map(|t| {
-            t.join().unwrap_or_else(|_| {
-                Err(fail(
-                    "source",
-                    &StorageError::Io("the source checksum failed".into()),
-                ))
-            })
-        });
-        (fetched, theirs)
+    let theirs = want_theirs.then(|| {
+        let r = src.clone();
+        handle.spawn(async move { r.checksum(alg, None).await })
     });
+    let fetched = fetch::fetch(&src, handle, job, have, size, writer.as_mut(), &mut hasher);
+    if fetched.is_err() || job.cancel.load(Ordering::Relaxed) {
+        if let Some(t) = &theirs {
+            t.abort();
+        }
+    }
     fetched?;
+    let theirs = match theirs {
+        Some(t) if !job.cancel.load(Ordering::Relaxed) => until_done(handle, job, t),
+        _ => None,
+    };
     if job.cancel.load(Ordering::Relaxed) {
         drop(writer);
-        let _ = storage.remove_partial(&to, &tag);
-        return Err(fail("destination", &StorageError::Io("canceled".into())));
+        return Err(canceled());
     }
     let ours = hasher.finish();
     let checksum = if let Some(theirs) = theirs {
         let theirs = theirs?;
         if job.spec.verify_checksum && theirs != ours {
             drop(writer);
-            let _ = storage.remove_partial(&to, &tag);
+            drop_partial(&storage, &to, &tag);
             return Err(Fail(JobFailure {
                 side: "checksum".into(),
                 kind: "io".into(),
@@ -320,132 +242,32 @@ fn read_prefix(
     Ok(())
 }
 
-fn write_chunk(
-    job: &Job,
-    writer: &mut dyn WriteFile,
-    hasher: &mut Hasher,
-    data: &[u8],
-) -> Result<(), Fail> {
-    writer
-        .write_all(data)
-        .map_err(|e| fail("destination", &StorageError::Io(e.to_string())))?;
-    hasher.update(data);
-    job.bytes.fetch_add(data.len() as u64, Ordering::Relaxed);
-    Ok(())
+fn drop_partial(storage: &PosixStorage, to: &RelPath, tag: &str) {
+    let _ = storage.remove_partial(to, tag);
 }
 
-/// Bytes `from..size` of the source, appended in order.
-fn fetch(
-    src: &Source<'_>,
+/// The end of `task`, or None (the task dropped) once the job is canceled.
+fn until_done<T: Send + 'static>(
+    handle: &Handle,
     job: &Job,
-    from: u64,
-    size: u64,
-    writer: &mut dyn WriteFile,
-    hasher: &mut Hasher,
-) -> Result<(), Fail> {
-    if from >= size {
-        return Ok(());
-    }
-    if size - from <= BLOCK {
-        // One stream, written as it arrives.
-        let mut resp = src.range(from, size)?;
-        while let Some(chunk) = src
-            .handle
-            .block_on(resp.chunk())
-            .map_err(|e| src.unreachable(&e))?
-        {
-            if job.cancel.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            write_chunk(job, writer, hasher, &chunk)?;
-        }
-        return check_length(job, size);
-    }
-    // Several ranged GETs at once; blocks are written in order.
-    let blocks = (size - from).div_ceil(BLOCK);
-    let next = AtomicUsize::new(0);
-    let written = AtomicU64::new(0);
-    // Set when a block failed: the other streams stop.
-    let abort = std::sync::atomic::AtomicBool::new(false);
-    let stopped = || job.cancel.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed);
-    // Blocks stay the `Bytes` the response was read into: no copy before the write.
-    let (tx, rx) = mpsc::sync_channel::<(u64, Result<_, Fail>)>(STREAMS * 2);
-    let window = (STREAMS * 2) as u64;
-    std::thread::scope(|scope| -> Result<(), Fail> {
-        for _ in 0..STREAMS {
-            let tx = tx.clone();
-            let (next, written, stopped) = (&next, &written, &stopped);
-            scope.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed) as u64;
-                if i >= blocks || stopped() {
-                    return;
+    mut task: JoinHandle<Result<T, Fail>>,
+) -> Option<Result<T, Fail>> {
+    handle.block_on(async {
+        loop {
+            tokio::select! {
+                r = &mut task => {
+                    return Some(r.unwrap_or_else(|_| Err(fail(
+                        "source",
+                        &StorageError::Io("the source checksum failed".into()),
+                    ))));
                 }
-                // Stay within the reorder window of the writer.
-                while i >= written.load(Ordering::Acquire) + window {
-                    if stopped() {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-                let start = from + i * BLOCK;
-                let end = (start + BLOCK).min(size);
-                let got = src.range(start, end).and_then(|resp| {
-                    src.handle
-                        .block_on(resp.bytes())
-                        .map_err(|e| src.unreachable(&e))
-                });
-                let stop = got.is_err();
-                if tx.send((i, got)).is_err() || stop {
-                    return;
-                }
-            });
-        }
-        drop(tx);
-        let mut pending = BTreeMap::new();
-        let mut expect = 0u64;
-        let mut failed = None;
-        for (i, got) in rx {
-            match got {
-                Ok(data) => {
-                    pending.insert(i, data);
-                }
-                Err(e) => {
-                    failed.get_or_insert(e);
-                    abort.store(true, Ordering::Relaxed);
-                    continue;
-                }
-            }
-            while let Some(data) = pending.remove(&expect) {
-                if failed.is_none() {
-                    if let Err(e) = write_chunk(job, writer, hasher, &data) {
-                        failed = Some(e);
-                        abort.store(true, Ordering::Relaxed);
+                () = tokio::time::sleep(CANCEL_POLL) => {
+                    if job.cancel.load(Ordering::Relaxed) {
+                        task.abort();
+                        return None;
                     }
                 }
-                expect += 1;
-                written.store(expect, Ordering::Release);
             }
         }
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    })?;
-    if job.cancel.load(Ordering::Relaxed) {
-        return Ok(());
-    }
-    check_length(job, size)
-}
-
-fn check_length(job: &Job, size: u64) -> Result<(), Fail> {
-    let got = job.bytes.load(Ordering::Relaxed);
-    if got != size {
-        return Err(fail(
-            "source",
-            &StorageError::Io(format!(
-                "source connector unreachable: the file ended at {got} of {size} bytes"
-            )),
-        ));
-    }
-    Ok(())
+    })
 }
