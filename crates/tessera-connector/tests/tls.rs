@@ -8,7 +8,9 @@
 //!   connector, at once (not waited for as an unreachable connector);
 //! - plaintext is refused when encryption is demanded: a connector with no stated certificate,
 //!   a TLS-only capability on a plaintext connection, a job with `encrypt` and an `http://`
-//!   source.
+//!   source;
+//! - an encrypted pull canceled mid-file ends at once, without waiting for the source's
+//!   checksum of the whole file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -494,4 +496,90 @@ async fn plaintext_is_refused_when_the_task_demands_encryption() {
     );
     assert!(f.message.contains("plaintext refused"), "{}", f.message);
     assert!(!b.root.path().join("f.bin").exists());
+}
+
+/// An encrypted pull canceled mid-file ends at once: it does not wait for the source's
+/// checksum of the whole file (a 32 GiB sparse file here, which the source takes many seconds
+/// to hash), and its partial file goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_canceled_pull_ends_at_once_without_waiting_for_the_source_checksum() {
+    let w = world().await;
+    let (a, b) = (&w.nodes[0], &w.nodes[1]);
+    std::fs::File::create(a.root.path().join("huge.bin"))
+        .unwrap()
+        .set_len(32 << 30)
+        .unwrap();
+    let https = |n: &Node| n.url.replace("http://", "https://");
+    let job = PullJob {
+        id: "cancel-job".into(),
+        task: None,
+        path: "/huge.bin".into(),
+        source: SourceRef {
+            url: https(a),
+            cert_fingerprint: a.record.cert_fingerprint.clone(),
+            capability: a.capability(vec![Op::Read, Op::Stat], "/huge.bin", true),
+            path: "/huge.bin".into(),
+        },
+        checksum_algorithm: "SHA256".into(),
+        verify_checksum: true,
+        external_checksum: None,
+        preserve_timestamp: false,
+        fsync: false,
+        encrypt: true,
+    };
+    let http = pin::Clients::new()
+        .unwrap()
+        .for_url(&https(b), b.record.cert_fingerprint.as_deref())
+        .unwrap();
+    let cap = b.capability(vec![Op::Write], "/huge.bin", false);
+    let url = format!("{}/connector/v1/jobs/cancel-job", https(b));
+    let get = || async {
+        let r = http
+            .get(&url)
+            .query(&[("wait", "1")])
+            .header(wire::CAPABILITY_HEADER, &cap)
+            .send()
+            .await
+            .unwrap();
+        r.json::<JobStatus>().await.unwrap()
+    };
+    let mut status: JobStatus = http
+        .post(format!("{}/connector/v1/pull", https(b)))
+        .header(wire::CAPABILITY_HEADER, &cap)
+        .json(&job)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    while status.bytes < 16 << 20 {
+        assert_eq!(status.state, "running", "{status:?}");
+        assert!(started.elapsed() < Duration::from_secs(60), "{status:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        status = get().await;
+    }
+    let asked = Instant::now();
+    status = http
+        .delete(&url)
+        .header(wire::CAPABILITY_HEADER, &cap)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    while status.state == "running" && asked.elapsed() < Duration::from_secs(10) {
+        status = get().await;
+    }
+    let took = asked.elapsed();
+    assert_eq!(status.state, "canceled", "after {took:?}: {status:?}");
+    assert!(took < Duration::from_secs(5), "cancel took {took:?}");
+    let left: Vec<_> = std::fs::read_dir(b.root.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

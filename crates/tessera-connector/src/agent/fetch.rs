@@ -32,7 +32,8 @@ const HASH_QUEUE: usize = 256;
 struct Sink<'a> {
     job: &'a Job,
     writer: &'a mut dyn WriteFile,
-    hashing: mpsc::SyncSender<Bytes>,
+    /// None when the pull is not hashed.
+    hashing: Option<mpsc::SyncSender<Bytes>>,
 }
 
 impl Sink<'_> {
@@ -43,13 +44,17 @@ impl Sink<'_> {
         self.job
             .bytes
             .fetch_add(data.len() as u64, Ordering::Relaxed);
-        self.hashing
-            .send(data)
-            .map_err(|_| fail("destination", &StorageError::Io("hashing stopped".into())))
+        match &self.hashing {
+            Some(h) => h
+                .send(data)
+                .map_err(|_| fail("destination", &StorageError::Io("hashing stopped".into()))),
+            None => Ok(()),
+        }
     }
 }
 
-/// Bytes `from..size` of the source, appended to `writer` in order and added to `hasher`.
+/// Bytes `from..size` of the source, appended to `writer` in order and added to `hasher`
+/// (when there is one).
 /// Returns early (Ok) when the job is canceled.
 pub(super) fn fetch(
     remote: &Remote,
@@ -58,18 +63,24 @@ pub(super) fn fetch(
     from: u64,
     size: u64,
     writer: &mut dyn WriteFile,
-    hasher: &mut Hasher,
+    hasher: Option<&mut Hasher>,
 ) -> Result<(), Fail> {
     if from >= size {
         return Ok(());
     }
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::sync_channel::<Bytes>(HASH_QUEUE);
-        let hashing = scope.spawn(move || {
-            for data in rx {
-                hasher.update(&data);
+        let (tx, hashing) = match hasher {
+            Some(hasher) => {
+                let (tx, rx) = mpsc::sync_channel::<Bytes>(HASH_QUEUE);
+                let t = scope.spawn(move || {
+                    for data in rx {
+                        hasher.update(&data);
+                    }
+                });
+                (Some(tx), Some(t))
             }
-        });
+            None => (None, None),
+        };
         let mut sink = Sink {
             job,
             writer,
@@ -81,7 +92,7 @@ pub(super) fn fetch(
             blocks(remote, handle, from, size, &mut sink)
         };
         drop(sink);
-        if hashing.join().is_err() {
+        if hashing.is_some_and(|t| t.join().is_err()) {
             return Err(fail(
                 "destination",
                 &StorageError::Io("hashing failed".into()),

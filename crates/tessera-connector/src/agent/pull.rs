@@ -10,10 +10,13 @@
 //!   source killed, the network gone) resumes from what already arrived, once the source's
 //!   checksum of that prefix matches ours.
 //! - A large file is fetched in blocks by several ranged GETs at once and written in order
-//!   (the reorder window is bounded), so the partial file is always one verified prefix and
-//!   our checksum is computed while writing.
+//!   (the reorder window is bounded), so the partial file is always one verified prefix
+//!   (`fetch.rs`); with `verify_checksum` our checksum is computed while writing, on a thread
+//!   of its own. Without it (and no external checksum) nothing is hashed.
 //! - With `verify_checksum` (or an external checksum) the source computes its checksum of the
 //!   whole file, while the bytes come; a mismatch drops the partial file and fails the job.
+//! - Cancel is prompt: the source's checksum is a task of its own, dropped on cancel (the
+//!   source then stops hashing), never waited for.
 //! - The commit sets mode and (when asked) mtime, syncs, and renames into place.
 
 use super::fetch;
@@ -59,7 +62,7 @@ pub(super) fn run(agent: &Agent, job: &Job) -> JobStatus {
     match pull(agent, job, &handle) {
         Ok((bytes, checksum)) => {
             status.bytes = bytes;
-            status.checksum = Some(checksum);
+            status.checksum = checksum;
         }
         Err(Fail(f)) => {
             status.state = if job.cancel.load(Ordering::Relaxed) {
@@ -92,7 +95,7 @@ fn tag(job: &Job, entry: &Entry) -> String {
         .collect()
 }
 
-fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail> {
+fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, Option<String>), Fail> {
     let claims = Claims {
         c: agent.id,
         root: job.root.clone(),
@@ -139,7 +142,11 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
     let size = entry.size;
     let tag = tag(job, &entry);
     let (mut writer, mut have) = storage.open_partial(&to, &tag, false).map_err(dest)?;
-    let mut hasher = alg.hasher();
+    // Checksums are computed where they are used (as in the local engine): ours only for
+    // `verify_checksum`, the source's also for an external checksum; without either the
+    // bytes are not hashed at all.
+    let want_theirs = job.spec.verify_checksum || job.spec.external_checksum.is_some();
+    let mut hasher = job.spec.verify_checksum.then(|| alg.hasher());
     if have > size {
         (writer, have) = storage.open_partial(&to, &tag, true).map_err(dest)?;
     }
@@ -150,7 +157,9 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
     if have > 0 {
         // What arrived before must be the source's first bytes.
         let mut check = alg.hasher();
-        read_prefix(writer.as_ref(), have, &mut [&mut hasher, &mut check]).map_err(dest)?;
+        let mut hashers = vec![&mut check];
+        hashers.extend(hasher.as_mut());
+        read_prefix(writer.as_ref(), have, &mut hashers).map_err(dest)?;
         let r = src.clone();
         let theirs = handle.spawn(async move { r.checksum(alg, Some(have)).await });
         let Some(theirs) = until_done(handle, job, theirs) else {
@@ -160,7 +169,7 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
         if theirs? != check.finish() {
             tracing::info!(job = %job.spec.id, have, "the partial file differs from the source; starting over");
             (writer, have) = storage.open_partial(&to, &tag, true).map_err(dest)?;
-            hasher = alg.hasher();
+            hasher = job.spec.verify_checksum.then(|| alg.hasher());
         } else {
             tracing::info!(job = %job.spec.id, have, "resuming a partial file");
         }
@@ -171,12 +180,19 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
     // of the file, on its side), not after them: the verify costs no extra wall time. It is a
     // task of its own: a canceled or failed pull drops it (and the source stops hashing)
     // instead of waiting for it.
-    let want_theirs = job.spec.verify_checksum || job.spec.external_checksum.is_some();
     let theirs = want_theirs.then(|| {
         let r = src.clone();
         handle.spawn(async move { r.checksum(alg, None).await })
     });
-    let fetched = fetch::fetch(&src, handle, job, have, size, writer.as_mut(), &mut hasher);
+    let fetched = fetch::fetch(
+        &src,
+        handle,
+        job,
+        have,
+        size,
+        writer.as_mut(),
+        hasher.as_mut(),
+    );
     if fetched.is_err() || job.cancel.load(Ordering::Relaxed) {
         if let Some(t) = &theirs {
             t.abort();
@@ -191,7 +207,7 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
         drop(writer);
         return Err(canceled());
     }
-    let ours = hasher.finish();
+    let ours = hasher.map(Hasher::finish).unwrap_or_default();
     let checksum = if let Some(theirs) = theirs {
         let theirs = theirs?;
         if job.spec.verify_checksum && theirs != ours {
@@ -203,9 +219,9 @@ fn pull(agent: &Agent, job: &Job, handle: &Handle) -> Result<(u64, String), Fail
                 message: format!("source {theirs}, destination {ours}"),
             }));
         }
-        theirs
+        Some(theirs)
     } else {
-        ours
+        None
     };
     writer
         .commit(
