@@ -284,12 +284,14 @@ fn pump_parallel(
     })
 }
 
-/// How long a follower waits at end-of-file before reading again: first, and at most. It
-/// doubles while nothing new arrives, so a follower waiting on a slow writer (or reading a
-/// connector's upload back over HTTP, one request per look) does not spin a core; the writer
-/// unparks it when it is done, so the tail is not late by the wait.
+/// How long a follower waits at end-of-file before reading again: first, and at most. After
+/// [`FOLLOW_QUICK_LOOKS`] looks in a row that find nothing it doubles, so a follower waiting on
+/// a slow writer (or reading a connector's upload back over HTTP, one request per look) does
+/// not spin a core, while one that keeps up with a fast local writer still looks every 200 µs;
+/// the writer unparks it when it is done, so the tail is not late by the wait.
 const FOLLOW_FIRST_WAIT: Duration = Duration::from_micros(200);
 const FOLLOW_MAX_WAIT: Duration = Duration::from_millis(5);
+const FOLLOW_QUICK_LOOKS: u32 = 10;
 
 /// Hashes a file that is still being written: reading at end-of-file waits for more until the
 /// writer says it is done (and unparks this thread), then one last read picks up the tail.
@@ -302,12 +304,12 @@ fn follow_and_hash(
 ) -> std::io::Result<String> {
     let mut h = alg.hasher();
     let mut finishing = false;
-    let mut wait = FOLLOW_FIRST_WAIT;
+    let (mut wait, mut empty) = (FOLLOW_FIRST_WAIT, 0u32);
     loop {
         let n = read_some(back, buf)?;
         if n > 0 {
             h.update(&buf[..n]);
-            wait = FOLLOW_FIRST_WAIT;
+            (wait, empty) = (FOLLOW_FIRST_WAIT, 0);
             continue;
         }
         if abort.load(Ordering::Acquire) {
@@ -320,7 +322,10 @@ fn follow_and_hash(
             finishing = true;
         } else {
             std::thread::park_timeout(wait);
-            wait = (wait * 2).min(FOLLOW_MAX_WAIT);
+            empty += 1;
+            if empty >= FOLLOW_QUICK_LOOKS {
+                wait = (wait * 2).min(FOLLOW_MAX_WAIT);
+            }
         }
     }
 }
@@ -402,7 +407,7 @@ mod follow_tests {
             (sum, finished.saturating_duration_since(done))
         });
         assert_eq!(sum.unwrap(), ChecksumAlgorithm::Md5.hasher().finish());
-        // At a fixed 200 µs it would look 1,500 times in 300 ms; backing off to 5 ms, ~70.
+        // At a fixed 200 µs it would look 1,500 times in 300 ms; backing off to 5 ms, ~75.
         let n = reads.load(Ordering::Relaxed);
         assert!(n < 200, "{n} reads while waiting 300 ms");
         // Unparked, it does not sleep out its 5 ms wait (generous bound: a noisy machine).
