@@ -13,7 +13,8 @@ destination, 'stranger' holds nothing. Then, with unchanged `endpoint_manager_*`
   skipped_errors; monitored_endpoints, get_endpoint, hosted_endpoint_list, acl_list;
 - pause rule list / get / update; the monitor may not cancel (403 PermissionDenied), the stranger
   may not list (403); the administrator cancels one of reader's tasks and reader reads the
-  message; pause_tasks / resume_tasks; deleting the rule lets the rest finish.
+  message; pause_tasks / resume_tasks; deleting the rule lets the rest finish;
+- the rule made to pause ls: operation_ls of the destination is a 409 OperationPaused.
 
 Usage: TESSERA_BIN=target/release/tessera python3 tests/python/endpoint_manager.py
 """
@@ -137,6 +138,20 @@ def main():
     assert updated["message"] == "still maintaining" and updated["pause_task_transfer_write"] is True
     refused(lambda: monitor_tc.endpoint_manager_delete_pause_rule(rule_id), "PermissionDenied")
     print("PASS pause rule list / get / update; a monitor may not delete it")
+
+    # The same rule made to pause ls too: reader's ls of the destination is refused with 409
+    # OperationPaused and the rule's message (the SDK does not retry a 409); the source is not.
+    admin_tc.endpoint_manager_update_pause_rule(rule_id, {"pause_ls": True})
+    try:
+        reader_tc.operation_ls(dst)
+        raise AssertionError("ls of a paused endpoint succeeded")
+    except globus_sdk.TransferAPIError as e:
+        assert (e.http_status, e.code) == (409, "OperationPaused"), (e.http_status, e.code)
+        assert "still maintaining" in e.message, e.message
+    assert reader_tc.operation_ls(src)["DATA_TYPE"] == "file_list"
+    admin_tc.endpoint_manager_update_pause_rule(rule_id, {"pause_ls": False})
+    assert reader_tc.operation_ls(dst)["DATA_TYPE"] == "file_list"
+    print("PASS a pause rule with pause_ls refuses operation_ls (409 OperationPaused) until lifted")
 
     refused(lambda: monitor_tc.endpoint_manager_cancel_tasks([t0], "no"), "PermissionDenied")
     refused(lambda: stranger_tc.endpoint_manager_task_list(filter_status="ACTIVE"), "PermissionDenied")

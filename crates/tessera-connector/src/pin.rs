@@ -42,6 +42,46 @@ pub fn tls_url(public_url: &str) -> String {
     }
 }
 
+/// What [`reaches`] found at a public URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reached {
+    /// The connector itself, with its certificate.
+    Itself,
+    /// Nothing answered (why): not a refusal.
+    Unreachable(String),
+}
+
+/// Whether the connector whose certificate is `fingerprint` answers at `public_url` over TLS
+/// (its [`tls_url`]) with that certificate. `Err` only when something else answers there with
+/// another certificate (a TLS-terminating proxy, another service): that address can never
+/// carry the connector's pinned TLS. An unreachable address is not a refusal (it may come up
+/// later; copies wait for it), only logged by the caller.
+pub async fn reaches(
+    clients: &Clients,
+    public_url: &str,
+    fingerprint: &str,
+) -> Result<Reached, String> {
+    let url = tls_url(public_url.trim_end_matches('/'));
+    let client = clients.for_url(&url, Some(fingerprint))?;
+    let sent = client
+        .get(format!("{url}{}", crate::wire::routes::HEALTH))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    match sent {
+        Ok(_) => Ok(Reached::Itself),
+        Err(e) => match mismatch(&e) {
+            Some(why) => Err(format!(
+                "public URL {public_url}: what answers there over TLS is not this connector \
+                 ({why}). A TLS-terminating proxy cannot be in the path: connectors trust each \
+                 other only through the certificate the service pins; give the address of the \
+                 connector's own listener"
+            )),
+            None => Ok(Reached::Unreachable(e.to_string())),
+        },
+    }
+}
+
 /// When `e` (or what caused it) is a pin mismatch: what it says.
 pub fn mismatch(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);

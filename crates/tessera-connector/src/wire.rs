@@ -153,6 +153,60 @@ impl From<&StorageError> for ErrorDoc {
     }
 }
 
+/// A connector's public URL as the data plane can use it: `http://HOST[:PORT]` (the same port
+/// serves TLS, pinned by the service, for encrypt_data and for the service itself) or
+/// `https://HOST[:PORT]` reaching the connector's own listener (TLS only), with no path, query,
+/// fragment or user. The refusal says why. (A TLS-terminating proxy in front of a connector
+/// presents its own certificate, which the pins refuse: `pin::reaches` finds that out.)
+pub fn check_public_url(url: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "public URL {url:?} cannot be used by the data plane: {why}. Give \
+             http://HOST:PORT of this connector's own listener (the same port serves TLS, \
+             pinned to the connector's certificate; encrypt_data uses it)"
+        ))
+    };
+    if url.len() > 2000 {
+        return bad("it is longer than 2000 characters");
+    }
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return bad("it is not a URL");
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return bad("its scheme is not http or https");
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return bad("it has no host");
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return bad("it carries a user or password");
+    }
+    if parsed.path() != "/" || parsed.query().is_some() || parsed.fragment().is_some() {
+        return bad(
+            "it has a path, query or fragment (the connector's routes are at its root, \
+             and a proxy that routes by path cannot carry the pinned TLS)",
+        );
+    }
+    Ok(())
+}
+
+/// Whether `kind` is one this side reads (the kinds [`ErrorDoc`] is made with).
+pub fn is_known_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "not_found"
+            | "exists"
+            | "not_a_directory"
+            | "is_a_directory"
+            | "permission_denied"
+            | "invalid_path"
+            | "not_empty"
+            | "no_space"
+            | "io"
+            | "capability"
+    )
+}
+
 impl From<ErrorDoc> for StorageError {
     fn from(d: ErrorDoc) -> Self {
         let m = d.message;
@@ -230,4 +284,34 @@ pub struct JobFailure {
 pub fn now_secs() -> i64 {
     use tessera_core::clock::Clock;
     tessera_core::clock::SystemClock.now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_the_data_plane_can_use() {
+        for ok in [
+            "http://10.0.0.2:7070",
+            "http://h:1/",
+            "https://storage.example.org:8443",
+            "http://[::1]:9",
+        ] {
+            assert!(check_public_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ftp://h:1",
+            "h:1",
+            "http://",
+            "http://u:p@h:1",
+            "https://proxy/connector",
+            "http://h:1/?x=1",
+            "http://h:1/#f",
+        ] {
+            let e = check_public_url(bad).unwrap_err();
+            assert!(e.contains("http://HOST:PORT"), "{bad}: {e}");
+        }
+        assert!(check_public_url(&format!("http://{}", "a".repeat(3000))).is_err());
+    }
 }

@@ -282,6 +282,7 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
             name,
             path,
             owner,
+            force_encryption,
             store,
         } => {
             let store = open(&store).await?;
@@ -291,6 +292,7 @@ async fn endpoint(command: AdminEndpoint) -> Result<Value> {
                 name.as_deref(),
                 path.as_deref(),
                 owner.as_deref(),
+                force_encryption,
             )
             .await?;
             Ok(document(&e))

@@ -471,7 +471,8 @@ pub enum AdminEndpoint {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Change an endpoint's name, directory or owner; prints the endpoint document.
+    /// Change an endpoint's name, directory, owner or force_encryption; prints the endpoint
+    /// document.
     Update {
         id: String,
         #[arg(long)]
@@ -480,6 +481,9 @@ pub enum AdminEndpoint {
         path: Option<PathBuf>,
         #[arg(long)]
         owner: Option<String>,
+        /// Every transfer to or from the endpoint (or its shares) runs with encrypt_data.
+        #[arg(long)]
+        force_encryption: Option<bool>,
         #[command(flatten)]
         store: StoreArgs,
     },

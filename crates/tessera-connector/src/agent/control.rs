@@ -107,7 +107,14 @@ async fn check_in(agent: &Agent) -> Result<Duration, String> {
         .await
         .map_err(|e| e.to_string())?;
     if !resp.status().is_success() {
-        return Err(format!("the service answered {}", resp.status()));
+        let status = resp.status();
+        // A refusal that says why (a public URL the data plane cannot use) is shown as such.
+        let why = resp
+            .json::<crate::wire::ErrorDoc>()
+            .await
+            .map(|d| format!(": {}", d.message))
+            .unwrap_or_default();
+        return Err(format!("the service answered {status}{why}"));
     }
     let answer: PollResponse = resp.json().await.map_err(|e| e.to_string())?;
     let key = URL_SAFE_NO_PAD

@@ -64,6 +64,8 @@ pub async fn run(
     config: Config,
     bound: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
 ) -> Result<(), std::io::Error> {
+    crate::wire::check_public_url(&config.public_url)
+        .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
     std::fs::create_dir_all(config.state_dir.join("reports"))?;
     std::fs::create_dir_all(config.state_dir.join("jobs"))?;
     let key = control::load_key(&config.state_dir);
@@ -94,13 +96,30 @@ pub async fn run(
     if let Some(tx) = bound {
         let _ = tx.send(addr);
     }
-    tokio::spawn(control::check_in_loop(agent.clone()));
     let listener = tls::Listener::new(listener, &identity)?;
-    axum::serve(
-        listener,
-        server::router(agent).into_make_service_with_connect_info::<tls::Peer>(),
-    )
-    .await
+    let router = server::router(agent.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<tls::Peer>(),
+        )
+        .await
+    });
+    // Something else answering at the public URL (a TLS-terminating proxy) is a configuration
+    // the data plane cannot use: refused before the first check-in, with why.
+    match crate::pin::reaches(&agent.peers, &agent.public_url, &agent.fingerprint).await {
+        Ok(crate::pin::Reached::Itself) => {}
+        Ok(crate::pin::Reached::Unreachable(why)) => tracing::warn!(
+            public_url = %agent.public_url, error = %why,
+            "this connector does not reach itself at its public URL (the service and other connectors may)"
+        ),
+        Err(why) => {
+            server.abort();
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why));
+        }
+    }
+    tokio::spawn(control::check_in_loop(agent.clone()));
+    server.await.map_err(std::io::Error::other)?
 }
 
 impl Agent {

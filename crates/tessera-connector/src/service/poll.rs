@@ -1,6 +1,8 @@
 //! `POST /connector/v1/poll`: a connector checks in with HTTP Basic (its id and secret), says
 //! where it is (public URL, certificate fingerprint), hands over the reports it kept, and gets
-//! its capability key. Refusals are 401 with nothing else said.
+//! its capability key. Refusals are 401 with nothing else said; a public URL the data plane
+//! cannot use (`wire::check_public_url`, or another certificate than the connector's answering
+//! there: a TLS-terminating proxy) is a 400 that says why.
 
 use super::Hub;
 use crate::wire::{PollRequest, PollResponse, POLL_PATH};
@@ -30,6 +32,14 @@ fn refused(message: &str) -> Response {
         StatusCode::UNAUTHORIZED,
         [("www-authenticate", "Basic realm=\"tessera connector\"")],
         Json(serde_json::json!({"kind": "unauthorized", "message": message})),
+    )
+        .into_response()
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(serde_json::json!({"kind": "bad_request", "message": message})),
     )
         .into_response()
 }
@@ -72,14 +82,8 @@ async fn poll(
         )
             .into_response();
     };
-    let url_ok =
-        request.public_url.starts_with("http://") || request.public_url.starts_with("https://");
-    if !url_ok || request.public_url.len() > 2000 {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(serde_json::json!({"kind": "bad_request", "message": "public_url must be an http(s) URL"})),
-        )
-            .into_response();
+    if let Err(why) = crate::wire::check_public_url(&request.public_url) {
+        return bad_request(&why);
     }
     let fingerprint = match request.cert_fingerprint.as_deref() {
         Some(f) if !crate::pin::is_fingerprint(f) => {
@@ -91,6 +95,19 @@ async fn poll(
         }
         f => f.map(str::to_ascii_lowercase),
     };
+    // A new address (or certificate): whatever answers there must be the connector itself.
+    let moved = record.public_url.as_deref() != Some(request.public_url.as_str())
+        || record.cert_fingerprint != fingerprint;
+    if let (true, Some(fp)) = (moved, fingerprint.as_deref()) {
+        match crate::pin::reaches(&hub.clients, &request.public_url, fp).await {
+            Ok(crate::pin::Reached::Itself) => {}
+            Ok(crate::pin::Reached::Unreachable(why)) => tracing::warn!(
+                connector = %id, public_url = %request.public_url, error = %why,
+                "a connector checked in from an address this service cannot reach yet"
+            ),
+            Err(why) => return bad_request(&why),
+        }
+    }
     let now = hub.clock.now();
     if let Err(e) = hub
         .store

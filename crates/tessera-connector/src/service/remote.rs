@@ -108,10 +108,8 @@ impl RemoteStorage {
     /// The storage error a refusal carries.
     pub(crate) fn error_of(&self, resp: reqwest::Response) -> StorageError {
         let status = resp.status();
-        match self.handle.block_on(resp.json::<ErrorDoc>()) {
-            Ok(doc) => doc.into(),
-            Err(_) => StorageError::Io(format!("connector {} answered {status}", self.name)),
-        }
+        let doc = self.handle.block_on(resp.json::<ErrorDoc>()).ok();
+        refusal(&self.name, status, doc)
     }
 
     fn json<T: DeserializeOwned>(
@@ -295,6 +293,31 @@ impl RemoteStorage {
     }
 }
 
+/// The storage error of a connector's refusal: the kind its error document names; else (no
+/// document, or a kind this side does not know: another version, a proxy in between) what its
+/// status means, so a client's mistake stays a client's mistake (a 4xx of the API or of the
+/// HTTPS access) and only a failure of the connector or its storage becomes `Io` (502).
+pub(crate) fn refusal(
+    connector: &str,
+    status: reqwest::StatusCode,
+    doc: Option<ErrorDoc>,
+) -> StorageError {
+    use reqwest::StatusCode as S;
+    let message = match doc {
+        Some(d) if wire::is_known_kind(&d.kind) => return d.into(),
+        Some(d) => d.message,
+        None => format!("connector {connector} answered {status}"),
+    };
+    match status {
+        S::NOT_FOUND | S::GONE => StorageError::NotFound(message),
+        S::UNAUTHORIZED | S::FORBIDDEN => StorageError::PermissionDenied(message),
+        S::CONFLICT | S::PRECONDITION_FAILED => StorageError::Exists(message),
+        S::PAYLOAD_TOO_LARGE | S::INSUFFICIENT_STORAGE => StorageError::NoSpace(message),
+        s if s.is_client_error() => StorageError::InvalidPath(message),
+        _ => StorageError::Io(message),
+    }
+}
+
 /// A file on a connector, read front to back (a seek opens a new ranged read).
 struct RemoteRead {
     storage: Arc<RemoteStorage>,
@@ -361,5 +384,61 @@ impl Seek for RemoteRead {
 impl ReadFile for RemoteRead {
     fn entry(&self) -> &Entry {
         &self.entry
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use reqwest::StatusCode as S;
+
+    fn doc(kind: &str) -> Option<ErrorDoc> {
+        Some(ErrorDoc {
+            kind: kind.into(),
+            message: "m".into(),
+        })
+    }
+
+    #[test]
+    fn a_connectors_refusal_keeps_its_kind_else_its_status_decides() {
+        // The document's kind wins.
+        assert!(matches!(
+            refusal("c", S::NOT_FOUND, doc("not_found")),
+            StorageError::NotFound(_)
+        ));
+        assert!(matches!(
+            refusal("c", S::BAD_REQUEST, doc("no_space")),
+            StorageError::NoSpace(_)
+        ));
+        assert!(matches!(
+            refusal("c", S::FORBIDDEN, doc("capability")),
+            StorageError::PermissionDenied(_)
+        ));
+        // Without one, or with a kind unknown here: the status, never Io for a 4xx.
+        let cases = [
+            (S::NOT_FOUND, "not_found"),
+            (S::GONE, "not_found"),
+            (S::FORBIDDEN, "permission_denied"),
+            (S::UNAUTHORIZED, "permission_denied"),
+            (S::CONFLICT, "exists"),
+            (S::PAYLOAD_TOO_LARGE, "no_space"),
+            (S::INSUFFICIENT_STORAGE, "no_space"),
+            (S::RANGE_NOT_SATISFIABLE, "invalid_path"),
+            (S::UNPROCESSABLE_ENTITY, "invalid_path"),
+            (S::IM_A_TEAPOT, "invalid_path"),
+            (S::BAD_GATEWAY, "io"),
+            (S::INTERNAL_SERVER_ERROR, "io"),
+        ];
+        for (status, kind) in cases {
+            for d in [None, doc("from_a_newer_version")] {
+                let e = refusal("c", status, d.clone());
+                assert_eq!(ErrorDoc::from(&e).kind, kind, "{status} {d:?}: {e:?}");
+            }
+        }
+        // A server error stays one whatever the document says.
+        assert!(matches!(
+            refusal("c", S::SERVICE_UNAVAILABLE, doc("odd")),
+            StorageError::Io(_)
+        ));
     }
 }

@@ -251,6 +251,10 @@ fn pump_parallel(
             Ok(_) => written.store(true, Ordering::Release),
             Err(_) => abort.store(true, Ordering::Release),
         }
+        // The follower may be backing off: it looks again now.
+        if let Some(t) = &dest_hasher {
+            t.thread().unpark();
+        }
         let source_sum = source_hasher.join();
         let dest_sum = dest_hasher.map(|t| t.join());
         // Every buffer back into this thread's pool.
@@ -280,8 +284,17 @@ fn pump_parallel(
     })
 }
 
+/// How long a follower waits at end-of-file before reading again: first, and at most. After
+/// [`FOLLOW_QUICK_LOOKS`] looks in a row that find nothing it doubles, so a follower waiting on
+/// a slow writer (or reading a connector's upload back over HTTP, one request per look) does
+/// not spin a core, while one that keeps up with a fast local writer still looks every 200 µs;
+/// the writer unparks it when it is done, so the tail is not late by the wait.
+const FOLLOW_FIRST_WAIT: Duration = Duration::from_micros(200);
+const FOLLOW_MAX_WAIT: Duration = Duration::from_millis(5);
+const FOLLOW_QUICK_LOOKS: u32 = 10;
+
 /// Hashes a file that is still being written: reading at end-of-file waits for more until the
-/// writer says it is done, then one last read picks up the tail.
+/// writer says it is done (and unparks this thread), then one last read picks up the tail.
 fn follow_and_hash(
     back: &mut dyn Read,
     alg: ChecksumAlgorithm,
@@ -291,10 +304,12 @@ fn follow_and_hash(
 ) -> std::io::Result<String> {
     let mut h = alg.hasher();
     let mut finishing = false;
+    let (mut wait, mut empty) = (FOLLOW_FIRST_WAIT, 0u32);
     loop {
         let n = read_some(back, buf)?;
         if n > 0 {
             h.update(&buf[..n]);
+            (wait, empty) = (FOLLOW_FIRST_WAIT, 0);
             continue;
         }
         if abort.load(Ordering::Acquire) {
@@ -306,7 +321,11 @@ fn follow_and_hash(
         if written.load(Ordering::Acquire) {
             finishing = true;
         } else {
-            std::thread::sleep(Duration::from_micros(200));
+            std::thread::park_timeout(wait);
+            empty += 1;
+            if empty >= FOLLOW_QUICK_LOOKS {
+                wait = (wait * 2).min(FOLLOW_MAX_WAIT);
+            }
         }
     }
 }
@@ -341,5 +360,60 @@ fn read_some(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<us
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             other => return other,
         }
+    }
+}
+
+#[cfg(test)]
+mod follow_tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Instant;
+
+    /// A file nobody writes to yet: every read is end-of-file, and counted.
+    struct Idle<'a>(&'a AtomicUsize);
+
+    impl Read for Idle<'_> {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn a_waiting_follower_backs_off_and_wakes_when_the_writer_is_done() {
+        let (reads, written, abort) = (
+            AtomicUsize::new(0),
+            AtomicBool::new(false),
+            AtomicBool::new(false),
+        );
+        let wait = Duration::from_millis(300);
+        let (sum, late) = std::thread::scope(|scope| {
+            let follower = scope.spawn(|| {
+                let mut buf = vec![0u8; 64];
+                let sum = follow_and_hash(
+                    &mut Idle(&reads),
+                    ChecksumAlgorithm::Md5,
+                    &mut buf,
+                    &written,
+                    &abort,
+                );
+                (sum, Instant::now())
+            });
+            std::thread::sleep(wait);
+            written.store(true, Ordering::Release);
+            let done = Instant::now();
+            follower.thread().unpark();
+            let (sum, finished) = follower.join().unwrap();
+            (sum, finished.saturating_duration_since(done))
+        });
+        assert_eq!(sum.unwrap(), ChecksumAlgorithm::Md5.hasher().finish());
+        // At a fixed 200 µs it would look 1,500 times in 300 ms; backing off to 5 ms, ~75.
+        let n = reads.load(Ordering::Relaxed);
+        assert!(n < 200, "{n} reads while waiting 300 ms");
+        // Unparked, it does not sleep out its 5 ms wait (generous bound: a noisy machine).
+        assert!(
+            late < Duration::from_millis(150),
+            "finished {late:?} after the writer"
+        );
     }
 }

@@ -162,6 +162,21 @@ pub(super) async fn blocking<T: Send + 'static>(
         .map_err(|e| Stop::Internal(e.to_string()))
 }
 
+/// Whether either endpoint of the task (or its host) forces encryption now.
+async fn forced_encryption(state: &TransferState, task: &TaskRecord) -> Result<bool, Stop> {
+    for id in [Some(task.source_endpoint_id), task.destination_endpoint_id]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(e) = state.store.endpoint(id).await? {
+            if svc::forces_encryption(state, &e).await? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 async fn storage_of(
     state: &TransferState,
     id: Option<uuid::Uuid>,
@@ -206,8 +221,12 @@ async fn execute(
             "The task's deadline passed".into(),
         ));
     }
-    let spec: TaskSpec = serde_json::from_value(task.spec.clone())
+    let mut spec: TaskSpec = serde_json::from_value(task.spec.clone())
         .map_err(|e| Stop::Fatal("BAD_TASK", format!("The stored task cannot be read: {e}")))?;
+    // An endpoint made to force encryption after the task was submitted still gets it.
+    if task.kind == "TRANSFER" && !spec.encrypt_data {
+        spec.encrypt_data = forced_encryption(state, task).await?;
+    }
     let src = storage_of(state, Some(task.source_endpoint_id)).await?;
     let dst = match task.kind.as_str() {
         "TRANSFER" => Some(storage_of(state, task.destination_endpoint_id).await?),

@@ -58,7 +58,7 @@ pub fn endpoint(
         "department": attr(e, "department"),
         "public": e.attrs.get("public").and_then(Value::as_bool).unwrap_or(false),
         "default_directory": attr(e, "default_directory"),
-        "force_encryption": false,
+        "force_encryption": crate::service::endpoints::force_encryption(e),
         "force_verify": false,
         "disable_verify": false,
         "subscription_id": attr(e, "subscription_id"),

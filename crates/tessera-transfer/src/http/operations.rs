@@ -6,6 +6,7 @@ use crate::error::{ApiError, Op};
 use crate::service::endpoints::{self as svc, load};
 use crate::service::listing::{self, Filter, Order};
 use crate::service::operations::{self as ops, blocking};
+use crate::service::pause_ops::{refuse_if_paused, Paused};
 use crate::TransferState;
 use axum::extract::{Path, State};
 use axum::http::Uri;
@@ -110,6 +111,8 @@ pub(crate) async fn stat(
         "EndpointPermissionDenied",
     )
     .await?;
+    // stat is a listing of one entry: pause_ls stops it too.
+    refuse_if_paused(&state, &e, &caller.identities, Paused::Ls).await?;
     let storage = svc::open(&state, &e).await?;
     let target = path.clone();
     let mut entry = blocking(Op::Stat, move || storage.stat(&target)).await?;

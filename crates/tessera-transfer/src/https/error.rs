@@ -11,6 +11,9 @@ use axum::Json;
 /// The realm of the `WWW-Authenticate` challenges.
 const REALM: &str = "tessera-https";
 
+/// `Retry-After` of an operation refused by a pause rule, in seconds.
+const PAUSE_RETRY_AFTER: u64 = 60;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpsError {
     pub status: StatusCode,
@@ -20,6 +23,8 @@ pub struct HttpsError {
     challenge: Option<String>,
     /// The file's size, for a 416's `Content-Range: bytes */size` (RFC 9110 §14.4).
     unsatisfiable_size: Option<u64>,
+    /// Seconds for a 503's `Retry-After` (RFC 9110 §10.2.3).
+    retry_after: Option<u64>,
 }
 
 impl HttpsError {
@@ -30,6 +35,7 @@ impl HttpsError {
             message: message.into(),
             challenge: None,
             unsatisfiable_size: None,
+            retry_after: None,
         }
     }
 
@@ -88,6 +94,19 @@ impl HttpsError {
         e
     }
 
+    /// The operation is paused on the endpoint by a pause rule of its administrators: 503 with
+    /// `Retry-After`, the answer HTTP gives for scheduled maintenance, so `curl --retry`, rclone
+    /// and browsers wait and try again instead of treating it as the client's mistake.
+    pub fn paused(message: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            crate::service::pause_ops::CODE,
+            message,
+        );
+        e.retry_after = Some(PAUSE_RETRY_AFTER);
+        e
+    }
+
     /// An internal failure: logged, answered without detail.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "https access failure");
@@ -134,6 +153,11 @@ impl From<ApiError> for HttpsError {
             StatusCode::BAD_REQUEST => "BadRequest",
             StatusCode::CONFLICT => "Conflict",
             StatusCode::UNAUTHORIZED => "InvalidToken",
+            // The endpoint's storage (a connector) failed or cannot be reached.
+            StatusCode::BAD_GATEWAY => "StorageError",
+            StatusCode::INSUFFICIENT_STORAGE => "NoSpace",
+            // Any other client mistake stays one, with its status.
+            s if s.is_client_error() => "ClientError",
             _ => "ServiceUnavailable",
         };
         Self::new(e.status, code, e.message)
@@ -151,11 +175,46 @@ impl IntoResponse for HttpsError {
                 h.insert(header::WWW_AUTHENTICATE, v);
             }
         }
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if let Some(size) = self.unsatisfiable_size {
             if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                 h.insert(header::CONTENT_RANGE, v);
             }
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_refusals_keep_their_class() {
+        let of = |status: StatusCode| HttpsError::from(ApiError::new(status, "X", "m"));
+        assert_eq!(of(StatusCode::BAD_GATEWAY).code, "StorageError");
+        let teapot = of(StatusCode::IM_A_TEAPOT);
+        assert_eq!(
+            (teapot.status, teapot.code),
+            (StatusCode::IM_A_TEAPOT, "ClientError")
+        );
+        assert_eq!(
+            of(StatusCode::INTERNAL_SERVER_ERROR).code,
+            "ServiceUnavailable"
+        );
+    }
+
+    #[test]
+    fn a_paused_operation_says_when_to_retry() {
+        let r = HttpsError::paused("writing is paused").into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            r.headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("60")
+        );
     }
 }

@@ -2,10 +2,13 @@
 //! validated by Transfer's guard and must carry the endpoint's `https` scope; a signed link must
 //! verify under the server's link key. Either way the identities then need read (or write)
 //! permission on the path by exactly the rules of the Transfer API (owner, access rules with
-//! groups, a share capped by its owner's rights on the host).
+//! groups, a share capped by its owner's rights on the host). Then the endpoint's pause rules:
+//! `pause_task_transfer_read` pauses `GET`/`HEAD`, `pause_task_transfer_write` `PUT`,
+//! `pause_task_delete` `DELETE` (503 `OperationPaused` with `Retry-After`).
 
-use super::{scope_string, Access, AccessRequest, Credential, HttpsError};
+use super::{scope_string, Access, AccessRequest, Credential, HttpsError, Operation};
 use crate::service::endpoints as svc;
+use crate::service::pause_ops::{self, Paused};
 use crate::storage::Storage;
 use crate::TransferState;
 use std::sync::Arc;
@@ -84,7 +87,8 @@ impl Access for LocalAccess {
         let endpoint = svc::load(&self.state, request.endpoint).await?;
         let identities = self.identities(&request, endpoint.id).await?;
         let access = svc::access_of(&self.state, &identities, &endpoint, request.path).await?;
-        let allowed = if request.write {
+        let write = request.operation.is_write();
+        let allowed = if write {
             access.allows_write()
         } else {
             access.allows_read()
@@ -92,10 +96,22 @@ impl Access for LocalAccess {
         if !allowed {
             return Err(HttpsError::forbidden(format!(
                 "You do not have {} permission on {} of endpoint {}",
-                if request.write { "write" } else { "read" },
+                if write { "write" } else { "read" },
                 request.path.to_api(),
                 endpoint.id
             )));
+        }
+        // Only someone allowed to do it learns that it is paused, and why.
+        let op = match request.operation {
+            Operation::Read => Paused::Read,
+            Operation::Write => Paused::Write,
+            Operation::Delete => Paused::Delete,
+        };
+        if let Some(rule) = pause_ops::stopping(&self.state, &endpoint, &identities, op)
+            .await
+            .map_err(HttpsError::internal)?
+        {
+            return Err(HttpsError::paused(pause_ops::message(op, &endpoint, &rule)));
         }
         Ok(svc::open(&self.state, &endpoint).await?)
     }

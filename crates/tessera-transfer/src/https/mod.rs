@@ -82,8 +82,25 @@ pub struct AccessRequest<'a> {
     /// The path from the endpoint's root.
     pub path: &'a RelPath,
     pub credential: &'a Credential,
-    /// `PUT`/`DELETE` need write permission; `GET`/`HEAD` read.
-    pub write: bool,
+    pub operation: Operation,
+}
+
+/// What a request does: `PUT`/`DELETE` need write permission, `GET`/`HEAD` read; each can be
+/// paused on its own by the endpoint's pause rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `GET`/`HEAD`.
+    Read,
+    /// `PUT`.
+    Write,
+    /// `DELETE`.
+    Delete,
+}
+
+impl Operation {
+    pub fn is_write(self) -> bool {
+        self != Operation::Read
+    }
 }
 
 /// Decides a request and opens the storage it may touch.
@@ -270,8 +287,12 @@ async fn dispatch(
     }
     let path = RelPath::parse(path).map_err(|e| HttpsError::bad_request(e.to_string()))?;
     let credential = credential(headers, query)?;
-    let write = *method == Method::PUT || *method == Method::DELETE;
-    if write && matches!(credential, Credential::Link(_)) {
+    let operation = match *method {
+        Method::PUT => Operation::Write,
+        Method::DELETE => Operation::Delete,
+        _ => Operation::Read,
+    };
+    if operation.is_write() && matches!(credential, Credential::Link(_)) {
         return Err(HttpsError::forbidden("A signed link only reads"));
     }
     let storage = access
@@ -279,7 +300,7 @@ async fn dispatch(
             endpoint,
             path: &path,
             credential: &credential,
-            write,
+            operation,
         })
         .await?;
     match *method {

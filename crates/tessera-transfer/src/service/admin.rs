@@ -152,15 +152,25 @@ async fn load(store: &dyn Store, id: &str) -> Result<EndpointRecord, AdminError>
     store.endpoint(uuid).await?.ok_or_else(unknown)
 }
 
-/// Changes the name, directory (host endpoints only) or owner of an endpoint.
+/// Changes the name, directory (host endpoints only), owner or `force_encryption` of an
+/// endpoint.
 pub async fn update_endpoint(
     store: &dyn Store,
     id: &str,
     display_name: Option<&str>,
     path: Option<&Path>,
     owner: Option<&str>,
+    force_encryption: Option<bool>,
 ) -> Result<EndpointRecord, AdminError> {
     let mut e = load(store, id).await?;
+    if let Some(force) = force_encryption {
+        if !e.attrs.is_object() {
+            e.attrs = serde_json::json!({});
+        }
+        if let Some(map) = e.attrs.as_object_mut() {
+            map.insert("force_encryption".into(), serde_json::Value::Bool(force));
+        }
+    }
     if let Some(n) = display_name {
         e.display_name = name(n)?;
     }

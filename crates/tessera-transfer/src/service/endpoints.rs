@@ -22,6 +22,34 @@ pub async fn load(state: &TransferState, id: &str) -> Result<EndpointRecord, Api
         .ok_or_else(|| ApiError::endpoint_not_found(id))
 }
 
+/// The endpoint's own `force_encryption` (set by its administrator).
+pub fn force_encryption(endpoint: &EndpointRecord) -> bool {
+    endpoint
+        .attrs
+        .get("force_encryption")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Whether every transfer to or from `endpoint` must run with `encrypt_data`: its own
+/// `force_encryption`, or its host's for a share (a share's bytes live on its host).
+pub async fn forces_encryption(
+    state: &TransferState,
+    endpoint: &EndpointRecord,
+) -> Result<bool, tessera_store::StoreError> {
+    if force_encryption(endpoint) {
+        return Ok(true);
+    }
+    match endpoint.host_endpoint_id {
+        Some(host) => Ok(state
+            .store
+            .endpoint(host)
+            .await?
+            .is_some_and(|h| force_encryption(&h))),
+        None => Ok(false),
+    }
+}
+
 /// The endpoint's default directory (`default_directory`, else `/`).
 pub fn default_directory(endpoint: &EndpointRecord) -> RelPath {
     endpoint

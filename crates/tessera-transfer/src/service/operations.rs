@@ -1,9 +1,11 @@
 //! File operations as the caller (spec §3): list a directory, make one, rename. Shared by the
-//! API's handlers and the file manager's pages; storage calls run on the blocking pool.
+//! API's handlers and the file manager's pages; storage calls run on the blocking pool. A pause
+//! rule with `pause_ls`/`pause_mkdir`/`pause_rename` refuses them (pause_ops.rs).
 
 use crate::error::{ApiError, Op};
 use crate::http::Caller;
 use crate::service::endpoints::{self as svc};
+use crate::service::pause_ops::{refuse_if_paused, Paused};
 use crate::storage::{Entry, EntryKind, RelPath, StorageError};
 use crate::TransferState;
 use tessera_store::transfer::EndpointRecord;
@@ -28,6 +30,7 @@ pub async fn list(
     path: &RelPath,
 ) -> Result<Vec<Entry>, ApiError> {
     svc::require(state, caller, e, path, false, "EndpointPermissionDenied").await?;
+    refuse_if_paused(state, e, &caller.identities, Paused::Ls).await?;
     let storage = svc::open(state, e).await?;
     let dir = path.clone();
     blocking(Op::Ls, move || {
@@ -63,6 +66,7 @@ pub async fn mkdir(
         "ExternalError.MkdirFailed.PermissionDenied",
     )
     .await?;
+    refuse_if_paused(state, e, &caller.identities, Paused::Mkdir).await?;
     let storage = svc::open(state, e).await?;
     blocking(Op::Mkdir, move || storage.mkdir(&path)).await
 }
@@ -83,6 +87,7 @@ pub async fn rename(
     }
     svc::require(state, caller, e, &from, true, "EndpointPermissionDenied").await?;
     svc::require(state, caller, e, &to, true, "EndpointPermissionDenied").await?;
+    refuse_if_paused(state, e, &caller.identities, Paused::Rename).await?;
     let storage = svc::open(state, e).await?;
     blocking(Op::Rename, move || storage.rename(&from, &to)).await
 }

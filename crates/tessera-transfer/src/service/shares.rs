@@ -48,6 +48,11 @@ pub fn apply(e: &mut EndpointRecord, update: &EndpointUpdate) -> Result<(), ApiE
                     })?;
                 }
             }
+            if key == "force_encryption" && !v.is_boolean() {
+                return Err(ApiError::bad_request(
+                    "force_encryption must be true or false",
+                ));
+            }
             if let Some(map) = e.attrs.as_object_mut() {
                 map.insert(key.to_owned(), v.clone());
             }

@@ -158,7 +158,11 @@ pub async fn transfer(
         sync_level: s.sync_level,
         verify_checksum: s.verify_checksum.unwrap_or(false),
         preserve_timestamp: s.preserve_timestamp.unwrap_or(false),
-        encrypt_data: s.encrypt_data.unwrap_or(false),
+        // An endpoint that forces encryption upgrades the task (what Globus does): the task
+        // document then reports encrypt_data true.
+        encrypt_data: s.encrypt_data.unwrap_or(false)
+            || svc::forces_encryption(state, &src).await?
+            || svc::forces_encryption(state, &dst).await?,
         delete_destination_extra: s.delete_destination_extra.unwrap_or(false),
         skip_source_errors: s.skip_source_errors.unwrap_or(false),
         fail_on_quota_errors: s.fail_on_quota_errors.unwrap_or(false),

@@ -12,7 +12,7 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 /// A token for `scopes` (space-separated) of the client behind `who`.
-async fn token(w: &World, who: &Who, scopes: &str) -> String {
+pub(crate) async fn token(w: &World, who: &Who, scopes: &str) -> String {
     let client = w
         .auth
         .store
@@ -27,24 +27,24 @@ async fn token(w: &World, who: &Who, scopes: &str) -> String {
         .access_token
 }
 
-async fn register(w: &World, endpoint: &str) {
+pub(crate) async fn register(w: &World, endpoint: &str) {
     AuthScopes(w.auth.clone())
         .register(Uuid::parse_str(endpoint).unwrap())
         .await
         .unwrap();
 }
 
-struct Got {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct Got {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Got {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
-    fn header(&self, name: header::HeaderName) -> &str {
+    pub(crate) fn header(&self, name: header::HeaderName) -> &str {
         self.headers
             .get(name)
             .map(|v| v.to_str().unwrap())
@@ -52,7 +52,7 @@ impl Got {
     }
 }
 
-async fn send(w: &World, req: Request<Body>) -> Got {
+pub(crate) async fn send(w: &World, req: Request<Body>) -> Got {
     let r: Response = w.app.clone().oneshot(req).await.unwrap();
     let status = r.status();
     let headers = r.headers().clone();
@@ -64,7 +64,7 @@ async fn send(w: &World, req: Request<Body>) -> Got {
     }
 }
 
-fn req(method: Method, uri: &str, token: Option<&str>) -> axum::http::request::Builder {
+pub(crate) fn req(method: Method, uri: &str, token: Option<&str>) -> axum::http::request::Builder {
     let mut b = Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));

@@ -7,5 +7,6 @@ mod endpoint_manager;
 mod harness;
 mod hostile;
 mod https;
+mod pause_ops;
 mod progress;
 mod tasks;

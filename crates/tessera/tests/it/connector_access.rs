@@ -5,11 +5,15 @@
 //!   endpoint's access rules, exactly as the Transfer API decides;
 //! - an activity manager of the destination endpoint cancels another client's running
 //!   connector-to-connector task (`endpoint_manager/admin_cancel`); someone without a role
-//!   cannot; the owner reads the message; the destination connector stops pulling.
+//!   cannot; the owner reads the message; the destination connector stops pulling;
+//! - `force_encryption` on the destination (`tessera admin endpoint update`) makes a transfer
+//!   submitted without `encrypt_data` go over the connectors' pinned TLS.
 
 use crate::connector_failover::checked_in;
 use crate::connector_hosts::Hosts;
-use crate::connectors::{api, events, pattern, serve, start_connector, token, Connector};
+use crate::connectors::{
+    api, events, pattern, serve, start_connector, token, wait_task, Connector,
+};
 use crate::process::{json, run};
 use crate::transfer_cluster::Mover;
 use reqwest::{Method, StatusCode};
@@ -118,6 +122,56 @@ async fn connector_endpoints_https_by_access_rules_and_a_manager_cancels_another
         &stranger,
     )
     .await;
+
+    // The destination is made to force encryption by the operator: a transfer into it
+    // submitted with encrypt_data false runs (and says it runs) encrypted, the destination
+    // connector pulling from the source's pinned TLS address.
+    let doc = admin(&[
+        "admin",
+        "endpoint",
+        "update",
+        &dst_ep,
+        "--force-encryption",
+        "true",
+    ]);
+    assert_eq!(doc["force_encryption"], true, "{doc}");
+    let log = connectors[1].state.path().join("connector.log");
+    let pulls = |log: &Path| -> Vec<String> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("pulling"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let before = pulls(&log).len();
+    let body = serde_json::json!({
+        "DATA_TYPE": "transfer", "submission_id": uuid::Uuid::new_v4().to_string(),
+        "source_endpoint": src_ep, "destination_endpoint": dst_ep, "encrypt_data": false,
+        "DATA": [{"DATA_TYPE": "transfer_item", "source_path": "/pub/data.bin",
+                  "destination_path": "/forced.bin"}],
+    });
+    let (s, r) = api(
+        Method::POST,
+        &format!("{url}/v0.10/transfer"),
+        &owner_t,
+        Some(body),
+    )
+    .await;
+    assert_eq!(s, 202, "{r}");
+    let task = r["task_id"].as_str().unwrap().to_owned();
+    let t = wait_task(&url, &owner_t, &task, Duration::from_secs(120)).await;
+    assert_eq!(
+        (&t["status"], &t["encrypt_data"]),
+        (&"SUCCEEDED".into(), &true.into()),
+        "{t}"
+    );
+    assert!(std::fs::read(dst.path().join("forced.bin")).unwrap() == content);
+    let new: Vec<String> = pulls(&log).into_iter().skip(before).collect();
+    assert!(
+        !new.is_empty() && new.iter().all(|l| l.contains("source=https://")),
+        "{new:?}"
+    );
 }
 
 /// `(status, body)` of one HTTPS request.
