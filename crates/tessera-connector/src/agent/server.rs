@@ -3,9 +3,10 @@
 //! on a plaintext connection before any handler sees it ([`transport`]).
 
 use super::tls::Peer;
-use super::{files, jobs, rel, storage_of, Agent, Failure};
+use super::{batch, files, jobs, rel, storage_of, stream, Agent, Failure};
 use crate::capability::{self, Op, Refused};
 use crate::wire::{self, routes, EntryDoc};
+use crate::wire_batch::routes as batch_routes;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -38,6 +39,12 @@ pub(super) fn router(agent: Arc<Agent>) -> Router {
         )
         .route(routes::PULL, post(jobs::start))
         .route(routes::JOB, get(jobs::status).merge(delete(jobs::cancel)))
+        .route(batch_routes::BATCH, post(batch::start))
+        .route(
+            batch_routes::BATCH_JOB,
+            get(batch::status).merge(delete(batch::cancel)),
+        )
+        .route(batch_routes::STREAM, post(stream::serve))
         .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(
             agent.clone(),
