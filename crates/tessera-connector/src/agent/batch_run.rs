@@ -25,7 +25,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, UNIX_EPOCH};
 use tessera_transfer::data::ChecksumAlgorithm;
 use tessera_transfer::storage::posix::PosixStorage;
-use tessera_transfer::storage::{EntryKind, RelPath, Staged, Storage, StorageError};
+use tessera_transfer::storage::{EntryKind, RelPath, Staged, Storage, StorageError, WriteFile};
 use tokio::runtime::Handle;
 
 /// Files staged before one `syncfs` makes them durable and they are published.
@@ -138,6 +138,8 @@ struct Ready {
     staged: Box<dyn Staged>,
     bytes: u64,
     checksum: String,
+    /// Its mtime once published (for the ledger).
+    modified_ns: u128,
 }
 
 struct Run<'a> {
@@ -156,7 +158,9 @@ impl Run<'_> {
         self.job.files_done.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Makes the ready files durable, publishes them, and adds them to the ledger.
+    /// Makes the ready files durable, adds them to the ledger, and publishes them (the ledger
+    /// first: a connector killed in between has its ledger name files that are not there, which
+    /// the next batch sees and fetches again; never a published file it does not know of).
     fn publish(&mut self) {
         if self.ready.is_empty() {
             return;
@@ -173,6 +177,17 @@ impl Run<'_> {
                 return;
             }
         }
+        let ledger: Vec<Done> = ready
+            .iter()
+            .map(|r| Done {
+                root: self.job.root.clone(),
+                path: self.job.spec.files[r.index].path.clone(),
+                size: r.bytes,
+                modified_ns: r.modified_ns,
+                checksum: Some(r.checksum.clone()),
+            })
+            .collect();
+        self.ledger.add(&ledger);
         let mut published = Vec::new();
         for r in ready {
             let p = self.job.spec.files[r.index].path.clone();
@@ -187,21 +202,11 @@ impl Run<'_> {
         } else {
             Ok(())
         };
-        let mut ledger = Vec::new();
         for (index, bytes, checksum) in published {
             let p = self.job.spec.files[index].path.clone();
             if let Err(e) = &names {
                 self.set(index, failed(&p, failure("destination", e)));
                 continue;
-            }
-            if let Ok(e) = self.storage.stat(&self.dests[index]) {
-                ledger.push(Done {
-                    root: self.job.root.clone(),
-                    path: p.clone(),
-                    size: e.size,
-                    modified_ns: ns(e.modified),
-                    checksum: Some(checksum.clone()),
-                });
             }
             self.set(
                 index,
@@ -214,8 +219,20 @@ impl Run<'_> {
                 },
             );
         }
-        self.ledger.add(&ledger);
     }
+}
+
+/// The mtime a written file will have: the source's when preserved, else its own.
+fn mtime_of(w: &dyn WriteFile, preserved: Option<u128>) -> u128 {
+    if let Some(ns) = preserved {
+        return ns;
+    }
+    w.fd()
+        .and_then(|fd| fd.try_clone_to_owned().ok())
+        .and_then(|fd| std::fs::File::from(fd).metadata().ok())
+        .and_then(|m| m.modified().ok())
+        .map(ns)
+        .unwrap_or(0)
 }
 
 pub(super) fn run(agent: &Agent, job: &Batch) -> BatchStatus {
@@ -489,6 +506,10 @@ fn fetch(agent: &Agent, run: &mut Run<'_>) -> Result<(), JobFailure> {
         };
         let mtime = UNIX_EPOCH
             + Duration::from_nanos(u64::try_from(rec.head.modified_ns).unwrap_or(u64::MAX));
+        let modified_ns = mtime_of(
+            w.as_ref(),
+            spec.preserve_timestamp.then_some(ns(mtime)),
+        );
         match w.stage(
             spec.preserve_timestamp.then_some(mtime),
             Some(rec.head.permissions & 0o777),
@@ -500,6 +521,7 @@ fn fetch(agent: &Agent, run: &mut Run<'_>) -> Result<(), JobFailure> {
                     staged,
                     bytes: rec.head.size,
                     checksum,
+                    modified_ns,
                 });
             }
             Err(e) => run.set(i, failed(&path, failure("destination", &e))),
