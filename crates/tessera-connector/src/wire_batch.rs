@@ -32,6 +32,10 @@ pub struct BatchJob {
     pub fsync: bool,
     /// The task's `encrypt_data`: over TLS to the pinned certificate, or not at all.
     pub encrypt: bool,
+    /// The engine attempt's mark (lower-case hex and `-`, at most 50) for the temporary names,
+    /// so the node that takes the task over removes a dead attempt's leftovers.
+    #[serde(default)]
+    pub temp_tag: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

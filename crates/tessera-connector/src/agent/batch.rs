@@ -119,6 +119,13 @@ pub(super) async fn start(
             "a job or task id is 1 to 100 letters, digits and '-'",
         ));
     }
+    if spec.temp_tag.as_deref().is_some_and(|t| {
+        t.is_empty() || t.len() > 50 || !t.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f' | '-'))
+    }) {
+        return Err(Failure::bad(
+            "a temporary tag is 1 to 50 of 0-9, a-f and '-'",
+        ));
+    }
     if spec.files.is_empty() || spec.files.len() > MAX_FILES {
         return Err(Failure::bad(format!("a batch has 1 to {MAX_FILES} files")));
     }

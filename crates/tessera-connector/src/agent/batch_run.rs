@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, UNIX_EPOCH};
 use tessera_transfer::data::ChecksumAlgorithm;
-use tessera_transfer::storage::posix::PosixStorage;
+use tessera_transfer::storage::posix::{PosixStorage, TEMP_PREFIX};
 use tessera_transfer::storage::{EntryKind, RelPath, Staged, Storage, StorageError, WriteFile};
 use tokio::runtime::Handle;
 
@@ -144,6 +144,8 @@ struct Ready {
 
 struct Run<'a> {
     job: &'a Batch,
+    /// The temporary names' tag: the engine attempt's, and this batch's.
+    tag: String,
     storage: PosixStorage,
     dests: Vec<RelPath>,
     ledger: Ledger,
@@ -270,8 +272,18 @@ pub(super) fn run(agent: &Agent, job: &Batch) -> BatchStatus {
         }
     };
     let n = job.spec.files.len();
+    let hash = ring::digest::digest(&ring::digest::SHA256, job.spec.id.as_bytes());
+    let hash: String = hash.as_ref()[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let tag = match &job.spec.temp_tag {
+        Some(t) => format!("{t}-{hash}"),
+        None => hash,
+    };
     let mut run = Run {
         job,
+        tag,
         storage,
         dests,
         ledger: Ledger::load(agent, job.spec.task.as_deref()),
@@ -279,6 +291,7 @@ pub(super) fn run(agent: &Agent, job: &Batch) -> BatchStatus {
         ready: Vec::new(),
         ready_bytes: 0,
     };
+    sweep(&run);
     let outcome = fetch(agent, &mut run);
     // What was verified is kept (published, in the ledger) even when the stream broke.
     if job.cancel.load(Ordering::Relaxed) {
@@ -299,9 +312,30 @@ pub(super) fn run(agent: &Agent, job: &Batch) -> BatchStatus {
     status
 }
 
+/// Removes what an earlier run of this batch left under temporary names (a connector killed
+/// mid-batch): its own tag only, in the batch's directories.
+fn sweep(run: &Run<'_>) {
+    let prefix = format!("{TEMP_PREFIX}{}-", run.tag);
+    let dirs: std::collections::BTreeSet<RelPath> =
+        run.dests.iter().filter_map(RelPath::parent).collect();
+    for dir in dirs {
+        let Ok(entries) = run.storage.list(&dir) else {
+            continue;
+        };
+        for e in entries.iter().filter(|e| e.name.starts_with(&prefix)) {
+            if let Ok(p) = dir.join(&e.name) {
+                let _ = run.storage.remove(&p, false);
+            }
+        }
+    }
+}
+
 /// What the destination has at `to`, for the sync level.
 fn have(storage: &PosixStorage, to: &RelPath, level: u8, alg: ChecksumAlgorithm) -> Option<Have> {
-    let e = storage.stat(to).ok().filter(|e| e.kind == EntryKind::File)?;
+    let e = storage
+        .stat(to)
+        .ok()
+        .filter(|e| e.kind == EntryKind::File)?;
     let checksum = (level == 3).then(|| {
         let mut h = alg.hasher();
         let mut f = storage.open_read(to).ok()?;
@@ -326,12 +360,16 @@ fn fetch(agent: &Agent, run: &mut Run<'_>) -> Result<(), JobFailure> {
     let spec = &run.job.spec;
     let mut algs = Vec::new();
     for f in &spec.files {
-        algs.push(f.checksum_algorithm.parse::<ChecksumAlgorithm>().map_err(|_| {
-            failure(
-                "destination",
-                &StorageError::InvalidPath("checksum algorithm".into()),
-            )
-        })?);
+        algs.push(
+            f.checksum_algorithm
+                .parse::<ChecksumAlgorithm>()
+                .map_err(|_| {
+                    failure(
+                        "destination",
+                        &StorageError::InvalidPath("checksum algorithm".into()),
+                    )
+                })?,
+        );
     }
     // Done by an earlier batch of this task: not fetched again.
     let mut asked: Vec<StreamWant> = Vec::new();
@@ -379,6 +417,7 @@ fn fetch(agent: &Agent, run: &mut Run<'_>) -> Result<(), JobFailure> {
             )),
         ));
     }
+    tracing::info!(job = %spec.id, source = %base, tls = base.starts_with("https://"), files = asked.len(), "pulling a batch");
     let http = agent
         .peers
         .for_url(&base, spec.source.cert_fingerprint.as_deref())
@@ -453,7 +492,7 @@ fn fetch(agent: &Agent, run: &mut Run<'_>) -> Result<(), JobFailure> {
             );
             continue;
         }
-        let mut writer = match run.storage.create(&run.dests[i]) {
+        let mut writer = match run.storage.create_tagged(&run.dests[i], &run.tag) {
             Ok(w) => Some(w),
             Err(e) => {
                 run.set(i, failed(&path, failure("destination", &e)));
@@ -506,10 +545,7 @@ fn fetch(agent: &Agent, run: &mut Run<'_>) -> Result<(), JobFailure> {
         };
         let mtime = UNIX_EPOCH
             + Duration::from_nanos(u64::try_from(rec.head.modified_ns).unwrap_or(u64::MAX));
-        let modified_ns = mtime_of(
-            w.as_ref(),
-            spec.preserve_timestamp.then_some(ns(mtime)),
-        );
+        let modified_ns = mtime_of(w.as_ref(), spec.preserve_timestamp.then_some(ns(mtime)));
         match w.stage(
             spec.preserve_timestamp.then_some(mtime),
             Some(rec.head.permissions & 0o777),

@@ -234,11 +234,13 @@ fn attempt(
                 checksum_algorithm: o.checksum_algorithm.name().to_owned(),
             })
             .collect(),
-        verify_checksum: opts.verify_checksum || files.iter().any(|f| f.2.external_checksum.is_some()),
+        verify_checksum: opts.verify_checksum
+            || files.iter().any(|f| f.2.external_checksum.is_some()),
         preserve_timestamp: opts.preserve_timestamp,
         sync_level: opts.sync_level.map(|l| l as u8),
         fsync: opts.fsync,
         encrypt: opts.encrypt_data,
+        temp_tag: opts.temp_tag.clone(),
     };
     let cap = dst.capability(
         vec![Op::Write],

@@ -107,7 +107,14 @@ pub(super) fn source_unreachable(status: &JobStatus) -> bool {
         })
 }
 
-pub(super) fn event(hub: &Hub, on: &RemoteStorage, task: Uuid, code: &str, details: String, is_error: bool) {
+pub(super) fn event(
+    hub: &Hub,
+    on: &RemoteStorage,
+    task: Uuid,
+    code: &str,
+    details: String,
+    is_error: bool,
+) {
     let e = EventRecord {
         time: hub.clock.now(),
         code: code.to_owned(),
@@ -135,7 +142,12 @@ pub(super) fn plaintext_refused(r: &RemoteStorage) -> StorageError {
 
 /// An event for a file refused for its transport: a certificate other than the pinned one, or
 /// plaintext where the task demands TLS.
-pub(super) fn refusal_event(hub: &Hub, on: &RemoteStorage, task: Uuid, done: &Result<FileOutcome, DataError>) {
+pub(super) fn refusal_event(
+    hub: &Hub,
+    on: &RemoteStorage,
+    task: Uuid,
+    done: &Result<FileOutcome, DataError>,
+) {
     let Err(DataError::Storage {
         error: StorageError::PermissionDenied(m),
         ..
