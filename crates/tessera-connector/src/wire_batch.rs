@@ -9,6 +9,29 @@ pub mod routes {
     pub const BATCH: &str = "/connector/v1/batch";
     pub const BATCH_JOB: &str = "/connector/v1/batches/{id}";
     pub const STREAM: &str = "/connector/v1/stream";
+    /// Many `mkdir -p` in one request (JSON [`super::Mkdirs`]).
+    pub const MKDIRS: &str = "/connector/v1/mkdirs";
+    /// Many directory listings in one request (JSON [`super::Mkdirs`]-shaped `paths`).
+    pub const LISTS: &str = "/connector/v1/lists";
+}
+
+/// One directory's listing of a [`routes::LISTS`] answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Listing {
+    pub entries: Option<Vec<crate::wire::EntryDoc>>,
+    pub error: Option<crate::wire::ErrorDoc>,
+}
+
+/// Directories to make (with their parents), in order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Mkdirs {
+    pub paths: Vec<String>,
+}
+
+/// Made all, or which one failed and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MkdirsDone {
+    pub failed: Option<(usize, crate::wire::ErrorDoc)>,
 }
 
 /// The most files in one batch job.
