@@ -66,14 +66,16 @@ fn record(a: &Agent, job: &Batch, status: &BatchStatus) {
         }
     };
     let id = &job.spec.id;
-    if status.state == "done" {
+    let failed = status.files.iter().filter(|f| f.state == "failed").count();
+    // Only a batch whose every file is done or skipped is answered from the record: a file
+    // that failed is tried again when the batch is sent again.
+    if status.state == "done" && failed == 0 {
         write(
             "jobs",
             format!("{id}.batch.json"),
             serde_json::to_value(status).unwrap_or_default(),
         );
     }
-    let failed = status.files.iter().filter(|f| f.state == "failed").count();
     let report = JobReport {
         job: id.clone(),
         task: job.spec.task.clone(),
