@@ -3,6 +3,8 @@
 //!
 //! - `capability`: what the service allows one request to do, signed per connector.
 //! - `wire`: the documents and routes both sides speak.
+//! - `stream` / `wire_batch`: the batch data plane for many small files (one multi-file job to
+//!   the destination, one stream of files from the source).
 //! - `pin`: TLS to a connector, trusting exactly the certificate it stated at check-in.
 //! - `admin`: `tessera admin connector add|list|remove`.
 //! - `service/`: inside `tessera serve`: the check-in route (`POST /connector/v1/poll`), and the
@@ -18,4 +20,6 @@ pub mod agent;
 pub mod capability;
 pub mod pin;
 pub mod service;
+pub mod stream;
 pub mod wire;
+pub mod wire_batch;

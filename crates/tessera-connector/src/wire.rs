@@ -126,7 +126,7 @@ impl From<EntryDoc> for Entry {
 }
 
 /// A refusal or a storage error, in both directions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ErrorDoc {
     /// The `StorageError` variant (`not_found`, …), or `capability` for a refused capability.
     pub kind: String,

@@ -401,3 +401,118 @@ async fn job_routes_check_the_capability_before_revealing_whether_a_job_exists()
         assert_eq!(r.status(), 404, "delete={delete}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batch_stream_serves_exactly_the_files_its_capability_covers() {
+    use tessera_connector::stream::{Reader, StreamRequest, StreamWant};
+    use tessera_connector::wire_batch::routes as batch;
+    let o = one().await;
+    std::fs::create_dir_all(o.root.path().join("data")).unwrap();
+    std::fs::write(o.root.path().join("data/a"), b"first file").unwrap();
+    std::fs::write(o.root.path().join("data/b"), b"second").unwrap();
+    std::fs::write(o.root.path().join("secret.txt"), b"hidden-content").unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}{}", o.url, batch::STREAM);
+    let ask = |paths: &[&str]| StreamRequest {
+        checksum: true,
+        sync_level: None,
+        files: paths
+            .iter()
+            .map(|p| StreamWant {
+                path: (*p).into(),
+                algorithm: "MD5".into(),
+                have: None,
+            })
+            .collect(),
+    };
+    // One path the capability does not cover refuses the whole stream; so does an escape,
+    // another operation, or none at all.
+    for (paths, cap, want) in [
+        (
+            vec!["/data/a", "/secret.txt"],
+            Some(o.good(vec![Op::Read], "/data")),
+            403,
+        ),
+        (
+            vec!["/data/../secret.txt"],
+            Some(o.good(vec![Op::Read], "/")),
+            400,
+        ),
+        (vec!["/data/a"], Some(o.good(vec![Op::Stat], "/data")), 403),
+        (vec!["/data/a"], None, 403),
+        (vec![], Some(o.good(vec![Op::Read], "/")), 400),
+    ] {
+        let mut req = http.post(&url).json(&ask(&paths));
+        if let Some(c) = cap {
+            req = req.header(wire::CAPABILITY_HEADER, c);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.text().await.unwrap();
+        assert_eq!(status, want, "{paths:?}: {body}");
+        assert!(!body.contains("hidden-content"), "{body}");
+    }
+    // Covered: both files in order, a missing one as an error record.
+    let asked = ask(&["/data/b", "/data/missing", "/data/a"]);
+    let body = http
+        .post(&url)
+        .header(wire::CAPABILITY_HEADER, o.good(vec![Op::Read], "/data"))
+        .json(&asked)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut r = Reader::new(&body[..], &asked.files, 1 << 20);
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4];
+    while let Some(rec) = r.next_file().unwrap() {
+        let mut data = Vec::new();
+        let tail = if rec.sent {
+            Some(
+                r.data(&rec, &mut buf, &mut |b| data.extend_from_slice(b))
+                    .unwrap(),
+            )
+        } else {
+            None
+        };
+        got.push((
+            rec.head.path,
+            rec.head.error.map(|e| e.kind),
+            data,
+            tail.and_then(|t| t.checksum),
+        ));
+    }
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].2, b"second");
+    assert_eq!(got[1].1.as_deref(), Some("not_found"));
+    assert_eq!(got[2].2, b"first file");
+    // MD5 of "first file".
+    assert_eq!(
+        got[2].3.as_deref(),
+        Some("79ffed91dea0b50d7b7fd966672b0d5e")
+    );
+
+    // A batch job's write capability must cover every destination path.
+    let job = serde_json::json!({
+        "id": "hostile-batch-1", "task": null,
+        "source": {"url": o.url, "cert_fingerprint": null, "capability": "x", "path": ""},
+        "files": [
+            {"path": "/data/x", "source_path": "/data/a", "checksum_algorithm": "MD5"},
+            {"path": "/elsewhere/y", "source_path": "/data/b", "checksum_algorithm": "MD5"}
+        ],
+        "verify_checksum": true, "preserve_timestamp": false, "sync_level": null,
+        "fsync": false, "encrypt": false
+    });
+    let r = http
+        .post(format!("{}{}", o.url, batch::BATCH))
+        .header(wire::CAPABILITY_HEADER, o.good(vec![Op::Write], "/data"))
+        .json(&job)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(!o.root.path().join("elsewhere").exists());
+    assert!(!o.root.path().join("data/x").exists());
+}

@@ -37,4 +37,23 @@ pub trait ConnectorHub: Send + Sync + 'static {
         progress: &mut dyn FnMut(u64),
         cancel: &AtomicBool,
     ) -> Option<Result<FileOutcome, DataError>>;
+
+    /// Copies many (small) files from `src` to `dst` directly between their connectors, in one
+    /// job and one stream, when both are connector storages of this hub (`None` otherwise: the
+    /// caller copies them one by one). One outcome per file, in order; the files done are under
+    /// their names and durable when it returns. `progress` gets the bytes moved so far.
+    /// Blocking; waits for an unreachable connector like [`ConnectorHub::copy_direct`].
+    #[allow(clippy::too_many_arguments)]
+    fn copy_direct_batch(
+        &self,
+        task: Uuid,
+        src: &dyn Storage,
+        dst: &dyn Storage,
+        files: &[(RelPath, RelPath, CopyOptions)],
+        progress: &mut dyn FnMut(u64),
+        cancel: &AtomicBool,
+    ) -> Option<Vec<Result<FileOutcome, DataError>>> {
+        let _ = (task, src, dst, files, progress, cancel);
+        None
+    }
 }

@@ -1,10 +1,13 @@
 //! The connector: `tessera connector run`. It serves the endpoints of its host to requests
 //! carrying a capability the service signed (`server.rs`, `files.rs`), pulls files from other
-//! connectors when told to (`pull.rs`), and checks in with the service (`control.rs`), which
+//! connectors when told to (`pull.rs`; many small files in one
+//! stream: `batch.rs`, `batch_run.rs`, served by the source's `stream.rs`), and checks in with the service (`control.rs`), which
 //! gives it its capability key; the key is kept in the state directory, so a restarted
 //! connector serves at once even while the service is away. It serves TLS (its own certificate,
 //! made at first start, `tls.rs`) and plaintext on one port; the service pins the certificate.
 
+mod batch;
+mod batch_run;
 mod control;
 mod fetch;
 mod files;
@@ -12,6 +15,7 @@ mod jobs;
 mod pull;
 mod server;
 mod source;
+mod stream;
 mod tls;
 
 use crate::capability::{self, Claims, Op, Refused};
@@ -55,6 +59,7 @@ pub(crate) struct Agent {
     /// To other connectors (pinned to their certificates).
     pub(crate) peers: crate::pin::Clients,
     pub(crate) jobs: jobs::Jobs,
+    pub(crate) batches: batch::Batches,
     uploads: Mutex<HashMap<String, files::Upload>>,
 }
 
@@ -88,6 +93,7 @@ pub async fn run(
         http,
         peers: crate::pin::Clients::new().map_err(std::io::Error::other)?,
         jobs: jobs::Jobs::default(),
+        batches: batch::Batches::default(),
         uploads: Mutex::new(HashMap::new()),
     });
     let listener = tokio::net::TcpListener::bind(config.listen).await?;

@@ -3,9 +3,10 @@
 //! on a plaintext connection before any handler sees it ([`transport`]).
 
 use super::tls::Peer;
-use super::{files, jobs, rel, storage_of, Agent, Failure};
+use super::{batch, files, jobs, rel, storage_of, stream, Agent, Failure};
 use crate::capability::{self, Op, Refused};
 use crate::wire::{self, routes, EntryDoc};
+use crate::wire_batch::routes as batch_routes;
 use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -14,7 +15,7 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use std::collections::HashMap;
 use std::sync::Arc;
-use tessera_transfer::storage::{Storage, StorageError};
+use tessera_transfer::storage::{RelPath, Storage, StorageError};
 
 pub(super) type Q = Query<HashMap<String, String>>;
 
@@ -38,6 +39,14 @@ pub(super) fn router(agent: Arc<Agent>) -> Router {
         )
         .route(routes::PULL, post(jobs::start))
         .route(routes::JOB, get(jobs::status).merge(delete(jobs::cancel)))
+        .route(batch_routes::BATCH, post(batch::start))
+        .route(
+            batch_routes::BATCH_JOB,
+            get(batch::status).merge(delete(batch::cancel)),
+        )
+        .route(batch_routes::STREAM, post(stream::serve))
+        .route(batch_routes::MKDIRS, post(mkdirs))
+        .route(batch_routes::LISTS, post(lists))
         .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(
             agent.clone(),
@@ -117,6 +126,72 @@ async fn mkdir(
     })
     .await?;
     Ok(Json(serde_json::json!({})))
+}
+
+/// The listing of each path (a level of a task's walk in one request), under a capability for
+/// all of them.
+async fn lists(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+    Json(req): Json<crate::wire_batch::Mkdirs>,
+) -> Result<Json<Vec<crate::wire_batch::Listing>>, Failure> {
+    if req.paths.len() > crate::stream::MAX_FILES {
+        return Err(Failure::bad("too many directories for one request"));
+    }
+    let paths = req
+        .paths
+        .iter()
+        .map(|p| RelPath::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Storage)?;
+    let refs: Vec<&RelPath> = paths.iter().collect();
+    let claims = a.authorize(&h, Op::List, &refs)?;
+    let listed = blocking(move || {
+        let s = storage_of(&claims)?;
+        Ok(s.list_many(&paths)
+            .into_iter()
+            .map(|got| match got {
+                Ok(entries) => crate::wire_batch::Listing {
+                    entries: Some(entries.iter().map(EntryDoc::from).collect()),
+                    error: None,
+                },
+                Err(e) => crate::wire_batch::Listing {
+                    entries: None,
+                    error: Some(wire::ErrorDoc::from(&e)),
+                },
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Json(listed))
+}
+
+/// `mkdir -p` of each path (one request for a task's directories), under a capability for
+/// all of them.
+async fn mkdirs(
+    State(a): State<Arc<Agent>>,
+    h: HeaderMap,
+    Json(req): Json<crate::wire_batch::Mkdirs>,
+) -> Result<Json<crate::wire_batch::MkdirsDone>, Failure> {
+    if req.paths.len() > crate::stream::MAX_FILES {
+        return Err(Failure::bad("too many directories for one request"));
+    }
+    let paths = req
+        .paths
+        .iter()
+        .map(|p| RelPath::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::Storage)?;
+    let refs: Vec<&RelPath> = paths.iter().collect();
+    let claims = a.authorize(&h, Op::Mkdir, &refs)?;
+    let failed = blocking(move || {
+        let s = storage_of(&claims)?;
+        Ok(s.mkdir_all_many(&paths)
+            .err()
+            .map(|(i, e)| (i, wire::ErrorDoc::from(&e))))
+    })
+    .await?;
+    Ok(Json(crate::wire_batch::MkdirsDone { failed }))
 }
 
 async fn rename(

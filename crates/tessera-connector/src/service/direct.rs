@@ -28,9 +28,9 @@ use tessera_transfer::storage::{EntryKind, RelPath, Storage, StorageError};
 use uuid::Uuid;
 
 /// Why one round with the destination connector ended early.
-enum Round {
+pub(super) enum Round<T = JobStatus> {
     /// The job ended; its status.
-    Ended(JobStatus),
+    Ended(T),
     /// A connector could not be reached: wait and try again.
     Unreachable(String),
     Canceled,
@@ -100,14 +100,21 @@ pub(super) fn copy(
 }
 
 /// The destination could not reach the source: that waits like any unreachable connector.
-fn source_unreachable(status: &JobStatus) -> bool {
+pub(super) fn source_unreachable(status: &JobStatus) -> bool {
     status.state == "failed"
         && status.failure.as_ref().is_some_and(|f| {
             f.side == "source" && f.kind == "io" && f.message.contains("unreachable")
         })
 }
 
-fn event(hub: &Hub, on: &RemoteStorage, task: Uuid, code: &str, details: String, is_error: bool) {
+pub(super) fn event(
+    hub: &Hub,
+    on: &RemoteStorage,
+    task: Uuid,
+    code: &str,
+    details: String,
+    is_error: bool,
+) {
     let e = EventRecord {
         time: hub.clock.now(),
         code: code.to_owned(),
@@ -135,7 +142,12 @@ pub(super) fn plaintext_refused(r: &RemoteStorage) -> StorageError {
 
 /// An event for a file refused for its transport: a certificate other than the pinned one, or
 /// plaintext where the task demands TLS.
-fn refusal_event(hub: &Hub, on: &RemoteStorage, task: Uuid, done: &Result<FileOutcome, DataError>) {
+pub(super) fn refusal_event(
+    hub: &Hub,
+    on: &RemoteStorage,
+    task: Uuid,
+    done: &Result<FileOutcome, DataError>,
+) {
     let Err(DataError::Storage {
         error: StorageError::PermissionDenied(m),
         ..
@@ -266,7 +278,7 @@ fn attempt(
         .header(wire::CAPABILITY_HEADER, cap.clone())
         .json(&job)
         .send();
-    let mut status = match answer(dst, dst.handle.block_on(start))? {
+    let mut status: JobStatus = match answer(dst, dst.handle.block_on(start))? {
         Ok(s) => s,
         Err(why) => return Ok(Round::Unreachable(why)),
     };
@@ -302,10 +314,10 @@ fn attempt(
 
 /// A job's status, `Err(why)` when the connector cannot be reached (or forgot the job), or a
 /// refusal.
-fn answer(
+pub(super) fn answer<T: serde::de::DeserializeOwned>(
     dst: &RemoteStorage,
     sent: Result<reqwest::Response, reqwest::Error>,
-) -> Result<Result<JobStatus, String>, DataError> {
+) -> Result<Result<T, String>, DataError> {
     let resp = match sent {
         Ok(r) => r,
         Err(e) => {
@@ -334,7 +346,7 @@ fn answer(
             error: dst.error_of(resp),
         });
     }
-    match dst.handle.block_on(resp.json::<JobStatus>()) {
+    match dst.handle.block_on(resp.json::<T>()) {
         Ok(s) => Ok(Ok(s)),
         Err(e) => Ok(Err(format!("connector {} unreadable: {e}", dst.name))),
     }
@@ -351,7 +363,7 @@ fn skipped(reason: SkipReason) -> JobStatus {
     }
 }
 
-fn outcome(
+pub(super) fn outcome(
     status: JobStatus,
     from: &RelPath,
     to: &RelPath,

@@ -1,6 +1,7 @@
 //! The service's side (inside `tessera serve`): the check-in route connectors call, and the
 //! [`Hub`] the Transfer service reaches them through.
 
+mod batch;
 mod direct;
 mod poll;
 pub mod remote;
@@ -131,6 +132,37 @@ impl ConnectorHub for Hub {
         Some(direct::copy(
             self, task, s?, from, d?, to, opts, progress, cancel,
         ))
+    }
+
+    fn copy_direct_batch(
+        &self,
+        task: Uuid,
+        src: &dyn Storage,
+        dst: &dyn Storage,
+        files: &[(RelPath, RelPath, CopyOptions)],
+        progress: &mut dyn FnMut(u64),
+        cancel: &AtomicBool,
+    ) -> Option<Vec<Result<FileOutcome, DataError>>> {
+        let (s, d) = (remote(src)?, remote(dst)?);
+        if files.iter().any(|f| f.2.encrypt_data) {
+            // Through this service too, a connector's bytes travel only over TLS.
+            for (side, r) in [(Side::Source, s), (Side::Destination, d)] {
+                if !r.tls {
+                    return Some(
+                        files
+                            .iter()
+                            .map(|_| {
+                                Err(DataError::Storage {
+                                    side,
+                                    error: direct::plaintext_refused(r),
+                                })
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+        Some(batch::copy(self, task, s, d, files, progress, cancel))
     }
 }
 

@@ -186,6 +186,94 @@ impl Storage for RemoteStorage {
         .map(drop)
     }
 
+    fn list_many(&self, dirs: &[RelPath]) -> Vec<Result<Vec<Entry>, StorageError>> {
+        use crate::wire_batch::{routes as batch_routes, Listing, Mkdirs};
+        let mut out = Vec::with_capacity(dirs.len());
+        for chunk in dirs.chunks(256) {
+            let cap = self.capability(
+                vec![Op::List],
+                chunk.iter().map(RelPath::to_api).collect(),
+                capability::TTL,
+            );
+            let req = self
+                .http
+                .post(format!("{}{}", self.base, batch_routes::LISTS))
+                .header(wire::CAPABILITY_HEADER, cap)
+                .json(&Mkdirs {
+                    paths: chunk.iter().map(RelPath::to_api).collect(),
+                });
+            let got: Result<Vec<Listing>, StorageError> = self
+                .handle
+                .block_on(req.send())
+                .map_err(|e| self.unreachable(&e))
+                .and_then(|resp| {
+                    if !resp.status().is_success() {
+                        return Err(self.error_of(resp));
+                    }
+                    self.handle.block_on(resp.json()).map_err(|e| {
+                        StorageError::Io(format!("connector {}: unreadable answer: {e}", self.name))
+                    })
+                })
+                .and_then(|l: Vec<Listing>| match l.len() == chunk.len() {
+                    true => Ok(l),
+                    false => Err(StorageError::Io(format!(
+                        "connector {}: {} listings for {} directories",
+                        self.name,
+                        l.len(),
+                        chunk.len()
+                    ))),
+                });
+            match got {
+                Ok(listings) => {
+                    out.extend(listings.into_iter().map(|l| match (l.entries, l.error) {
+                        (Some(e), _) => Ok(e.into_iter().map(Entry::from).collect()),
+                        (None, Some(err)) => Err(err.into()),
+                        (None, None) => Err(StorageError::Io("no listing".into())),
+                    }))
+                }
+                Err(e) => {
+                    let doc = ErrorDoc::from(&e);
+                    out.extend(chunk.iter().map(|_| Err(doc.clone().into())));
+                }
+            }
+        }
+        out
+    }
+
+    fn mkdir_all_many(&self, dirs: &[RelPath]) -> Result<(), (usize, StorageError)> {
+        use crate::wire_batch::{routes as batch_routes, Mkdirs, MkdirsDone};
+        for (n, chunk) in dirs.chunks(256).enumerate() {
+            let at = n * 256;
+            let cap = self.capability(
+                vec![Op::Mkdir],
+                chunk.iter().map(RelPath::to_api).collect(),
+                capability::TTL,
+            );
+            let req = self
+                .http
+                .post(format!("{}{}", self.base, batch_routes::MKDIRS))
+                .header(wire::CAPABILITY_HEADER, cap)
+                .json(&Mkdirs {
+                    paths: chunk.iter().map(RelPath::to_api).collect(),
+                });
+            let resp = self
+                .handle
+                .block_on(req.send())
+                .map_err(|e| (at, self.unreachable(&e)))?;
+            if !resp.status().is_success() {
+                return Err((at, self.error_of(resp)));
+            }
+            let done: MkdirsDone = self.handle.block_on(resp.json()).map_err(|e| {
+                let m = format!("connector {}: unreadable answer: {e}", self.name);
+                (at, StorageError::Io(m))
+            })?;
+            if let Some((i, doc)) = done.failed {
+                return Err((at + i, doc.into()));
+            }
+        }
+        Ok(())
+    }
+
     fn mkdir_all(&self, path: &RelPath) -> Result<(), StorageError> {
         self.request(
             reqwest::Method::POST,

@@ -34,35 +34,46 @@ fn sorted(storage: &dyn Storage, dir: &RelPath) -> Result<Vec<Entry>, StorageErr
     Ok(entries)
 }
 
-/// Walks the directory `root` of `src`, breadth-first. An error on `root` itself is returned;
-/// errors below it are collected in [`Walk::errors`].
+/// Walks the directory `root` of `src`, breadth-first, one level at a time (a level's
+/// directories are listed together, [`Storage::list_many`]: one request per level for a
+/// connector's storage). An error on `root` itself is returned; errors below it are collected
+/// in [`Walk::errors`].
 pub fn walk(src: &dyn Storage, root: &RelPath) -> Result<Walk, DataError> {
     let mut out = Walk::default();
     let first = sorted(src, root).map_err(DataError::source)?;
     out.dirs.push(root.clone());
-    let mut queue = std::collections::VecDeque::from([(root.clone(), first)]);
-    while let Some((dir, entries)) = queue.pop_front() {
-        for entry in entries {
-            let Ok(path) = dir.join(&entry.name) else {
-                // A name RelPath cannot hold ('\\' in it): reported, not copied.
-                out.skipped.push((dir.clone(), SkipReason::NonUtf8Name));
-                continue;
-            };
-            if !entry.name_is_utf8 {
-                out.skipped.push((path, SkipReason::NonUtf8Name));
-                continue;
+    let mut level = vec![(root.clone(), first)];
+    while !level.is_empty() {
+        let mut below = Vec::new();
+        for (dir, entries) in level {
+            for entry in entries {
+                let Ok(path) = dir.join(&entry.name) else {
+                    // A name RelPath cannot hold ('\\' in it): reported, not copied.
+                    out.skipped.push((dir.clone(), SkipReason::NonUtf8Name));
+                    continue;
+                };
+                if !entry.name_is_utf8 {
+                    out.skipped.push((path, SkipReason::NonUtf8Name));
+                    continue;
+                }
+                match entry.kind {
+                    EntryKind::File => out.files.push((path, entry.size)),
+                    EntryKind::Link => out.skipped.push((path, SkipReason::Symlink)),
+                    EntryKind::Other => out.skipped.push((path, SkipReason::NotRegular)),
+                    EntryKind::Dir => below.push(path),
+                }
             }
-            match entry.kind {
-                EntryKind::File => out.files.push((path, entry.size)),
-                EntryKind::Link => out.skipped.push((path, SkipReason::Symlink)),
-                EntryKind::Other => out.skipped.push((path, SkipReason::NotRegular)),
-                EntryKind::Dir => match sorted(src, &path) {
-                    Ok(children) => {
-                        out.dirs.push(path.clone());
-                        queue.push_back((path, children));
-                    }
-                    Err(e) => out.errors.push((path, e)),
-                },
+        }
+        let listed = src.list_many(&below);
+        level = Vec::with_capacity(below.len());
+        for (path, got) in below.into_iter().zip(listed) {
+            match got {
+                Ok(mut children) => {
+                    children.sort_by(|a, b| a.name.cmp(&b.name));
+                    out.dirs.push(path.clone());
+                    level.push((path, children));
+                }
+                Err(e) => out.errors.push((path, e)),
             }
         }
     }

@@ -40,6 +40,13 @@ struct Copied {
     algorithm: ChecksumAlgorithm,
 }
 
+/// Between two connectors: files up to this size go in batches of up to `BATCH_FILES` files
+/// and `BATCH_BYTES` bytes (at least `BATCH_MIN` files while there are that many).
+const BATCH_FILE: i64 = 4 << 20;
+const BATCH_FILES: usize = 256;
+const BATCH_MIN: usize = 8;
+const BATCH_BYTES: i64 = 16 << 20;
+
 /// Files larger than this count against `files_per_task` even between connectors.
 const LARGE_FILE: i64 = 16 << 20;
 
@@ -85,17 +92,22 @@ pub(super) async fn copy_files(
     let mut faults = 0i64;
     let mut last_flush = Instant::now();
     let mut fatal: Option<Stop> = None;
-    let mut queue = files.into_iter().peekable();
     let mut sizes = std::collections::HashMap::new();
     // Between two connectors this node only watches (the destination pulls from the source),
     // so more files are kept in flight, one per job, to hide their round trips; large files,
     // which hold the connectors' block buffers, stay at `files_per_task`.
+    // Small files go in batches (one job, one stream between the connectors), sized so that
+    // `width` batches keep both connectors busy.
     let direct = src.connector().is_some() && dst.connector().is_some();
-    let (width, job_files) = if direct {
-        (config.direct_files_per_task.max(1), 1)
+    let (width, job_files, job_bytes_max) = if direct {
+        let width = config.direct_files_per_task.max(1);
+        let small = files.iter().filter(|f| f.size <= BATCH_FILE).count();
+        let per = (small / width).clamp(BATCH_MIN, BATCH_FILES);
+        (width, per, BATCH_BYTES)
     } else {
-        (config.files_per_task.max(1), JOB_FILES)
+        (config.files_per_task.max(1), JOB_FILES, JOB_BYTES)
     };
+    let mut queue = files.into_iter().peekable();
     let mut large = std::collections::HashSet::new();
     let moved = Arc::new(AtomicU64::new(0));
     let mut since = Instant::now();
@@ -114,8 +126,14 @@ pub(super) async fn copy_files(
                 }) {
                     break;
                 }
-                let Some(f) = queue.next_if(|f| job.is_empty() || job_bytes + f.size <= JOB_BYTES)
-                else {
+                // Between connectors a file too large for a batch goes alone (ranged pulls).
+                let alone = |f: &TaskFileRecord| direct && f.size > BATCH_FILE;
+                if job.first().is_some_and(|j| direct && j.size > BATCH_FILE) {
+                    break;
+                }
+                let Some(f) = queue.next_if(|f| {
+                    job.is_empty() || (job_bytes + f.size <= job_bytes_max && !alone(f))
+                }) else {
                     break;
                 };
                 if f.size > LARGE_FILE {
@@ -164,6 +182,9 @@ pub(super) async fn copy_files(
                     src: src.as_ref(),
                     dst: dst.as_ref(),
                 };
+                if direct && job.len() > 1 {
+                    return copy_batch(&ends, job, &moved, &cancel);
+                }
                 job.into_iter()
                     .map(|f| copy_one(&ends, f, &moved, &cancel))
                     .collect::<Vec<Copied>>()
@@ -448,4 +469,49 @@ fn copy_one(ends: &Ends<'_>, f: FileJob, moved: &Arc<AtomicU64>, cancel: &Atomic
             algorithm,
         };
     }
+}
+
+/// A batch of small files between two connectors: one job through the hub; files that failed
+/// on a transient error (and all of them, if the hub cannot batch) are copied one by one.
+fn copy_batch(
+    ends: &Ends<'_>,
+    job: Vec<FileJob>,
+    moved: &Arc<AtomicU64>,
+    cancel: &AtomicBool,
+) -> Vec<Copied> {
+    let files: Vec<(RelPath, RelPath, CopyOptions)> = job
+        .iter()
+        .map(|f| (f.from.clone(), f.to.clone(), f.opts.clone()))
+        .collect();
+    let done = ends.hub.and_then(|hub| {
+        hub.copy_direct_batch(ends.task, ends.src, ends.dst, &files, &mut |_| {}, cancel)
+    });
+    let Some(done) = done.filter(|d| d.len() == job.len()) else {
+        return job
+            .into_iter()
+            .map(|f| copy_one(ends, f, moved, cancel))
+            .collect();
+    };
+    job.into_iter()
+        .zip(done)
+        .map(|(f, result)| {
+            let transient = matches!(
+                &result,
+                Err(DataError::Storage {
+                    error: StorageError::Io(_),
+                    ..
+                })
+            );
+            if transient && !cancel.load(Ordering::Relaxed) {
+                return copy_one(ends, f, moved, cancel);
+            }
+            Copied {
+                seq: f.seq,
+                result,
+                staged: None,
+                counted: 0,
+                algorithm: f.opts.checksum_algorithm,
+            }
+        })
+        .collect()
 }

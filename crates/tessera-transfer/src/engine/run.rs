@@ -579,14 +579,20 @@ async fn make_dirs(
         .filter(|r| r.is_dir)
         .collect();
     let (dst, cancel) = (dst.clone(), cancel.clone());
+    // In chunks (a connector's storage makes each chunk in one request), so a cancel is seen.
     blocking(move || {
-        for d in dirs {
+        let paths = dirs
+            .iter()
+            .map(|d| path(d.destination_path.as_deref().unwrap_or("/")))
+            .collect::<Result<Vec<_>, _>>()?;
+        for chunk in paths.chunks(256) {
             if cancel.load(Ordering::Relaxed) {
                 return Err(Stop::Stopped);
             }
-            let p = path(d.destination_path.as_deref().unwrap_or("/"))?;
-            dst.mkdir_all(&p)
-                .map_err(|e| Stop::Fatal(code_of(&e), format!("{}: {e}", p.to_api())))?;
+            dst.mkdir_all_many(chunk).map_err(|(i, e)| {
+                let p = chunk.get(i).map(RelPath::to_api).unwrap_or_default();
+                Stop::Fatal(code_of(&e), format!("{p}: {e}"))
+            })?;
         }
         Ok(())
     })

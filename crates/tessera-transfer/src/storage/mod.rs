@@ -252,10 +252,23 @@ pub trait Storage: Send + Sync + 'static {
     fn stat(&self, path: &RelPath) -> Result<Entry, StorageError>;
     /// All entries of a directory (hidden ones included), in no particular order.
     fn list(&self, dir: &RelPath) -> Result<Vec<Entry>, StorageError>;
+    /// [`Storage::list`] of each of `dirs`, one answer each, in order. A storage behind a
+    /// network lists them in few requests. Default: one call each.
+    fn list_many(&self, dirs: &[RelPath]) -> Vec<Result<Vec<Entry>, StorageError>> {
+        dirs.iter().map(|d| self.list(d)).collect()
+    }
     /// Make one directory; its parent must exist.
     fn mkdir(&self, path: &RelPath) -> Result<(), StorageError>;
     /// Make a directory and any missing parents; an existing directory is fine.
     fn mkdir_all(&self, path: &RelPath) -> Result<(), StorageError>;
+    /// [`Storage::mkdir_all`] of each of `dirs`, in order; on failure, which one and why. A
+    /// storage behind a network makes them in few requests. Default: one call each.
+    fn mkdir_all_many(&self, dirs: &[RelPath]) -> Result<(), (usize, StorageError)> {
+        for (i, d) in dirs.iter().enumerate() {
+            self.mkdir_all(d).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
     fn rename(&self, from: &RelPath, to: &RelPath) -> Result<(), StorageError>;
     /// Remove a file or link; a directory only with `recursive` (never following links,
     /// no TOCTOU: removal walks directory handles). Returns the number of entries removed.

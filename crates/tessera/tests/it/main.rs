@@ -7,6 +7,7 @@ mod cluster;
 mod commands;
 mod config;
 mod connector_access;
+mod connector_batch;
 mod connector_failover;
 mod connector_hosts;
 mod connectors;
