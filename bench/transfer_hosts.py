@@ -263,7 +263,9 @@ def run(hosts: Hosts, work: str) -> int:
 
     # rclone (WebDAV on host b) and curl upload, where they exist.
     if shutil.which("rclone"):
-        start(hosts.cmd(1, "rclone", "serve", "webdav", dst, "--addr", f"{b_addr}:8731"), f"{logs}/webdav.log")
+        start(hosts.cmd(1, "rclone", "serve", "webdav", dst, "--addr", f"{b_addr}:8731",
+                           # no directory cache: each run empties dst behind its back
+                           "--dir-cache-time", "0s"), f"{logs}/webdav.log")
         wait_port(b_addr, 8731, hosts, 0)
         for case, path in cases.items():
             if case == "10k" and ENV.get("BENCH_RCLONE_SMALL", "1") != "1":
