@@ -158,6 +158,8 @@ pub(super) async fn copy_files(
                 (src.clone(), dst.clone(), cancel.clone(), moved.clone());
             let (hub, task_id) = (state.connectors.clone(), task.id);
             set.spawn_blocking(move || {
+                // A job's files share their directories: walk to each once per job.
+                let _dirs = crate::storage::posix::keep_dirs();
                 let ends = Ends {
                     hub: hub.as_deref(),
                     task: task_id,

@@ -2,8 +2,8 @@
 //! name on commit and removed when dropped without commit.
 //!
 //! The temporary name is `.tessera-tmp-`, the writer's tag if it gave one (`TASK-ATTEMPT`, see
-//! `engine::cleanup`) and `-`, and 16 random hex digits (64 bits from the operating system's
-//! generator), created with `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600, through the
+//! `engine::cleanup`) and `-`, and 16 random hex digits (64 bits from the thread's CSPRNG,
+//! seeded from the operating system's generator), created with `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600, through the
 //! destination directory's handle: nobody can predict it, plant a link under it, or read the
 //! data before the mode is set at commit (Globus Toolkit advisory 2006-02 is the failure mode).
 //! The directory handle is held for the file's lifetime, so the commit renames within the same
@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use rand::RngCore;
@@ -43,7 +44,7 @@ const MAX_TAG: usize = 64;
 /// Creates the temporary file for `path` in the directory `dir` (already opened below the root),
 /// its name carrying `tag` when there is one.
 pub(crate) fn create(
-    dir: OwnedFd,
+    dir: Arc<OwnedFd>,
     path: &RelPath,
     tag: Option<&str>,
 ) -> Result<PosixWriteFile, StorageError> {
@@ -63,7 +64,9 @@ pub(crate) fn create(
         Some(_) => return Err(StorageError::InvalidPath("a temporary name's tag".into())),
         None => String::new(),
     };
-    let mut rng = rand::rngs::OsRng;
+    // The thread's generator: a CSPRNG (ChaCha) seeded and reseeded from the operating system,
+    // so a name costs no system call.
+    let mut rng = rand::thread_rng();
     for _ in 0..16 {
         let temp_name = format!("{TEMP_PREFIX}{tag}{:016x}", rng.next_u64());
         let flags =
@@ -97,7 +100,7 @@ impl PosixWriteFile {
     /// `partial.rs`).
     pub(crate) fn kept(
         file: File,
-        dir: OwnedFd,
+        dir: Arc<OwnedFd>,
         temp_name: String,
         path: &RelPath,
     ) -> Result<Self, StorageError> {
@@ -206,7 +209,7 @@ impl WriteFile for PosixWriteFile {
 
 /// A written file waiting under its temporary name for [`Staged::publish`].
 struct PosixStaged {
-    dir: OwnedFd,
+    dir: Arc<OwnedFd>,
     temp_name: String,
     final_name: String,
     path: RelPath,
