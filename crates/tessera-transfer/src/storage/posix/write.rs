@@ -2,8 +2,8 @@
 //! name on commit and removed when dropped without commit.
 //!
 //! The temporary name is `.tessera-tmp-`, the writer's tag if it gave one (`TASK-ATTEMPT`, see
-//! `engine::cleanup`) and `-`, and 16 random hex digits (64 bits from the thread's CSPRNG,
-//! seeded from the operating system's generator), created with `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600, through the
+//! `engine::cleanup`) and `-`, and 16 random hex digits (64 bits from the operating system's
+//! generator), created with `O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600, through the
 //! destination directory's handle: nobody can predict it, plant a link under it, or read the
 //! data before the mode is set at commit (Globus Toolkit advisory 2006-02 is the failure mode).
 //! The directory handle is held for the file's lifetime, so the commit renames within the same
@@ -64,9 +64,7 @@ pub(crate) fn create(
         Some(_) => return Err(StorageError::InvalidPath("a temporary name's tag".into())),
         None => String::new(),
     };
-    // The thread's generator: a CSPRNG (ChaCha) seeded and reseeded from the operating system,
-    // so a name costs no system call.
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rngs::OsRng;
     for _ in 0..16 {
         let temp_name = format!("{TEMP_PREFIX}{tag}{:016x}", rng.next_u64());
         let flags =
