@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::checksum::same_checksum;
 use super::pipeline::{pump, Job};
-use super::sync::{by_metadata, destination_file, same_contents, Sides, Verdict};
+use super::sync::{by_metadata, destination_file, open_destination, same_contents, Sides, Verdict};
 use super::{CopyOptions, DataError, FileOutcome, Side, SyncLevel};
 use crate::storage::{EntryKind, RelPath, Staged, Storage, StorageError};
 
@@ -78,18 +78,20 @@ fn copy(
     let mut reader = src.open_read(src_path).map_err(DataError::source)?;
     let entry = reader.entry().clone();
     if opts.sync_level == Some(SyncLevel::Checksum) {
-        let dst_entry = destination_file(dst, dst_path)?;
-        if let Verdict::CompareChecksums =
-            by_metadata(SyncLevel::Checksum, &entry, dst_entry.as_ref())
-        {
-            let sides = Sides {
-                src_path,
-                src_entry: &entry,
-                dst,
-                dst_path,
-            };
-            if let Some(reason) = same_contents(&sides, &mut *reader, cancel)? {
-                return Ok((FileOutcome::Skipped { reason }, None));
+        // Opened at once (its entry is the metadata to compare): one walk to the destination
+        // instead of a stat and then an open.
+        if let Some(mut dst_file) = open_destination(dst, dst_path)? {
+            if let Verdict::CompareChecksums =
+                by_metadata(SyncLevel::Checksum, &entry, Some(dst_file.entry()))
+            {
+                let sides = Sides {
+                    src_path,
+                    src_entry: &entry,
+                    dst_path,
+                };
+                if let Some(reason) = same_contents(&sides, &mut *reader, &mut *dst_file, cancel)? {
+                    return Ok((FileOutcome::Skipped { reason }, None));
+                }
             }
         }
     }

@@ -17,10 +17,12 @@
 //!   comparing the two files' bytes, which is stricter than any checksum and cheaper).
 //!
 //! Integrity: with `verify_checksum` the source is hashed while it is read, the destination is
-//! read back and hashed before its name appears, and a mismatch is retried once, then reported.
-//! For files larger than one chunk the copy, the source hash and the destination hash run on
-//! three threads at once, so verification costs about one hash pass of wall time on two cores,
-//! not two.
+//! read back and compared byte for byte with the source before its name appears (as strict as
+//! comparing checksums in any algorithm, at memory speed instead of a second hash pass; the
+//! destination is hashed only after a difference, to report it), and a mismatch is retried
+//! once, then reported. For files larger than one chunk the copy, the source hash and the
+//! destination comparison run on three threads at once, so verification costs about one hash
+//! pass of wall time.
 //!
 //! Durability ("fsync policy"): [`copy_file`] with `CopyOptions::fsync` `fdatasync`s the file
 //! before its rename. [`copy_file_staged`] leaves the finished file under its temporary name

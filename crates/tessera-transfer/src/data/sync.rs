@@ -11,7 +11,6 @@ use crate::storage::{Entry, EntryKind, ReadFile, RelPath, Storage, StorageError}
 pub(crate) struct Sides<'a> {
     pub src_path: &'a RelPath,
     pub src_entry: &'a Entry,
-    pub dst: &'a dyn Storage,
     pub dst_path: &'a RelPath,
 }
 
@@ -33,6 +32,22 @@ pub(crate) fn destination_file(
         Ok(e) if e.kind == EntryKind::File => Ok(Some(e)),
         Ok(_) | Err(StorageError::NotFound(_)) => Ok(None),
         Err(e) => Err(DataError::destination(e)),
+    }
+}
+
+/// The destination's regular file opened for reading, if there is one (`None` as for
+/// [`destination_file`]). An open that fails on what is a regular file is that error.
+pub(crate) fn open_destination(
+    dst: &dyn Storage,
+    dst_path: &RelPath,
+) -> Result<Option<Box<dyn ReadFile>>, DataError> {
+    match dst.open_read(dst_path) {
+        Ok(file) => Ok(Some(file)),
+        // Why not: nothing there, a link, a directory (copy), or an error on a real file.
+        Err(open_error) => match destination_file(dst, dst_path)? {
+            None => Ok(None),
+            Some(_) => Err(DataError::destination(open_error)),
+        },
     }
 }
 
@@ -61,13 +76,10 @@ pub(crate) fn by_metadata(level: SyncLevel, src: &Entry, dst: Option<&Entry>) ->
 pub(crate) fn same_contents(
     sides: &Sides<'_>,
     src: &mut dyn ReadFile,
+    dst_file: &mut dyn ReadFile,
     cancel: &AtomicBool,
 ) -> Result<Option<SkipReason>, DataError> {
-    let mut dst_file = sides
-        .dst
-        .open_read(sides.dst_path)
-        .map_err(DataError::destination)?;
-    let same = compare(sides, src, &mut *dst_file, cancel)?;
+    let same = compare(sides, src, dst_file, cancel)?;
     src.seek(SeekFrom::Start(0))
         .map_err(|e| DataError::source(StorageError::from_io(&e, sides.src_path)))?;
     Ok(same.then_some(SkipReason::SameChecksum))

@@ -176,6 +176,8 @@ pub(super) async fn copy_files(
                 (src.clone(), dst.clone(), cancel.clone(), moved.clone());
             let (hub, task_id) = (state.connectors.clone(), task.id);
             set.spawn_blocking(move || {
+                // A job's files share their directories: walk to each once per job.
+                let _dirs = crate::storage::posix::keep_dirs();
                 let ends = Ends {
                     hub: hub.as_deref(),
                     task: task_id,
@@ -267,9 +269,15 @@ pub(super) async fn copy_files(
                 }
             }
         }
-        if outcomes.len() >= 1024
-            || batch.len() >= STAGED
-            || last_flush.elapsed() > Duration::from_millis(500)
+        // Nothing left to start or wait for: the last flush below does it (a large file that
+        // took more than the interval would otherwise pay a `syncfs` here, which waits for
+        // every other writer's data on the filesystem, and a second one at the end, instead
+        // of syncing itself alone).
+        let all_done = set.is_empty() && (fatal.is_some() || queue.peek().is_none());
+        if !all_done
+            && (outcomes.len() >= 1024
+                || batch.len() >= STAGED
+                || last_flush.elapsed() > Duration::from_millis(500))
         {
             let pending = Batch {
                 outcomes: &mut outcomes,

@@ -14,6 +14,7 @@
 //! journal commits; the caller records a file as done only after `sync_all` when it needs the
 //! names to survive a power loss.
 
+mod dirs;
 mod entries;
 mod errors;
 mod partial;
@@ -29,7 +30,7 @@ mod tests_hostile;
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::Path;
 
 use rustix::fs::{
@@ -42,6 +43,7 @@ use self::errors::map;
 use self::resolve::{open_child, Handle, Purpose, Root};
 use super::{Entry, EntryKind, ReadFile, RelPath, Storage, StorageError, WriteFile};
 
+pub use self::dirs::{keep_dirs, KeptDirs};
 pub(crate) use self::errors::map_io;
 pub use self::partial::PARTIAL_PREFIX;
 pub use self::write::TEMP_PREFIX;
@@ -91,11 +93,25 @@ impl PosixStorage {
             .components()
             .split_last()
             .ok_or_else(|| StorageError::InvalidPath("the endpoint's root itself".into()))?;
+        if parent.is_empty() || !dirs::keeping() {
+            let dir = self
+                .root
+                .open_dir(parent, Purpose::Walk)
+                .map_err(|e| map(e, &path.parent().unwrap_or_default()))?;
+            return Ok((dir, name));
+        }
+        // In a `keep_dirs` scope: the handle this thread opened for the same directory.
+        let me = (self as *const Self as usize, self.root.fd().as_raw_fd());
+        if let Some(fd) = dirs::find(me, parent) {
+            return Ok((Handle::Shared(fd), name));
+        }
         let dir = self
             .root
             .open_dir(parent, Purpose::Walk)
+            .and_then(Handle::into_shared)
             .map_err(|e| map(e, &path.parent().unwrap_or_default()))?;
-        Ok((dir, name))
+        dirs::keep(me, parent, dir.clone());
+        Ok((Handle::Shared(dir), name))
     }
 }
 
@@ -112,7 +128,7 @@ impl PosixStorage {
             }
             _ => {}
         }
-        let dir = dir.into_owned().map_err(|e| map(e, path))?;
+        let dir = dir.into_shared().map_err(|e| map(e, path))?;
         Ok(Box::new(write::create(dir, path, tag)?))
     }
 }

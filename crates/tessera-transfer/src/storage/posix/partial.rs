@@ -34,7 +34,7 @@ impl PosixStorage {
             return Err(StorageError::IsADirectory(path.to_api()));
         }
         let (dir, _) = self.parent(path)?;
-        let dir = dir.into_owned().map_err(|e| map(e, path))?;
+        let dir = dir.into_shared().map_err(|e| map(e, path))?;
         let name = format!("{PARTIAL_PREFIX}{tag}");
         let mut flags = OFlags::WRONLY | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         if fresh {

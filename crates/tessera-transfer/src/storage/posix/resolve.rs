@@ -9,14 +9,17 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use rustix::fs::{openat, openat2, statat, AtFlags, FileType, Mode, OFlags, ResolveFlags, CWD};
 use rustix::io::Errno;
 
-/// A directory handle: the root itself (borrowed) or one opened below it.
+/// A directory handle: the root itself (borrowed), one opened below it, or one shared with the
+/// thread's cache of walk handles (`dirs.rs`).
 pub(crate) enum Handle<'a> {
     Root(BorrowedFd<'a>),
     Owned(OwnedFd),
+    Shared(Arc<OwnedFd>),
 }
 
 impl AsFd for Handle<'_> {
@@ -24,16 +27,18 @@ impl AsFd for Handle<'_> {
         match self {
             Handle::Root(fd) => fd.as_fd(),
             Handle::Owned(fd) => fd.as_fd(),
+            Handle::Shared(fd) => fd.as_fd(),
         }
     }
 }
 
 impl Handle<'_> {
-    /// An owned handle (a `dup` of the root when needed), for values that outlive the call.
-    pub(crate) fn into_owned(self) -> Result<OwnedFd, Errno> {
+    /// A handle that outlives the call (a `dup` of the root when needed), shared when it is.
+    pub(crate) fn into_shared(self) -> Result<Arc<OwnedFd>, Errno> {
         match self {
-            Handle::Root(fd) => rustix::io::fcntl_dupfd_cloexec(fd, 0),
-            Handle::Owned(fd) => Ok(fd),
+            Handle::Root(fd) => rustix::io::fcntl_dupfd_cloexec(fd, 0).map(Arc::new),
+            Handle::Owned(fd) => Ok(Arc::new(fd)),
+            Handle::Shared(fd) => Ok(fd),
         }
     }
 }

@@ -341,3 +341,35 @@ fn a_staged_file_is_hidden_until_published_and_goes_when_dropped() {
         assert!(s.create_tagged(&p("/d"), "../x").is_err());
     });
 }
+
+#[test]
+fn kept_directories_belong_to_one_storage_and_end_with_their_scope() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for root in [a.path(), b.path()] {
+        std::fs::create_dir(root.join("d")).unwrap();
+    }
+    let (sa, sb) = (
+        PosixStorage::open(a.path()).unwrap(),
+        PosixStorage::open(b.path()).unwrap(),
+    );
+    {
+        let _kept = keep_dirs();
+        let _nested = keep_dirs(); // shares the scope; its drop does not end it
+        write(&sa, "/d/x", b"a");
+        write(&sb, "/d/y", b"b");
+        drop(_nested);
+        // The same components below another root are another directory.
+        assert!(a.path().join("d/x").exists() && b.path().join("d/y").exists());
+        assert!(!a.path().join("d/y").exists() && !b.path().join("d/x").exists());
+        // Within the scope the directory reached first is used again: moved (inside the
+        // root), it still receives the job's files.
+        std::fs::rename(a.path().join("d"), a.path().join("e")).unwrap();
+        write(&sa, "/d/z", b"c");
+        assert_eq!(std::fs::read(a.path().join("e/z")).unwrap(), b"c");
+    }
+    // After the scope every call walks from the root again: /d is gone.
+    assert!(matches!(
+        sa.create(&p("/d/w")).err().unwrap(),
+        StorageError::NotFound(_)
+    ));
+}

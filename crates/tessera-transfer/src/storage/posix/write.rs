@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use rand::RngCore;
@@ -43,7 +44,7 @@ const MAX_TAG: usize = 64;
 /// Creates the temporary file for `path` in the directory `dir` (already opened below the root),
 /// its name carrying `tag` when there is one.
 pub(crate) fn create(
-    dir: OwnedFd,
+    dir: Arc<OwnedFd>,
     path: &RelPath,
     tag: Option<&str>,
 ) -> Result<PosixWriteFile, StorageError> {
@@ -97,7 +98,7 @@ impl PosixWriteFile {
     /// `partial.rs`).
     pub(crate) fn kept(
         file: File,
-        dir: OwnedFd,
+        dir: Arc<OwnedFd>,
         temp_name: String,
         path: &RelPath,
     ) -> Result<Self, StorageError> {
@@ -206,7 +207,7 @@ impl WriteFile for PosixWriteFile {
 
 /// A written file waiting under its temporary name for [`Staged::publish`].
 struct PosixStaged {
-    dir: OwnedFd,
+    dir: Arc<OwnedFd>,
     temp_name: String,
     final_name: String,
     path: RelPath,
