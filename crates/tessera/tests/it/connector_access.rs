@@ -30,7 +30,12 @@ async fn connector_endpoints_https_by_access_rules_and_a_manager_cancels_another
     let content = pattern(6 << 20, 5);
     std::fs::write(src.path().join("pub/data.bin"), &content).unwrap();
     std::fs::write(src.path().join("private/secret.txt"), b"not yours").unwrap();
-    std::fs::write(src.path().join("large.bin"), pattern(400 << 20, 9)).unwrap();
+    // Large enough (sparse: no disk) that no pull can finish between the test seeing it start
+    // and the manager's cancel, however fast the data plane gets.
+    std::fs::File::create(src.path().join("large.bin"))
+        .unwrap()
+        .set_len(16 << 30)
+        .unwrap();
 
     let (_server, port) = serve(&hosts.service_listen, data.path());
     let url = format!("http://127.0.0.1:{port}");
