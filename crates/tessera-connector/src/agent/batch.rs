@@ -4,6 +4,7 @@
 //! watched with `GET /connector/v1/batches/{id}?wait=1`, stopped with `DELETE`. The write
 //! capability must cover every destination path of the batch.
 
+use super::jobs::{read_state, valid_id, write_state};
 use super::{batch_run, Agent, Failure};
 use crate::capability::Op;
 use crate::wire::JobReport;
@@ -47,34 +48,17 @@ impl Batch {
 #[derive(Default)]
 pub(crate) struct Batches(Mutex<HashMap<String, Arc<Batch>>>);
 
-pub(crate) fn valid_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
 fn recorded(a: &Agent, id: &str) -> Option<BatchStatus> {
-    let data = std::fs::read(a.state_dir.join("jobs").join(format!("{id}.batch.json"))).ok()?;
-    serde_json::from_slice(&data).ok()
+    read_state(a, "jobs", &format!("{id}.batch.json"))
 }
 
 fn record(a: &Agent, job: &Batch, status: &BatchStatus) {
-    let write = |dir: &str, name: String, value: serde_json::Value| {
-        let path = a.state_dir.join(dir).join(name);
-        let tmp = path.with_extension("tmp");
-        let ok = std::fs::write(&tmp, value.to_string()).and_then(|_| std::fs::rename(&tmp, &path));
-        if let Err(e) = ok {
-            tracing::warn!(error = %e, "recording a batch's end in the state directory failed");
-        }
-    };
     let id = &job.spec.id;
     let failed = status.files.iter().filter(|f| f.state == "failed").count();
     // Only a batch whose every file is done or skipped is answered from the record: a file
     // that failed is tried again when the batch is sent again.
     if status.state == "done" && failed == 0 {
-        write(
-            "jobs",
-            format!("{id}.batch.json"),
-            serde_json::to_value(status).unwrap_or_default(),
-        );
+        write_state(a, "jobs", &format!("{id}.batch.json"), status);
     }
     let report = JobReport {
         job: id.clone(),
@@ -87,11 +71,7 @@ fn record(a: &Agent, job: &Batch, status: &BatchStatus) {
             None => format!("{} files done, {failed} failed", status.files_done),
         },
     };
-    write(
-        "reports",
-        format!("{id}.json"),
-        serde_json::to_value(report).unwrap_or_default(),
-    );
+    write_state(a, "reports", &format!("{id}.json"), &report);
 }
 
 async fn wait(job: &Batch, for_: Duration) -> BatchStatus {

@@ -46,27 +46,44 @@ impl Job {
 #[derive(Default)]
 pub(crate) struct Jobs(Mutex<HashMap<String, Arc<Job>>>);
 
-fn valid_id(id: &str) -> bool {
+/// A job or task id: 1 to 100 letters, digits and '-' (it names files in the state directory).
+pub(crate) fn valid_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 100 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// What was kept in the state directory as `dir/name` (a finished job's end), if anything.
+pub(crate) fn read_state<T: serde::de::DeserializeOwned>(
+    a: &Agent,
+    dir: &str,
+    name: &str,
+) -> Option<T> {
+    let data = std::fs::read(a.state_dir.join(dir).join(name)).ok()?;
+    serde_json::from_slice(&data).ok()
+}
+
+/// Keeps `value` in the state directory as `dir/name`, whole or not at all (a temporary file
+/// renamed into place); a failure is logged, not fatal.
+pub(crate) fn write_state(a: &Agent, dir: &str, name: &str, value: &impl serde::Serialize) {
+    let path = a.state_dir.join(dir).join(name);
+    let tmp = path.with_extension("tmp");
+    let ok = serde_json::to_vec(value)
+        .map_err(std::io::Error::other)
+        .and_then(|data| std::fs::write(&tmp, data))
+        .and_then(|_| std::fs::rename(&tmp, &path));
+    if let Err(e) = ok {
+        tracing::warn!(error = %e, "recording a job's end in the state directory failed");
+    }
 }
 
 /// The recorded end of a job finished earlier (this run or a previous one).
 fn recorded(a: &Agent, id: &str) -> Option<JobStatus> {
-    let data = std::fs::read(a.state_dir.join("jobs").join(format!("{id}.json"))).ok()?;
-    serde_json::from_slice(&data).ok()
+    read_state(a, "jobs", &format!("{id}.json"))
 }
 
 fn record(a: &Agent, job: &Job, status: &JobStatus) {
-    let write = |dir: &str, value: serde_json::Value| {
-        let path = a.state_dir.join(dir).join(format!("{}.json", job.spec.id));
-        let tmp = path.with_extension("tmp");
-        let ok = std::fs::write(&tmp, value.to_string()).and_then(|_| std::fs::rename(&tmp, &path));
-        if let Err(e) = ok {
-            tracing::warn!(error = %e, "recording a job's end in the state directory failed");
-        }
-    };
+    let name = format!("{}.json", job.spec.id);
     if status.state == "done" {
-        write("jobs", serde_json::to_value(status).unwrap_or_default());
+        write_state(a, "jobs", &name, status);
     }
     let report = JobReport {
         job: job.spec.id.clone(),
@@ -80,7 +97,7 @@ fn record(a: &Agent, job: &Job, status: &JobStatus) {
             .map(|f| format!("{}: {}", f.side, f.message))
             .unwrap_or_else(|| format!("resumed from byte {}", status.resumed_from)),
     };
-    write("reports", serde_json::to_value(report).unwrap_or_default());
+    write_state(a, "reports", &name, &report);
 }
 
 async fn wait(job: &Job, for_: Duration) -> JobStatus {
