@@ -247,40 +247,15 @@ fn attempt(
         files.iter().map(|(_, to, _)| to.to_api()).collect(),
         capability::JOB_TTL,
     );
-    let start = dst
-        .http
-        .post(format!("{}{}", dst.base, routes::BATCH))
-        .header(wire::CAPABILITY_HEADER, cap.clone())
-        .json(&job)
-        .send();
-    let mut status: BatchStatus = match direct::answer(dst, dst.handle.block_on(start))? {
-        Ok(s) => s,
-        Err(why) => return Ok(Round::Unreachable(why)),
-    };
     let url = format!("{}{}", dst.base, routes::BATCH_JOB.replace("{id}", &job.id));
-    loop {
-        progress(status.bytes);
-        if status.state != "running" {
-            return Ok(Round::Ended(status));
-        }
-        if cancel.load(Ordering::Relaxed) {
-            let stop = dst
-                .http
-                .delete(&url)
-                .header(wire::CAPABILITY_HEADER, cap.clone())
-                .send();
-            let _ = dst.handle.block_on(stop);
-            return Ok(Round::Canceled);
-        }
-        let next = dst
-            .http
-            .get(&url)
-            .query(&[("wait", "1")])
-            .header(wire::CAPABILITY_HEADER, cap.clone())
-            .send();
-        status = match direct::answer(dst, dst.handle.block_on(next))? {
-            Ok(s) => s,
-            Err(why) => return Ok(Round::Unreachable(why)),
-        };
+    direct::run_job(dst, routes::BATCH, &url, &cap, &job, progress, cancel)
+}
+
+impl direct::Watched for BatchStatus {
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    fn running(&self) -> bool {
+        self.state == "running"
     }
 }

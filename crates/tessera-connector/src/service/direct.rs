@@ -272,37 +272,67 @@ fn attempt(
         encrypt: opts.encrypt_data,
     };
     let cap = dst.capability(vec![Op::Write], vec![to.to_api()], capability::JOB_TTL);
-    let start = dst
+    let url = format!("{}{}", dst.base, routes::JOB.replace("{id}", &job.id));
+    run_job(dst, routes::PULL, &url, &cap, &job, progress, cancel)
+}
+
+/// What the service reads of a job's status while it watches the job.
+pub(super) trait Watched: serde::de::DeserializeOwned {
+    fn bytes(&self) -> u64;
+    fn running(&self) -> bool;
+}
+
+impl Watched for JobStatus {
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+    fn running(&self) -> bool {
+        self.state == "running"
+    }
+}
+
+/// Starts a job on the destination connector (`POST start` with `job`, under `cap`) and watches
+/// it at `url` until it ends; a cancel stops it there (`DELETE`). A connector that cannot be
+/// reached, or that restarted and forgot the job, ends the round as `Unreachable`: the caller
+/// waits and sends the job again under the same id.
+pub(super) fn run_job<S: Watched>(
+    dst: &RemoteStorage,
+    start: &str,
+    url: &str,
+    cap: &str,
+    job: &impl serde::Serialize,
+    progress: &mut dyn FnMut(u64),
+    cancel: &AtomicBool,
+) -> Result<Round<S>, DataError> {
+    let sent = dst
         .http
-        .post(format!("{}{}", dst.base, routes::PULL))
-        .header(wire::CAPABILITY_HEADER, cap.clone())
-        .json(&job)
+        .post(format!("{}{}", dst.base, start))
+        .header(wire::CAPABILITY_HEADER, cap)
+        .json(job)
         .send();
-    let mut status: JobStatus = match answer(dst, dst.handle.block_on(start))? {
+    let mut status: S = match answer(dst, dst.handle.block_on(sent))? {
         Ok(s) => s,
         Err(why) => return Ok(Round::Unreachable(why)),
     };
-    let url = format!("{}{}", dst.base, routes::JOB.replace("{id}", &job.id));
     loop {
-        progress(status.bytes);
-        match status.state.as_str() {
-            "running" => {}
-            _ => return Ok(Round::Ended(status)),
+        progress(status.bytes());
+        if !status.running() {
+            return Ok(Round::Ended(status));
         }
         if cancel.load(Ordering::Relaxed) {
             let stop = dst
                 .http
-                .delete(&url)
-                .header(wire::CAPABILITY_HEADER, cap.clone())
+                .delete(url)
+                .header(wire::CAPABILITY_HEADER, cap)
                 .send();
             let _ = dst.handle.block_on(stop);
             return Ok(Round::Canceled);
         }
         let next = dst
             .http
-            .get(&url)
+            .get(url)
             .query(&[("wait", "1")])
-            .header(wire::CAPABILITY_HEADER, cap.clone())
+            .header(wire::CAPABILITY_HEADER, cap)
             .send();
         status = match answer(dst, dst.handle.block_on(next))? {
             Ok(s) => s,
